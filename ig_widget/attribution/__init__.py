@@ -1,0 +1,16 @@
+"""Attribution maths: torch and numpy only, usable in a script with no Jupyter at all."""
+
+from .baselines import Blur, Constant, GaussianNoise, MaxDistance, UniformNoise, make_baseline
+from .errors import AttributionInputError, GradientPathError
+from .integrated import integrated_gradients
+from .local import gradient_x_input, interior_gradients, saliency
+from .quadrature import RULES, path_points
+from .result import AttributionResult, InteriorGradients, PathTrace
+from .sampling import expected_gradients, smoothgrad
+
+__all__ = [
+    "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
+    "GradientPathError", "InteriorGradients", "MaxDistance", "PathTrace", "UniformNoise",
+    "expected_gradients", "gradient_x_input", "integrated_gradients", "interior_gradients",
+    "make_baseline", "path_points", "saliency", "smoothgrad",
+]

@@ -1,0 +1,78 @@
+"""The one result object that widgets, plots and tests all read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class PathTrace:
+    """Everything recorded along the path, one entry per path point (first dimension).
+
+    `gradients` and `cumulative` are reduced as the caller asked (by default summed over channels),
+    `cumulative[k]` is the attribution integrated from alpha 0 up to and including point k, so
+    `cumulative[-1]` is the reduced attribution map.
+    """
+
+    alphas: Tensor  # [steps]
+    weights: Tensor  # [steps]
+    scores: Tensor  # [steps, batch]: F at each scaled input
+    gradients: Tensor  # [steps, batch, *reduced]
+    cumulative: Tensor  # [steps, batch, *reduced]
+
+
+@dataclass(frozen=True)
+class AttributionResult:
+    """Attributions for a batch of inputs, with what is needed to check and display them."""
+
+    method: str
+    attributions: Tensor  # same shape as `inputs`
+    inputs: Tensor
+    score: Tensor  # [batch]: F(x)
+    target: Tensor | None = None  # [batch] class indices; None for a callable or scalar target
+    baseline: Tensor | None = None
+    baseline_score: Tensor | None = None  # [batch]: F(x'), or its mean over sampled baselines
+    baseline_name: str | None = None
+    rule: str | None = None
+    steps: int | None = None
+    trace: PathTrace | None = None
+
+    @property
+    def total(self) -> Tensor:
+        """Sum of the attributions of each row, [batch]."""
+        return self.attributions.flatten(1).sum(dim=1)
+
+    @property
+    def gap(self) -> Tensor | None:
+        """Completeness gap per row: sum(attributions) - (F(x) - F(x')). None without a baseline."""
+        if self.baseline_score is None:
+            return None
+        return self.total - (self.score - self.baseline_score)
+
+    @property
+    def relative_gap(self) -> Tensor | None:
+        """The gap relative to |F(x) - F(x')|: the share of the score change left unexplained."""
+        if self.baseline_score is None:
+            return None
+        change = (self.score - self.baseline_score).abs()
+        return self.gap / change.clamp_min(torch.finfo(change.dtype).eps)
+
+
+@dataclass(frozen=True)
+class InteriorGradients:
+    """Gradients at scaled inputs baseline + alpha (x - baseline), as in "Gradients of Counterfactuals"."""
+
+    alphas: Tensor  # [points]
+    gradients: Tensor  # [points, *x.shape]
+    scores: Tensor  # [points, batch]
+    inputs: Tensor
+    baseline: Tensor
+    target: Tensor | None = None
+
+    def scaled_inputs(self) -> Tensor:
+        """The counterfactual inputs the gradients were taken at, [points, *x.shape]."""
+        shape = (-1,) + (1,) * self.inputs.ndim
+        return self.baseline + self.alphas.view(shape) * (self.inputs - self.baseline)

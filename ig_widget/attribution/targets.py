@@ -1,0 +1,127 @@
+"""What is explained: one scalar per input row, picked from the model's output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import torch
+from torch import Tensor
+
+from .errors import AttributionInputError
+
+OUTPUTS = ("logit", "probability", "log_probability")
+
+TargetSpec = Union[None, int, Sequence[int], Tensor, Callable[[Any], Tensor]]
+
+
+def output_tensor(raw: Any) -> Tensor:
+    """The score tensor inside whatever the model returned (a tensor, or a `.logits` / ["logits"])."""
+    if isinstance(raw, Tensor):
+        return raw
+    logits = getattr(raw, "logits", None)
+    if logits is None and isinstance(raw, Mapping):
+        logits = raw.get("logits")
+    if isinstance(logits, Tensor):
+        return logits
+    kind = type(raw).__name__
+    raise AttributionInputError(
+        f"the model returned a {kind}, not a tensor of scores [batch, outputs]; wrap the model so it "
+        f"returns one (e.g. `lambda x: model(x)[0]`), or pass a callable target that maps the {kind} "
+        "to one scalar per row"
+    )
+
+
+def transform_scores(scores: Tensor, output: str) -> Tensor:
+    """Logits as they are, or (log-)probabilities over the output dimension."""
+    if output == "logit":
+        return scores
+    if output == "probability":
+        return scores.softmax(dim=1)
+    if output == "log_probability":
+        return scores.log_softmax(dim=1)
+    raise AttributionInputError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
+
+
+def check_target_spec(target: TargetSpec, output: str) -> None:
+    """Validate what can be validated without calling the model."""
+    if output not in OUTPUTS:
+        raise AttributionInputError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
+    if target is None or callable(target):
+        return
+    values = torch.as_tensor(target)
+    if values.dtype.is_floating_point or values.dtype == torch.bool or values.ndim > 1:
+        raise AttributionInputError(
+            f"target={target!r} is not a class index; give an int, one int per row, None (the top "
+            "prediction) or a callable returning one score per row"
+        )
+    if (values < 0).any():
+        raise AttributionInputError(f"target={target!r} is negative; class indices start at 0")
+
+
+@dataclass(frozen=True)
+class TargetScore:
+    """Turns a model output for a batch of path points into the scalar explained for each point."""
+
+    target: TargetSpec
+    output: str
+    classes: Tensor | None  # one class index per input row, None for a callable or scalar model
+
+    def __call__(self, raw: Any, rows: Tensor) -> Tensor:
+        if callable(self.target):
+            return self.target(raw)
+        scores = transform_scores(output_tensor(raw), self.output) if self.classes is not None \
+            else output_tensor(raw)
+        if self.classes is None:
+            return scores
+        picked = self.classes.to(scores.device)[rows]
+        return scores.gather(1, picked[:, None])[:, 0]
+
+
+def resolve_target(target: TargetSpec, output: str, raw: Any, batch: int) -> TargetScore:
+    """Fix the class of each row from the model's output at the input (top class when None).
+
+    The output's rank and size are checked here, on the one forward pass needed to see them, before
+    any path is evaluated.
+    """
+    if callable(target):
+        scores = target(raw)
+        _check_row_scores(scores, batch, "the callable target")
+        return TargetScore(target, output, None)
+    scores = output_tensor(raw)
+    if scores.ndim == 1:
+        if target is not None:
+            raise AttributionInputError(
+                f"target={target!r} was given, but the model returns one score per row (shape "
+                f"{tuple(scores.shape)}); leave target=None"
+            )
+        _check_row_scores(scores, batch, "the model")
+        return TargetScore(None, output, None)
+    if scores.ndim != 2 or scores.shape[0] != batch:
+        raise AttributionInputError(
+            f"the model output has shape {tuple(scores.shape)}; it needs [batch={batch}, outputs] or "
+            "[batch]; for other outputs pass a callable target returning one score per row"
+        )
+    count = scores.shape[1]
+    if target is None:
+        classes = scores.argmax(dim=1)
+    else:
+        classes = torch.as_tensor(target, dtype=torch.long).flatten()
+        if classes.numel() == 1:
+            classes = classes.expand(batch)
+        if classes.numel() != batch:
+            raise AttributionInputError(
+                f"target has {classes.numel()} entries for a batch of {batch}; give one int, or one per row"
+            )
+        if (classes >= count).any():
+            raise AttributionInputError(
+                f"target={target!r} is out of range: the model has {count} outputs (0 to {count - 1})"
+            )
+    return TargetScore(target, output, classes.to(scores.device).clone())
+
+
+def _check_row_scores(scores: Any, batch: int, source: str) -> None:
+    if not isinstance(scores, Tensor) or tuple(scores.shape) != (batch,):
+        shape = tuple(scores.shape) if isinstance(scores, Tensor) else type(scores).__name__
+        raise AttributionInputError(f"{source} gave {shape}; it must give one score per row, shape ({batch},)")
