@@ -24,9 +24,23 @@ from .attribution import (
 
 __version__ = "0.1.0"
 
+# Widgets load lazily: importing them reads the frontend bundle and pulls in anywidget, which the
+# attribution layer alone (scripts, no Jupyter) does not need.
+_WIDGETS = {"ImageExplainer": "ig_widget.widgets.image"}
+
+
+def __getattr__(name: str):
+    if name in _WIDGETS:
+        import importlib
+
+        return getattr(importlib.import_module(_WIDGETS[name]), name)
+    raise AttributeError(f"module 'ig_widget' has no attribute {name!r}")
+
+
 __all__ = [
     "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
     "GradientPathError", "InteriorGradients", "MaxDistance", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
+    *_WIDGETS,
 ]

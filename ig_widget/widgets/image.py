@@ -1,0 +1,130 @@
+"""ImageExplainer: Integrated Gradients for an image classifier, live in the notebook."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import traitlets
+from torch import Tensor
+
+from ..attribution import AttributionResult, integrated_gradients
+from ..attribution.model_state import evaluation_mode, model_device
+from ..encode import encode_image
+from .explainer import ExplainerWidget, Request
+from .image_input import display_map, prepare_input, to_display
+from .payload import completeness, floats, trace_payload
+
+PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
+
+
+class ImageExplainer(ExplainerWidget):
+    """Explain why `model` gave its output for `image`: heatmaps, the alpha path, the top outputs.
+
+    `image` is a tensor C x H x W (1 or 3 channels) that the model takes as is, or a PIL image /
+    uint8 array with a `preprocess` callable that turns it into such a tensor. `target=None`
+    explains the top prediction. Changing `target`, `baseline`, `rule` or `steps` (here or in the
+    view) recomputes in the background; `wait()` blocks until the newest result is ready.
+    """
+
+    display = traitlets.Enum(("overlay", "heat", "masked", "outline"), "overlay").tag(sync=True)
+    opacity = traitlets.Float(0.6, min=0.0, max=1.0).tag(sync=True)
+
+    def __init__(
+        self,
+        model: Callable,
+        image: Any,
+        labels: Sequence[str] | None = None,
+        *,
+        preprocess: Callable | None = None,
+        target: int | None = None,
+        baseline: str = "black",
+        steps: int = 32,
+        rule: str = "gausslegendre",
+        output: str = "logit",
+        top_k: int = 5,
+        **kwargs: Any,
+    ):
+        if not callable(model):
+            raise TypeError(f"model is a {type(model).__name__}; it needs to be a callable such as an nn.Module")
+        x, original = prepare_input(image, preprocess)
+        device = model_device(model)
+        self._model, self._output = model, output
+        self._x = x.to(device) if device is not None else x
+        self._logits = self._predict()
+        self._labels = _check_labels(labels, len(self._logits))
+        self._top_k = top_k
+        self._scale, self._offset = display_map(self._x, original)
+        self._image = encode_image(to_display(self._x[0], self._scale, self._offset))
+        top = int(self._logits.argmax())
+        super().__init__(_view="image", target=top if target is None else target, baseline=baseline,
+                         steps=steps, rule=rule, **kwargs)
+        self.outputs = self._top_outputs()
+        self._start()
+
+    def _class_count(self) -> int:
+        return len(self._logits)
+
+    @traitlets.observe("target")
+    def _on_target(self, change: dict) -> None:
+        self.outputs = self._top_outputs()
+
+    def _predict(self) -> Tensor:
+        with evaluation_mode(self._model), torch.no_grad():
+            raw = self._model(self._x)
+        if not isinstance(raw, Tensor) or raw.ndim != 2 or raw.shape[0] != 1:
+            shape = tuple(raw.shape) if isinstance(raw, Tensor) else type(raw).__name__
+            raise ValueError(f"model(image) gave {shape}; ImageExplainer needs class scores of shape [1, classes]")
+        return raw[0].detach().cpu().float()
+
+    def _top_outputs(self) -> list[dict]:
+        """The top-k classes by score, plus the target when it is not among them."""
+        probabilities = torch.softmax(self._logits, dim=0)
+        order = self._logits.argsort(descending=True)[: self._top_k].tolist()
+        if self.target is not None and self.target not in order:
+            order.append(self.target)
+        return [
+            {"index": i, "label": self._labels[i], "score": float(self._logits[i]), "probability": float(probabilities[i])}
+            for i in order
+        ]
+
+    def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[AttributionResult, dict]:
+        result = integrated_gradients(
+            self._model, self._x, target=request.target, baseline=request.baseline, steps=request.steps,
+            rule=request.rule, batch_size=math.ceil(request.steps / PROGRESS_UPDATES), output=self._output,
+            progress=progress,
+        )
+        return result, self._encode(result, request)
+
+    def _encode(self, result: AttributionResult, request: Request) -> dict:
+        _, channels, height, width = self._x.shape
+        return {
+            "kind": "image",
+            "height": height,
+            "width": width,
+            "channels": channels,
+            "target": request.target,
+            "target_label": self._labels[request.target],
+            "baseline": request.baseline,
+            "rule": request.rule,
+            "steps": request.steps,
+            "output": self._output,
+            "image": self._image,
+            "baseline_image": encode_image(to_display(result.baseline[0], self._scale, self._offset)),
+            "input_scale": [float(s) for s in self._scale],  # model value = offset + scale * byte
+            "input_offset": [float(o) for o in self._offset],
+            "attributions": floats(result.attributions[0].sum(dim=0)),
+            "completeness": completeness(result),
+            "trace": trace_payload(result.trace),
+        }
+
+
+def _check_labels(labels: Sequence[str] | None, count: int) -> list[str]:
+    if labels is None:
+        return [str(i) for i in range(count)]
+    labels = [str(label) for label in labels]
+    if len(labels) != count:
+        raise ValueError(f"labels has {len(labels)} names but the model gives {count} class scores; give one per class")
+    return labels

@@ -1,0 +1,53 @@
+"""Turning attribution results into the binary payloads the browser views read.
+
+Shared by every explainer widget: 1-D vectors travel as float32, signed maps and per-step traces as
+int8 with one scale per leading slice (per path step), images as exact uint8 (see `ig_widget.encode`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from ..attribution import AttributionResult, PathTrace
+from ..encode import encode_array
+
+
+def floats(values: Any) -> dict:
+    """A small vector (alphas, weights, scores) kept at full float32 precision."""
+    return encode_array(values, dtype="float32")
+
+
+def signed_maps(values: Any) -> dict:
+    """Signed maps stacked along the first dimension, int8 with a scale per map (zero stays zero)."""
+    return encode_array(values, dtype="int8", per_slice=True)
+
+
+def completeness(result: AttributionResult, row: int = 0) -> dict:
+    """F(x), F(x'), the sum of attributions and the completeness gap of one row, as plain numbers."""
+    return {
+        "score": float(result.score[row]),
+        "baseline_score": float(result.baseline_score[row]),
+        "total": float(result.total[row]),
+        "gap": float(result.gap[row]),
+        "relative_gap": float(result.relative_gap[row]),
+    }
+
+
+def trace_payload(trace: PathTrace, row: int = 0) -> dict:
+    """What the alpha slider needs for one row: where the points are, F along the path, and the
+    reduced interior gradients and cumulative attributions at every point."""
+    cumulative = _row(trace.cumulative, row)
+    return {
+        "alphas": floats(trace.alphas),
+        "weights": floats(trace.weights),
+        "scores": floats(trace.scores[:, row]),
+        "gradients": signed_maps(_row(trace.gradients, row)),
+        "cumulative": signed_maps(cumulative),
+        "cumulative_total": floats(cumulative.flatten(1).sum(dim=1)),
+    }
+
+
+def _row(per_step: Tensor, row: int) -> Tensor:
+    return per_step[:, row].detach().cpu().float()
