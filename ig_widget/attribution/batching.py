@@ -76,8 +76,10 @@ def chunked_gradients(
 
 
 def _gradient_chunk(forward: Forward, score: Score, make_points: PointMaker, start: int, stop: int) -> Chunk:
-    points, rows = make_points(start, stop)
+    # Inside inference_mode(False) so that a call from a user's `torch.inference_mode()` block still
+    # builds a graph; tensors made there are ordinary tensors.
     with torch.inference_mode(False), torch.enable_grad():
+        points, rows = make_points(start, stop)
         points = points.detach().requires_grad_(True)
         scores = score(forward(points, rows), rows)
         if not scores.requires_grad:

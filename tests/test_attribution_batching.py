@@ -1,0 +1,46 @@
+"""Chunking the path and batching inputs change nothing but speed."""
+
+import pytest
+import torch
+
+import ig_widget as igw
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 20, 60, 1000])
+def test_every_batch_size_gives_the_same_result(digits, batch_size):
+    model, images, _ = digits
+    x = images[:3]
+    reference = igw.integrated_gradients(model, x, steps=20, batch_size=None)
+    res = igw.integrated_gradients(model, x, steps=20, batch_size=batch_size)
+    torch.testing.assert_close(res.attributions, reference.attributions, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(res.trace.cumulative, reference.trace.cumulative, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(res.trace.scores, reference.trace.scores, atol=1e-5, rtol=1e-5)
+
+
+def test_a_batch_equals_its_rows_one_at_a_time_each_with_its_own_target(digits):
+    model, images, _ = digits
+    x, targets = images[:3], [1, 5, 7]
+    together = igw.integrated_gradients(model, x, target=targets, baseline="blur", steps=24)
+    for row, target in enumerate(targets):
+        alone = igw.integrated_gradients(model, x[row:row + 1], target=target, baseline="blur", steps=24)
+        torch.testing.assert_close(together.attributions[row:row + 1], alone.attributions, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(together.baseline_score[row:row + 1], alone.baseline_score)
+
+
+def test_progress_reports_every_point_in_order(digits):
+    model, images, _ = digits
+    seen = []
+    igw.integrated_gradients(model, images[:2], steps=10, batch_size=6, progress=lambda done, total: seen.append((done, total)))
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert seen[-1] == (20, 20)
+
+
+def test_trace_shapes_and_cumulative_end_at_the_attributions(digits):
+    model, images, _ = digits
+    res = igw.integrated_gradients(model, images[:2], steps=16)
+    trace = res.trace
+    assert trace.alphas.shape == trace.weights.shape == (16,)
+    assert trace.scores.shape == (16, 2)
+    assert trace.gradients.shape == trace.cumulative.shape == (16, 2, 8, 8)
+    torch.testing.assert_close(trace.cumulative[-1], res.attributions.sum(dim=1))
+    assert igw.integrated_gradients(model, images[:2], steps=16, trace=False).trace is None
