@@ -1,0 +1,196 @@
+"""Static figures: the numbers drawn (pixels, colour limits, line data, token colours), not just that they draw."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from ig_widget import integrated_gradients  # noqa: E402
+from ig_widget import plot  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def linear_result():
+    """A linear model on 6x6 one-channel images: IG from black is exactly weight * input."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 3))
+    x = torch.rand(2, 1, 6, 6)
+    return integrated_gradients(model, x, target=1, steps=16)
+
+
+@pytest.fixture(scope="module")
+def curved_result():
+    """A saturating model (tanh), so the score along the path is a real curve."""
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(25, 8), nn.Tanh(), nn.Linear(8, 2))
+    x = torch.rand(1, 1, 5, 5) * 3
+    return integrated_gradients(model, x, target=0, steps=24, rule="riemann_trapezoid")
+
+
+def _colorbar_limits(fig, ax):
+    bar_axes = [other for other in fig.axes if other is not ax]
+    assert len(bar_axes) == 1, "expected exactly one colour bar"
+    return bar_axes[0].get_ylim()
+
+
+@pytest.mark.parametrize("clip", [50.0, 90.0, 99.0, 100.0])
+def test_clip_threshold_is_where_the_top_mass_share_is_reached(clip):
+    values = np.random.default_rng(int(clip)).standard_normal(400) ** 3
+    magnitudes = np.abs(values)
+    share = (100 - clip) / 100 * magnitudes.sum()
+    # the largest magnitude m such that the features at least as strong as m hold the top share
+    expected = max(m for m in magnitudes if magnitudes[magnitudes >= m].sum() >= share)
+    assert plot.clip_threshold(values, clip) == pytest.approx(expected)
+
+
+def test_one_extreme_pixel_is_clipped_and_does_not_set_the_colour_scale():
+    attributions = np.ones((20, 20))
+    attributions[3, 4] = 3.0  # holds 3/402 < 1% of the mass
+    fig, ax = plot.image_heatmap(attributions, overlay="heat")
+    drawn = ax.images[0].get_array()
+    assert drawn.max() == pytest.approx(1.0)
+    assert _colorbar_limits(fig, ax) == pytest.approx((-1.0, 1.0))
+    fig, ax = plot.image_heatmap(attributions, overlay="heat", clip=100)
+    assert _colorbar_limits(fig, ax) == pytest.approx((-3.0, 3.0))
+    assert ax.images[0].get_array()[3, 4] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("sign, part, cmap", [
+    ("both", lambda a: a, plot.DIVERGING),
+    ("positive", lambda a: np.maximum(a, 0), plot.SEQUENTIAL),
+    ("negative", lambda a: np.maximum(-a, 0), plot.SEQUENTIAL),
+    ("absolute", np.abs, plot.SEQUENTIAL),
+])
+def test_heat_mode_draws_the_chosen_part_of_the_map_with_its_palette(linear_result, sign, part, cmap):
+    fig, ax = plot.image_heatmap(linear_result, row=1, sign=sign, overlay="heat", clip=100)
+    expected = part(linear_result.attributions[1, 0].numpy().astype(np.float64))
+    image = ax.images[0]
+    np.testing.assert_allclose(image.get_array(), expected, rtol=1e-6, atol=1e-9)
+    assert image.get_cmap().name == cmap
+    low, high = _colorbar_limits(fig, ax)
+    peak = np.abs(expected).max()
+    assert (low, high) == pytest.approx((-peak, peak) if sign == "both" else (0.0, peak))
+
+
+def test_blend_keeps_unattributed_pixels_and_mixes_the_strongest_at_alpha(linear_result):
+    attributions = np.zeros((4, 4))
+    attributions[1, 2] = 2.0
+    attributions[3, 0] = -0.5
+    image = np.linspace(0, 1, 16).reshape(1, 4, 4)
+    fig, ax = plot.image_heatmap(attributions, image=image, overlay="blend", alpha=0.6, clip=100)
+    drawn = ax.images[0].get_array()
+    grey = np.repeat(image[0][..., None], 3, axis=-1)
+    np.testing.assert_allclose(drawn[0, 0], grey[0, 0])  # no attribution: the image's own colour
+    top = plt.get_cmap(plot.DIVERGING)(1.0)[:3]
+    np.testing.assert_allclose(drawn[1, 2], 0.4 * grey[1, 2] + 0.6 * np.array(top))
+    weak = plt.get_cmap(plot.DIVERGING)(0.5 - 0.5 * 0.25)[:3]  # -0.5 on a scale of +-2
+    np.testing.assert_allclose(drawn[3, 0], (1 - 0.15) * grey[3, 0] + 0.15 * np.array(weak), atol=1e-6)
+
+
+def test_masked_keeps_the_image_only_where_the_top_mass_is(linear_result):
+    fig, ax = plot.image_heatmap(linear_result, sign="absolute", overlay="masked", mass=0.5)
+    magnitudes = np.abs(linear_result.attributions[0, 0].numpy().astype(np.float64))
+    mask = plot.top_mass_mask(magnitudes, 0.5)
+    assert magnitudes[mask].sum() >= 0.5 * magnitudes.sum()
+    assert magnitudes[mask].sum() - magnitudes[mask].min() < 0.5 * magnitudes.sum()  # the fewest that do
+    assert magnitudes[mask].min() >= magnitudes[~mask].max()
+    picture = plot.display_image(linear_result.inputs[0])
+    np.testing.assert_allclose(ax.images[0].get_array(), np.where(mask[..., None], picture, plot.MASK_DIM * picture))
+    assert len(fig.axes) == 1  # no colour bar: no attribution colours are drawn
+
+
+def test_outline_encloses_the_strongest_pixel_and_not_the_weakest():
+    attributions = np.zeros((8, 8))
+    attributions[2:4, 5:7] = 5.0
+    attributions[6, 1] = 0.1
+    fig, ax = plot.image_heatmap(attributions, image=np.zeros((8, 8)), overlay="outline", mass=0.9)
+    paths = [path for collection in ax.collections for path in collection.get_paths() if len(path.vertices)]
+    assert paths, "no outline drawn"
+    inside = lambda point: any(path.contains_point(point) for path in paths)
+    assert inside((5.0, 2.0)) and inside((6.0, 3.0))  # (x=column, y=row) of the strong block
+    assert not inside((1.0, 6.0)) and not inside((0.0, 0.0))
+
+
+def test_alpha_grid_draws_the_trace_at_true_alphas(curved_result):
+    fig, axes = plot.alpha_grid(curved_result, count=5, clip=100)
+    trace = curved_result.trace
+    alphas = trace.alphas.numpy()
+    picks = plot.nearest_points(alphas, 5)
+    assert axes.shape == (2, len(picks)) == (2, 5)
+    x, base = curved_result.inputs[0].numpy(), curved_result.baseline[0].numpy()
+    for column, index in enumerate(picks):
+        np.testing.assert_allclose(axes[1, column].images[0].get_array(), trace.cumulative[index, 0].numpy(), rtol=1e-6)
+        scaled = (base + alphas[index] * (x - base))[0]
+        np.testing.assert_allclose(axes[0, column].images[0].get_array()[..., 0], scaled / x.max(), rtol=1e-5, atol=1e-6)
+        assert f"α={alphas[index]:.2f}" in axes[0, column].get_title()
+
+
+def test_alpha_grid_subdivides_a_given_axes(curved_result):
+    fig, outer = plt.subplots()
+    grid_fig, axes = plot.alpha_grid(curved_result, count=3, ax=outer)
+    assert grid_fig is fig
+    assert all(axis.figure is fig for axis in axes.ravel())
+
+
+def test_saturation_curve_lines_are_the_trace(curved_result):
+    fig, given = plt.subplots()
+    returned_fig, ax = plot.saturation_curve(curved_result, ax=given)
+    assert ax is given and returned_fig is fig
+    curve = ax.lines[0].get_xydata()
+    np.testing.assert_allclose(curve[:, 0], curved_result.trace.alphas.numpy())
+    np.testing.assert_allclose(curve[:, 1], curved_result.trace.scores[:, 0].numpy())
+    assert ax.lines[1].get_ydata()[0] == pytest.approx(curved_result.score[0].item())
+    assert ax.lines[2].get_ydata()[0] == pytest.approx(curved_result.baseline_score[0].item())
+
+
+def test_completeness_curve_ends_at_the_sum_of_attributions(curved_result):
+    fig, ax = plot.completeness_curve(curved_result)
+    summed = ax.lines[0].get_ydata()
+    np.testing.assert_allclose(summed, curved_result.trace.cumulative[:, 0].flatten(1).sum(1).numpy(), rtol=1e-6)
+    assert summed[-1] == pytest.approx(curved_result.total[0].item(), rel=1e-5)
+    change = (curved_result.score - curved_result.baseline_score)[0].item()
+    np.testing.assert_allclose(ax.lines[1].get_ydata(),
+                               curved_result.trace.scores[:, 0].numpy() - curved_result.baseline_score[0].item(), rtol=1e-6)
+    assert ax.lines[2].get_ydata()[0] == pytest.approx(change)
+    assert f"{curved_result.gap[0].item():+.2g}" in ax.get_title()
+
+
+def test_tokens_are_plain_text_on_their_attribution_colour():
+    tokens = ["the", "$x$", "<b>bold</b>", "##ing", "good"] * 6
+    values = np.linspace(-1, 1, len(tokens))
+    fig, ax = plot.token_highlight(tokens, values, clip=100)
+    texts = ax.texts
+    assert [text.get_text() for text in texts] == tokens
+    cmap = plt.get_cmap(plot.DIVERGING)
+    for text, value in zip(texts, values):
+        assert not text.get_parse_math()
+        np.testing.assert_allclose(text.get_bbox_patch().get_facecolor(), cmap((value + 1) / 2), atol=1e-6)
+        assert 0.0 <= text.get_position()[0] < 1.0
+    lines = {text.get_position()[1] for text in texts}
+    assert len(lines) > 1, "30 tokens should wrap onto several lines"
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="sign='sideways'"):
+        plot.image_heatmap(np.ones((3, 3)), sign="sideways", overlay="heat")
+    with pytest.raises(ValueError, match="overlay='glow'"):
+        plot.image_heatmap(np.ones((3, 3)), overlay="glow")
+    with pytest.raises(ValueError, match="clip=0"):
+        plot.clip_threshold(np.ones(3), 0)
+    with pytest.raises(ValueError, match="image="):
+        plot.image_heatmap(np.ones((3, 3)), overlay="blend")
+    with pytest.raises(ValueError, match="2 tokens but 3"):
+        plot.token_highlight(["a", "b"], [1, 2, 3])
