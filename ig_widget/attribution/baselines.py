@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import AttributionInputError
+from .validation import check_seed
 
 Range = Union[tuple[float, float], tuple[Tensor, Tensor], None]
 
@@ -57,7 +58,7 @@ class Blur:
         images = x if x.ndim == 4 else x[:, None]
         sigma = self.sigma if self.sigma is not None else max(1.0, min(images.shape[-2:]) / 10)
         if sigma <= 0:
-            raise AttributionInputError(f"blur sigma must be positive; got {sigma}")
+            raise AttributionInputError(f"baseline=Blur(sigma={sigma!r}) needs a positive sigma (in pixels)")
         radius = max(1, math.ceil(3 * sigma))
         taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
         kernel = torch.exp(-(taps**2) / (2 * sigma**2))
@@ -120,12 +121,32 @@ BASELINE_NAMES = ("black", "zero", "blur", "uniform", "gaussian", "max_distance"
 BaselineSpec = Union[str, float, int, Tensor, Constant, Blur, UniformNoise, GaussianNoise, MaxDistance]
 
 
+def _range_bounds(input_range: Range) -> tuple:
+    """(low, high) from `input_range`, checked: two finite bounds with low < high, or None."""
+    if input_range is None:
+        return None, None
+    if not isinstance(input_range, (tuple, list)) or len(input_range) != 2:
+        raise AttributionInputError(
+            f"input_range={input_range!r} is not a (low, high) pair; give e.g. (0.0, 1.0), or None to use "
+            "each row's own min and max"
+        )
+    low, high = (torch.as_tensor(bound, dtype=torch.float64) for bound in input_range)
+    if not (torch.isfinite(low).all() and torch.isfinite(high).all() and (low < high).all()):
+        raise AttributionInputError(
+            f"input_range={input_range!r} needs finite bounds with low < high, e.g. (0.0, 1.0)"
+        )
+    return input_range
+
+
 def baseline_spec(baseline: BaselineSpec, *, seed: int = 0, input_range: Range = None):
     """Turn a name or number into a spec; specs and tensors pass through."""
-    low, high = input_range if input_range is not None else (None, None)
+    check_seed(seed)
+    low, high = _range_bounds(input_range)
     if isinstance(baseline, bool):
         raise AttributionInputError(f"baseline={baseline!r} is not a baseline; use a name, number or tensor")
     if isinstance(baseline, (int, float)):
+        if not math.isfinite(baseline):
+            raise AttributionInputError(f"baseline={baseline!r} is not finite; give a finite number")
         return Constant(float(baseline))
     if isinstance(baseline, str):
         named = {
@@ -155,9 +176,11 @@ def make_baseline(baseline: BaselineSpec, x: Tensor, *, seed: int = 0, input_ran
     spec = baseline_spec(baseline, seed=seed, input_range=input_range)
     if isinstance(spec, Tensor):
         if spec.dtype.is_floating_point is False:
-            raise AttributionInputError(f"baseline tensor has dtype {spec.dtype}; it needs a floating dtype")
+            raise AttributionInputError(
+                f"baseline tensor has dtype {spec.dtype}; it needs a floating dtype, e.g. baseline.float()"
+            )
         try:
-            made = torch.broadcast_to(spec.to(device=x.device, dtype=x.dtype), x.shape).clone()
+            made = torch.broadcast_to(spec.detach().to(device=x.device, dtype=x.dtype), x.shape).clone()
         except RuntimeError:
             raise AttributionInputError(
                 f"baseline has shape {tuple(spec.shape)}, which does not broadcast to the input's shape "
@@ -166,7 +189,7 @@ def make_baseline(baseline: BaselineSpec, x: Tensor, *, seed: int = 0, input_ran
     else:
         made = spec.make(x)
     if not torch.isfinite(made).all():
-        raise AttributionInputError("baseline contains NaN or inf; give finite values")
+        raise AttributionInputError(f"baseline={baseline_name(baseline)!r} contains NaN or inf; give finite values")
     return made
 
 

@@ -7,3 +7,7 @@ class AttributionInputError(ValueError):
 
 class GradientPathError(RuntimeError):
     """The explained score does not depend differentiably on the input."""
+
+
+class ModelCallError(RuntimeError):
+    """The model raised on the user's own input, before any attribution work; the cause is chained."""

@@ -12,7 +12,7 @@ from .model_state import evaluation_mode
 from .path import Reducer, integrate_path, plain_forward, trace_reducer
 from .result import AttributionResult
 from .targets import TargetSpec, check_target_spec
-from .validation import check_batch_size, check_input, check_model, check_steps
+from .validation import check_batch_size, check_input, check_model, check_progress, check_seed, check_steps
 
 
 def integrated_gradients(
@@ -42,6 +42,8 @@ def integrated_gradients(
     check_steps(steps, rule)
     check_batch_size(batch_size)
     check_target_spec(target, output)
+    check_seed(seed)
+    check_progress(progress)
     reducer = trace_reducer(trace_reduce, x.ndim) if trace else None
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)

@@ -15,7 +15,7 @@ from .model_state import evaluation_mode
 from .path import plain_forward, probe, straight_path
 from .result import AttributionResult, InteriorGradients
 from .targets import TargetSpec, check_target_spec
-from .validation import check_batch_size, check_input, check_model
+from .validation import alpha_values as checked_alphas, check_batch_size, check_input, check_model
 
 
 def saliency(
@@ -49,9 +49,7 @@ def interior_gradients(
     check_input(x, model)
     check_batch_size(batch_size)
     check_target_spec(target, output)
-    alpha_values = torch.as_tensor(alphas, dtype=x.dtype).flatten().to(x.device)
-    if alpha_values.numel() == 0 or not torch.isfinite(alpha_values).all():
-        raise AttributionInputError(f"alphas must be a non-empty sequence of finite numbers; got {alphas!r}")
+    alpha_values = checked_alphas(alphas, x)
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)
     forward = plain_forward(model)

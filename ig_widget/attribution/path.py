@@ -15,6 +15,7 @@ from .batching import Forward, Progress, auto_batch_size, chunked_gradients
 from .quadrature import path_points
 from .result import AttributionResult, PathTrace
 from .targets import TargetScore, TargetSpec, resolve_target
+from .validation import call_model, check_gradient_flow
 
 Reducer = Callable[[Tensor], Tensor]
 
@@ -39,11 +40,14 @@ def probe(forward: Forward, x: Tensor, target: TargetSpec, output: str) -> tuple
     """One gradient-free pass at the input: fixes the target of each row and gives F(x)."""
     rows = torch.arange(x.shape[0], device=x.device)
     with torch.no_grad():
-        raw = forward(x, rows)
+        raw = call_model(forward, x, rows)
         score = resolve_target(target, output, raw, x.shape[0])
         values = score(raw, rows).detach()
     if not torch.isfinite(values).all():
-        raise FloatingPointError("the model's score at the input is NaN or inf; check the model and input")
+        raise FloatingPointError(
+            "the model's score at the input x is NaN or inf; the model must give finite scores for x "
+            "(check for log(0), division by zero or overflow)"
+        )
     return score, values
 
 
@@ -107,6 +111,10 @@ def integrate_path(
     """IG of the target score along baseline -> x, with F(x), F(x') and (optionally) the trace."""
     score, values = probe(forward, x, target, output)
     baseline_values = score_at(forward, score, baseline)
+    if not torch.isfinite(baseline_values).all():
+        raise FloatingPointError(
+            "the model's score at the baseline is NaN or inf; choose a baseline the model gives finite scores for"
+        )
     alphas_np, weights_np = path_points(rule, steps)
     alphas = torch.as_tensor(alphas_np, dtype=x.dtype, device=x.device)
     weights = torch.as_tensor(weights_np, dtype=x.dtype, device=x.device)
@@ -123,6 +131,7 @@ def integrate_path(
         _accumulate(weighted_sum, weighted, chunk.start, chunk.stop, chunk.rows, rows_per_step)
         if recorder is not None:
             recorder.add(step, chunk.rows, chunk.scores, chunk.gradients)
+    check_gradient_flow(weighted_sum, values, baseline_values, steps)
     return AttributionResult(
         method=method,
         attributions=weighted_sum * difference,

@@ -15,7 +15,10 @@ from .model_state import evaluation_mode
 from .path import integrate_path, plain_forward, probe, score_at
 from .result import AttributionResult
 from .targets import TargetSpec, check_target_spec
-from .validation import check_batch_size, check_input, check_model, check_steps
+from .validation import (
+    check_batch_size, check_input, check_model, check_noise_level, check_positive_count, check_progress,
+    check_seed, check_steps,
+)
 
 SMOOTHGRAD_METHODS = ("saliency", "gradient_x_input", "integrated_gradients")
 
@@ -49,10 +52,9 @@ def smoothgrad(
     check_target_spec(target, output)
     if method not in SMOOTHGRAD_METHODS:
         raise AttributionInputError(f"method={method!r} is unknown; use one of {', '.join(SMOOTHGRAD_METHODS)}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise AttributionInputError(f"samples must be a positive int; got {samples!r}")
-    if not noise_level >= 0:
-        raise AttributionInputError(f"noise_level must be >= 0 (a fraction of the input range); got {noise_level!r}")
+    check_positive_count("samples", samples)
+    check_noise_level(noise_level)
+    check_seed(seed)
     if method == "integrated_gradients":
         check_steps(steps, rule)
     x = x.detach()
@@ -115,8 +117,9 @@ def expected_gradients(
         raise AttributionInputError(
             f"data has samples of shape {tuple(data.shape[1:])}; they must match the input's {tuple(x.shape[1:])}"
         )
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise AttributionInputError(f"samples must be a positive int; got {samples!r}")
+    check_positive_count("samples", samples)
+    check_seed(seed)
+    check_progress(progress)
     x = x.detach()
     batch = x.shape[0]
     generator = torch.Generator(device="cpu").manual_seed(seed)

@@ -50,8 +50,17 @@ def check_target_spec(target: TargetSpec, output: str) -> None:
         raise AttributionInputError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
     if target is None or callable(target):
         return
-    values = torch.as_tensor(target)
-    if values.dtype.is_floating_point or values.dtype == torch.bool or values.ndim > 1:
+    if isinstance(target, str) or (isinstance(target, Sequence) and any(isinstance(t, str) for t in target)):
+        raise AttributionInputError(
+            f"target={target!r} is a label; the attribution functions take class indices, e.g. "
+            "labels.index(name) (the widgets accept labels)"
+        )
+    try:
+        values = torch.as_tensor(target)
+    except (TypeError, ValueError, RuntimeError):
+        values = None
+    if values is None or values.dtype.is_floating_point or values.dtype == torch.bool or values.ndim > 1 \
+            or values.numel() == 0:
         raise AttributionInputError(
             f"target={target!r} is not a class index; give an int, one int per row, None (the top "
             "prediction) or a callable returning one score per row"

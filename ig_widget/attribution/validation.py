@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from numbers import Integral, Real
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .errors import AttributionInputError
-from .model_state import model_device, modules_of
+from .errors import AttributionInputError, GradientPathError, ModelCallError
+from .model_state import model_device, model_dtype, modules_of
 from .quadrature import RULES
 
 MAX_STEPS = 100_000
@@ -33,9 +35,11 @@ def check_input(x: Tensor, model: Callable, name: str = "x") -> None:
         raise AttributionInputError(
             f"{name} has dtype {x.dtype}; gradient methods need a floating-point input{hint}"
         )
-    if x.ndim < 2 or x.shape[0] == 0:
+    if x.ndim >= 1 and x.shape[0] == 0:
+        raise AttributionInputError(f"{name} has shape {tuple(x.shape)}, an empty batch; give at least one row")
+    if x.ndim < 2:
         raise AttributionInputError(
-            f"{name} has shape {tuple(x.shape)}; it needs a batch dimension first, e.g. x.unsqueeze(0)"
+            f"{name} has shape {tuple(x.shape)}; it needs a batch dimension first, e.g. {name}.unsqueeze(0)"
         )
     expected = _expected_rank(model)
     if expected is not None and x.ndim == expected - 1:
@@ -49,6 +53,12 @@ def check_input(x: Tensor, model: Callable, name: str = "x") -> None:
     if device is not None and device != x.device:
         raise AttributionInputError(
             f"{name} is on {x.device} but the model is on {device}; move the input: {name}.to('{device}')"
+        )
+    dtype = model_dtype(model)
+    if dtype is not None and dtype != x.dtype:
+        raise AttributionInputError(
+            f"{name} has dtype {x.dtype} but the model's parameters are {dtype}; convert the input: "
+            f"{name}.to({dtype})"
         )
 
 
@@ -69,6 +79,73 @@ def check_steps(steps: int, rule: str) -> None:
 def check_batch_size(batch_size: int | None) -> None:
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise AttributionInputError(f"batch_size must be a positive int or None (automatic); got {batch_size!r}")
+
+
+def check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise AttributionInputError(f"seed must be a non-negative int (it fixes every random draw); got {seed!r}")
+
+
+def check_progress(progress: Callable | None) -> None:
+    if progress is not None and not callable(progress):
+        raise AttributionInputError(
+            f"progress must be None or a callable progress(done, total); got {type(progress).__name__}"
+        )
+
+
+def check_positive_count(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise AttributionInputError(f"{name} must be a positive int; got {value!r}")
+
+
+def check_noise_level(noise_level: float) -> None:
+    if isinstance(noise_level, bool) or not isinstance(noise_level, Real) or not 0 <= noise_level < float("inf"):
+        raise AttributionInputError(
+            f"noise_level must be a finite number >= 0 (a fraction of each row's value range); got {noise_level!r}"
+        )
+
+
+def alpha_values(alphas: Sequence[float] | Tensor, x: Tensor) -> Tensor:
+    """The alphas as a flat tensor in x's dtype, checked to be non-empty and finite."""
+    try:
+        values = torch.as_tensor(alphas, dtype=x.dtype).flatten()
+    except (TypeError, ValueError, RuntimeError):
+        values = None
+    if values is None or values.numel() == 0 or not torch.isfinite(values).all():
+        raise AttributionInputError(f"alphas must be a non-empty sequence of finite numbers; got {alphas!r}")
+    return values.to(x.device)
+
+
+def call_model(forward: Callable[[Tensor, Tensor], Any], x: Tensor, rows: Tensor) -> Any:
+    """The first call on the user's input: a model that rejects it is reported with the input's shape
+    and dtype, so a wrong shape reads as such. Out-of-memory errors pass unchanged."""
+    try:
+        return forward(x, rows)
+    except (torch.OutOfMemoryError, AttributionInputError):
+        raise
+    except Exception as error:
+        raise ModelCallError(
+            f"the model raised {type(error).__name__} on the input (shape {tuple(x.shape)}, dtype {x.dtype}) "
+            f"before any attribution work: {error}. The input must be a batch the model accepts as model(x)"
+        ) from error
+
+
+def check_gradient_flow(path_gradient: Tensor, score: Tensor, baseline_score: Tensor, points: int) -> None:
+    """`path_gradient` [B, ...] is the weighted sum of the gradients at the `points` path points of each
+    row. A row whose score moved while that sum is exactly zero has a step inside the model (round,
+    comparison, integer cast): its attributions would all be zero. One point proves nothing."""
+    if points < 2:
+        return
+    moved = (score - baseline_score).abs() > 1e-6 * score.abs().clamp_min(1.0)
+    flat = (path_gradient.flatten(1) == 0).all(dim=1) & moved
+    if flat.any():
+        row = int(flat.nonzero()[0, 0])
+        raise GradientPathError(
+            f"the score of row {row} changes from F(baseline)={float(baseline_score[row]):.4g} to "
+            f"F(x)={float(score[row]):.4g}, but its gradient is zero at all {points} path points, so every "
+            "attribution would be zero. The model is piecewise constant in its input (a round(), a "
+            "comparison or an integer cast?): make it differentiable in its input"
+        )
 
 
 def _expected_rank(model: Callable) -> int | None:
