@@ -1,0 +1,181 @@
+"""Integrated Gradients for token sequences, through the model's embedding layer.
+
+Token ids are not differentiable, so the path runs in embedding space: from baseline embeddings to
+the input's embeddings. A forward hook on the embedding module replaces its output with the path
+point, and everything else (attention masks, token type ids, position embeddings, the rest of the
+network) runs unchanged. Works for any nn.Module with an nn.Embedding, and for Hugging Face models
+through `get_input_embeddings()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .batching import Forward, Progress
+from .errors import AttributionInputError
+from .model_state import evaluation_mode, model_device, modules_of
+from .path import Reducer, integrate_path
+from .targets import TargetSpec, check_target_spec
+from .text_baselines import TextBaselineSpec, check_text_baseline, text_baseline
+from .text_inputs import TextInput, TokenBatch, call_model, check_vocabulary, token_batch
+from .text_result import TextAttribution
+from .text_targets import with_inputs
+from .validation import check_batch_size, check_model, check_steps
+
+TOKEN_REDUCTIONS = ("sum", "l2")
+
+
+def text_integrated_gradients(
+    model: Callable,
+    inputs: TextInput,
+    target: TargetSpec = None,
+    baseline: TextBaselineSpec = "pad",
+    steps: int = 50,
+    rule: str = "gausslegendre",
+    batch_size: int | None = None,
+    trace: bool = True,
+    *,
+    tokenizer: Any = None,
+    embedding: nn.Module | str | None = None,
+    keep_special: bool = True,
+    token_reduce: str = "sum",
+    output: str = "logit",
+    trace_reduce: str | Reducer = "embedding",
+    progress: Progress | None = None,
+) -> TextAttribution:
+    """Attribute the target score of each sequence to its tokens.
+
+    `inputs`: a string or list of strings (tokenized with `tokenizer`), a LongTensor of token ids
+    [batch, length], or a tokenizer's output (its attention mask, token type ids and position ids are
+    passed to the model, repeated for every path point). `target`: a class index (classifiers), a
+    callable `target(output)` or `target(output, inputs)` giving one score per row (e.g. a sentence
+    similarity), or `NextToken(token, position)` for a causal language model. `baseline`: "pad",
+    "mask", "unk", "zero" (embedding), a token id, token ids, or baseline embeddings; special tokens
+    keep their own embedding unless `keep_special=False`. `embedding`: the module (or its dotted name)
+    whose output is replaced, found by itself for Hugging Face models and models with one nn.Embedding.
+    """
+    check_model(model)
+    check_steps(steps, rule)
+    check_batch_size(batch_size)
+    check_target_spec(target, output)
+    check_text_baseline(baseline)
+    if token_reduce not in TOKEN_REDUCTIONS:
+        raise AttributionInputError(f"token_reduce={token_reduce!r} is unknown; use one of {', '.join(TOKEN_REDUCTIONS)}")
+    layer = find_embedding(model, embedding)
+    reducer = embedding_reducer(trace_reduce) if trace else None
+    batch = token_batch(inputs, tokenizer, model_device(model) or model_device(layer))
+    vocabulary = layer.num_embeddings if isinstance(layer, nn.Embedding) else None
+    check_vocabulary(batch.input_ids, vocabulary, "inputs")
+    with evaluation_mode(model), evaluation_mode(layer), frozen_parameters(model, layer):
+        with torch.no_grad():
+            embedded = layer(batch.input_ids).detach()
+        base, name = text_baseline(
+            baseline, batch, layer, embedded,
+            tokenizer=tokenizer, model=model, keep_special=keep_special, vocabulary=vocabulary,
+        )
+        current: dict[str, Any] = {}
+        result = integrate_path(
+            substituting_forward(model, layer, batch, current), embedded, base,
+            with_inputs(target, current) if callable(target) else target,
+            output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
+            progress=progress, baseline_label=name,
+        )
+    scores = result.attributions.sum(dim=-1) if token_reduce == "sum" else result.attributions.norm(dim=-1)
+    return TextAttribution(result, scores, batch, token_reduce)
+
+
+def find_embedding(model: Callable, embedding: nn.Module | str | None) -> nn.Module:
+    """The module whose output is the token embeddings."""
+    if isinstance(embedding, nn.Module):
+        return embedding
+    owner = model if isinstance(model, nn.Module) else getattr(model, "__self__", None)
+    if isinstance(embedding, str):
+        if not isinstance(owner, nn.Module):
+            raise AttributionInputError(f"embedding={embedding!r} names a submodule, but the model is not an nn.Module")
+        try:
+            return owner.get_submodule(embedding)
+        except AttributeError:
+            raise AttributionInputError(f"embedding={embedding!r} is not a submodule of the model") from None
+    if embedding is not None:
+        raise AttributionInputError(f"embedding must be an nn.Module, a submodule name or None; got {embedding!r}")
+    getter = getattr(owner, "get_input_embeddings", None)
+    if callable(getter) and isinstance(getter(), nn.Module):
+        return getter()
+    found = [(name, module) for name, module in (owner.named_modules() if owner is not None else [])
+             if isinstance(module, nn.Embedding)]
+    if len(found) == 1:
+        return found[0][1]
+    if not found:
+        raise AttributionInputError(
+            "found no nn.Embedding in the model; pass embedding= the module that turns token ids into vectors"
+        )
+    names = ", ".join(name for name, _ in found)
+    raise AttributionInputError(
+        f"the model has several nn.Embedding modules ({names}); pass embedding= the one for token ids"
+    )
+
+
+def embedding_reducer(trace_reduce: str | Reducer) -> Reducer:
+    """How the trace shrinks per-point maps [points, length, dim]: summed over the embedding dim
+    by default (per-token values that add up as the attributions do)."""
+    if callable(trace_reduce):
+        return trace_reduce
+    if trace_reduce == "embedding":
+        return lambda t: t.sum(dim=-1)
+    if trace_reduce == "none":
+        return lambda t: t
+    raise AttributionInputError(f"trace_reduce={trace_reduce!r} is unknown; use 'embedding', 'none' or a callable")
+
+
+def substituting_forward(model: Callable, layer: nn.Module, batch: TokenBatch, current: dict[str, Any]) -> Forward:
+    """forward(points, rows): run the model on the rows' tokens with `points` as the embedding output.
+
+    `current["inputs"]` is set to the model arguments of the points, for targets that read them.
+    """
+
+    def forward(points: Tensor, rows: Tensor) -> Any:
+        arguments = batch.per_point(rows)
+        current["inputs"] = arguments
+        calls = []
+
+        def substitute(module: nn.Module, args: Any, produced: Tensor) -> Tensor:
+            calls.append(produced.shape)
+            if produced.shape != points.shape:
+                raise AttributionInputError(
+                    f"the embedding module gave shape {tuple(produced.shape)} where the path points are "
+                    f"{tuple(points.shape)}; pass embedding= the module that embeds input_ids"
+                )
+            return points
+
+        handle = layer.register_forward_hook(substitute)
+        try:
+            raw = call_model(model, arguments)
+        finally:
+            handle.remove()
+        if len(calls) != 1:
+            raise AttributionInputError(
+                f"the embedding module ran {len(calls)} times in one forward pass; it must run once on "
+                "input_ids (pass embedding= the module that embeds only the explained tokens)"
+            )
+        return raw
+
+    return forward
+
+
+@contextmanager
+def frozen_parameters(*owners: Callable) -> Iterator[None]:
+    """Only the path points need gradients: no graph is kept for the weights, and flags come back."""
+    flags = [(p, p.requires_grad) for owner in owners for module in modules_of(owner)
+             for p in module.parameters(recurse=False)]
+    try:
+        for parameter, _ in flags:
+            parameter.requires_grad_(False)
+        yield
+    finally:
+        for parameter, required in flags:
+            parameter.requires_grad_(required)

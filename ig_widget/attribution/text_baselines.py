@@ -1,0 +1,98 @@
+"""Baselines for text: the embeddings the path starts from.
+
+A token baseline puts one token (pad, mask, unk, or any id) at every position; "zero" is the zero
+embedding. Special tokens ([CLS], [SEP], BOS, EOS, padding) keep their own embedding by default, so
+the path only changes the words and the model still sees a well-formed sequence all along it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Union
+
+import torch
+from torch import Tensor
+
+from .errors import AttributionInputError
+from .text_inputs import TokenBatch, check_vocabulary
+
+TextBaselineSpec = Union[str, int, Tensor]
+TOKEN_BASELINES = ("pad", "mask", "unk")
+TEXT_BASELINES = (*TOKEN_BASELINES, "zero")
+
+
+def check_text_baseline(spec: TextBaselineSpec) -> None:
+    """Validate the kind of baseline before any model call."""
+    if isinstance(spec, str) and spec not in TEXT_BASELINES:
+        raise AttributionInputError(
+            f"baseline={spec!r} is unknown for text; use one of {', '.join(TEXT_BASELINES)}, a token id, "
+            "a LongTensor of token ids or a float tensor of embeddings"
+        )
+    if isinstance(spec, bool) or not isinstance(spec, (str, int, Tensor)):
+        raise AttributionInputError(
+            f"baseline={spec!r} is not a text baseline; use one of {', '.join(TEXT_BASELINES)}, a token id "
+            "or a tensor"
+        )
+
+
+def text_baseline(
+    spec: TextBaselineSpec,
+    batch: TokenBatch,
+    embed: Callable[[Tensor], Tensor],
+    embedded: Tensor,
+    *,
+    tokenizer: Any,
+    model: Any,
+    keep_special: bool,
+    vocabulary: int | None,
+) -> tuple[Tensor, str]:
+    """Baseline embeddings shaped like `embedded` [batch, length, dim], and a name for display."""
+    if isinstance(spec, Tensor) and spec.dtype.is_floating_point:
+        if spec.shape != embedded.shape[1:] and spec.shape != embedded.shape:
+            raise AttributionInputError(
+                f"baseline embeddings have shape {tuple(spec.shape)}; they need {tuple(embedded.shape)} "
+                f"or {tuple(embedded.shape[1:])}"
+            )
+        return spec.to(embedded).expand_as(embedded).clone(), "custom embeddings"
+    if spec == "zero":
+        base, name = torch.zeros_like(embedded), "zero embedding"
+    else:
+        ids, name = _baseline_ids(spec, batch, tokenizer, model)
+        check_vocabulary(ids, vocabulary, "baseline")
+        with torch.no_grad():
+            base = embed(ids).to(embedded)
+    if keep_special:
+        keep = batch.special
+        if batch.attention_mask is not None:
+            keep = keep | (batch.attention_mask == 0)
+        base = torch.where(keep[..., None], embedded, base)
+    return base, name
+
+
+def _baseline_ids(spec: TextBaselineSpec, batch: TokenBatch, tokenizer: Any, model: Any) -> tuple[Tensor, str]:
+    ids = batch.input_ids
+    if isinstance(spec, Tensor):
+        if spec.shape != ids.shape and spec.shape != ids.shape[1:]:
+            raise AttributionInputError(
+                f"baseline token ids have shape {tuple(spec.shape)}; they need {tuple(ids.shape)} or "
+                f"{tuple(ids.shape[1:])}"
+            )
+        return spec.to(ids).expand_as(ids), "custom tokens"
+    if isinstance(spec, int):
+        return torch.full_like(ids, spec), f"token {spec}"
+    token_id = _named_token_id(spec, tokenizer, model)
+    return torch.full_like(ids, token_id), f"{spec} token"
+
+
+def _named_token_id(name: str, tokenizer: Any, model: Any) -> int:
+    """The id of the pad / mask / unk token, from the tokenizer or else the model's config."""
+    attribute = f"{name}_token_id"
+    for source in (tokenizer, getattr(model, "config", None)):
+        value = getattr(source, attribute, None)
+        if isinstance(value, int):
+            return value
+    where = "the tokenizer" if tokenizer is not None else "no tokenizer was given and the model config"
+    raise AttributionInputError(
+        f"baseline={name!r} needs a {name} token, but {where} has none; pass tokenizer=, a token id "
+        "(baseline=<int>) or baseline='zero'"
+    )

@@ -1,0 +1,189 @@
+"""Token inputs for text attribution: strings, id tensors or tokenizer encodings, made into one batch.
+
+A `TokenBatch` holds the token ids, the other tensors the model takes beside them (attention mask,
+token type ids, position ids), and what is needed to show the tokens: their strings, their character
+spans in the original text, which word each belongs to, and which are special tokens.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import torch
+from torch import Tensor
+
+from .errors import AttributionInputError
+
+TextInput = Union[str, Sequence[str], Tensor, Mapping[str, Any]]
+
+# Keys a tokenizer returns that describe the tokens rather than feed the model.
+DESCRIPTIVE_KEYS = ("offset_mapping", "special_tokens_mask", "overflow_to_sample_mapping", "length")
+
+
+@dataclass(frozen=True)
+class TokenBatch:
+    input_ids: Tensor  # [batch, length] long
+    extras: dict[str, Any]  # other model arguments; tensors with a leading batch dimension go per row
+    tokens: list[list[str]]  # the tokenizer's token strings (the id as text without a tokenizer)
+    special: Tensor  # [batch, length] bool: special tokens ([CLS], [SEP], BOS, EOS, padding)
+    texts: list[str] | None = None  # the original strings, when the input was text
+    spans: list[list[tuple[int, int]]] | None = None  # character span of each token in its text
+    word_ids: list[list[int | None]] | None = None  # word index of each token (None for specials)
+
+    @property
+    def attention_mask(self) -> Tensor | None:
+        mask = self.extras.get("attention_mask")
+        return mask if isinstance(mask, Tensor) else None
+
+    def per_point(self, rows: Tensor) -> dict[str, Any]:
+        """The model arguments for path points whose input rows are `rows` (ids and extras repeated)."""
+        batch = self.input_ids.shape[0]
+        repeated = {"input_ids": self.input_ids[rows]}
+        for name, value in self.extras.items():
+            per_row = isinstance(value, Tensor) and value.ndim >= 1 and value.shape[0] == batch
+            repeated[name] = value[rows] if per_row else value
+        return repeated
+
+
+def token_batch(inputs: TextInput, tokenizer: Any = None, device: torch.device | None = None) -> TokenBatch:
+    """Normalise what the user gave into a TokenBatch on `device`."""
+    if isinstance(inputs, str) or _is_string_list(inputs):
+        if tokenizer is None:
+            raise AttributionInputError("inputs are strings, so a tokenizer is needed; pass tokenizer=")
+        texts = [inputs] if isinstance(inputs, str) else list(inputs)
+        return _from_encoding(_encode(tokenizer, texts), tokenizer, device, texts)
+    if isinstance(inputs, Tensor):
+        return _from_encoding({"input_ids": inputs}, tokenizer, device, None)
+    if isinstance(inputs, Mapping):
+        if "input_ids" not in inputs:
+            raise AttributionInputError(
+                f"inputs is a mapping with keys {sorted(inputs)}; it needs 'input_ids' (a tokenizer's output)"
+            )
+        return _from_encoding(inputs, tokenizer, device, None)
+    raise AttributionInputError(
+        f"inputs is a {type(inputs).__name__}; give a string, a list of strings (with tokenizer=), a "
+        "LongTensor of token ids [batch, length] or a tokenizer's output with 'input_ids'"
+    )
+
+
+def _is_string_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, str) for v in value)
+
+
+def _encode(tokenizer: Any, texts: list[str]) -> Any:
+    options = {"return_tensors": "pt", "return_special_tokens_mask": True, "padding": True}
+    if getattr(tokenizer, "is_fast", False):
+        options["return_offsets_mapping"] = True
+    return tokenizer(texts, **options)
+
+
+def _from_encoding(encoding: Mapping[str, Any], tokenizer: Any, device, texts: list[str] | None) -> TokenBatch:
+    ids = _check_ids(encoding["input_ids"])
+    device = device or ids.device
+    ids = ids.to(device)
+    extras = {
+        name: (value.to(device) if isinstance(value, Tensor) else value)
+        for name, value in encoding.items()
+        if name != "input_ids" and name not in DESCRIPTIVE_KEYS
+    }
+    special = _special_mask(encoding, ids, tokenizer).to(device)
+    return TokenBatch(
+        input_ids=ids,
+        extras=extras,
+        tokens=_token_strings(ids, tokenizer),
+        special=special,
+        texts=texts,
+        spans=_spans(encoding, ids),
+        word_ids=_word_ids(encoding, ids.shape[0]),
+    )
+
+
+def _check_ids(ids: Any) -> Tensor:
+    if not isinstance(ids, Tensor):
+        ids = torch.as_tensor(ids)
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise AttributionInputError(
+            f"input_ids has dtype {ids.dtype}; token ids must be integers (for float inputs use "
+            "ig_widget.integrated_gradients)"
+        )
+    if ids.ndim != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
+        raise AttributionInputError(
+            f"input_ids has shape {tuple(ids.shape)}; it needs [batch, length], e.g. ids.unsqueeze(0)"
+        )
+    return ids.long()
+
+
+def check_vocabulary(ids: Tensor, size: int | None, name: str) -> None:
+    """Token ids within the embedding table (`size` None: unknown, only negatives are caught)."""
+    if ids.numel() and (ids.min() < 0 or (size is not None and ids.max() >= size)):
+        needs = f"0 to {size - 1}" if size is not None else "0 or more"
+        raise AttributionInputError(
+            f"{name} has token ids from {int(ids.min())} to {int(ids.max())}; the embedding takes ids "
+            f"{needs} (does the tokenizer belong to this model?)"
+        )
+
+
+def _special_mask(encoding: Mapping[str, Any], ids: Tensor, tokenizer: Any) -> Tensor:
+    """Special tokens: from the tokenizer's own mask when it gave one, else from its special ids."""
+    given = encoding.get("special_tokens_mask")
+    if given is not None:
+        return torch.as_tensor(given).to(ids.device).bool()
+    special_ids = getattr(tokenizer, "all_special_ids", None) or []
+    if not special_ids:
+        return torch.zeros_like(ids, dtype=torch.bool)
+    return torch.isin(ids, torch.as_tensor(list(special_ids), device=ids.device))
+
+
+def _token_strings(ids: Tensor, tokenizer: Any) -> list[list[str]]:
+    convert: Callable | None = getattr(tokenizer, "convert_ids_to_tokens", None)
+    rows = ids.tolist()
+    if convert is None:
+        return [[str(i) for i in row] for row in rows]
+    return [[str(token) for token in convert(row)] for row in rows]
+
+
+def _spans(encoding: Mapping[str, Any], ids: Tensor) -> list[list[tuple[int, int]]] | None:
+    offsets = encoding.get("offset_mapping")
+    if offsets is None:
+        return None
+    values = torch.as_tensor(offsets).tolist()
+    return [[(int(start), int(stop)) for start, stop in row] for row in values]
+
+
+def _word_ids(encoding: Any, batch: int) -> list[list[int | None]] | None:
+    word_ids = getattr(encoding, "word_ids", None)
+    if word_ids is None:
+        return None
+    try:
+        return [list(word_ids(row)) for row in range(batch)]
+    except ValueError:  # a slow tokenizer's encoding has no word ids
+        return None
+
+
+def call_model(model: Callable, arguments: dict[str, Any]) -> Any:
+    """Call the model the way its forward is written.
+
+    Token ids go in as `input_ids=` when the forward has a parameter of that name (Hugging Face
+    models), else positionally; the extras (attention mask, token type ids, ...) go in by name when
+    the forward has a parameter of that name or takes **kwargs, and are left out otherwise.
+    """
+    parameters = _parameters(model)
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    accepted = {
+        name: value for name, value in arguments.items()
+        if name != "input_ids" and (takes_any or name in parameters)
+    }
+    if "input_ids" in parameters:
+        return model(input_ids=arguments["input_ids"], **accepted)
+    return model(arguments["input_ids"], **accepted)
+
+
+def _parameters(model: Callable) -> Mapping[str, inspect.Parameter]:
+    function = getattr(model, "forward", model)
+    try:
+        return inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: ids only, positionally
+        return {}

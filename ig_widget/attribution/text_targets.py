@@ -1,0 +1,82 @@
+"""Targets that need to see the model's inputs beside its output (masks, positions).
+
+A callable text target is `target(output)` or `target(output, inputs)`, where `inputs` holds the
+model arguments of the same path points (input_ids, attention_mask, ...), e.g. to mean-pool a
+sentence embedding over the real tokens only.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .errors import AttributionInputError
+from .targets import output_tensor
+
+
+@dataclass(frozen=True)
+class NextToken:
+    """Log-probability that a causal language model gives `token` right after sequence position
+    `position`: the logits at `position` predict the token that follows it. A negative position counts
+    back from each row's last real token (per the attention mask), so -1 is the next token after the
+    text. Only tokens up to `position` can receive attribution."""
+
+    token: int
+    position: int = -1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.token, bool) or not isinstance(self.token, int) or self.token < 0:
+            raise AttributionInputError(f"NextToken token must be a token id (an int >= 0); got {self.token!r}")
+        if isinstance(self.position, bool) or not isinstance(self.position, int):
+            raise AttributionInputError(f"NextToken position must be an int; got {self.position!r}")
+
+    def __call__(self, output: Any, inputs: dict[str, Any]) -> Tensor:
+        logits = output_tensor(output)
+        if logits.ndim != 3:
+            raise AttributionInputError(
+                f"NextToken needs next-token logits [batch, length, vocabulary]; the model gave "
+                f"{tuple(logits.shape)}"
+            )
+        if self.token >= logits.shape[-1]:
+            raise AttributionInputError(
+                f"NextToken token={self.token} is out of range; the vocabulary has {logits.shape[-1]} tokens"
+            )
+        positions = token_positions(self.position, logits.shape[1], inputs.get("attention_mask"), logits.shape[0])
+        picked = logits[torch.arange(logits.shape[0], device=logits.device), positions.to(logits.device)]
+        return picked.log_softmax(dim=-1)[:, self.token]
+
+
+def token_positions(position: int, length: int, attention_mask: Tensor | None, rows: int) -> Tensor:
+    """One sequence index per row: `position` itself, or counted back from the last real token."""
+    if not -length <= position < length:
+        raise AttributionInputError(f"position={position} is outside a sequence of {length} tokens")
+    if position >= 0:
+        return torch.full((rows,), position, dtype=torch.long)
+    if attention_mask is None:
+        return torch.full((rows,), length + position, dtype=torch.long)
+    real = attention_mask.long().sum(dim=1).cpu()
+    if (real + position < 0).any():
+        raise AttributionInputError(f"position={position} is before the first token of a row")
+    return real + position
+
+
+def with_inputs(target: Callable, current: dict[str, Any]) -> Callable[[Any], Tensor]:
+    """A one-argument target for the path engine; two-argument targets also get the current inputs."""
+    if _positional_count(target) >= 2:
+        return lambda output: target(output, current["inputs"])
+    return target
+
+
+def _positional_count(function: Callable) -> int:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return 2
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
