@@ -1,0 +1,261 @@
+"""Bad input, tried systematically: every case gets an error that names the argument and what it needs,
+raised before any model call where the input alone shows the mistake.
+
+Each case runs against a counted model. "Before any model call" means zero forwards. Mistakes that only
+the model's output can show (target out of range, wrong output rank, a tuple output) are caught on the
+engine's one gradient-free probe at the input: at most that forward, and no path point. Mistakes that
+only a path point can show (NaN inside the path, no gradient path) stop at the first path chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import ig_widget as igw
+from ig_widget.attribution.errors import ModelCallError
+
+
+class Counted(nn.Module):
+    """Counts forward passes through `inner`: all of them, and those at path points (with a graph)."""
+
+    def __init__(self, inner: Callable):
+        super().__init__()
+        self.inner = inner
+        self.forwards = 0
+        self.path_forwards = 0
+
+    def forward(self, x):
+        self.forwards += 1
+        if torch.is_grad_enabled() and x.requires_grad:
+            self.path_forwards += 1
+        return self.inner(x)
+
+
+def _mlp() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 4))
+
+
+def _rows(batch: int = 2) -> torch.Tensor:
+    return torch.randn(batch, 6, generator=torch.Generator().manual_seed(1))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    model: Callable[[], Callable]  # builds the (possibly broken) model; it is wrapped in Counted
+    call: Callable[[Callable], Any]  # the bad call, given the counted model
+    error: type[BaseException]
+    says: tuple[str, ...]  # the message names the argument, what it got and what it needs
+    forwards: int = 0  # forwards allowed before the error: 0 = before any model call, 1 = the probe
+    path_forwards: int = 0  # forwards at path points allowed before the error
+
+
+def _ig(**kwargs) -> Callable[[Callable], Any]:
+    x = kwargs.pop("x", None)
+    return lambda model: igw.integrated_gradients(model, _rows() if x is None else x, **kwargs)
+
+
+def _nan_between(low: float, high: float) -> Callable[[], Callable]:
+    """An MLP whose score is NaN for points whose mean |value| lies in (low, high): only mid-path."""
+    def build():
+        mlp = _mlp()
+
+        def forward(t):
+            out = mlp(t)
+            size = t.abs().mean(dim=1, keepdim=True)
+            return torch.where((size > low) & (size < high), torch.full_like(out, float("nan")), out)
+        return forward
+    return build
+
+
+class TokenClassifier(nn.Module):
+    """Treats its input as token ids (an integer-only first layer): no gradient reaches the input."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed, self.head = nn.Embedding(10, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.head(self.embed(x.long().clamp(0, 9)).mean(dim=1))
+
+
+def _conv() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(72, 3))
+
+
+IMAGE = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+
+ENGINE_CASES = [
+    # --- the model argument
+    Case("model not callable", _mlp, lambda m: igw.integrated_gradients(3, _rows()),
+         igw.AttributionInputError, ("model must be", "callable", "got int")),
+    # --- the input: type, dtype, shape, values, device
+    Case("x is a list", _mlp, lambda m: igw.integrated_gradients(m, [[0.0] * 6]),
+         igw.AttributionInputError, ("x must be a torch.Tensor", "got list")),
+    Case("x is a numpy array", _mlp, lambda m: igw.integrated_gradients(m, _rows().numpy()),
+         igw.AttributionInputError, ("x must be a torch.Tensor", "got ndarray")),
+    Case("token ids to an image method", _mlp, lambda m: igw.integrated_gradients(m, torch.ones(2, 6, dtype=torch.long)),
+         igw.AttributionInputError, ("x has dtype torch.int64", "floating-point", "text_integrated_gradients")),
+    Case("token ids to saliency", _mlp, lambda m: igw.saliency(m, torch.ones(2, 6, dtype=torch.int32)),
+         igw.AttributionInputError, ("x has dtype torch.int32", "floating-point")),
+    Case("bool input", _mlp, lambda m: igw.gradient_x_input(m, torch.ones(2, 6, dtype=torch.bool)),
+         igw.AttributionInputError, ("x has dtype torch.bool", "floating-point")),
+    Case("empty batch", _mlp, _ig(x=torch.zeros(0, 6)),
+         igw.AttributionInputError, ("x has shape (0, 6)", "at least one row")),
+    Case("no batch dimension (vector)", _mlp, _ig(x=torch.zeros(6)),
+         igw.AttributionInputError, ("x has shape (6,)", "batch dimension", "x.unsqueeze(0)")),
+    Case("no batch dimension (image)", _conv, lambda m: igw.integrated_gradients(m, IMAGE[0]),
+         igw.AttributionInputError, ("x has shape (1, 8, 8)", "4-d batches", "x.unsqueeze(0)")),
+    Case("NaN in input", _mlp, _ig(x=torch.tensor([[float("nan")] + [0.0] * 5])),
+         igw.AttributionInputError, ("x contains NaN or inf", "finite")),
+    Case("inf in input", _mlp, lambda m: igw.smoothgrad(m, torch.tensor([[float("inf")] + [0.0] * 5])),
+         igw.AttributionInputError, ("x contains NaN or inf", "finite")),
+    Case("float64 input, float32 model", _mlp, _ig(x=_rows().double()),
+         igw.AttributionInputError, ("x has dtype torch.float64", "torch.float32", "x.to(torch.float32)")),
+    Case("input on another device than the model", lambda: nn.Linear(6, 4, device="meta"), _ig(),
+         igw.AttributionInputError, ("x is on cpu", "the model is on meta", "x.to('meta')")),
+    Case("input the model rejects (wrong feature count)", _mlp, _ig(x=torch.zeros(2, 7)),
+         ModelCallError, ("shape (2, 7)", "mat1 and mat2", "a batch the model accepts"), forwards=1),
+    # --- steps, rule, batch size, output
+    Case("steps = 0", _mlp, _ig(steps=0), igw.AttributionInputError, ("steps=0", "steps >= 1")),
+    Case("steps negative", _mlp, _ig(steps=-5), igw.AttributionInputError, ("steps=-5", "steps >= 1")),
+    Case("steps huge", _mlp, _ig(steps=10**9), igw.AttributionInputError, ("steps=1000000000", "more than 100000")),
+    Case("steps not an int", _mlp, _ig(steps=2.5), igw.AttributionInputError, ("steps must be an int", "2.5")),
+    Case("trapezoid with one step", _mlp, _ig(steps=1, rule="riemann_trapezoid"),
+         igw.AttributionInputError, ("steps=1", "riemann_trapezoid needs steps >= 2")),
+    Case("unknown rule", _mlp, _ig(rule="simpson"),
+         igw.AttributionInputError, ("rule='simpson'", "gausslegendre")),
+    Case("batch_size = 0", _mlp, _ig(batch_size=0),
+         igw.AttributionInputError, ("batch_size must be a positive int", "got 0")),
+    Case("unknown output", _mlp, _ig(output="prob"),
+         igw.AttributionInputError, ("output='prob'", "probability")),
+    Case("unknown trace_reduce", _mlp, _ig(trace_reduce="pixels"),
+         ValueError, ("trace_reduce='pixels'", "'channels', 'none' or a callable")),
+    Case("progress not callable", _mlp, _ig(progress=5),
+         igw.AttributionInputError, ("progress must be None or a callable", "got int")),
+    Case("seed not an int", _mlp, _ig(baseline="uniform", seed="0"),
+         igw.AttributionInputError, ("seed must be a non-negative int", "got '0'")),
+    # --- target
+    Case("target is a label", _mlp, _ig(target="cat"),
+         igw.AttributionInputError, ("target='cat' is a label", "class indices")),
+    Case("target is a float", _mlp, _ig(target=1.5),
+         igw.AttributionInputError, ("target=1.5", "not a class index", "give an int")),
+    Case("target negative", _mlp, _ig(target=-1),
+         igw.AttributionInputError, ("target=-1", "class indices start at 0")),
+    Case("target out of range", _mlp, _ig(target=7),
+         igw.AttributionInputError, ("target=7 is out of range", "4 outputs (0 to 3)"), forwards=1),
+    Case("one target per row, wrong count", _mlp, _ig(target=[0, 1, 2]),
+         igw.AttributionInputError, ("target has 3 entries for a batch of 2", "one per row"), forwards=1),
+    Case("target for a one-score model", lambda: nn.Sequential(nn.Linear(6, 1), nn.Flatten(0)), _ig(target=0),
+         igw.AttributionInputError, ("target=0 was given", "leave target=None"), forwards=1),
+    Case("callable target of the wrong shape", _mlp, _ig(target=lambda out: out),
+         igw.AttributionInputError, ("the callable target gave (2, 4)", "shape (2,)"), forwards=1),
+    # --- baseline and input_range
+    Case("unknown baseline name", _mlp, _ig(baseline="white"),
+         igw.AttributionInputError, ("baseline='white'", "black, zero, blur")),
+    Case("baseline of the wrong shape", _mlp, _ig(baseline=torch.zeros(5)),
+         igw.AttributionInputError, ("baseline has shape (5,)", "shape (2, 6) or (6,)")),
+    Case("integer baseline tensor", _mlp, _ig(baseline=torch.zeros(6, dtype=torch.long)),
+         igw.AttributionInputError, ("baseline tensor has dtype torch.int64", "floating dtype")),
+    Case("NaN baseline number", _mlp, _ig(baseline=float("nan")),
+         igw.AttributionInputError, ("baseline=nan", "finite number")),
+    Case("inf in baseline tensor", _mlp, _ig(baseline=torch.tensor([float("inf")] * 6)),
+         igw.AttributionInputError, ("baseline='tensor' contains NaN or inf", "finite values")),
+    Case("baseline is a list", _mlp, _ig(baseline=[0.0] * 6),
+         igw.AttributionInputError, ("baseline=list is not a baseline", "a tensor shaped like the input")),
+    Case("baseline is a bool", _mlp, _ig(baseline=True),
+         igw.AttributionInputError, ("baseline=True is not a baseline", "name, number or tensor")),
+    Case("blur baseline for tabular rows", _mlp, _ig(baseline="blur"),
+         igw.AttributionInputError, ("baseline='blur' needs images", "got shape (2, 6)")),
+    Case("blur with negative sigma", _conv, lambda m: igw.integrated_gradients(m, IMAGE, baseline=igw.Blur(sigma=-1.0)),
+         igw.AttributionInputError, ("Blur(sigma=-1.0)", "positive sigma")),
+    Case("input_range not a pair", _mlp, _ig(baseline="uniform", input_range=(0, 1, 2)),
+         igw.AttributionInputError, ("input_range=(0, 1, 2)", "(low, high) pair")),
+    Case("input_range inverted", _mlp, _ig(baseline="max_distance", input_range=(1.0, 0.0)),
+         igw.AttributionInputError, ("input_range=(1.0, 0.0)", "low < high")),
+    # --- what the model returns
+    Case("model returns a tuple", lambda: (lambda t, mlp=_mlp(): (mlp(t), None)), _ig(),
+         igw.AttributionInputError, ("the model returned a tuple", "lambda x: model(x)[0]"), forwards=1),
+    Case("model returns a dict without logits", lambda: (lambda t, mlp=_mlp(): {"scores": mlp(t)}), _ig(),
+         igw.AttributionInputError, ("the model returned a dict", "callable target"), forwards=1),
+    Case("model output of rank 3", lambda: (lambda t, mlp=_mlp(): mlp(t)[:, None]), _ig(),
+         igw.AttributionInputError, ("the model output has shape (2, 1, 4)", "[batch=2, outputs]"), forwards=1),
+    Case("model gives NaN at the input", lambda: (lambda t, mlp=_mlp(): mlp(t) * float("nan")), _ig(),
+         FloatingPointError, ("score at the input x is NaN or inf", "finite scores"), forwards=1),
+    Case("model gives NaN at the baseline", _nan_between(-1.0, 1e-6), _ig(),
+         FloatingPointError, ("score at the baseline is NaN or inf", "choose a baseline"), forwards=2),
+    Case("model gives NaN mid-path", _nan_between(0.2, 0.4), _ig(x=torch.ones(2, 6), steps=16),
+         FloatingPointError, ("NaN or inf on the path", "another baseline"), forwards=3, path_forwards=1),
+    Case("model detaches its input", lambda: (lambda t, mlp=_mlp(): mlp(t.detach())), _ig(),
+         igw.GradientPathError, ("no gradient path to the input", "differentiable in its input"),
+         forwards=3, path_forwards=1),
+    Case("integer-only first layer", TokenClassifier, _ig(x=torch.rand(2, 6) * 9),
+         igw.GradientPathError, ("no gradient path to the input", "differentiable in its input"),
+         forwards=3, path_forwards=1),
+    # Only the whole path shows that every gradient was zero while the score moved.
+    Case("piecewise-constant model (round)", lambda: (lambda t, mlp=_mlp(): mlp((3 * t).round())), _ig(steps=8),
+         igw.GradientPathError, ("gradient is zero at all 8 path points", "differentiable in its input"),
+         forwards=10, path_forwards=8),
+    # --- the other methods' own arguments
+    Case("smoothgrad samples = 0", _mlp, lambda m: igw.smoothgrad(m, _rows(), samples=0),
+         igw.AttributionInputError, ("samples must be a positive int", "got 0")),
+    Case("smoothgrad negative noise", _mlp, lambda m: igw.smoothgrad(m, _rows(), noise_level=-0.1),
+         igw.AttributionInputError, ("noise_level must be a finite number >= 0", "-0.1")),
+    Case("smoothgrad unknown method", _mlp, lambda m: igw.smoothgrad(m, _rows(), method="deeplift"),
+         igw.AttributionInputError, ("method='deeplift'", "saliency, gradient_x_input, integrated_gradients")),
+    Case("expected_gradients data of another shape", _mlp, lambda m: igw.expected_gradients(m, _rows(), torch.zeros(4, 5)),
+         igw.AttributionInputError, ("data has samples of shape (5,)", "match the input's (6,)")),
+    Case("expected_gradients empty data", _mlp, lambda m: igw.expected_gradients(m, _rows(), torch.zeros(0, 6)),
+         igw.AttributionInputError, ("data has shape (0, 6)", "at least one row")),
+    Case("expected_gradients data with NaN", _mlp,
+         lambda m: igw.expected_gradients(m, _rows(), torch.full((3, 6), float("nan"))),
+         igw.AttributionInputError, ("data contains NaN or inf", "finite")),
+    Case("interior_gradients empty alphas", _mlp, lambda m: igw.interior_gradients(m, _rows(), alphas=[]),
+         igw.AttributionInputError, ("alphas must be a non-empty sequence", "got []")),
+    Case("interior_gradients alphas not numbers", _mlp, lambda m: igw.interior_gradients(m, _rows(), alphas="half"),
+         igw.AttributionInputError, ("alphas must be a non-empty sequence of finite numbers", "'half'")),
+]
+
+
+def _check(case: Case) -> None:
+    model = Counted(case.model())
+    with pytest.raises(case.error) as caught:
+        case.call(model)
+    message = str(caught.value)
+    for phrase in case.says:
+        assert phrase in message, f"{case.name}: {phrase!r} not in {message!r}"
+    assert model.forwards <= case.forwards, f"{case.name}: {model.forwards} forwards before the error"
+    assert model.path_forwards <= case.path_forwards, f"{case.name}: {model.path_forwards} path forwards"
+
+
+@pytest.mark.parametrize("case", ENGINE_CASES, ids=[c.name for c in ENGINE_CASES])
+def test_engine_rejects_bad_input_clearly(case: Case) -> None:
+    _check(case)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_input_on_cpu_model_on_cuda_is_named() -> None:
+    model = Counted(_mlp().cuda())
+    with pytest.raises(igw.AttributionInputError, match=r"x is on cpu but the model is on cuda:0; move the input: x.to\('cuda:0'\)"):
+        igw.integrated_gradients(model, _rows())
+    assert model.forwards == 0
+
+
+@pytest.mark.parametrize("wrap", [
+    pytest.param(lambda out: {"logits": out}, id="dict with logits"),
+    pytest.param(lambda out: type("ModelOutput", (), {"logits": out})(), id="object with .logits (ModelOutput)"),
+])
+def test_model_outputs_holding_logits_are_explained(wrap) -> None:
+    mlp = _mlp()
+    x = _rows()
+    wrapped = igw.integrated_gradients(lambda t: wrap(mlp(t)), x, steps=16)
+    plain = igw.integrated_gradients(mlp, x, steps=16)
+    torch.testing.assert_close(wrapped.attributions, plain.attributions)
