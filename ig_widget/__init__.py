@@ -22,6 +22,10 @@ from .attribution import (
     smoothgrad,
 )
 
+from .attribution.text import text_integrated_gradients
+from .attribution.text_result import TextAttribution, Word
+from .attribution.text_targets import NextToken
+
 __version__ = "0.1.0"
 
 # Widgets load lazily: importing them reads the frontend bundle and pulls in anywidget, which the
@@ -42,5 +46,6 @@ __all__ = [
     "GradientPathError", "InteriorGradients", "MaxDistance", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
+    "text_integrated_gradients", "TextAttribution", "Word", "NextToken",
     *_WIDGETS,
 ]
