@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 # Widgets load lazily: importing them reads the frontend bundle and pulls in anywidget, which the
 # attribution layer alone (scripts, no Jupyter) does not need.
 _WIDGETS = {"ImageExplainer": "ig_widget.widgets.image"}
+_WIDGETS.update(export_html="ig_widget.export", export_notebook_html="ig_widget.export")  # static pages
 
 
 def __getattr__(name: str):

@@ -1,0 +1,171 @@
+"""Static HTML pages that show widgets with no kernel and no network.
+
+A page holds the widgets' state in the standard Jupyter widget-state format (binary buffers
+base64-inlined), each widget's front end (its `_esm` bundle) and a small in-page model
+(`export_shim.js`) that gives a render function what anywidget would. What the browser can answer on
+its own keeps working: the alpha slider, hover, and the targets computed before export. Anything that
+needs the kernel says so in the widget.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import pathlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import anywidget
+from ipywidgets import Widget
+
+SHIM = pathlib.Path(__file__).with_name("export_shim.js")
+STATE_TYPE = "application/vnd.jupyter.widget-state+json"
+VIEW_TYPE = "application/vnd.jupyter.widget-view+json"
+PRECOMPUTED_TYPE = "application/vnd.ig-widget.precomputed+json"
+PAGE_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 960px; padding: 0 1rem; }
+.igw-note { color: #555; font-size: 0.9rem; border-left: 3px solid #999; padding-left: 0.6rem; }
+.igw-cell { margin: 1.5rem 0; }
+"""
+
+
+def export_html(
+    widgets: Widget | Sequence[Widget],
+    path: str | pathlib.Path,
+    *,
+    title: str = "ig-widget",
+    targets: Iterable[int] | str | None = "shown",
+) -> pathlib.Path:
+    """Write a self-contained page showing `widgets` (one or a list of anywidgets) to `path`.
+
+    For explainer widgets, `targets` says which targets are computed in advance so that clicking them
+    works in the page: "shown" (the outputs the view lists), a list of class indices, or None (only
+    what the widget has already computed). Returns the path written.
+    """
+    widgets = _as_widget_list(widgets)
+    state = Widget.get_manager_state(drop_defaults=False, widgets=widgets)
+    precomputed = {widget.model_id: _precomputed(widget, targets) for widget in widgets if _is_explainer(widget)}
+    views = "\n".join(f'<div class="igw-cell">{view_script(widget.model_id)}</div>' for widget in widgets)
+    body = (
+        f"<h1>{html.escape(title)}</h1>\n"
+        '<p class="igw-note">A static copy of the widgets: the alpha slider and hover work here, and so do '
+        "the targets computed before export; anything else needs the notebook with a running kernel.</p>\n"
+        f"{views}\n"
+    )
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
+        f"{body}{page_scripts(state, precomputed)}\n</body>\n</html>\n"
+    )
+    target = pathlib.Path(path)
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def view_script(model_id: str) -> str:
+    """The placeholder the shim replaces with the widget's view (the same tag nbconvert writes)."""
+    return _json_script(VIEW_TYPE, {"version_major": 2, "version_minor": 0, "model_id": model_id})
+
+
+def page_scripts(state: dict | None, precomputed: dict | None = None) -> str:
+    """The data and the shim that render every view placeholder of a page."""
+    parts = [] if state is None else [_json_script(STATE_TYPE, state)]
+    if precomputed:
+        parts.append(_json_script(PRECOMPUTED_TYPE, precomputed))
+    parts.append(f'<script type="module">\n{_safe_script(SHIM.read_text(encoding="utf-8"))}\n</script>')
+    return "\n".join(parts)
+
+
+def _json_script(kind: str, data: Any) -> str:
+    return f'<script type="{kind}">{_safe_script(json.dumps(data))}</script>'
+
+
+def _safe_script(text: str) -> str:
+    """Script content that cannot end its <script> element early (`</` never appears as is)."""
+    return text.replace("</", "<\\/")
+
+
+def _as_widget_list(widgets: Widget | Sequence[Widget]) -> list[Widget]:
+    items = [widgets] if isinstance(widgets, Widget) else list(widgets)
+    for item in items:
+        if not isinstance(item, anywidget.AnyWidget):
+            raise TypeError(
+                f"export_html got a {type(item).__name__}; it exports anywidget widgets (such as ImageExplainer), "
+                "one or a list"
+            )
+    if not items:
+        raise ValueError("export_html got an empty list; give at least one widget")
+    return items
+
+
+def _is_explainer(widget: Widget) -> bool:
+    from .widgets.explainer import ExplainerWidget
+
+    return isinstance(widget, ExplainerWidget)
+
+
+def _precomputed(widget: Any, targets: Iterable[int] | str | None) -> dict:
+    """Payloads for the requests the page can answer without a kernel: those the widget has already
+    computed, plus `targets` at the current baseline, rule and steps (computed now, off the view:
+    the widget's traits are not touched)."""
+    from .widgets.explainer import Request
+
+    payloads = {request: payload for request, (_, payload) in widget._cache.items()}
+    if targets == "shown":
+        targets = [output["index"] for output in widget.outputs]
+    elif isinstance(targets, str):
+        raise ValueError(f"targets={targets!r}; use 'shown', a list of class indices, or None")
+    for target in targets or []:
+        request = Request(int(target), widget.baseline, widget.rule, widget.steps)
+        if request not in payloads:
+            payloads[request] = widget._compute(request, lambda done, total: None)[1]
+    entries = []
+    for request, payload in payloads.items():
+        state, paths, buffers = _split_buffers({"result": payload, "status": "done", "error": "", "progress": 1.0})
+        entries.append({
+            "request": request._asdict(),
+            "state": state,
+            "buffers": [{"path": path, "encoding": "base64", "data": base64.b64encode(bytes(buffer)).decode("ascii")}
+                        for path, buffer in zip(paths, buffers)],
+        })
+    return {"keys": list(Request._fields), "entries": entries}
+
+
+def _split_buffers(state: dict) -> tuple[dict, list, list]:
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    return _remove_buffers(state)
+
+
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block footer_js %}{{ resources.igw_page_scripts }}{% endblock footer_js %}
+"""
+
+
+def export_notebook_html(notebook: str | pathlib.Path, path: str | pathlib.Path) -> pathlib.Path:
+    """Convert an executed notebook to a page whose widgets render offline from its saved widget state
+    (nbconvert's own page would fetch a widget manager from a CDN; this one needs no network)."""
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    node = nbformat.read(str(notebook), as_version=4)
+    if STATE_TYPE not in node.metadata.get("widgets", {}):
+        raise ValueError(
+            f"{notebook} has no saved widget state; execute it with widget state stored "
+            "(nbclient: store_widget_state=True; JupyterLab: Save Widget State Automatically)"
+        )
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"igw_offline.html.j2": OFFLINE_TEMPLATE})],
+        template_file="igw_offline.html.j2",
+    )
+    body, _ = exporter.from_notebook_node(node, resources={"igw_page_scripts": page_scripts(None)})
+    target = pathlib.Path(path)
+    target.write_text(body, encoding="utf-8")
+    return target

@@ -1,0 +1,125 @@
+"""The exported page works offline in Chromium: the widget draws from its inlined binary state, its
+slider changes the drawing, and what needs a kernel is refused in the widget, not silently."""
+
+from __future__ import annotations
+
+import pathlib
+
+import anywidget
+import pytest
+import traitlets
+
+import ig_widget as igw
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+# A front end in the anywidget shape that depends on what the shim provides: a DataView buffer
+# (`pixels`), get/set/on/save_changes, and send() for a kernel round trip.
+PROBE_ESM = """
+export default {
+  render({ model, el }) {
+    const canvas = document.createElement("canvas");
+    canvas.width = 4; canvas.height = 4;
+    const slider = document.createElement("input");
+    slider.type = "range"; slider.min = "0"; slider.max = "255"; slider.value = String(model.get("level"));
+    const message = document.createElement("p");
+    message.className = "message";
+    const button = document.createElement("button");
+    button.textContent = "recompute";
+    const draw = () => {
+      const bytes = model.get("pixels");
+      const image = canvas.getContext("2d").createImageData(4, 4);
+      for (let i = 0; i < 16; i += 1) {
+        const v = Math.min(255, bytes.getUint8(i) + model.get("level"));
+        image.data.set([v, v, v, 255], 4 * i);
+      }
+      canvas.getContext("2d").putImageData(image, 0, 0);
+    };
+    const showError = () => { message.textContent = model.get("error"); };
+    slider.addEventListener("input", () => { model.set("level", Number(slider.value)); model.save_changes(); });
+    button.addEventListener("click", () => model.send({ type: "recompute" }));
+    model.on("change:level", draw);
+    model.on("change:error", showError);
+    draw();
+    el.append(canvas, slider, button, message);
+    return () => { model.off("change:level", draw); model.off("change:error", showError); };
+  },
+};
+"""
+
+
+class ProbeWidget(anywidget.AnyWidget):
+    _esm = PROBE_ESM
+    pixels = traitlets.Bytes(bytes(range(16))).tag(sync=True)
+    level = traitlets.Int(0).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+
+@pytest.fixture(scope="module")
+def offline_browser():
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_offline(browser, path: pathlib.Path):
+    """Open a file:// page with every other request aborted; returns (page, the URLs it tried)."""
+    page = browser.new_page()
+    attempted: list[str] = []
+    page_url = path.resolve().as_uri()
+
+    def only_the_file(route):
+        if route.request.url == page_url:
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_file)
+    page.goto(page_url)
+    page.wait_for_selector("body[data-igw-rendered]")
+    return page, attempted
+
+
+def canvas_pixels(page, index: int = 0) -> list[int]:
+    return page.evaluate(
+        """(index) => { const c = document.querySelectorAll('canvas')[index];
+                        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""",
+        index,
+    )
+
+
+def test_exported_page_draws_from_inlined_buffers_and_its_slider_redraws(offline_browser, tmp_path):
+    widget = ProbeWidget(level=10)
+    path = igw.export_html([widget], tmp_path / "page.html", title="probe </script><b>x</b>")
+    page, attempted = open_offline(offline_browser, path)
+    before = canvas_pixels(page)
+    assert before[0::4] == [min(255, i + 10) for i in range(16)], "the canvas shows the buffer's bytes + level"
+    page.locator("input[type=range]").fill("200")
+    after = canvas_pixels(page)
+    assert after[0::4] == [min(255, i + 200) for i in range(16)]
+    assert attempted == [], f"the page tried the network: {attempted}"
+    assert page.title() == "probe </script><b>x</b>"  # the title is text, not markup
+    assert widget.level == 10  # exporting never changes the live widget
+
+
+def test_what_needs_the_kernel_says_so(offline_browser, tmp_path):
+    path = igw.export_html(ProbeWidget(), tmp_path / "page.html")
+    page, _ = open_offline(offline_browser, path)
+    page.locator("button").click()
+    assert "needs a running kernel" in page.locator(".message").text_content()
+
+
+def test_two_widgets_render_independently(offline_browser, tmp_path):
+    path = igw.export_html([ProbeWidget(level=0), ProbeWidget(level=100)], tmp_path / "page.html")
+    page, attempted = open_offline(offline_browser, path)
+    assert canvas_pixels(page, 0)[0] == 0 and canvas_pixels(page, 1)[0] == 100
+    page.locator("input[type=range]").nth(1).fill("50")
+    assert canvas_pixels(page, 0)[0] == 0 and canvas_pixels(page, 1)[0] == 50
+    assert attempted == []
