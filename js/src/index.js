@@ -1,7 +1,20 @@
-// Entry point bundled into ig_widget/static/widget.js and loaded by anywidget.
+// Entry point bundled into ig_widget/static/widget.js and loaded by anywidget. Every explainer
+// widget uses this one bundle; the synced `_view` trait picks the view from the registry below.
+
+import { renderImage } from "./image/view.js";
+
+const views = { image: renderImage };
+
 function render({ model, el }) {
-  el.textContent = "ig-widget";
-  return () => {};
+  const name = model.get("_view");
+  const view = views[name];
+  if (!view) {
+    const message = document.createElement("div");
+    message.textContent = `ig-widget: no view named ${JSON.stringify(name)} in this bundle (rebuild the frontend?)`;
+    el.append(message);
+    return () => message.remove();
+  }
+  return view({ model, el });
 }
 
 export default { render };

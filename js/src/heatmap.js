@@ -1,0 +1,94 @@
+// Turning images and normalised maps into RGBA pixels, and pixels onto a canvas. Pure functions
+// except `drawPixels`; the image is RGB bytes (H x W x 3), maps are one value per pixel.
+
+import { lutFor, lutIndex } from "./colormaps.js";
+
+export const DISPLAY_MODES = ["overlay", "heat", "masked", "outline"];
+const OUTLINE_RGB = [255, 215, 0];
+
+/** Map values only, through the palette of the sign mode. */
+export function heatPixels(normalised, sign) {
+  const lut = lutFor(sign);
+  const rgba = new Uint8ClampedArray(normalised.length * 4);
+  for (let p = 0; p < normalised.length; p++) {
+    const k = lutIndex(normalised[p], sign) * 3;
+    rgba[p * 4] = lut[k];
+    rgba[p * 4 + 1] = lut[k + 1];
+    rgba[p * 4 + 2] = lut[k + 2];
+    rgba[p * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
+const OVERLAY_IMAGE_BRIGHTNESS = 0.55; // the image is dimmed and greyed under the heat so colour reads as heat
+
+/** The image (dimmed grey) with the heat laid over it; each pixel's heat weighs opacity x |value|. */
+export function overlayPixels(image, normalised, sign, opacity) {
+  const heat = heatPixels(normalised, sign);
+  const rgba = new Uint8ClampedArray(normalised.length * 4);
+  for (let p = 0; p < normalised.length; p++) {
+    const weight = opacity * Math.min(1, Math.abs(normalised[p]));
+    const grey = OVERLAY_IMAGE_BRIGHTNESS * (image[p * 3] + image[p * 3 + 1] + image[p * 3 + 2]) / 3;
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = grey * (1 - weight) + heat[p * 4 + c] * weight;
+    rgba[p * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
+/** The image kept in proportion to |attribution|: unimportant pixels fade to black. */
+export function maskedPixels(image, normalised) {
+  const rgba = new Uint8ClampedArray(normalised.length * 4);
+  for (let p = 0; p < normalised.length; p++) {
+    const keep = Math.min(1, Math.abs(normalised[p]));
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = image[p * 3 + c] * keep;
+    rgba[p * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
+/** The image with the border pixels of a mask (1 inside, 0 outside) drawn in a bright colour. */
+export function outlinePixels(image, mask, width, height) {
+  const rgba = imagePixels(image, width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      if (!mask[p]) continue;
+      const border =
+        x === 0 || y === 0 || x === width - 1 || y === height - 1 ||
+        !mask[p - 1] || !mask[p + 1] || !mask[p - width] || !mask[p + width];
+      if (border) rgba.set(OUTLINE_RGB, p * 4);
+    }
+  }
+  return rgba;
+}
+
+/** RGB bytes as opaque RGBA. */
+export function imagePixels(image, count) {
+  const rgba = new Uint8ClampedArray(count * 4);
+  for (let p = 0; p < count; p++) {
+    rgba[p * 4] = image[p * 3];
+    rgba[p * 4 + 1] = image[p * 3 + 1];
+    rgba[p * 4 + 2] = image[p * 3 + 2];
+    rgba[p * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
+/** The scaled input x' + alpha (x - x'), blended in display space (exact: the display map is affine). */
+export function blendPixels(baseline, image, alpha, count) {
+  const rgba = new Uint8ClampedArray(count * 4);
+  for (let p = 0; p < count; p++) {
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = baseline[p * 3 + c] + alpha * (image[p * 3 + c] - baseline[p * 3 + c]);
+    rgba[p * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
+/** Put RGBA pixels on a canvas whose size is the map's size (CSS scales it for display). */
+export function drawPixels(canvas, rgba, width, height) {
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  const context = canvas.getContext("2d");
+  if (!context) return;
+  context.putImageData(new ImageData(rgba, width, height), 0, 0);
+}

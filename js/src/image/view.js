@@ -1,0 +1,226 @@
+// The image explainer view: input and attribution heatmap, the model's outputs, the completeness
+// badge, and the alpha path (scaled input, interior gradient, accumulated attributions, chart).
+// Everything a slider move or hover needs is in `result`; only control changes go to the kernel.
+
+import { createBadge } from "../badge.js";
+import { createPathChart, formatNumber, pathSeries } from "../chart.js";
+import { labelledNumber, labelledSelect } from "../controls.js";
+import {
+  DISPLAY_MODES, blendPixels, drawPixels, heatPixels, imagePixels, maskedPixels, outlinePixels, overlayPixels,
+} from "../heatmap.js";
+import { createLegend } from "../legend.js";
+import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
+import { createOutputList } from "../outputs.js";
+import { createAlphaSlider } from "../slider.js";
+import { createStatusLine } from "../status.js";
+import { addStyles } from "../styles.js";
+import { decodeImageResult, inputValues } from "./result.js";
+
+const OUTLINE_MASS = 0.5; // outlines enclose the pixels holding half of the shown attribution mass
+const MAX_STEPS = 1024;
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function mapPanel(title, name) {
+  const root = element("figure", "igw-panel");
+  root.style.margin = "0";
+  const caption = element("figcaption", "igw-panel-title", title);
+  const canvas = element("canvas", "igw-map");
+  canvas.dataset.map = name;
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", title);
+  root.append(caption, canvas);
+  return { root, caption, canvas };
+}
+
+export function renderImage({ model, el }) {
+  const root = element("div", "igw igw-image");
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
+  addStyles(root);
+  const listeners = [];
+  const on = (name, handler) => {
+    model.on(name, handler);
+    listeners.push([name, handler]);
+  };
+  const send = (name, value) => {
+    model.set(name, value);
+    model.save_changes();
+  };
+
+  // -- controls ---------------------------------------------------------------------------
+  const choices = model.get("choices") || {};
+  const display = labelledSelect("Display", DISPLAY_MODES, model.get("display"), (v) => send("display", v));
+  const sign = labelledSelect("Sign", SIGN_MODES, model.get("sign"), (v) => send("sign", v));
+  const clip = labelledNumber("Clip %", { min: 50, max: 100, step: 0.5, value: model.get("clip"), format: (v) => v.toFixed(1) },
+    (v) => send("clip", v));
+  const opacity = labelledNumber("Opacity", { min: 0, max: 1, step: 0.05, value: model.get("opacity"), format: (v) => v.toFixed(2) },
+    (v) => send("opacity", v));
+  const baseline = labelledSelect("Baseline", choices.baseline || [model.get("baseline")], model.get("baseline"),
+    (v) => send("baseline", v));
+  const rule = labelledSelect("Rule", choices.rule || [model.get("rule")], model.get("rule"), (v) => send("rule", v));
+  const steps = labelledNumber("Steps", { type: "number", min: 1, max: MAX_STEPS, step: 1, value: model.get("steps") },
+    (v) => Number.isInteger(v) && v >= 1 && v <= MAX_STEPS && send("steps", v));
+  const controls = element("div", "igw-controls");
+  controls.append(display.root, sign.root, clip.root, opacity.root, baseline.root, rule.root, steps.root);
+
+  // -- main row ----------------------------------------------------------------------------
+  const status = createStatusLine();
+  const input = mapPanel("Input", "input");
+  const heat = mapPanel("Attributions", "attributions");
+  const legend = createLegend();
+  heat.root.append(legend.root);
+  const outputs = createOutputList((index) => send("target", index));
+  const badge = createBadge(() => send("steps", Math.min(MAX_STEPS, model.get("steps") * 2)));
+  const side = element("div", "igw-side");
+  side.append(element("div", "igw-panel-title", "Outputs (click to explain)"), outputs.root, badge.root);
+  const mainRow = element("div", "igw-row");
+  mainRow.append(input.root, heat.root, side);
+
+  // -- path --------------------------------------------------------------------------------
+  const path = element("section", "igw-path");
+  path.setAttribute("aria-label", "Path from baseline to input");
+  const slider = createAlphaSlider((index) => drawPath(index));
+  const scaled = mapPanel("Scaled input x′ + α(x − x′)", "scaled");
+  const gradient = mapPanel("Interior gradient at α", "gradient");
+  const accumulated = mapPanel("Attributions accumulated to α", "cumulative");
+  const chart = createPathChart();
+  const pathRow = element("div", "igw-row igw-small");
+  pathRow.append(scaled.root, gradient.root, accumulated.root, chart.root);
+  path.append(element("div", "igw-panel-title", "Walk the path (arrow keys step, Home/End jump)"), slider.root, pathRow);
+  const readout = element("div", "igw-readout");
+  readout.setAttribute("aria-live", "off");
+
+  root.append(status.root, controls, mainRow, path, readout);
+  el.append(root);
+
+  // -- drawing -----------------------------------------------------------------------------
+  let result = null;
+  let resultPayload = null;
+  let clips = null; // {key, map, gradients}
+
+  const current = () => {
+    const payload = model.get("result");
+    if (payload !== resultPayload) {
+      resultPayload = payload;
+      result = decodeImageResult(payload);
+      clips = null;
+    }
+    return result;
+  };
+  const clipValues = (r) => {
+    const key = `${model.get("sign")}|${model.get("clip")}`;
+    if (!clips || clips.key !== key) {
+      clips = {
+        key,
+        map: clipValue(r.attributions, model.get("clip"), model.get("sign")),
+        gradients: clipValue(r.gradients, model.get("clip"), model.get("sign")),
+      };
+    }
+    return clips;
+  };
+
+  function drawMain() {
+    const r = current();
+    if (!r) return;
+    const mode = model.get("sign");
+    const { map } = clipValues(r);
+    const normalised = normalise(r.attributions, map, mode);
+    const pixels = {
+      overlay: () => overlayPixels(r.image, normalised, mode, model.get("opacity")),
+      heat: () => heatPixels(normalised, mode),
+      masked: () => maskedPixels(r.image, normalised),
+      outline: () => outlinePixels(r.image, massMask(r.attributions, OUTLINE_MASS, mode), r.width, r.height),
+    }[model.get("display")]();
+    drawPixels(input.canvas, imagePixels(r.image, r.count), r.width, r.height);
+    drawPixels(heat.canvas, pixels, r.width, r.height);
+    heat.caption.textContent = `Attributions for “${r.targetLabel}”`;
+    heat.canvas.setAttribute("aria-label", `Attribution heatmap for ${r.targetLabel}, shown as ${model.get("display")}`);
+    legend.update(map, mode);
+  }
+
+  function drawPath(index) {
+    const r = current();
+    if (!r) return;
+    const mode = model.get("sign");
+    const { map, gradients } = clipValues(r);
+    const alpha = r.alphas[index];
+    const offset = index * r.count;
+    drawPixels(scaled.canvas, blendPixels(r.baseline, r.image, alpha, r.count), r.width, r.height);
+    drawPixels(gradient.canvas, heatPixels(normalise(r.gradients, gradients, mode, offset, r.count), mode), r.width, r.height);
+    drawPixels(accumulated.canvas, heatPixels(normalise(r.cumulative, map, mode, offset, r.count), mode), r.width, r.height);
+    chart.setCursor(alpha);
+  }
+
+  function drawResult() {
+    const r = current();
+    path.hidden = !r;
+    if (!r) return;
+    badge.update(r.completeness, r.steps);
+    chart.setData(pathSeries({
+      alphas: r.alphas, scores: r.scores, cumulativeTotal: r.cumulativeTotal,
+      score: r.completeness.score, baselineScore: r.completeness.baseline_score,
+    }));
+    slider.setAlphas(r.alphas);
+    drawMain();
+    drawPath(slider.index);
+  }
+
+  function showReadout(event) {
+    const r = current();
+    const canvas = event.target;
+    if (!r || !(canvas instanceof HTMLCanvasElement) || !canvas.dataset.map) return;
+    const box = canvas.getBoundingClientRect();
+    if (!box.width || !box.height) return;
+    const x = Math.min(r.width - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * r.width)));
+    const y = Math.min(r.height - 1, Math.max(0, Math.floor(((event.clientY - box.top) / box.height) * r.height)));
+    const pixel = y * r.width + x;
+    const at = slider.index * r.count + pixel;
+    const inputs = inputValues(r, pixel).map(formatNumber).join(", ");
+    readout.textContent =
+      `pixel (${x}, ${y}): attribution ${formatNumber(r.attributions[pixel])} · input ${inputs} · ` +
+      `at α = ${r.alphas[slider.index].toFixed(3)}: gradient ${formatNumber(r.gradients[at])}, ` +
+      `accumulated ${formatNumber(r.cumulative[at])}`;
+  }
+  root.addEventListener("mousemove", showReadout);
+
+  const updateOutputs = () => outputs.update(model.get("outputs") || [], model.get("target"));
+  const updateStatus = () =>
+    status.update({ status: model.get("status"), progress: model.get("progress"), error: model.get("error") });
+
+  on("change:result", drawResult);
+  on("change:display", () => (display.setValue(model.get("display")), drawMain()));
+  on("change:opacity", () => (opacity.setValue(model.get("opacity")), drawMain()));
+  on("change:sign", () => (sign.setValue(model.get("sign")), drawMain(), drawPath(slider.index)));
+  on("change:clip", () => (clip.setValue(model.get("clip")), drawMain(), drawPath(slider.index)));
+  on("change:baseline", () => baseline.setValue(model.get("baseline")));
+  on("change:rule", () => rule.setValue(model.get("rule")));
+  on("change:steps", () => steps.setValue(model.get("steps")));
+  on("change:choices", () => {
+    const next = model.get("choices") || {};
+    if (next.baseline) baseline.setOptions(next.baseline);
+    if (next.rule) rule.setOptions(next.rule);
+    baseline.setValue(model.get("baseline"));
+    rule.setValue(model.get("rule"));
+  });
+  on("change:outputs", updateOutputs);
+  on("change:target", updateOutputs);
+  on("change:status", updateStatus);
+  on("change:progress", updateStatus);
+  on("change:error", updateStatus);
+
+  updateStatus();
+  updateOutputs();
+  drawResult();
+
+  return () => {
+    for (const [name, handler] of listeners) model.off(name, handler);
+    root.removeEventListener("mousemove", showReadout);
+    slider.destroy();
+    root.remove();
+  };
+}

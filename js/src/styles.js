@@ -1,0 +1,72 @@
+// Styles for every view, themed by JupyterLab's CSS variables with fallbacks for other front ends.
+// Inserted once per widget root, so the bundle stays one file.
+
+export const STYLES = `
+.igw { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--jp-ui-font-color1, #222); background: var(--jp-layout-color0, #fff); padding: 6px; }
+.igw button, .igw select, .igw input { font: inherit; color: var(--jp-ui-font-color1, #222);
+  background: var(--jp-layout-color1, #fff); border: 1px solid var(--jp-border-color1, #bbb); border-radius: 3px; }
+.igw button { cursor: pointer; padding: 2px 8px; }
+.igw :focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
+.igw-controls { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-bottom: 6px; align-items: center; }
+.igw-control { display: inline-flex; gap: 4px; align-items: center; }
+.igw-control input[type=number] { width: 4.5em; }
+.igw-control output { min-width: 2.5em; color: var(--jp-ui-font-color2, #555); }
+.igw-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.igw-panel { display: flex; flex-direction: column; gap: 3px; }
+.igw-panel-title { color: var(--jp-ui-font-color2, #555); font-size: var(--jp-ui-font-size0, 11px); }
+.igw canvas.igw-map { width: var(--igw-size, 192px); height: auto; image-rendering: pixelated;
+  border: 1px solid var(--jp-border-color2, #ddd); background: #000; }
+.igw-small canvas.igw-map { --igw-size: 136px; }
+.igw-legend { width: var(--igw-size, 192px); }
+.igw-ramp { width: 100%; height: 10px; display: block; image-rendering: auto; }
+.igw-legend-labels { display: flex; justify-content: space-between; font-size: var(--jp-ui-font-size0, 11px); }
+.igw-side { display: flex; flex-direction: column; gap: 8px; min-width: 220px; }
+.igw-outputs { display: flex; flex-direction: column; gap: 2px; }
+.igw-output { display: grid; grid-template-columns: minmax(3em, 8em) 1fr 4em; gap: 6px; align-items: center;
+  text-align: left; border-color: transparent !important; background: transparent !important; }
+.igw-output[aria-pressed=true] { border-color: var(--jp-brand-color1, #1976d2) !important; font-weight: 600; }
+.igw-output-label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.igw-bar { height: 8px; background: var(--jp-layout-color3, #ddd); border-radius: 2px; overflow: hidden; }
+.igw-bar span { display: block; height: 100%; background: var(--jp-brand-color1, #1976d2); }
+.igw-output-value { text-align: right; font-variant-numeric: tabular-nums; }
+.igw-badge-row { display: flex; gap: 6px; align-items: center; }
+.igw-badge { padding: 2px 8px; border-radius: 10px; color: #fff; font-weight: 600; }
+.igw-badge[data-level=good] { background: #1b7f3b; }
+.igw-badge[data-level=fair] { background: #9a6700; }
+.igw-badge[data-level=poor] { background: #b3261e; }
+.igw-status { min-height: 1.2em; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.igw-error { color: var(--jp-error-color1, #b3261e); white-space: pre-wrap; flex-basis: 100%; }
+.igw-error[hidden], .igw-status progress[hidden] { display: none; }
+.igw-path { margin-top: 8px; border-top: 1px solid var(--jp-border-color2, #ddd); padding-top: 6px; }
+.igw-slider { display: flex; gap: 8px; align-items: center; margin-bottom: 6px; }
+.igw-track { position: relative; flex: 1; max-width: 520px; }
+.igw-track input { width: 100%; margin: 0; }
+.igw-ticks { position: relative; height: 5px; margin: 0 8px; }
+.igw-ticks span { position: absolute; width: 1px; height: 5px; background: var(--jp-ui-font-color2, #666); }
+.igw-alpha { font-variant-numeric: tabular-nums; min-width: 13em; }
+.igw-chart { width: 340px; height: auto; }
+.igw-chart .igw-axis { stroke: var(--jp-ui-font-color2, #666); }
+.igw-chart .igw-goal { stroke: var(--jp-ui-font-color2, #666); stroke-dasharray: 3 3; }
+.igw-chart .igw-cursor { stroke: var(--jp-brand-color1, #1976d2); stroke-width: 1.5; }
+.igw-chart path { fill: none; stroke-width: 1.8; }
+.igw-chart .igw-line-score { stroke: #e08214; }
+.igw-chart .igw-dot { fill: #e08214; }
+.igw-chart .igw-line-sum { stroke: #542788; }
+.igw-chart text { fill: var(--jp-ui-font-color1, #222); font-size: 10px; }
+.igw-chart-box { margin: 0; }
+.igw-chart-key { display: flex; gap: 12px; font-size: var(--jp-ui-font-size0, 11px); }
+.igw-chart-key span::before { content: ""; display: inline-block; width: 14px; height: 0; margin-right: 4px;
+  vertical-align: middle; border-top: 2px solid; }
+.igw-key-score::before { border-color: #e08214 !important; }
+.igw-key-sum::before { border-color: #542788 !important; }
+.igw-key-goal::before { border-top-style: dashed !important; border-color: var(--jp-ui-font-color2, #666) !important; }
+.igw-readout { min-height: 1.3em; font-variant-numeric: tabular-nums; color: var(--jp-ui-font-color2, #555); }
+`;
+
+/** Add the stylesheet inside `root` (works in shadow roots and exported HTML alike). */
+export function addStyles(root) {
+  const style = document.createElement("style");
+  style.textContent = STYLES;
+  root.prepend(style);
+}
