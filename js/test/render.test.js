@@ -1,0 +1,141 @@
+// @vitest-environment jsdom
+import { beforeEach, describe, expect, it } from "vitest";
+import widget from "../src/index.js";
+import { imageResult, installCanvasMock, mockModel } from "./helpers.js";
+
+function imageModel(overrides = {}) {
+  return mockModel({
+    _view: "image", target: 1, baseline: "black", rule: "gausslegendre", steps: 4, sign: "both", clip: 99,
+    display: "overlay", opacity: 0.6, status: "done", progress: 1, error: "",
+    choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
+    outputs: [
+      { index: 1, label: "cat <b>", score: 3, probability: 0.7 },
+      { index: 4, label: "dog", score: 1, probability: 0.2 },
+    ],
+    result: imageResult(),
+    ...overrides,
+  });
+}
+
+const canvasOf = (el, name) => el.querySelector(`canvas[data-map=${name}]`);
+
+describe("render", () => {
+  let el;
+  beforeEach(() => {
+    installCanvasMock();
+    el = document.createElement("div");
+    document.body.replaceChildren(el);
+  });
+
+  it("draws every map and suppresses JupyterLab shortcuts", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const root = el.querySelector(".igw");
+    expect(root.getAttribute("data-lm-suppress-shortcuts")).toBe("true");
+    for (const name of ["input", "attributions", "scaled", "gradient", "cumulative"]) {
+      const canvas = canvasOf(el, name);
+      expect([canvas.width, canvas.height]).toEqual([8, 6]);
+      expect(canvas.pixels).toHaveLength(8 * 6 * 4);
+    }
+    expect(new Set(canvasOf(el, "attributions").pixels).size).toBeGreaterThan(10);
+    expect(el.querySelector(".igw-badge").textContent).toMatch(/2\.00%/);
+    expect(el.querySelector(".igw-badge").dataset.level).toBe("fair");
+  });
+
+  it("sets labels as text, never as markup", () => {
+    widget.render({ model: imageModel(), el });
+    const label = el.querySelector(".igw-output-label");
+    expect(label.textContent).toBe("cat <b>");
+    expect(label.querySelector("b")).toBeNull();
+  });
+
+  it("walks the path in the browser: keys change scaled input and accumulated map, not the kernel", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const slider = el.querySelector(".igw-slider input");
+    const before = { scaled: canvasOf(el, "scaled").pixels, cumulative: canvasOf(el, "cumulative").pixels };
+    slider.dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    expect(canvasOf(el, "scaled").pixels).not.toEqual(before.scaled);
+    expect(canvasOf(el, "cumulative").pixels).not.toEqual(before.cumulative);
+    expect(slider.value).toBe(String(new Float32Array([0.07])[0]));
+    expect(el.querySelector(".igw-alpha").textContent).toMatch(/point 1 of 4/);
+    slider.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    expect(el.querySelector(".igw-alpha").textContent).toMatch(/point 2 of 4/);
+    slider.value = "0.9";
+    slider.dispatchEvent(new Event("input"));
+    expect(el.querySelector(".igw-alpha").textContent).toMatch(/point 4 of 4/);
+    expect(model.saved).toEqual([]);
+  });
+
+  it("clicking an output asks the kernel for that target; a kernel change re-renders", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const heatBefore = canvasOf(el, "attributions").pixels;
+    el.querySelector(".igw-output[data-index='4']").click();
+    expect(model.saved).toEqual([{ target: 4 }]);
+    model.update("target", 4);
+    expect(el.querySelector(".igw-output[data-index='4']").getAttribute("aria-pressed")).toBe("true");
+    model.update("result", imageResult({ target: 4, seed: 3 }));
+    expect(canvasOf(el, "attributions").pixels).not.toEqual(heatBefore);
+    expect(canvasOf(el, "attributions").previousElementSibling.textContent).toBe("Attributions for “class 4”");
+  });
+
+  it("sends control changes and doubles the steps from the badge", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const baseline = [...el.querySelectorAll("select")].find((s) => s.labels[0].textContent === "Baseline");
+    baseline.value = "blur";
+    baseline.dispatchEvent(new Event("change"));
+    el.querySelector(".igw-badge-row button").click();
+    expect(model.saved).toEqual([{ baseline: "blur" }, { steps: 8 }]);
+  });
+
+  it("redraws the heatmap for display mode and sign from Python", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const overlay = canvasOf(el, "attributions").pixels;
+    model.update("display", "heat");
+    const heat = canvasOf(el, "attributions").pixels;
+    expect(heat).not.toEqual(overlay);
+    model.update("sign", "absolute");
+    expect(canvasOf(el, "attributions").pixels).not.toEqual(heat);
+    expect(el.querySelector(".igw-legend-labels").textContent.startsWith("0")).toBe(true);
+  });
+
+  it("shows progress while computing and the kernel's error as text", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    model.update("progress", 0.5);
+    model.update("status", "computing");
+    expect(el.querySelector(".igw-status progress").hidden).toBe(false);
+    expect(el.querySelector(".igw-status").textContent).toMatch(/50%/);
+    model.update("error", "RuntimeError: <shape> mismatch");
+    model.update("status", "error");
+    const alert = el.querySelector("[role=alert]");
+    expect(alert.hidden).toBe(false);
+    expect(alert.textContent).toBe("RuntimeError: <shape> mismatch");
+  });
+
+  it("renders without a result yet, and cleans up every listener", () => {
+    const model = imageModel({ result: {}, status: "computing", progress: 0 });
+    const cleanup = widget.render({ model, el });
+    expect(el.querySelector(".igw-path").hidden).toBe(true);
+    expect(model.listenerCount()).toBeGreaterThan(0);
+    cleanup();
+    expect(model.listenerCount()).toBe(0);
+    expect(el.querySelector(".igw")).toBeNull();
+  });
+
+  it("reports the values under the pointer", () => {
+    widget.render({ model: imageModel(), el });
+    const canvas = canvasOf(el, "attributions");
+    canvas.getBoundingClientRect = () => ({ left: 0, top: 0, width: 80, height: 60 });
+    canvas.dispatchEvent(new MouseEvent("mousemove", { clientX: 15, clientY: 5, bubbles: true }));
+    expect(el.querySelector(".igw-readout").textContent).toMatch(/pixel \(1, 0\): attribution/);
+  });
+
+  it("says so when the bundle has no view of that name", () => {
+    widget.render({ model: mockModel({ _view: "audio" }), el });
+    expect(el.textContent).toMatch(/no view named "audio"/);
+  });
+});
