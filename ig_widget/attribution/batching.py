@@ -61,11 +61,13 @@ def chunked_gradients(
         stop = min(count, start + size)
         try:
             chunk = _gradient_chunk(forward, score, make_points, start, stop)
-        except torch.OutOfMemoryError:
+        except torch.OutOfMemoryError as error:
             if size == 1:
                 raise MemoryError(
-                    "even one point per forward pass runs out of device memory; free memory or use a smaller input"
-                ) from None
+                    "batch_size=1 (one path point per forward pass) still runs out of device memory; free "
+                    "device memory (delete unused tensors, torch.cuda.empty_cache()), use a smaller input, "
+                    "or move the model and input to the CPU"
+                ) from error
             size = max(1, size // 2)
             torch.cuda.empty_cache()
             continue

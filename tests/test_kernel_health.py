@@ -1,0 +1,54 @@
+"""Kernel health: out-of-memory falls back to smaller batches, and fails clearly when nothing fits."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import ig_widget as igw
+
+
+class FitsUpTo(nn.Module):
+    """Raises torch.OutOfMemoryError, as CUDA does, on a graph-building pass of more than `limit` points."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Tanh(), nn.Flatten(), nn.Linear(3 * 4 * 4, 4))
+        self.limit = limit
+        self.refused: list[int] = []
+
+    def forward(self, x):
+        if torch.is_grad_enabled() and x.requires_grad and x.shape[0] > self.limit:
+            self.refused.append(x.shape[0])
+            raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate a batch of {x.shape[0]}")
+        return self.net(x)
+
+
+IMAGES = torch.rand(2, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+
+
+def test_out_of_memory_halves_the_batch_and_gives_the_same_result() -> None:
+    model = FitsUpTo(limit=5)
+    fallback = igw.integrated_gradients(model, IMAGES, steps=12, batch_size=16)
+    assert model.refused == [16, 8]  # then 4 points per pass fit
+    direct = igw.integrated_gradients(FitsUpTo(limit=10**6), IMAGES, steps=12, batch_size=4)
+    assert torch.equal(fallback.attributions, direct.attributions)
+    assert torch.equal(fallback.trace.cumulative, direct.trace.cumulative)
+    assert fallback.relative_gap.abs().max() < 1e-3
+
+
+@pytest.mark.parametrize("method", ["integrated_gradients", "expected_gradients"])
+def test_out_of_memory_even_at_one_point_fails_with_a_clear_message(method: str) -> None:
+    model = FitsUpTo(limit=0)
+    with pytest.raises(MemoryError) as caught:
+        if method == "integrated_gradients":
+            igw.integrated_gradients(model, IMAGES, steps=8, batch_size=8)
+        else:
+            igw.expected_gradients(model, IMAGES, torch.rand(4, 1, 6, 6), samples=4, batch_size=8)
+    message = str(caught.value)
+    assert "batch_size=1" in message and "runs out of device memory" in message
+    assert "free device memory" in message and "smaller input" in message
+    assert model.refused == [8, 4, 2, 1]
+    assert isinstance(caught.value.__cause__, torch.OutOfMemoryError)  # the original error stays visible
