@@ -1,0 +1,244 @@
+"""ImageExplainer on the kernel side: traits, payload, target sync, recomputation, errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+import traitlets
+from ipywidgets.widgets.widget import _remove_buffers
+from PIL import Image
+from torch import nn
+
+from ig_widget import ImageExplainer, integrated_gradients
+from ig_widget.encode import decode_array, max_error
+from ig_widget.examples import DIGIT_LABELS
+from ig_widget.widgets.explainer import BUNDLE
+
+
+def payload_bytes(state: dict) -> int:
+    _, _, buffers = _remove_buffers(state)
+    return sum(len(memoryview(buffer).cast("B")) for buffer in buffers)
+
+
+def small_rgb_cnn(classes: int = 5, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, classes)
+    ).eval()
+
+
+@pytest.fixture
+def explainer(digits):
+    model, images, _ = digits
+    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=16)
+    widget.wait()
+    return widget
+
+
+def test_traits_and_top_prediction(explainer, digits):
+    model, images, _ = digits
+    logits = model(images[3:4])[0]
+    assert explainer._view == "image" and explainer._esm == BUNDLE.read_text()
+    assert explainer.target == int(logits.argmax())
+    assert explainer.status == "done" and explainer.error == "" and explainer.progress == 1.0
+    scores = [row["score"] for row in explainer.outputs]
+    assert len(scores) == 5 and scores == sorted(scores, reverse=True)
+    assert [row["label"] for row in explainer.outputs] == [DIGIT_LABELS[row["index"]] for row in explainer.outputs]
+    assert sum(torch.softmax(logits, 0)[row["index"]].item() for row in explainer.outputs) == pytest.approx(
+        sum(row["probability"] for row in explainer.outputs), rel=1e-5)
+    assert set(explainer.choices) == {"baseline", "rule"}
+
+
+def test_payload_matches_the_attribution_result(explainer, digits):
+    model, images, _ = digits
+    expected = integrated_gradients(model, images[3:4], target=explainer.target, steps=16)
+    payload = explainer.result
+    assert (payload["height"], payload["width"], payload["channels"]) == (8, 8, 1)
+    np.testing.assert_allclose(decode_array(payload["attributions"]), expected.attributions[0, 0].numpy(), atol=1e-6)
+    trace = payload["trace"]
+    np.testing.assert_allclose(decode_array(trace["alphas"]), expected.trace.alphas.numpy(), atol=1e-7)
+    np.testing.assert_allclose(decode_array(trace["scores"]), expected.trace.scores[:, 0].numpy(), atol=1e-5)
+    for name in ("gradients", "cumulative"):
+        decoded = decode_array(trace[name])
+        assert decoded.shape == (16, 8, 8)
+        np.testing.assert_allclose(decoded, getattr(expected.trace, name)[:, 0].numpy(), atol=max_error(trace[name]) + 1e-7)
+    assert payload["completeness"]["gap"] == pytest.approx(float(expected.gap[0]), abs=1e-5)
+    # the display bytes map back to the model input through the per-channel affine map
+    image = decode_array(payload["image"]).reshape(8, 8, 3)
+    assert (image[..., 0] == image[..., 1]).all()
+    restored = payload["input_offset"][0] + payload["input_scale"][0] * image[..., 0]
+    np.testing.assert_allclose(restored, images[3, 0].numpy(), atol=payload["input_scale"][0] / 2 + 1e-6)
+    assert payload_bytes(explainer.get_state()) > 2 * 16 * 64  # the maps cross as binary buffers
+
+
+def test_payload_for_224_pixels_and_32_steps_stays_under_4_mb():
+    model = small_rgb_cnn(classes=10)
+    image = torch.rand(3, 224, 224, generator=torch.Generator().manual_seed(0))
+    widget = ImageExplainer(model, image, steps=32)
+    widget.wait(120)
+    assert widget.status == "done", widget.error
+    total = payload_bytes(widget.get_state())
+    assert 3_000_000 < total < 4_000_000
+
+
+def test_target_is_two_way_synced_and_recomputes(explainer):
+    first = explainer.result
+    other = next(row["index"] for row in explainer.outputs if row["index"] != explainer.target)
+    explainer.target = other
+    explainer.wait()
+    assert explainer.result["target"] == other and explainer.result is not first
+    # a class outside the top-k is added to the outputs so the view can mark it
+    outside = next(i for i in range(10) if i not in {row["index"] for row in explainer.outputs})
+    explainer.target = outside
+    explainer.wait()
+    assert outside in [row["index"] for row in explainer.outputs]
+    with pytest.raises(traitlets.TraitError, match="target=10"):
+        explainer.target = 10
+
+
+@pytest.mark.parametrize("name, value", [("baseline", "blur"), ("rule", "riemann_trapezoid"), ("steps", 5)])
+def test_each_control_recomputes_and_returns_to_the_cache(explainer, name, value):
+    first = explainer.result
+    original = getattr(explainer, name)
+    setattr(explainer, name, value)
+    explainer.wait()
+    assert explainer.result[name] == value
+    assert decode_array(explainer.result["attributions"]).tolist() != decode_array(first["attributions"]).tolist()
+    setattr(explainer, name, original)
+    assert explainer.status == "done" and explainer.result is first  # from the cache, no recomputation
+
+
+def test_bad_control_values_are_refused(explainer):
+    with pytest.raises(traitlets.TraitError, match="baseline='sepia'"):
+        explainer.baseline = "sepia"
+    with pytest.raises(traitlets.TraitError, match="rule='simpson'"):
+        explainer.rule = "simpson"
+    with pytest.raises(traitlets.TraitError, match="steps=0"):
+        explainer.steps = 0
+
+
+class SlowCounted(nn.Module):
+    """Sleeps a little per forward pass and records the batch sizes it saw."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner, self.batches = inner, []
+
+    def forward(self, x):
+        self.batches.append(x.shape[0])
+        time.sleep(0.03)
+        return self.inner(x)
+
+
+def test_a_newer_request_replaces_an_older_one(digits):
+    model, images, _ = digits
+    slow = SlowCounted(model)
+    widget = ImageExplainer(slow, images[0], steps=4)
+    widget.wait()
+    slow.batches.clear()
+    widget.steps = 400  # 8 chunks of 50 points
+    while not slow.batches:
+        time.sleep(0.005)
+    widget.steps = 8
+    widget.wait()
+    assert widget.result["steps"] == 8 and widget.status == "done"
+    assert slow.batches.count(50) < 8, "the superseded computation ran to the end"
+
+
+class FailsOnBatches(nn.Module):
+    """A model that works one image at a time and raises on a batch of several."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        if x.shape[0] > 1:
+            raise RuntimeError(f"this model takes one image at a time, got {x.shape[0]}")
+        return self.inner(x)
+
+
+def test_an_error_becomes_readable_text_and_clears_on_success(digits):
+    model, images, _ = digits
+    widget = ImageExplainer(FailsOnBatches(model), images[0], steps=16)
+    widget.wait()
+    assert widget.status == "error"
+    assert widget.error.startswith("RuntimeError: this model takes one image at a time")
+    assert isinstance(widget.last_exception, RuntimeError)
+    widget.steps = 8  # one point per chunk
+    widget.wait()
+    assert widget.status == "done" and widget.error == ""
+
+
+def test_the_users_model_is_left_as_it_was(digits):
+    model, images, _ = digits
+    model.train()
+    flags = [p.requires_grad for p in model.parameters()]
+    try:
+        widget = ImageExplainer(model, images[0], steps=8)
+        widget.wait()
+        assert model.training and [p.requires_grad for p in model.parameters()] == flags
+    finally:
+        model.eval()
+
+
+def test_pil_image_with_preprocess_displays_the_original_pixels():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
+    mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
+
+    def preprocess(image):
+        tensor = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).float() / 255
+        return (tensor - mean[:, None, None]) / std[:, None, None]
+
+    widget = ImageExplainer(small_rgb_cnn(), Image.fromarray(pixels), preprocess=preprocess, steps=4)
+    widget.wait()
+    shown = decode_array(widget.result["image"]).reshape(12, 12, 3)
+    assert np.abs(shown - pixels).max() <= 1
+    # black in model units (0 after Normalize) is the mean colour on screen
+    baseline = decode_array(widget.result["baseline_image"]).reshape(12, 12, 3)
+    np.testing.assert_allclose(baseline[0, 0], (mean * 255).numpy(), atol=1.0)
+
+
+def test_uint8_array_without_preprocess_becomes_unit_floats():
+    pixels = np.arange(10 * 10 * 3, dtype=np.uint8).reshape(10, 10, 3)
+    model = small_rgb_cnn()
+    widget = ImageExplainer(model, pixels, steps=4)
+    widget.wait()
+    with torch.no_grad():
+        expected = model(torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255)[0]
+    assert widget.outputs[0]["score"] == pytest.approx(float(expected.max()), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "image, labels, match",
+    [
+        (torch.rand(4, 8, 8), None, r"shape \(4, 8, 8\)"),
+        (torch.rand(1, 8, 8), ["a", "b"], "labels has 2 names"),
+        (np.zeros((8, 8, 3), dtype=np.float64), None, "dtype float64"),
+    ],
+)
+def test_bad_input_is_refused_before_any_work(digits, image, labels, match):
+    model, _, _ = digits
+    with pytest.raises(ValueError, match=match):
+        ImageExplainer(model, image, labels=labels)
+
+
+def test_model_output_must_be_class_scores():
+    with pytest.raises(ValueError, match=r"model\(image\) gave \(1,\)"):
+        ImageExplainer(lambda x: x.flatten()[:1], torch.rand(1, 8, 8))
+
+
+def test_computation_runs_in_the_background(digits):
+    model, images, _ = digits
+    slow = SlowCounted(model)
+    started = time.monotonic()
+    widget = ImageExplainer(slow, images[1], steps=64)
+    assert time.monotonic() - started < 0.5 and widget.status == "computing"
+    assert threading.active_count() >= 2
+    widget.wait()
+    assert widget.status == "done"
