@@ -22,7 +22,7 @@ setup: $(STAMP)
 
 # anywidget reads the bundle when a widget class is defined, so it is built before anything imports it.
 frontend: setup
-	cd js && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	cd js && npm install --no-audit --no-fund --loglevel=error && npm run build
 
 # Debian's chromium drives the browser tests; Playwright never downloads a browser of its own.
 chromium:
