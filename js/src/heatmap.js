@@ -1,7 +1,8 @@
 // Turning images and normalised maps into RGBA pixels, and pixels onto a canvas. Pure functions
 // except `drawPixels`; the image is RGB bytes (H x W x 3), maps are one value per pixel.
 
-import { lutFor, lutIndex } from "./colormaps.js";
+import { LUT_SIZE, lutFor, lutIndex } from "./colormaps.js";
+import { signed } from "./normalise.js";
 
 export const DISPLAY_MODES = ["overlay", "heat", "masked", "outline"];
 const OUTLINE_RGB = [255, 215, 0];

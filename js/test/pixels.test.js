@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { blendPixels, heatPixels, maskedPixels, outlinePixels, overlayPixels } from "../src/heatmap.js";
+import { blendPixels, heatPixels, heatSlice, maskedPixels, outlinePixels, overlayPixels } from "../src/heatmap.js";
 import { DIVERGING, SEQUENTIAL } from "../src/colormaps.js";
 import { gapLevel } from "../src/badge.js";
 import { pathSeries } from "../src/chart.js";
 import { nearestIndex } from "../src/slider.js";
+import { normalise } from "../src/normalise.js";
 
 const rgb = (rgba, p) => Array.from(rgba.slice(p * 4, p * 4 + 3));
 
@@ -21,6 +22,13 @@ describe("pixels", () => {
     expect(rgb(heatPixels([-1, 1], "both"), 0)).toEqual(Array.from(DIVERGING.slice(0, 3)));
     expect(rgb(heatPixels([-1, 1], "both"), 1)).toEqual(Array.from(DIVERGING.slice(-3)));
     expect(rgb(heatPixels([0, 1], "absolute"), 1)).toEqual(Array.from(SEQUENTIAL.slice(-3)));
+  });
+
+  it("paints a slice in one pass exactly as heatPixels(normalise(...)) does", () => {
+    const values = Float32Array.from({ length: 60 }, (_, i) => Math.sin(i) * 3);
+    for (const sign of ["both", "positive", "negative", "absolute"]) {
+      expect(Array.from(heatSlice(values, 2, sign, 20, 30))).toEqual(Array.from(heatPixels(normalise(values, 2, sign, 20, 30), sign)));
+    }
   });
 
   it("overlays heat in proportion to opacity and |value|, over the dimmed image", () => {

@@ -6,7 +6,7 @@ import { createBadge } from "../badge.js";
 import { createPathChart, formatNumber, pathSeries } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
 import {
-  DISPLAY_MODES, blendPixels, drawPixels, heatPixels, imagePixels, maskedPixels, outlinePixels, overlayPixels,
+  DISPLAY_MODES, blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels, overlayPixels,
 } from "../heatmap.js";
 import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
@@ -151,8 +151,8 @@ export function renderImage({ model, el }) {
     const alpha = r.alphas[index];
     const offset = index * r.count;
     drawPixels(scaled.canvas, blendPixels(r.baseline, r.image, alpha, r.count), r.width, r.height);
-    drawPixels(gradient.canvas, heatPixels(normalise(r.gradients, gradients, mode, offset, r.count), mode), r.width, r.height);
-    drawPixels(accumulated.canvas, heatPixels(normalise(r.cumulative, map, mode, offset, r.count), mode), r.width, r.height);
+    drawPixels(gradient.canvas, heatSlice(r.gradients, gradients, mode, offset, r.count), r.width, r.height);
+    drawPixels(accumulated.canvas, heatSlice(r.cumulative, map, mode, offset, r.count), r.width, r.height);
     chart.setCursor(alpha);
   }
 
