@@ -52,3 +52,21 @@ def test_out_of_memory_even_at_one_point_fails_with_a_clear_message(method: str)
     assert "free device memory" in message and "smaller input" in message
     assert model.refused == [8, 4, 2, 1]
     assert isinstance(caught.value.__cause__, torch.OutOfMemoryError)  # the original error stays visible
+
+
+def test_a_closed_and_deleted_widget_frees_its_model_input_and_results() -> None:
+    import gc
+    import weakref
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Tanh(), nn.Flatten(), nn.Linear(3 * 6 * 6, 4))
+    widget = igw.ImageExplainer(model, torch.rand(1, 8, 8), labels=list("abcd"), steps=8)
+    widget.wait()
+    assert widget.status == "done", widget.error
+    widget.target = 2  # a second cached result
+    widget.wait()
+    held = [weakref.ref(widget), weakref.ref(widget.explanation.attributions), weakref.ref(widget.explanation.inputs)]
+    widget.close()
+    del widget
+    gc.collect()
+    assert [ref() is None for ref in held] == [True, True, True]

@@ -42,7 +42,9 @@ class Superseded(Exception):
 class ExplainerWidget(anywidget.AnyWidget):
     """Shared traits and compute machinery; subclasses say how to compute and encode one request."""
 
-    _esm = BUNDLE
+    # The bundle's text, not its path: for a path anywidget connects every instance to a file watcher
+    # that keeps it alive for good (manzt/anywidget#929), so a closed widget would never free its tensors.
+    _esm = BUNDLE.read_text(encoding="utf-8")
     _view = traitlets.Unicode("").tag(sync=True)
 
     target = traitlets.Int(None, allow_none=True).tag(sync=True)
