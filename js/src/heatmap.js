@@ -21,6 +21,37 @@ export function heatPixels(normalised, sign) {
   return rgba;
 }
 
+const packedLuts = new Map();
+
+/** A palette as one 32-bit RGBA word per entry, in the byte order of the pixel buffer it is written to. */
+function packedLut(lut) {
+  if (!packedLuts.has(lut)) {
+    const rgba = new Uint8ClampedArray(LUT_SIZE * 4);
+    for (let i = 0; i < LUT_SIZE; i++) rgba.set([lut[i * 3], lut[i * 3 + 1], lut[i * 3 + 2], 255], i * 4);
+    packedLuts.set(lut, new Uint32Array(rgba.buffer));
+  }
+  return packedLuts.get(lut);
+}
+
+/**
+ * Heat of one map slice (values[start .. start + count)) scaled by `clip`, in one pass: the same
+ * colours as heatPixels(normalise(...)), without the intermediate array (this runs on every slider move).
+ */
+export function heatSlice(values, clip, sign, start, count) {
+  const palette = packedLut(lutFor(sign));
+  const rgba = new Uint8ClampedArray(count * 4);
+  const words = new Uint32Array(rgba.buffer);
+  const top = LUT_SIZE - 1;
+  const both = sign === "both";
+  for (let p = 0; p < count; p++) {
+    let n = signed(values[start + p], sign) / clip;
+    n = n > 1 ? 1 : n < -1 ? -1 : n;
+    const t = both ? (n + 1) / 2 : n < 0 ? 0 : n;
+    words[p] = palette[Math.round(t * top)];
+  }
+  return rgba;
+}
+
 const OVERLAY_IMAGE_BRIGHTNESS = 0.55; // the image is dimmed and greyed under the heat so colour reads as heat
 
 /** The image (dimmed grey) with the heat laid over it; each pixel's heat weighs opacity x |value|. */
