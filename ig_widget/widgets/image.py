@@ -12,6 +12,8 @@ from torch import Tensor
 
 from ..attribution import AttributionResult, integrated_gradients
 from ..attribution.model_state import evaluation_mode, model_device
+from ..attribution.targets import OUTPUTS, output_tensor
+from ..attribution.validation import call_model, check_input
 from ..encode import encode_image
 from .explainer import ExplainerWidget, Request
 from .image_input import display_map, prepare_input, to_display
@@ -39,7 +41,7 @@ class ImageExplainer(ExplainerWidget):
         labels: Sequence[str] | None = None,
         *,
         preprocess: Callable | None = None,
-        target: int | None = None,
+        target: int | str | None = None,
         baseline: str = "black",
         steps: int = 32,
         rule: str = "gausslegendre",
@@ -49,6 +51,8 @@ class ImageExplainer(ExplainerWidget):
     ):
         if not callable(model):
             raise TypeError(f"model is a {type(model).__name__}; it needs to be a callable such as an nn.Module")
+        if output not in OUTPUTS:
+            raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
         x, original = prepare_input(image, preprocess)
         device = model_device(model)
         self._model, self._output = model, output
@@ -59,6 +63,7 @@ class ImageExplainer(ExplainerWidget):
         self._scale, self._offset = display_map(self._x, original)
         self._image = encode_image(to_display(self._x[0], self._scale, self._offset))
         top = int(self._logits.argmax())
+        target = _label_index(target, self._labels) if isinstance(target, str) else target
         super().__init__(_view="image", target=top if target is None else target, baseline=baseline,
                          steps=steps, rule=rule, **kwargs)
         self.outputs = self._top_outputs()
@@ -72,8 +77,9 @@ class ImageExplainer(ExplainerWidget):
         self.outputs = self._top_outputs()
 
     def _predict(self) -> Tensor:
+        check_input(self._x, self._model, name="image")
         with evaluation_mode(self._model), torch.no_grad():
-            raw = self._model(self._x)
+            raw = output_tensor(call_model(lambda x, rows: self._model(x), self._x, None))
         if not isinstance(raw, Tensor) or raw.ndim != 2 or raw.shape[0] != 1:
             shape = tuple(raw.shape) if isinstance(raw, Tensor) else type(raw).__name__
             raise ValueError(f"model(image) gave {shape}; ImageExplainer needs class scores of shape [1, classes]")
@@ -128,3 +134,10 @@ def _check_labels(labels: Sequence[str] | None, count: int) -> list[str]:
     if len(labels) != count:
         raise ValueError(f"labels has {len(labels)} names but the model gives {count} class scores; give one per class")
     return labels
+
+
+def _label_index(target: str, labels: list[str]) -> int:
+    if target not in labels:
+        shown = ", ".join(labels[:10]) + (", ..." if len(labels) > 10 else "")
+        raise ValueError(f"target={target!r} is not one of the labels ({shown}); give a label or a class index")
+    return labels.index(target)

@@ -25,7 +25,13 @@ def prepare_input(image: Any, preprocess: Callable | None) -> tuple[Tensor, np.n
     """
     original = None if isinstance(image, Tensor) else _pixels(image)
     if preprocess is not None:
-        x = preprocess(image)
+        try:
+            x = preprocess(image)
+        except Exception as error:
+            raise ValueError(
+                f"preprocess raised {type(error).__name__} on the image: {error}; it needs to turn the image "
+                "into a float tensor C x H x W"
+            ) from error
     elif original is not None:
         x = torch.from_numpy(original).permute(2, 0, 1).float() / 255.0
     else:
@@ -39,6 +45,8 @@ def prepare_input(image: Any, preprocess: Callable | None) -> tuple[Tensor, np.n
             f"image became a {x.dtype} tensor of shape {tuple(x.shape)}; the model input needs to be a float "
             "tensor C x H x W (or 1 x C x H x W) with 1 or 3 channels"
         )
+    if not torch.isfinite(x).all():
+        raise ValueError("image contains NaN or inf (after preprocess, if given); the model input needs finite values")
     return x.detach()[None], original
 
 
