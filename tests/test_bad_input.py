@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pytest
+import traitlets
 import torch
 from torch import nn
 
@@ -259,3 +261,121 @@ def test_model_outputs_holding_logits_are_explained(wrap) -> None:
     wrapped = igw.integrated_gradients(lambda t: wrap(mlp(t)), x, steps=16)
     plain = igw.integrated_gradients(mlp, x, steps=16)
     torch.testing.assert_close(wrapped.attributions, plain.attributions)
+
+
+# --- ImageExplainer ------------------------------------------------------------------------------
+
+LABELS = ["cat", "dog", "bird", "fish"]
+
+
+def _image_cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.Tanh(), nn.Flatten(), nn.Linear(3 * 6 * 6, 4))
+
+
+def _explainer(**kwargs) -> Callable[[Callable], Any]:
+    image = kwargs.pop("image", None)
+    return lambda model: igw.ImageExplainer(model, torch.rand(1, 8, 8) if image is None else image, **kwargs)
+
+
+def _raise(error: Exception) -> Callable:
+    def preprocess(image):
+        raise error
+    return preprocess
+
+
+def _setting(name: str, value: Any) -> Callable[[Callable], Any]:
+    """Set a control on a working explainer; only forwards after the setting are counted."""
+    def call(model):
+        widget = igw.ImageExplainer(model, torch.rand(1, 8, 8), labels=LABELS, steps=4)
+        widget.wait()
+        model.forwards = model.path_forwards = 0
+        setattr(widget, name, value)
+    return call
+
+
+IMAGE_WIDGET_CASES = [
+    Case("widget: model not callable", _image_cnn, lambda m: igw.ImageExplainer("resnet", torch.rand(1, 8, 8)),
+         TypeError, ("model is a str", "callable")),
+    Case("widget: image is a file name", _image_cnn, _explainer(image="cat.png"),
+         ValueError, ("image is a str", "give a tensor C x H x W, a PIL image")),
+    Case("widget: token ids as image", _image_cnn, _explainer(image=torch.ones(1, 8, 8, dtype=torch.long)),
+         ValueError, ("image became a torch.int64 tensor", "needs to be a float tensor C x H x W")),
+    Case("widget: image with 2 channels", _image_cnn, _explainer(image=torch.rand(2, 8, 8)),
+         ValueError, ("shape (2, 8, 8)", "1 or 3 channels")),
+    Case("widget: float array image", _image_cnn, _explainer(image=np.random.rand(8, 8)),
+         ValueError, ("dtype float64", "uint8 array H x W")),
+    Case("widget: NaN in image", _image_cnn, _explainer(image=torch.full((1, 8, 8), float("nan"))),
+         ValueError, ("image contains NaN or inf", "finite values")),
+    Case("widget: preprocess raises", _image_cnn,
+         _explainer(image=np.zeros((8, 8), np.uint8), preprocess=_raise(OSError("no such file"))),
+         ValueError, ("preprocess raised OSError on the image: no such file", "float tensor C x H x W")),
+    Case("widget: preprocess returns an array", _image_cnn,
+         _explainer(image=np.zeros((8, 8), np.uint8), preprocess=lambda image: np.asarray(image, np.float32)),
+         TypeError, ("preprocess returned ndarray", "torch.Tensor C x H x W")),
+    Case("widget: unknown output", _image_cnn, _explainer(output="probs"),
+         ValueError, ("output='probs'", "logit, probability, log_probability")),
+    Case("widget: image dtype differs from the model", lambda: _image_cnn().double(), _explainer(),
+         igw.AttributionInputError, ("image has dtype torch.float32", "image.to(torch.float64)")),
+    Case("widget: model rejects the image", _image_cnn, _explainer(image=torch.rand(3, 8, 8)),
+         ModelCallError, ("shape (1, 3, 8, 8)", "expected input", "a batch the model accepts"), forwards=1),
+    Case("widget: model returns a tuple", lambda: (lambda t, cnn=_image_cnn(): (cnn(t), t)), _explainer(),
+         igw.AttributionInputError, ("the model returned a tuple", "lambda x: model(x)[0]"), forwards=1),
+    Case("widget: model returns one score", lambda: (lambda t, cnn=_image_cnn(): cnn(t)[:, 0]), _explainer(),
+         ValueError, ("model(image) gave (1,)", "class scores of shape [1, classes]"), forwards=1),
+    Case("widget: labels count differs from outputs", _image_cnn, _explainer(labels=["cat", "dog", "bird"]),
+         ValueError, ("labels has 3 names but the model gives 4 class scores", "one per class"), forwards=1),
+    Case("widget: target not among the labels", _image_cnn, _explainer(labels=LABELS, target="zebra"),
+         ValueError, ("target='zebra' is not one of the labels (cat, dog, bird, fish)", "a label or a class index"),
+         forwards=1),
+    Case("widget: target index out of range", _image_cnn, _explainer(labels=LABELS, target=4),
+         traitlets.TraitError, ("target=4 is not a class index", "0..3"), forwards=1),
+    Case("widget: steps = 0", _image_cnn, _explainer(steps=0),
+         traitlets.TraitError, ("steps=0 is out of range", "1..1024"), forwards=1),
+    Case("widget: steps negative", _image_cnn, _explainer(steps=-8),
+         traitlets.TraitError, ("steps=-8 is out of range", "1..1024"), forwards=1),
+    Case("widget: steps huge", _image_cnn, _explainer(steps=10**6),
+         traitlets.TraitError, ("steps=1000000 is out of range", "1..1024"), forwards=1),
+    # The controls are traits, validated when the widget is made: after its one prediction.
+    Case("widget: unknown baseline", _image_cnn, _explainer(baseline="white"),
+         traitlets.TraitError, ("baseline='white' is unknown", "black, blur"), forwards=1),
+    Case("widget: unknown rule", _image_cnn, _explainer(rule="simpson"),
+         traitlets.TraitError, ("rule='simpson' is unknown", "gausslegendre"), forwards=1),
+    Case("widget: set target out of range", _image_cnn, _setting("target", 9),
+         traitlets.TraitError, ("target=9 is not a class index", "0..3")),
+    Case("widget: set steps to 0", _image_cnn, _setting("steps", 0),
+         traitlets.TraitError, ("steps=0 is out of range", "1..1024")),
+    Case("widget: set unknown baseline", _image_cnn, _setting("baseline", "sepia"),
+         traitlets.TraitError, ("baseline='sepia' is unknown", "black, blur")),
+    Case("widget: set clip below 50", _image_cnn, _setting("clip", 10.0),
+         traitlets.TraitError, ("clip=10.0", "use 50..100")),
+]
+
+
+@pytest.mark.parametrize("case", IMAGE_WIDGET_CASES, ids=[c.name for c in IMAGE_WIDGET_CASES])
+def test_image_explainer_rejects_bad_input_clearly(case: Case) -> None:
+    _check(case)
+
+
+def _nan_where_mean_near(out: torch.Tensor, t: torch.Tensor, centre: float) -> torch.Tensor:
+    near = (t.flatten(1).mean(dim=1, keepdim=True) - centre).abs() < 0.1
+    return torch.where(near, torch.full_like(out, float("nan")), out)
+
+
+# Failures only a computation can show are not raised into the notebook: the view shows them as text.
+SHOWN_IN_WIDGET = [
+    ("model detaches its input", lambda cnn: (lambda t: cnn(t.detach())), "GradientPathError: the explained score has no gradient path"),
+    ("piecewise-constant model", lambda cnn: (lambda t: cnn((4 * t).round())), "GradientPathError: the score of row 0 changes"),
+    ("NaN only inside the path", lambda cnn: (lambda t: _nan_where_mean_near(cnn(t), t, 0.2)),
+     "FloatingPointError: the model produced NaN or inf on the path"),
+]
+
+
+@pytest.mark.parametrize("name, broken, says", SHOWN_IN_WIDGET, ids=[case[0] for case in SHOWN_IN_WIDGET])
+def test_image_explainer_shows_computation_failures_as_text(name, broken, says) -> None:
+    widget = igw.ImageExplainer(broken(_image_cnn()), torch.full((1, 8, 8), 0.5), labels=LABELS, steps=8)
+    widget.wait()
+    assert widget.status == "error" and widget.error.startswith(says), widget.error
+    widget.baseline = "blur"  # the widget stays usable: the next request runs
+    widget.wait()
+    assert widget.status in ("done", "error")
