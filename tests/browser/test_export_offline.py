@@ -123,3 +123,32 @@ def test_two_widgets_render_independently(offline_browser, tmp_path):
     page.locator("input[type=range]").nth(1).fill("50")
     assert canvas_pixels(page, 0)[0] == 0 and canvas_pixels(page, 1)[0] == 50
     assert attempted == []
+
+
+def test_an_executed_notebook_exports_to_an_offline_page(offline_browser, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    book = nbformat.v4.new_notebook()
+    book.cells = [
+        nbformat.v4.new_markdown_cell("# A notebook with a widget"),
+        nbformat.v4.new_code_cell(
+            "import anywidget, traitlets\n"
+            "class ProbeWidget(anywidget.AnyWidget):\n"
+            f"    _esm = {PROBE_ESM!r}\n"
+            "    pixels = traitlets.Bytes(bytes(range(16))).tag(sync=True)\n"
+            "    level = traitlets.Int(0).tag(sync=True)\n"
+            "    error = traitlets.Unicode('').tag(sync=True)\n"
+        ),
+        nbformat.v4.new_code_cell("ProbeWidget(level=7)"),
+    ]
+    nbclient.NotebookClient(book, timeout=60, kernel_name="python3", store_widget_state=True).execute()
+    executed = tmp_path / "probe.ipynb"
+    nbformat.write(book, executed)
+    path = igw.export_notebook_html(executed, tmp_path / "probe.html")
+    assert "cdn.jsdelivr" not in path.read_text() and "unpkg.com" not in path.read_text()
+    page, attempted = open_offline(offline_browser, path)
+    assert page.locator("h1").first.text_content().startswith("A notebook with a widget")
+    assert canvas_pixels(page)[0::4] == [i + 7 for i in range(16)]
+    page.locator("input[type=range]").fill("100")
+    assert canvas_pixels(page)[0] == 100
+    assert attempted == [], f"the page tried the network: {attempted}"
