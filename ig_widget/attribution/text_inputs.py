@@ -8,6 +8,7 @@ spans in the original text, which word each belongs to, and which are special to
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
@@ -18,6 +19,9 @@ from torch import Tensor
 from .errors import AttributionInputError
 
 TextInput = Union[str, Sequence[str], Tensor, Mapping[str, Any]]
+
+# Hugging Face tokenizers without a known limit report a huge model_max_length (int(1e30)).
+MAX_LENGTH_SENTINEL = 1_000_000
 
 # Keys a tokenizer returns that describe the tokens rather than feed the model.
 DESCRIPTIVE_KEYS = ("offset_mapping", "special_tokens_mask", "overflow_to_sample_mapping", "length")
@@ -54,6 +58,11 @@ def token_batch(inputs: TextInput, tokenizer: Any = None, device: torch.device |
         if tokenizer is None:
             raise AttributionInputError("inputs are strings, so a tokenizer is needed; pass tokenizer=")
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
+        empty = [i for i, text in enumerate(texts) if not text.strip()]
+        if empty:
+            raise AttributionInputError(
+                f"inputs[{empty[0]}] is an empty text ({texts[empty[0]]!r}); every text needs at least one word"
+            )
         return _from_encoding(_encode(tokenizer, texts), tokenizer, device, texts)
     if isinstance(inputs, Tensor):
         return _from_encoding({"input_ids": inputs}, tokenizer, device, None)
@@ -74,7 +83,20 @@ def _is_string_list(value: Any) -> bool:
 
 
 def _encode(tokenizer: Any, texts: list[str]) -> Any:
+    """Tokenize; a text longer than the tokenizer's maximum is cut to it, with a warning that says so."""
     options = {"return_tensors": "pt", "return_special_tokens_mask": True, "padding": True}
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and limit < MAX_LENGTH_SENTINEL:
+        longest = max(len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"])
+        if longest > limit:
+            warnings.warn(
+                f"inputs has a text of {longest} tokens, more than the tokenizer's maximum of {limit} "
+                f"(model_max_length); it is cut to its first {limit} tokens. Explain shorter passages to "
+                "see every token",
+                UserWarning,
+                stacklevel=4,
+            )
+            options.update(truncation=True, max_length=limit)
     if getattr(tokenizer, "is_fast", False):
         options["return_offsets_mapping"] = True
     return tokenizer(texts, **options)
