@@ -46,6 +46,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     # that keeps it alive for good (manzt/anywidget#929), so a closed widget would never free its tensors.
     _esm = BUNDLE.read_text(encoding="utf-8")
     _view = traitlets.Unicode("").tag(sync=True)
+    baseline_names: tuple[str, ...] = BASELINES  # a subclass for another kind of input names its own
 
     target = traitlets.Int(None, allow_none=True).tag(sync=True)
     baseline = traitlets.Unicode("black").tag(sync=True)
@@ -69,7 +70,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._worker: threading.Thread | None = None
         self.last_exception: BaseException | None = None
         self._started = False
-        super().__init__(choices={"baseline": list(BASELINES), "rule": list(RULES)}, **kwargs)
+        super().__init__(choices={"baseline": list(self.baseline_names), "rule": list(RULES)}, **kwargs)
 
     def _start(self) -> None:
         """Called by a subclass once its model and input are in place: from now on controls compute."""
@@ -95,8 +96,10 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     @traitlets.validate("baseline")
     def _check_baseline(self, proposal: dict) -> str:
-        if proposal["value"] not in BASELINES:
-            raise traitlets.TraitError(f"baseline={proposal['value']!r} is unknown; use one of {', '.join(BASELINES)}")
+        if proposal["value"] not in self.baseline_names:
+            raise traitlets.TraitError(
+                f"baseline={proposal['value']!r} is unknown; use one of {', '.join(self.baseline_names)}"
+            )
         return proposal["value"]
 
     @traitlets.validate("rule")
