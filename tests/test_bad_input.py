@@ -379,3 +379,93 @@ def test_image_explainer_shows_computation_failures_as_text(name, broken, says) 
     widget.baseline = "blur"  # the widget stays usable: the next request runs
     widget.wait()
     assert widget.status in ("done", "error")
+
+
+# --- text_integrated_gradients -------------------------------------------------------------------
+
+
+class TokenBag(nn.Module):
+    """Mean of token embeddings, then a linear head: a text classifier with MiniLM's vocabulary size."""
+
+    def __init__(self, vocabulary: int = 30522):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed, self.head = nn.Embedding(vocabulary, 8), nn.Linear(8, 3)
+        self.forwards = self.path_forwards = 0
+
+    def forward(self, input_ids, attention_mask=None):
+        self.forwards += 1
+        self.path_forwards += int(torch.is_grad_enabled())
+        return self.head(self.embed(input_ids).mean(dim=1))
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    transformers = pytest.importorskip("transformers")
+    from ig_widget.text_examples import minilm_path
+
+    return transformers.AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
+
+
+IDS = torch.tensor([[101, 2204, 3185, 102]])
+
+
+def _tig(inputs: Any = IDS, *, with_tokenizer: bool = False, **kwargs) -> Callable:
+    options = {"target": 0, "baseline": 0, "steps": 4, **kwargs}
+    return lambda model, tokenizer: igw.text_integrated_gradients(
+        model, inputs, tokenizer=tokenizer if with_tokenizer else None, **options)
+
+
+TEXT_CASES = [
+    Case("text: strings without a tokenizer", TokenBag, _tig("a fine film"),
+         igw.AttributionInputError, ("inputs are strings", "pass tokenizer=")),
+    Case("text: empty text", TokenBag, _tig("", with_tokenizer=True),
+         igw.AttributionInputError, ("inputs[0] is an empty text ('')", "at least one word")),
+    Case("text: blank text in a list", TokenBag, _tig(["a fine film", "   "], with_tokenizer=True),
+         igw.AttributionInputError, ("inputs[1] is an empty text ('   ')", "at least one word")),
+    Case("text: empty list", TokenBag, _tig([], with_tokenizer=True),
+         igw.AttributionInputError, ("inputs is a list", "a list of strings (with tokenizer=)")),
+    Case("text: float tensor (an image) to the text method", TokenBag, _tig(torch.rand(1, 3, 8, 8)),
+         igw.AttributionInputError, ("input_ids has dtype torch.float32", "token ids must be integers")),
+    Case("text: ids without a batch dimension", TokenBag, _tig(IDS[0]),
+         igw.AttributionInputError, ("input_ids has shape (4,)", "[batch, length]", "ids.unsqueeze(0)")),
+    Case("text: ids outside the vocabulary", TokenBag, _tig(torch.tensor([[101, 40000, 102]])),
+         igw.AttributionInputError, ("token ids from 101 to 40000", "ids 0 to 30521")),
+    Case("text: mapping without input_ids", TokenBag, _tig({"ids": IDS}),
+         igw.AttributionInputError, ("inputs is a mapping with keys ['ids']", "needs 'input_ids'")),
+    Case("text: target is a label", TokenBag, _tig(target="positive"),
+         igw.AttributionInputError, ("target='positive' is a label", "class indices")),
+    Case("text: target out of range", TokenBag, _tig(target=3),
+         igw.AttributionInputError, ("target=3 is out of range", "3 outputs (0 to 2)"), forwards=1),
+    Case("text: steps = 0", TokenBag, _tig(steps=0), igw.AttributionInputError, ("steps=0", "steps >= 1")),
+    Case("text: image baseline name", TokenBag, _tig(baseline="blur"),
+         igw.AttributionInputError, ("baseline='blur'", "unknown for text")),
+    Case("text: pad baseline with no pad token known", TokenBag, _tig(baseline="pad"),
+         igw.AttributionInputError, ("baseline='pad' needs a pad token", "pass tokenizer=")),
+    Case("text: baseline token outside the vocabulary", TokenBag, _tig(baseline=10**6),
+         igw.AttributionInputError, ("baseline has token ids", "30521")),
+    Case("text: unknown token_reduce", TokenBag, _tig(token_reduce="max"),
+         igw.AttributionInputError, ("token_reduce='max'", "sum, l2")),
+    Case("text: embedding that is not a submodule", TokenBag, _tig(embedding="encoder.embed"),
+         igw.AttributionInputError, ("embedding='encoder.embed'", "not a submodule")),
+    Case("text: model without an embedding", lambda: nn.Linear(4, 2), _tig(),
+         igw.AttributionInputError, ("no nn.Embedding", "pass embedding=")),
+]
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=[c.name for c in TEXT_CASES])
+def test_text_integrated_gradients_rejects_bad_input_clearly(case: Case, tokenizer) -> None:
+    model = case.model()
+    with pytest.raises(case.error) as caught:
+        case.call(model, tokenizer)
+    for phrase in case.says:
+        assert phrase in str(caught.value), f"{case.name}: {phrase!r} not in {str(caught.value)!r}"
+    assert getattr(model, "forwards", 0) <= case.forwards
+    assert getattr(model, "path_forwards", 0) <= case.path_forwards
+
+
+def test_text_longer_than_the_model_maximum_is_cut_with_a_warning(tokenizer) -> None:
+    model = TokenBag()
+    with pytest.warns(UserWarning, match=r"inputs has a text of 602 tokens, more than the tokenizer's maximum of 512"):
+        result = igw.text_integrated_gradients(model, "word " * 600, tokenizer=tokenizer, target=0, baseline=0, steps=4)
+    assert result.token_scores.shape == (1, 512) and result.input_ids[0, -1] == tokenizer.sep_token_id
