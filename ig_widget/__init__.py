@@ -32,6 +32,7 @@ __version__ = "0.1.0"
 # attribution layer alone (scripts, no Jupyter) does not need.
 _WIDGETS = {"ImageExplainer": "ig_widget.widgets.image"}
 _WIDGETS.update(export_html="ig_widget.export", export_notebook_html="ig_widget.export")  # static pages
+_WIDGETS["TextExplainer"] = "ig_widget.widgets.text"
 
 
 def __getattr__(name: str):

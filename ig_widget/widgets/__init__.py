@@ -2,5 +2,6 @@
 
 from .explainer import ExplainerWidget
 from .image import ImageExplainer
+from .text import TextExplainer
 
-__all__ = ["ExplainerWidget", "ImageExplainer"]
+__all__ = ["ExplainerWidget", "ImageExplainer", "TextExplainer"]

@@ -1,0 +1,186 @@
+"""TextExplainer: token attributions for a text classifier, a sentence-similarity model or a causal
+language model, live in the notebook."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import traitlets
+from torch import Tensor
+
+from ..attribution.model_state import evaluation_mode, model_device
+from ..attribution.targets import OUTPUTS, output_tensor
+from ..attribution.text import text_integrated_gradients
+from ..attribution.text_baselines import TEXT_BASELINES
+from ..attribution.text_inputs import call_model, token_batch
+from ..attribution.text_result import TextAttribution
+from ..attribution.text_targets import NextToken, token_positions
+from .explainer import ExplainerWidget, Request
+from .payload import completeness, floats, trace_payload
+
+PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
+GRANULARITIES = ("tokens", "words")
+
+
+class TextExplainer(ExplainerWidget):
+    """Explain which tokens of `text` made `model` give its output.
+
+    `model` is a sequence classifier (class scores [1, classes], e.g. a Hugging Face
+    `...ForSequenceClassification` or `ig_widget.text_examples.SentenceSimilarity`, whose classes
+    are queries) or a causal language model (next-token logits [1, length, vocabulary]): then the
+    outputs are the most likely next tokens after `position` and a target is a token id.
+    `labels` names the classes. Changing `target`, `baseline`, `rule` or `steps` recomputes in the
+    background; `wait()` blocks until the newest result is ready.
+    """
+
+    baseline_names = TEXT_BASELINES
+    granularity = traitlets.Enum(GRANULARITIES, "tokens").tag(sync=True)  # view only: subwords or words
+
+    def __init__(
+        self,
+        model: Callable,
+        tokenizer: Any,
+        text: str,
+        labels: Sequence[str] | None = None,
+        *,
+        target: int | str | None = None,
+        baseline: str = "pad",
+        steps: int = 50,
+        rule: str = "gausslegendre",
+        output: str = "logit",
+        top_k: int = 5,
+        position: int = -1,
+        embedding: Any = None,
+        **kwargs: Any,
+    ):
+        if not callable(model):
+            raise TypeError(f"model is a {type(model).__name__}; it needs to be a callable such as an nn.Module")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"text must be a non-empty string; got {text!r}")
+        if output not in OUTPUTS:
+            raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
+        self._model, self._tokenizer, self._text = model, tokenizer, text
+        self._output, self._top_k, self._embedding = output, top_k, embedding
+        self._tokens = token_batch(text, tokenizer, model_device(model))
+        self._position = position
+        self._scores, self._next_token = self._predict()
+        self._labels = self._output_labels(labels)
+        top = int(self._scores.argmax())
+        target = _label_index(target, self._labels) if isinstance(target, str) else target
+        super().__init__(_view="text", target=top if target is None else target, baseline=baseline,
+                         steps=steps, rule=rule, **kwargs)
+        self.outputs = self._top_outputs()
+        self._start()
+
+    # -- what the model says about the text ---------------------------------------------------
+    def _predict(self) -> tuple[Tensor, bool]:
+        """Scores of every output at the text: class scores, or next-token logits after `position`."""
+        with evaluation_mode(self._model), torch.no_grad():
+            raw = call_model(self._model, self._tokens.per_point(torch.zeros(1, dtype=torch.long)))
+        scores = output_tensor(raw)
+        if scores.ndim == 2 and scores.shape[0] == 1:
+            return scores[0].detach().cpu().float(), False
+        if scores.ndim == 3 and scores.shape[0] == 1:
+            index = token_positions(self._position, scores.shape[1], self._tokens.attention_mask, 1)[0]
+            return scores[0, index].detach().cpu().float().log_softmax(dim=0), True
+        raise ValueError(
+            f"the model gave scores of shape {tuple(scores.shape)}; TextExplainer needs class scores [1, classes] "
+            "or next-token logits [1, length, vocabulary] (for a sentence encoder, wrap it: "
+            "ig_widget.text_examples.SentenceSimilarity)"
+        )
+
+    def _output_labels(self, labels: Sequence[str] | None) -> list[str]:
+        count = len(self._scores)
+        if self._next_token:
+            if labels is not None:
+                raise ValueError("labels are for classifiers; a language model's outputs are named by its tokenizer")
+            return [str(token) for token in self._tokenizer.convert_ids_to_tokens(list(range(count)))]
+        if labels is None:
+            return [str(i) for i in range(count)]
+        names = [str(label) for label in labels]
+        if len(names) != count:
+            raise ValueError(f"labels has {len(names)} names but the model gives {count} class scores; give one per class")
+        return names
+
+    def _class_count(self) -> int:
+        return len(self._scores)
+
+    @traitlets.observe("target")
+    def _on_target(self, change: dict) -> None:
+        self.outputs = self._top_outputs()
+
+    def _top_outputs(self) -> list[dict]:
+        """The top-k outputs by score, plus the target when it is not among them."""
+        probabilities = self._scores.exp() if self._next_token else torch.softmax(self._scores, dim=0)
+        order = self._scores.argsort(descending=True)[: self._top_k].tolist()
+        if self.target is not None and self.target not in order:
+            order.append(self.target)
+        return [
+            {"index": i, "label": self._label(i), "score": float(self._scores[i]), "probability": float(probabilities[i])}
+            for i in order
+        ]
+
+    def _label(self, index: int) -> str:
+        if self._next_token:
+            return self._tokenizer.decode([index])
+        return self._labels[index]
+
+    # -- computing and encoding ---------------------------------------------------------------------
+    def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[TextAttribution, dict]:
+        target = NextToken(request.target, self._position) if self._next_token else request.target
+        result = text_integrated_gradients(
+            self._model, self._text, target=target, baseline=request.baseline, steps=request.steps,
+            rule=request.rule, batch_size=math.ceil(request.steps / PROGRESS_UPDATES), tokenizer=self._tokenizer,
+            embedding=self._embedding, output="logit" if self._next_token else self._output, progress=progress,
+        )
+        return result, self._encode(result, request)
+
+    def _encode(self, result: TextAttribution, request: Request) -> dict:
+        words = result.words()
+        return {
+            "kind": "text",
+            "target": request.target,
+            "target_label": self._label(request.target),
+            "task": "next_token" if self._next_token else "classifier",
+            "baseline": request.baseline,
+            "rule": request.rule,
+            "steps": request.steps,
+            "output": "log_probability" if self._next_token else self._output,
+            "tokens": result.token_strings(),
+            "special": [bool(s) for s in result.tokens.special[0].tolist()],
+            "space_before": space_before(result),
+            "words": [[word.tokens.start, word.tokens.stop] for word in words],
+            "word_texts": [word.text for word in words],
+            "attributions": floats(result.token_scores[0]),
+            "completeness": completeness(result.result),
+            "trace": trace_payload(result.trace),
+        }
+
+
+def space_before(result: TextAttribution, row: int = 0) -> list[bool]:
+    """Whether the original text has whitespace right before each token (so the view can lay the
+    tokens out as the text reads); special tokens stand apart."""
+    batch = result.tokens
+    count = batch.input_ids.shape[1]
+    if batch.texts is None or batch.spans is None:
+        return [index > 0 for index in range(count)]
+    text, spans, special = batch.texts[row], batch.spans[row], batch.special[row].tolist()
+    flags, previous_end = [], None
+    for index, (start, stop) in enumerate(spans):
+        if special[index] or start == stop:
+            flags.append(index > 0)
+            continue
+        follows_text = previous_end is not None and not special[index - 1]
+        flags.append(index > 0 and (not follows_text or text[previous_end:start] != ""))
+        previous_end = stop
+    return flags
+
+
+def _label_index(target: str, labels: list[str]) -> int:
+    if target not in labels:
+        shown = ", ".join(labels[:10]) + (", ..." if len(labels) > 10 else "")
+        raise ValueError(f"target={target!r} is not one of the labels ({shown}); give a label or an index")
+    return labels.index(target)
