@@ -2,9 +2,10 @@
 // purple-white-orange map (ColorBrewer PuOr, reversed so that positive is orange); magnitudes use a
 // sequential dark-to-bright map (viridis anchors). Colour is never the only channel: hover shows numbers.
 
+// The darkest class at each end is left out so that both ends stay visible over a dimmed image and
+// on a dark theme.
 const DIVERGING_ANCHORS = [
-  "#2d004b", "#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7",
-  "#fee0b6", "#fdb863", "#e08214", "#b35806", "#7f3b08",
+  "#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7", "#fee0b6", "#fdb863", "#e08214", "#b35806",
 ];
 const SEQUENTIAL_ANCHORS = [
   "#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89",

@@ -52,14 +52,14 @@ export const STYLES = `
 .igw-chart path { fill: none; stroke-width: 1.8; }
 .igw-chart .igw-line-score { stroke: #e08214; }
 .igw-chart .igw-dot { fill: #e08214; }
-.igw-chart .igw-line-sum { stroke: #542788; }
+.igw-chart .igw-line-sum { stroke: #8073ac; }
 .igw-chart text { fill: var(--jp-ui-font-color1, #222); font-size: 10px; }
 .igw-chart-box { margin: 0; }
 .igw-chart-key { display: flex; gap: 12px; font-size: var(--jp-ui-font-size0, 11px); }
 .igw-chart-key span::before { content: ""; display: inline-block; width: 14px; height: 0; margin-right: 4px;
   vertical-align: middle; border-top: 2px solid; }
 .igw-key-score::before { border-color: #e08214 !important; }
-.igw-key-sum::before { border-color: #542788 !important; }
+.igw-key-sum::before { border-color: #8073ac !important; }
 .igw-key-goal::before { border-top-style: dashed !important; border-color: var(--jp-ui-font-color2, #666) !important; }
 .igw-readout { min-height: 1.3em; font-variant-numeric: tabular-nums; color: var(--jp-ui-font-color2, #555); }
 `;

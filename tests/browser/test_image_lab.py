@@ -15,7 +15,7 @@ NOTEBOOK = [
     "import pathlib\n"
     "import ig_widget as igw\n"
     "from ig_widget.examples import train_digits_cnn, DIGIT_LABELS\n"
-    "model, images, labels = train_digits_cnn(size=16, epochs=6, seed=0)",
+    "model, images, labels = train_digits_cnn(size=16, epochs=2, seed=0)",
     # the kernel reports every target change into a marker file the test reads
     "w = igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)\n"
     "marker = pathlib.Path('image_target.txt')\n"
@@ -73,3 +73,10 @@ def test_image_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     slider.focus()
     page.keyboard.press("End")
     page.locator(".igw").screenshot(path=str(artifacts / "image_explainer_lab.png"))
+
+    light = page.locator(".igw").evaluate("el => getComputedStyle(el).backgroundColor")
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function(
+        "light => getComputedStyle(document.querySelector('.igw')).backgroundColor !== light", arg=light
+    )
+    page.locator(".igw").screenshot(path=str(artifacts / "image_explainer_lab_dark.png"))
