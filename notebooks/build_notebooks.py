@@ -32,6 +32,8 @@ def notebook(title: str, cells: list) -> nbformat.NotebookNode:
     book.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     book.metadata["language_info"] = {"name": "python"}
     book.metadata["title"] = title
+    for number, cell in enumerate(cells):
+        cell["id"] = f"cell-{number:02d}"  # stable ids: regenerating an unchanged notebook changes no bytes
     book.cells = cells
     return book
 
