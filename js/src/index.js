@@ -2,8 +2,9 @@
 // widget uses this one bundle; the synced `_view` trait picks the view from the registry below.
 
 import { renderImage } from "./image/view.js";
+import { renderText } from "./text/view.js";
 
-const views = { image: renderImage };
+const views = { image: renderImage, text: renderText };
 
 function render({ model, el }) {
   const name = model.get("_view");

@@ -1,0 +1,176 @@
+// @vitest-environment jsdom
+import { beforeEach, describe, expect, it } from "vitest";
+import widget from "../src/index.js";
+import { unitColours } from "../src/text/strip.js";
+import { displayUnits, textColourOn, unitTrace, unitValues } from "../src/text/units.js";
+import { decodeTextResult } from "../src/text/result.js";
+import { float32, installCanvasMock, int8PerSlice, mockModel } from "./helpers.js";
+
+const HOSTILE = ["<script>window.__pwned = 1</script>", "<img src=x onerror=\"window.__pwned = 2\">", "&amp;", "🙂"];
+
+/** A text result shaped like TextExplainer's payload: [CLS] tokens... [SEP], 4 path points. */
+function textResult({ tokens = ["[CLS]", "un", "##believ", "able", "film", "[SEP]"], words, target = 0 } = {}) {
+  const count = tokens.length;
+  const special = tokens.map((_, i) => i === 0 || i === count - 1);
+  const alphas = [0.07, 0.33, 0.67, 0.93];
+  const attribution = tokens.map((_, i) => (special[i] ? 0 : Math.sin(i + 1) * (1 + (i % 3))));
+  const cumulative = alphas.flatMap((a) => attribution.map((v) => v * a * a));
+  const gradients = alphas.flatMap((a) => attribution.map((v) => v * (1 - a)));
+  const total = attribution.reduce((s, v) => s + v, 0);
+  const groups = words ?? tokens.map((_, i) => [i, i + 1]);
+  return {
+    kind: "text", task: "classifier", target, target_label: `label ${target}`, baseline: "pad",
+    rule: "gausslegendre", steps: alphas.length, output: "logit",
+    tokens, special, space_before: tokens.map((_, i) => i > 0),
+    words: groups, word_texts: groups.map(([a, b]) => tokens.slice(a, b).join("")),
+    attributions: float32(attribution),
+    completeness: { score: 1 + total, baseline_score: 1, total, gap: 0, relative_gap: 0.001 },
+    trace: {
+      alphas: float32(alphas), weights: float32([0.17, 0.33, 0.33, 0.17]),
+      scores: float32(alphas.map((a) => 1 + total * a * a)),
+      gradients: int8PerSlice(gradients, [alphas.length, count]),
+      cumulative: int8PerSlice(cumulative, [alphas.length, count]),
+      cumulative_total: float32(alphas.map((a) => total * a * a)),
+    },
+  };
+}
+
+function textModel(overrides = {}) {
+  return mockModel({
+    _view: "text", target: 0, baseline: "pad", rule: "gausslegendre", steps: 4, sign: "both", clip: 100,
+    granularity: "tokens", status: "done", progress: 1, error: "",
+    choices: { baseline: ["pad", "mask", "unk", "zero"], rule: ["gausslegendre", "riemann_left"] },
+    outputs: [
+      { index: 0, label: "positive", score: 2, probability: 0.8 },
+      { index: 1, label: HOSTILE[1], score: 0.5, probability: 0.2 },
+    ],
+    result: textResult(),
+    ...overrides,
+  });
+}
+
+const strip = (el, name) => [...el.querySelectorAll(`[data-strip=${name}] .igw-token`)];
+const colours = (spans) => spans.map((s) => s.style.backgroundColor);
+
+describe("text units", () => {
+  const result = decodeTextResult(textResult({ words: [[0, 1], [1, 4], [4, 5], [5, 6]] }));
+
+  it("merges subwords into words whose values are the sums of their tokens", () => {
+    const words = displayUnits(result, "words");
+    expect(words.texts).toEqual(["[CLS]", "un##believable", "film", "[SEP]"]);
+    expect(words.special).toEqual([true, false, false, true]);
+    const values = unitValues(result.attributions, words.groups);
+    const tokens = result.attributions;
+    expect(values[1]).toBeCloseTo(tokens[1] + tokens[2] + tokens[3], 6);
+    expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(tokens.reduce((s, v) => s + v, 0), 5);
+  });
+
+  it("keeps one unit per token at token granularity, and sums each trace step on its own", () => {
+    const units = displayUnits(result, "tokens");
+    expect(units.texts).toEqual(result.tokens);
+    const words = displayUnits(result, "words");
+    const trace = unitTrace(result.cumulative, words.groups, 4, result.count);
+    expect(trace).toHaveLength(4 * 4);
+    const step = 2 * result.count;
+    expect(trace[2 * 4 + 1]).toBeCloseTo(result.cumulative[step + 1] + result.cumulative[step + 2] + result.cumulative[step + 3], 6);
+  });
+
+  it("picks readable text colours and the palette ends for clipped values", () => {
+    expect(textColourOn(255, 255, 255)).toBe("#000");
+    expect(textColourOn(20, 0, 60)).toBe("#fff");
+    expect(unitColours(5, 1, "both").background).toBe(unitColours(1, 1, "both").background);
+    expect(unitColours(0, 1, "both").background).not.toBe(unitColours(1, 1, "both").background);
+    expect(unitColours(-1, 1, "both").background).not.toBe(unitColours(1, 1, "both").background);
+  });
+});
+
+describe("text view", () => {
+  let el;
+  beforeEach(() => {
+    installCanvasMock();
+    el = document.createElement("div");
+    document.body.replaceChildren(el);
+    delete window.__pwned;
+  });
+
+  it("renders tokens coloured, the badge, and suppresses JupyterLab shortcuts", () => {
+    widget.render({ model: textModel(), el });
+    expect(el.querySelector(".igw").getAttribute("data-lm-suppress-shortcuts")).toBe("true");
+    const spans = strip(el, "attributions");
+    expect(spans.map((s) => s.textContent)).toEqual(["[CLS]", "un", "##believ", "able", "film", "[SEP]"]);
+    expect(spans[0].classList.contains("igw-token-special")).toBe(true);
+    expect(new Set(colours(spans)).size).toBeGreaterThan(3);
+    expect(el.querySelector(".igw-badge").dataset.level).toBe("good");
+    expect(el.querySelector(".igw-panel-title").textContent).toContain("label 0");
+  });
+
+  it("shows token and label strings literally and runs nothing", () => {
+    const tokens = ["[CLS]", ...HOSTILE, "[SEP]"];
+    widget.render({ model: textModel({ result: textResult({ tokens }) }), el });
+    const spans = strip(el, "attributions");
+    expect(spans.map((s) => s.textContent)).toEqual(tokens);
+    expect(el.querySelectorAll(".igw script, .igw img, .igw [onerror]")).toHaveLength(0);
+    expect(el.querySelector(".igw-output[data-index='1'] .igw-output-label").textContent).toBe(HOSTILE[1]);
+    expect(window.__pwned).toBeUndefined();
+  });
+
+  it("hover shows the score of the token", () => {
+    widget.render({ model: textModel(), el });
+    const result = decodeTextResult(textResult());
+    const span = strip(el, "attributions")[4];
+    span.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    const readout = el.querySelector(".igw-readout").textContent;
+    expect(readout).toContain("“film”");
+    expect(readout).toContain(`attribution ${Number(result.attributions[4].toPrecision(3))}`);
+    expect(span.title).toMatch(/^film: attribution /);
+  });
+
+  it("clicking an output asks the kernel for that target", () => {
+    const model = textModel();
+    widget.render({ model, el });
+    el.querySelector(".igw-output[data-index='1']").click();
+    expect(model.saved).toContainEqual({ target: 1 });
+  });
+
+  it("the alpha slider recolours the accumulated tokens without the kernel", () => {
+    const model = textModel();
+    widget.render({ model, el });
+    const slider = el.querySelector(".igw-slider input");
+    const before = colours(strip(el, "cumulative"));
+    slider.dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    const after = colours(strip(el, "cumulative"));
+    expect(after).not.toEqual(before);
+    slider.dispatchEvent(new KeyboardEvent("keydown", { key: "End", bubbles: true }));
+    expect(colours(strip(el, "cumulative"))).toEqual(before);
+    expect(model.saved).toEqual([]);
+  });
+
+  it("switches to words in the view alone", () => {
+    const model = textModel({ result: textResult({ words: [[0, 1], [1, 4], [4, 5], [5, 6]] }) });
+    widget.render({ model, el });
+    model.update("granularity", "words");
+    expect(strip(el, "attributions").map((s) => s.textContent)).toEqual(["[CLS]", "un##believable", "film", "[SEP]"]);
+    expect(strip(el, "cumulative")).toHaveLength(4);
+  });
+
+  it("keeps 512 tokens responsive: a slider move recolours them quickly", () => {
+    const tokens = Array.from({ length: 512 }, (_, i) => (i === 0 ? "[CLS]" : i === 511 ? "[SEP]" : `tok${i}`));
+    widget.render({ model: textModel({ result: textResult({ tokens }) }), el });
+    expect(strip(el, "attributions")).toHaveLength(512);
+    const slider = el.querySelector(".igw-slider input");
+    const start = performance.now();
+    for (const key of ["Home", "ArrowRight", "ArrowRight", "End"]) {
+      slider.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
+    }
+    expect((performance.now() - start) / 4).toBeLessThan(50);
+  });
+
+  it("removes its listeners and elements on cleanup", () => {
+    const model = textModel();
+    const cleanup = widget.render({ model, el });
+    expect(model.listenerCount()).toBeGreaterThan(0);
+    cleanup();
+    expect(model.listenerCount()).toBe(0);
+    expect(el.querySelector(".igw")).toBeNull();
+  });
+});
