@@ -12,11 +12,6 @@ import traitlets
 import ig_widget as igw
 
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 # A front end in the anywidget shape that depends on what the shim provides: a DataView buffer
 # (`pixels`), get/set/on/save_changes, and send() for a kernel round trip.
@@ -60,14 +55,6 @@ class ProbeWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
 
 
-@pytest.fixture(scope="module")
-def offline_browser():
-    with playwright_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def open_offline(browser, path: pathlib.Path):
     """Open a file:// page with every other request aborted; returns (page, the URLs it tried)."""
     page = browser.new_page()
@@ -87,18 +74,18 @@ def open_offline(browser, path: pathlib.Path):
     return page, attempted
 
 
-def canvas_pixels(page, index: int = 0) -> list[int]:
+def canvas_pixels(page, index: int = 0, selector: str = "canvas") -> list[int]:
     return page.evaluate(
-        """(index) => { const c = document.querySelectorAll('canvas')[index];
+        """([selector, index]) => { const c = document.querySelectorAll(selector)[index];
                         return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""",
-        index,
+        [selector, index],
     )
 
 
-def test_exported_page_draws_from_inlined_buffers_and_its_slider_redraws(offline_browser, tmp_path):
+def test_exported_page_draws_from_inlined_buffers_and_its_slider_redraws(browser, tmp_path):
     widget = ProbeWidget(level=10)
     path = igw.export_html([widget], tmp_path / "page.html", title="probe </script><b>x</b>")
-    page, attempted = open_offline(offline_browser, path)
+    page, attempted = open_offline(browser, path)
     before = canvas_pixels(page)
     assert before[0::4] == [min(255, i + 10) for i in range(16)], "the canvas shows the buffer's bytes + level"
     page.locator("input[type=range]").fill("200")
@@ -109,23 +96,23 @@ def test_exported_page_draws_from_inlined_buffers_and_its_slider_redraws(offline
     assert widget.level == 10  # exporting never changes the live widget
 
 
-def test_what_needs_the_kernel_says_so(offline_browser, tmp_path):
+def test_what_needs_the_kernel_says_so(browser, tmp_path):
     path = igw.export_html(ProbeWidget(), tmp_path / "page.html")
-    page, _ = open_offline(offline_browser, path)
+    page, _ = open_offline(browser, path)
     page.locator("button").click()
     assert "needs a running kernel" in page.locator(".message").text_content()
 
 
-def test_two_widgets_render_independently(offline_browser, tmp_path):
+def test_two_widgets_render_independently(browser, tmp_path):
     path = igw.export_html([ProbeWidget(level=0), ProbeWidget(level=100)], tmp_path / "page.html")
-    page, attempted = open_offline(offline_browser, path)
+    page, attempted = open_offline(browser, path)
     assert canvas_pixels(page, 0)[0] == 0 and canvas_pixels(page, 1)[0] == 100
     page.locator("input[type=range]").nth(1).fill("50")
     assert canvas_pixels(page, 0)[0] == 0 and canvas_pixels(page, 1)[0] == 50
     assert attempted == []
 
 
-def test_an_executed_notebook_exports_to_an_offline_page(offline_browser, tmp_path):
+def test_an_executed_notebook_exports_to_an_offline_page(browser, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     book = nbformat.v4.new_notebook()
@@ -146,9 +133,39 @@ def test_an_executed_notebook_exports_to_an_offline_page(offline_browser, tmp_pa
     nbformat.write(book, executed)
     path = igw.export_notebook_html(executed, tmp_path / "probe.html")
     assert "cdn.jsdelivr" not in path.read_text() and "unpkg.com" not in path.read_text()
-    page, attempted = open_offline(offline_browser, path)
+    page, attempted = open_offline(browser, path)
     assert page.locator("h1").first.text_content().startswith("A notebook with a widget")
     assert canvas_pixels(page)[0::4] == [i + 7 for i in range(16)]
     page.locator("input[type=range]").fill("100")
     assert canvas_pixels(page)[0] == 100
     assert attempted == [], f"the page tried the network: {attempted}"
+
+
+def test_image_explainer_page_works_offline(browser, tmp_path, digits):
+    from ig_widget.examples import DIGIT_LABELS
+
+    model, images, _ = digits
+    explainer = igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)
+    explainer.wait()
+    shown = [output["index"] for output in explainer.outputs]
+    path = igw.export_html(explainer, tmp_path / "digit.html")
+    page, attempted = open_offline(browser, path)
+    heat = lambda: canvas_pixels(page, selector="canvas[data-map=attributions]")
+    accumulated = lambda: canvas_pixels(page, selector="canvas[data-map=cumulative]")
+    first = heat()
+    assert len(set(first)) > 4, "the heatmap is blank"
+
+    at_input = accumulated()
+    page.locator(".igw-slider input[type=range]").press("Home")  # alpha at the baseline end
+    assert accumulated() != at_input, "moving the slider changed nothing"
+
+    other = shown[1]
+    page.locator(f".igw-output[data-index='{other}']").click()  # precomputed at export: answered in the page
+    page.wait_for_function(f"document.querySelector(\".igw-output[data-index='{other}']\").getAttribute('aria-pressed') === 'true'")
+    assert heat() != first
+    assert not page.locator(".igw-error").is_visible()
+
+    page.get_by_label("Baseline", exact=True).select_option("blur")  # never computed: needs the kernel
+    assert "needs a running kernel" in page.locator(".igw-error").text_content()
+    assert attempted == [], f"the page tried the network: {attempted}"
+    assert explainer.target == shown[0] and explainer.baseline == "black"  # the live widget is untouched
