@@ -383,7 +383,7 @@ def test_embedding_used_twice_is_refused():
         def forward(self, ids):
             return self.head(self.embed(ids).sum(1) + self.embed(ids).sum(1))
 
-    with pytest.raises(AttributionInputError, match="ran 2 times"):
+    with pytest.raises(AttributionInputError, match="embedded the token ids 2 times"):
         igw.text_integrated_gradients(Twice(), torch.tensor([[1, 2]]), target=0, baseline=0)
 
 

@@ -141,10 +141,14 @@ def substituting_forward(model: Callable, layer: nn.Module, batch: TokenBatch, c
     def forward(points: Tensor, rows: Tensor) -> Any:
         arguments = batch.per_point(rows)
         current["inputs"] = arguments
-        calls = []
+        ids = arguments["input_ids"]
+        substituted = []
 
-        def substitute(module: nn.Module, args: Any, produced: Tensor) -> Tensor:
-            calls.append(produced.shape)
+        def substitute(module: nn.Module, args: Any, produced: Tensor) -> Tensor | None:
+            received = args[0] if args else None
+            if not (isinstance(received, Tensor) and received.shape == ids.shape and torch.equal(received, ids)):
+                return None  # another use of the same table (GPT-2 embeds token type ids with it)
+            substituted.append(produced.shape)
             if produced.shape != points.shape:
                 raise AttributionInputError(
                     f"the embedding module gave shape {tuple(produced.shape)} where the path points are "
@@ -157,10 +161,10 @@ def substituting_forward(model: Callable, layer: nn.Module, batch: TokenBatch, c
             raw = call_model(model, arguments)
         finally:
             handle.remove()
-        if len(calls) != 1:
+        if len(substituted) != 1:
             raise AttributionInputError(
-                f"the embedding module ran {len(calls)} times in one forward pass; it must run once on "
-                "input_ids (pass embedding= the module that embeds only the explained tokens)"
+                f"the embedding module embedded the token ids {len(substituted)} times in one forward pass; "
+                "it must embed them exactly once (pass embedding= the module that turns input_ids into vectors)"
             )
         return raw
 

@@ -11,6 +11,7 @@ import torch
 import traitlets
 from torch import Tensor
 
+from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import evaluation_mode, model_device
 from ..attribution.targets import OUTPUTS, output_tensor
 from ..attribution.text import text_integrated_gradients
@@ -80,7 +81,14 @@ class TextExplainer(ExplainerWidget):
         """Scores of every output at the text: class scores, or next-token logits after `position`."""
         with evaluation_mode(self._model), torch.no_grad():
             raw = call_model(self._model, self._tokens.per_point(torch.zeros(1, dtype=torch.long)))
-        scores = output_tensor(raw)
+        try:
+            scores = output_tensor(raw)
+        except AttributionInputError:
+            raise ValueError(
+                f"the model returned a {type(raw).__name__} without scores; TextExplainer needs class scores "
+                "[1, classes] or next-token logits (for a sentence encoder, explain similarities with "
+                "ig_widget.text_examples.SentenceSimilarity(encoder, tokenizer, queries))"
+            ) from None
         if scores.ndim == 2 and scores.shape[0] == 1:
             return scores[0].detach().cpu().float(), False
         if scores.ndim == 3 and scores.shape[0] == 1:

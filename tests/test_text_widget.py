@@ -1,0 +1,149 @@
+"""TextExplainer on the kernel side: outputs, payload, target sync by index and label, the causal-LM
+mode, view-only traits, and errors named before any work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import traitlets
+
+import ig_widget as igw
+from ig_widget.encode import decode_array, max_error
+from ig_widget.text_examples import SentenceSimilarity, load_minilm, zero_shot_sentiment
+from ig_widget.widgets.explainer import BUNDLE
+from ig_widget.widgets.text import TextExplainer
+
+transformers = pytest.importorskip("transformers")
+
+QUERIES = ["a great film", "the weather is cold"]
+TEXT = "The movie was wonderful, unbelievably good!"
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    return load_minilm()
+
+
+@pytest.fixture(scope="module")
+def similarity(minilm):
+    encoder, tokenizer = minilm
+    return SentenceSimilarity(encoder, tokenizer, QUERIES)
+
+
+@pytest.fixture
+def explainer(similarity, minilm):
+    widget = TextExplainer(similarity, minilm[1], TEXT, labels=QUERIES, steps=16)
+    widget.wait()
+    return widget
+
+
+def test_outputs_target_and_choices(explainer, similarity, minilm):
+    tokenizer = minilm[1]
+    with torch.no_grad():
+        scores = similarity(**tokenizer([TEXT], return_tensors="pt"))[0]
+    assert explainer._view == "text" and explainer._esm == BUNDLE.read_text()
+    assert explainer.target == int(scores.argmax()) == 0
+    assert explainer.status == "done" and explainer.error == ""
+    assert [row["label"] for row in explainer.outputs] == QUERIES
+    assert [row["score"] for row in explainer.outputs] == pytest.approx(scores.tolist(), abs=1e-6)
+    assert explainer.choices["baseline"] == ["pad", "mask", "unk", "zero"]
+    assert explainer.baseline == "pad" and explainer.granularity == "tokens"
+
+
+def test_payload_matches_the_attribution(explainer, similarity, minilm):
+    expected = igw.text_integrated_gradients(similarity, TEXT, target=0, tokenizer=minilm[1], steps=16)
+    payload = explainer.result
+    assert payload["kind"] == "text" and payload["task"] == "classifier" and payload["target_label"] == QUERIES[0]
+    assert payload["tokens"] == expected.token_strings()
+    assert payload["tokens"][:3] == ["[CLS]", "The", "movie"] and payload["tokens"][-1] == "[SEP]"
+    assert payload["special"] == expected.tokens.special[0].tolist()
+    np.testing.assert_allclose(decode_array(payload["attributions"]), expected.token_scores[0].numpy(), atol=1e-6)
+    words = expected.words()
+    assert payload["word_texts"] == [w.text for w in words]
+    assert "unbelievably" in payload["word_texts"] and len(payload["words"]) < len(payload["tokens"])
+    trace = payload["trace"]
+    cumulative = decode_array(trace["cumulative"])
+    assert cumulative.shape == (16, len(payload["tokens"]))
+    np.testing.assert_allclose(cumulative, expected.trace.cumulative[:, 0].numpy(), atol=max_error(trace["cumulative"]) + 1e-7)
+    assert payload["completeness"]["gap"] == pytest.approx(float(expected.gap[0]), abs=1e-5)
+    assert abs(payload["completeness"]["relative_gap"]) < 0.01
+
+
+def test_spacing_follows_the_original_text(explainer):
+    tokens, spaces = explainer.result["tokens"], explainer.result["space_before"]
+    rebuilt = "".join((" " if space else "") + token for token, space in zip(tokens[1:-1], spaces[1:-1]))
+    assert rebuilt.strip() == TEXT
+
+
+def test_target_by_index_and_label_recomputes(explainer):
+    first = decode_array(explainer.result["attributions"])
+    explainer.target = 1
+    explainer.wait()
+    assert explainer.result["target"] == 1 and explainer.result["target_label"] == QUERIES[1]
+    assert not np.allclose(decode_array(explainer.result["attributions"]), first)
+    assert next(row for row in explainer.outputs if row["index"] == 1)
+
+
+def test_label_target_baseline_and_zero_shot(minilm):
+    encoder, tokenizer = minilm
+    model = zero_shot_sentiment(encoder, tokenizer)
+    widget = TextExplainer(model, tokenizer, "a dull, boring film", labels=["negative", "positive"],
+                           target="positive", baseline="mask", steps=8)
+    widget.wait()
+    assert widget.target == 1 and widget.result["baseline"] == "mask"
+    assert widget.outputs[0]["label"] == "negative"  # the top output leads the list
+
+
+def tiny_gpt2(vocabulary: int):
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=vocabulary, n_positions=32, n_embd=16, n_layer=1, n_head=2,
+                                     bos_token_id=0, eos_token_id=0)
+    return transformers.GPT2LMHeadModel(config).eval()
+
+
+def test_language_model_lists_next_tokens_and_explains_one(minilm):
+    tokenizer = minilm[1]
+    model = tiny_gpt2(tokenizer.vocab_size)
+    widget = TextExplainer(model, tokenizer, "the cat sat on the", steps=8, top_k=3)
+    widget.wait()
+    encoded = tokenizer(["the cat sat on the"], return_tensors="pt")
+    with torch.no_grad():
+        log_probabilities = model(**encoded).logits[0, -1].log_softmax(-1)
+    top = log_probabilities.argsort(descending=True)[:3].tolist()
+    assert [row["index"] for row in widget.outputs] == top
+    assert widget.target == top[0]
+    assert widget.outputs[0]["label"] == tokenizer.decode([top[0]])
+    assert widget.outputs[0]["probability"] == pytest.approx(float(log_probabilities[top[0]].exp()), rel=1e-5)
+    payload = widget.result
+    assert payload["task"] == "next_token" and payload["output"] == "log_probability"
+    assert payload["completeness"]["score"] == pytest.approx(float(log_probabilities[top[0]]), abs=1e-5)
+    widget.target = top[2]
+    widget.wait()
+    assert widget.result["completeness"]["score"] == pytest.approx(float(log_probabilities[top[2]]), abs=1e-5)
+
+
+def test_view_only_traits_do_not_recompute(explainer):
+    explainer.wait()
+    before = explainer.result
+    explainer.granularity = "words"
+    explainer.sign = "positive"
+    assert explainer.result is before and explainer.status == "done"
+    with pytest.raises(traitlets.TraitError):
+        explainer.granularity = "letters"
+    with pytest.raises(traitlets.TraitError, match="unknown"):
+        explainer.baseline = "blur"
+
+
+def test_bad_arguments_are_named(similarity, minilm):
+    encoder, tokenizer = minilm
+    with pytest.raises(ValueError, match="labels has 3 names"):
+        TextExplainer(similarity, tokenizer, TEXT, labels=["a", "b", "c"])
+    with pytest.raises(ValueError, match="non-empty string"):
+        TextExplainer(similarity, tokenizer, "   ")
+    with pytest.raises(ValueError, match="SentenceSimilarity"):
+        TextExplainer(encoder, tokenizer, TEXT)
+    with pytest.raises(ValueError, match="not one of the labels"):
+        TextExplainer(similarity, tokenizer, TEXT, labels=QUERIES, target="sunny")
+    with pytest.raises(TypeError, match="callable"):
+        TextExplainer("model", tokenizer, TEXT)
