@@ -1,8 +1,8 @@
 """Static figures of attributions, for papers, slides and places without widgets (matplotlib only).
 
 Every function draws into the `ax=` it is given (or a new figure) and returns `(figure, axes)`.
-Colours: a diverging, colour-blind-safe palette for signed maps (`DIVERGING`, blue negative, red
-positive) and a sequential one for magnitudes (`SEQUENTIAL`). Colour scales are clipped at a
+Colours: the widget's diverging, colour-blind-safe palette for signed maps (`DIVERGING`, purple
+negative, orange positive) and a sequential one for magnitudes (`SEQUENTIAL`). Colour scales are clipped at a
 percentile of the attribution *mass*: with `clip=99` the colour saturates at the magnitude above
 which the strongest features hold the top 1% of the total |attribution|, so one extreme pixel
 does not wash out the rest of the map. Colour is never the only channel: colour bars carry numbers.
@@ -23,8 +23,15 @@ from matplotlib.figure import Figure
 
 SIGNS = ("both", "positive", "negative", "absolute")
 OVERLAYS = ("blend", "heat", "masked", "outline")
-DIVERGING = "RdBu_r"  # ColorBrewer RdBu, rated colour-blind safe; reversed so positive is red
-SEQUENTIAL = "viridis"  # perceptually uniform, colour-blind safe
+# The widget's palettes (js/src/colormaps.js), so that a figure and the view read the same: ColorBrewer
+# PuOr without its darkest classes, reversed so that positive is orange (colour-blind safe), and
+# viridis' anchors for magnitudes.
+DIVERGING = mcolors.LinearSegmentedColormap.from_list("igw_diverging", [
+    "#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7", "#fee0b6", "#fdb863", "#e08214", "#b35806",
+])
+SEQUENTIAL = mcolors.LinearSegmentedColormap.from_list("igw_sequential", [
+    "#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725",
+])
 OUTLINE_COLOUR = "#ffb000"  # amber: stands out on grey and on colour images
 MASK_DIM = 0.2  # brightness left to pixels outside the mask in overlay="masked"
 
@@ -86,7 +93,7 @@ def top_mass_mask(values: Any, mass: float = 0.5) -> np.ndarray:
     return mask.reshape(magnitudes.shape)
 
 
-def colour_scale(view: np.ndarray, sign: str, clip: float) -> tuple[mcolors.Normalize, str]:
+def colour_scale(view: np.ndarray, sign: str, clip: float) -> tuple[mcolors.Normalize, mcolors.Colormap]:
     """The normalisation and colour map for a view: symmetric and diverging for signed maps,
     from zero and sequential for magnitudes."""
     threshold = clip_threshold(view, clip)
@@ -127,8 +134,7 @@ def image_heatmap(
         raise ValueError(f"alpha={alpha!r} must be an opacity in [0, 1]")
     attributions, picture = _map_and_image(source, row, image)
     view = signed_view(attributions, sign)
-    norm, cmap_name = colour_scale(view, sign, clip)
-    cmap = plt.get_cmap(cmap_name)
+    norm, cmap = colour_scale(view, sign, clip)
     if picture is None and overlay != "heat":
         raise ValueError(f"overlay={overlay!r} draws over the image; pass image= or use overlay='heat'")
     fig, ax = _figure(ax, (3.4, 3.0))
@@ -293,8 +299,7 @@ def token_highlight(
     view = signed_view(attributions, sign).ravel()
     if len(tokens) != len(view):
         raise ValueError(f"got {len(tokens)} tokens but {len(view)} attributions; give one attribution per token")
-    norm, cmap_name = colour_scale(view, sign, clip)
-    cmap = plt.get_cmap(cmap_name)
+    norm, cmap = colour_scale(view, sign, clip)
     new_figure = ax is None
     fig, ax = _figure(ax, (6.0, 1.2))
     ax.set_axis_off()

@@ -79,7 +79,7 @@ def test_heat_mode_draws_the_chosen_part_of_the_map_with_its_palette(linear_resu
     expected = part(linear_result.attributions[1, 0].numpy().astype(np.float64))
     image = ax.images[0]
     np.testing.assert_allclose(image.get_array(), expected, rtol=1e-6, atol=1e-9)
-    assert image.get_cmap().name == cmap
+    assert image.get_cmap().name == cmap.name
     low, high = _colorbar_limits(fig, ax)
     peak = np.abs(expected).max()
     assert (low, high) == pytest.approx((-peak, peak) if sign == "both" else (0.0, peak))
@@ -94,9 +94,9 @@ def test_blend_keeps_unattributed_pixels_and_mixes_the_strongest_at_alpha(linear
     drawn = ax.images[0].get_array()
     grey = np.repeat(image[0][..., None], 3, axis=-1)
     np.testing.assert_allclose(drawn[0, 0], grey[0, 0])  # no attribution: the image's own colour
-    top = plt.get_cmap(plot.DIVERGING)(1.0)[:3]
+    top = plot.DIVERGING(1.0)[:3]
     np.testing.assert_allclose(drawn[1, 2], 0.4 * grey[1, 2] + 0.6 * np.array(top))
-    weak = plt.get_cmap(plot.DIVERGING)(0.5 - 0.5 * 0.25)[:3]  # -0.5 on a scale of +-2
+    weak = plot.DIVERGING(0.5 - 0.5 * 0.25)[:3]  # -0.5 on a scale of +-2
     np.testing.assert_allclose(drawn[3, 0], (1 - 0.15) * grey[3, 0] + 0.15 * np.array(weak), atol=1e-6)
 
 
@@ -174,7 +174,7 @@ def test_tokens_are_plain_text_on_their_attribution_colour():
     fig, ax = plot.token_highlight(tokens, values, clip=100)
     texts = ax.texts
     assert [text.get_text() for text in texts] == tokens
-    cmap = plt.get_cmap(plot.DIVERGING)
+    cmap = plot.DIVERGING
     for text, value in zip(texts, values):
         assert not text.get_parse_math()
         np.testing.assert_allclose(text.get_bbox_patch().get_facecolor(), cmap((value + 1) / 2), atol=1e-6)
@@ -194,3 +194,16 @@ def test_bad_arguments_are_named():
         plot.image_heatmap(np.ones((3, 3)), overlay="blend")
     with pytest.raises(ValueError, match="2 tokens but 3"):
         plot.token_highlight(["a", "b"], [1, 2, 3])
+
+
+def test_figures_use_the_widget_palettes():
+    """A figure and the widget view read the same: the colour maps are built from the frontend's anchors."""
+    import pathlib
+    import re
+
+    source = (pathlib.Path(__file__).resolve().parent.parent / "js" / "src" / "colormaps.js").read_text()
+    for name, cmap in (("DIVERGING_ANCHORS", plot.DIVERGING), ("SEQUENTIAL_ANCHORS", plot.SEQUENTIAL)):
+        block = re.search(rf"{name} = \[(.*?)\];", source, re.S).group(1)
+        anchors = re.findall(r'"(#[0-9a-fA-F]{6})"', block)
+        for position, anchor in zip(np.linspace(0, 1, len(anchors)), anchors):
+            np.testing.assert_allclose(cmap(position)[:3], matplotlib.colors.to_rgb(anchor), atol=2 / 255)  # 256-entry tables
