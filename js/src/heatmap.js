@@ -5,7 +5,7 @@ import { LUT_SIZE, lutFor, lutIndex } from "./colormaps.js";
 import { signed } from "./normalise.js";
 
 export const DISPLAY_MODES = ["overlay", "heat", "masked", "outline"];
-const OUTLINE_RGB = [255, 215, 0];
+const OUTLINE_RGB = [255, 64, 0];
 
 /** Map values only, through the palette of the sign mode. */
 export function heatPixels(normalised, sign) {
@@ -78,20 +78,41 @@ export function maskedPixels(image, normalised) {
   return rgba;
 }
 
-/** The image with the border pixels of a mask (1 inside, 0 outside) drawn in a bright colour. */
-export function outlinePixels(image, mask, width, height) {
+/**
+ * The image with the border of a mask (1 inside, 0 outside) drawn as a line `thickness` pixels wide
+ * inside the region, in a vivid colour that reads on dark and light pixels alike.
+ */
+export function outlinePixels(image, mask, width, height, thickness = 2) {
   const rgba = imagePixels(image, width * height);
+  const outside = (x, y) => x < 0 || y < 0 || x >= width || y >= height || !mask[y * width + x];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      if (!mask[p]) continue;
-      const border =
-        x === 0 || y === 0 || x === width - 1 || y === height - 1 ||
-        !mask[p - 1] || !mask[p + 1] || !mask[p - width] || !mask[p + width];
-      if (border) rgba.set(OUTLINE_RGB, p * 4);
+      if (!mask[y * width + x]) continue;
+      let border = false;
+      for (let d = 1; d <= thickness && !border; d++) {
+        border = outside(x - d, y) || outside(x + d, y) || outside(x, y - d) || outside(x, y + d);
+      }
+      if (border) rgba.set(OUTLINE_RGB, (y * width + x) * 4);
     }
   }
   return rgba;
+}
+
+/**
+ * Every pixel of an image (`channels` values per pixel) repeated as a `factor` x `factor` block:
+ * lets outlines be drawn as thin lines between the pixels of a small image.
+ */
+export function upscale(values, width, height, factor, channels = 1) {
+  if (factor === 1) return values;
+  const out = new values.constructor(width * height * factor * factor * channels);
+  const outWidth = width * factor;
+  for (let y = 0; y < height * factor; y++) {
+    for (let x = 0; x < outWidth; x++) {
+      const from = (Math.floor(y / factor) * width + Math.floor(x / factor)) * channels;
+      for (let c = 0; c < channels; c++) out[(y * outWidth + x) * channels + c] = values[from + c];
+    }
+  }
+  return out;
 }
 
 /** RGB bytes as opaque RGBA. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blendPixels, heatPixels, heatSlice, maskedPixels, outlinePixels, overlayPixels } from "../src/heatmap.js";
+import { blendPixels, heatPixels, heatSlice, upscale, maskedPixels, outlinePixels, overlayPixels } from "../src/heatmap.js";
 import { DIVERGING, SEQUENTIAL } from "../src/colormaps.js";
 import { gapLevel } from "../src/badge.js";
 import { pathSeries } from "../src/chart.js";
@@ -46,10 +46,11 @@ describe("pixels", () => {
     const grey = new Array(25 * 3).fill(50);
     const mask = new Uint8Array(25);
     for (const p of [6, 7, 8, 11, 12, 13, 16, 17, 18]) mask[p] = 1; // a 3 x 3 block in a 5 x 5 image
-    const out = outlinePixels(grey, mask, 5, 5);
-    expect(rgb(out, 6)).not.toEqual([50, 50, 50]); // border of the block
-    expect(rgb(out, 12)).toEqual([50, 50, 50]); // inside
-    expect(rgb(out, 0)).toEqual([50, 50, 50]); // outside
+    const thin = outlinePixels(grey, mask, 5, 5, 1);
+    expect(rgb(thin, 6)).not.toEqual([50, 50, 50]); // border of the block
+    expect(rgb(thin, 12)).toEqual([50, 50, 50]); // inside
+    expect(rgb(thin, 0)).toEqual([50, 50, 50]); // outside
+    expect(rgb(outlinePixels(grey, mask, 5, 5, 2), 12)).toEqual(rgb(thin, 6)); // two pixels wide reaches the centre
   });
 });
 
@@ -72,5 +73,12 @@ describe("path helpers", () => {
     expect(gapLevel(0.009).level).toBe("good");
     expect(gapLevel(-0.03).level).toBe("fair");
     expect(gapLevel(0.2).level).toBe("poor");
+  });
+});
+
+describe("upscale", () => {
+  it("repeats each pixel as a block, channels kept together", () => {
+    expect(Array.from(upscale(Uint8Array.from([1, 2]), 2, 1, 2))).toEqual([1, 1, 2, 2, 1, 1, 2, 2]);
+    expect(Array.from(upscale(Uint8Array.from([1, 2, 3]), 1, 1, 2, 3))).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
   });
 });

@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/index.js";
 import { imageResult, installCanvasMock, mockModel } from "./helpers.js";
 
@@ -137,5 +137,54 @@ describe("render", () => {
   it("says so when the bundle has no view of that name", () => {
     widget.render({ model: mockModel({ _view: "audio" }), el });
     expect(el.textContent).toMatch(/no view named "audio"/);
+  });
+});
+
+describe("render, keyboard and modes", () => {
+  beforeEach(() => {
+    installCanvasMock();
+    document.body.replaceChildren();
+  });
+
+  it("walks the pixels of a focused map with the arrow keys", () => {
+    const el = document.createElement("div");
+    document.body.append(el);
+    widget.render({ model: imageModel(), el });
+    const canvas = el.querySelector("canvas[data-map=attributions]");
+    canvas.focus();
+    canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+    expect(el.querySelector(".igw-readout").textContent).toMatch(/^pixel \(1, 1\): attribution/);
+  });
+
+  it("draws outlines on an enlarged canvas and hides the colour legend where it does not apply", () => {
+    const el = document.createElement("div");
+    document.body.append(el);
+    const model = imageModel();
+    widget.render({ model, el });
+    model.update("display", "outline");
+    const canvas = el.querySelector("canvas[data-map=attributions]");
+    expect(canvas.width).toBe(8 * 24);
+    expect(el.querySelector(".igw-legend").hidden).toBe(true);
+    model.update("display", "heat");
+    expect(canvas.width).toBe(8);
+    expect(el.querySelector(".igw-legend").hidden).toBe(false);
+  });
+
+  it("plays the path point by point and stops at the input", () => {
+    vi.useFakeTimers();
+    try {
+      const el = document.createElement("div");
+      document.body.append(el);
+      widget.render({ model: imageModel(), el });
+      const play = el.querySelector(".igw-play");
+      play.click(); // at the input end: starts again from the baseline
+      expect(el.querySelector(".igw-alpha").textContent).toMatch(/point 1 of 4/);
+      vi.advanceTimersByTime(1000);
+      expect(el.querySelector(".igw-alpha").textContent).toMatch(/point 4 of 4/);
+      expect(play.textContent).toMatch(/Play/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -6,7 +6,8 @@ import { createBadge } from "../badge.js";
 import { createPathChart, formatNumber, pathSeries } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
 import {
-  DISPLAY_MODES, blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels, overlayPixels,
+  DISPLAY_MODES, blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels,
+  overlayPixels, upscale,
 } from "../heatmap.js";
 import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
@@ -17,6 +18,7 @@ import { addStyles } from "../styles.js";
 import { decodeImageResult, inputValues } from "./result.js";
 
 const OUTLINE_MASS = 0.5; // outlines enclose the pixels holding half of the shown attribution mass
+const OUTLINE_SIZE = 192; // small images are enlarged to about this many pixels so outlines are thin lines
 const MAX_STEPS = 1024;
 
 function element(tag, className, text) {
@@ -27,6 +29,7 @@ function element(tag, className, text) {
 }
 
 function mapPanel(title, name) {
+  // focusable so that arrow keys can walk its pixels (the numbers appear in the readout line)
   const root = element("figure", "igw-panel");
   root.style.margin = "0";
   const caption = element("figcaption", "igw-panel-title", title);
@@ -93,7 +96,9 @@ export function renderImage({ model, el }) {
   pathRow.append(scaled.root, gradient.root, accumulated.root, chart.root);
   path.append(element("div", "igw-panel-title", "Walk the path (arrow keys step, Home/End jump)"), slider.root, pathRow);
   const readout = element("div", "igw-readout");
-  readout.setAttribute("aria-live", "off");
+  const readoutId = `igw-readout-${Math.random().toString(36).slice(2)}`;
+  readout.id = readoutId;
+  readout.setAttribute("aria-live", "polite");
 
   root.append(status.root, controls, mainRow, path, readout);
   el.append(root);
@@ -130,14 +135,21 @@ export function renderImage({ model, el }) {
     const mode = model.get("sign");
     const { map } = clipValues(r);
     const normalised = normalise(r.attributions, map, mode);
+    const outlineScale = Math.max(1, Math.floor(OUTLINE_SIZE / Math.max(r.width, r.height)));
     const pixels = {
       overlay: () => overlayPixels(r.image, normalised, mode, model.get("opacity")),
       heat: () => heatPixels(normalised, mode),
       masked: () => maskedPixels(r.image, normalised),
-      outline: () => outlinePixels(r.image, massMask(r.attributions, OUTLINE_MASS, mode), r.width, r.height),
+      outline: () => outlinePixels(
+        upscale(r.image, r.width, r.height, outlineScale, 3),
+        upscale(massMask(r.attributions, OUTLINE_MASS, mode), r.width, r.height, outlineScale),
+        r.width * outlineScale, r.height * outlineScale,
+      ),
     }[model.get("display")]();
+    const scale = model.get("display") === "outline" ? outlineScale : 1;
     drawPixels(input.canvas, imagePixels(r.image, r.count), r.width, r.height);
-    drawPixels(heat.canvas, pixels, r.width, r.height);
+    drawPixels(heat.canvas, pixels, r.width * scale, r.height * scale);
+    legend.root.hidden = !["overlay", "heat"].includes(model.get("display"));
     heat.caption.textContent = `Attributions for “${r.targetLabel}”`;
     heat.canvas.setAttribute("aria-label", `Attribution heatmap for ${r.targetLabel}, shown as ${model.get("display")}`);
     legend.update(map, mode);
@@ -170,14 +182,13 @@ export function renderImage({ model, el }) {
     drawPath(slider.index);
   }
 
-  function showReadout(event) {
+  // Hover (or focus a map and use the arrow keys) to read the numbers behind a pixel.
+  const probe = { x: 0, y: 0 };
+
+  function describePixel() {
     const r = current();
-    const canvas = event.target;
-    if (!r || !(canvas instanceof HTMLCanvasElement) || !canvas.dataset.map) return;
-    const box = canvas.getBoundingClientRect();
-    if (!box.width || !box.height) return;
-    const x = Math.min(r.width - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * r.width)));
-    const y = Math.min(r.height - 1, Math.max(0, Math.floor(((event.clientY - box.top) / box.height) * r.height)));
+    if (!r) return;
+    const { x, y } = probe;
     const pixel = y * r.width + x;
     const at = slider.index * r.count + pixel;
     const inputs = inputValues(r, pixel).map(formatNumber).join(", ");
@@ -186,6 +197,35 @@ export function renderImage({ model, el }) {
       `at α = ${r.alphas[slider.index].toFixed(3)}: gradient ${formatNumber(r.gradients[at])}, ` +
       `accumulated ${formatNumber(r.cumulative[at])}`;
   }
+
+  function showReadout(event) {
+    const r = current();
+    const canvas = event.target;
+    if (!r || !(canvas instanceof HTMLCanvasElement) || !canvas.dataset.map) return;
+    const box = canvas.getBoundingClientRect();
+    if (!box.width || !box.height) return;
+    probe.x = Math.min(r.width - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * r.width)));
+    probe.y = Math.min(r.height - 1, Math.max(0, Math.floor(((event.clientY - box.top) / box.height) * r.height)));
+    describePixel();
+  }
+
+  function moveProbe(event) {
+    const r = current();
+    const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    if (!r || !event.target.dataset?.map || !(event.key in moves)) return;
+    const [dx, dy] = moves[event.key];
+    probe.x = Math.min(r.width - 1, Math.max(0, probe.x + dx));
+    probe.y = Math.min(r.height - 1, Math.max(0, probe.y + dy));
+    describePixel();
+    event.preventDefault();
+  }
+
+  for (const panel of [input, heat, scaled, gradient, accumulated]) {
+    panel.canvas.tabIndex = 0;
+    panel.canvas.setAttribute("aria-describedby", readoutId);
+    panel.canvas.addEventListener("focus", describePixel);
+  }
+  root.addEventListener("keydown", moveProbe);
   root.addEventListener("mousemove", showReadout);
 
   const updateOutputs = () => outputs.update(model.get("outputs") || [], model.get("target"));
@@ -220,6 +260,7 @@ export function renderImage({ model, el }) {
   return () => {
     for (const [name, handler] of listeners) model.off(name, handler);
     root.removeEventListener("mousemove", showReadout);
+    root.removeEventListener("keydown", moveProbe);
     slider.destroy();
     root.remove();
   };
