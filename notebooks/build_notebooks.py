@@ -777,6 +777,19 @@ TEXT = notebook("Text", [
     assert verdicts[reviews[1]] == ("negative", "boring")
     """),
     md("""
+    The same, live: `TextExplainer(model, tokenizer, text, labels)`. Hover a token for its number, switch
+    between tokens and whole words, walk the α slider, and click "negative" in the outputs to see which
+    words argue *against* the verdict.
+    """),
+    code("""
+    review_explainer = igw.TextExplainer(sentiment, tokenizer, reviews[0], labels=SENTIMENT_LABELS, steps=32)
+    review_explainer.wait()
+    live = review_explainer.explanation
+    assert SENTIMENT_LABELS[review_explainer.target] == "positive"
+    assert max(live.words(), key=lambda w: w.score).text == "delight"  # the same answer as above
+    review_explainer
+    """),
+    md("""
     ## A small language model, trained here
 
     A language model predicts the next token. We train a tiny GRU on sentences where the place at the
@@ -857,6 +870,19 @@ TEXT = notebook("Text", [
     print(dict(zip(tokens, [round(s, 2) for s in scores])), f"gap {why.relative_gap.item():+.2%}")
     assert tokens[max(range(len(scores)), key=scores.__getitem__)] == "dog"
     assert abs(why.relative_gap.item()) < 0.02
+    """),
+    md("""
+    In the widget, a language model's outputs are its most likely next tokens. `position=-2` explains the
+    token that follows the second-to-last token of the text, the generated "park"; click another
+    candidate ("mat", "pond", ...) to ask why the model did *not* say that.
+    """),
+    code("""
+    lm_explainer = igw.TextExplainer(language_model, words_tokenizer, generated.removesuffix(" ."), position=-2,
+                                     baseline="zero", steps=32)
+    lm_explainer.wait()
+    assert lm_explainer.outputs[0]["label"] == "park"  # the top candidate is what the model generated
+    assert abs(lm_explainer.explanation.relative_gap.item()) < 0.02
+    lm_explainer
     """),
     md("""
     **Takeaway.** Text IG is image IG in embedding space, with the same checks: the token scores add up
