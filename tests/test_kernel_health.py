@@ -70,3 +70,18 @@ def test_a_closed_and_deleted_widget_frees_its_model_input_and_results() -> None
     del widget
     gc.collect()
     assert [ref() is None for ref in held] == [True, True, True]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_real_cuda_out_of_memory_falls_back_and_frees_the_memory() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(64, 5)).cuda()
+    image = torch.rand(1, 3, 1024, 1024, device="cuda")
+    before = torch.cuda.memory_allocated()
+    # 4096 points of 64 x 1024 x 1024 activations would need a terabyte: refused at once, then halved
+    fallback = igw.integrated_gradients(model, image, target=1, steps=32, batch_size=4096, trace=False)
+    direct = igw.integrated_gradients(model, image, target=1, steps=32, batch_size=16, trace=False)
+    torch.testing.assert_close(fallback.attributions, direct.attributions, rtol=1e-5, atol=1e-7)
+    del fallback, direct
+    assert torch.cuda.memory_allocated() == before
