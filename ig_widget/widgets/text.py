@@ -14,9 +14,9 @@ from torch import Tensor
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import evaluation_mode, model_device
 from ..attribution.targets import OUTPUTS, output_tensor
-from ..attribution.text import text_integrated_gradients
+from ..attribution.text import find_embedding, text_integrated_gradients
 from ..attribution.text_baselines import TEXT_BASELINES
-from ..attribution.text_inputs import call_model, token_batch
+from ..attribution.text_inputs import call_model, check_vocabulary, token_batch
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
 from .explainer import ExplainerWidget, Request
@@ -66,6 +66,9 @@ class TextExplainer(ExplainerWidget):
         self._model, self._tokenizer, self._text = model, tokenizer, text
         self._output, self._top_k, self._embedding = output, top_k, embedding
         self._tokens = token_batch(text, tokenizer, model_device(model))
+        layer = find_embedding(model, embedding)  # before any model call: a missing or wrong one is named
+        vocabulary = getattr(layer, "num_embeddings", None)
+        check_vocabulary(self._tokens.input_ids, vocabulary if isinstance(vocabulary, int) else None, "text")
         self._position = position
         self._scores, self._next_token = self._predict()
         self._labels = self._output_labels(labels)
