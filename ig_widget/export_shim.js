@@ -143,7 +143,9 @@ async function renderView(viewScript, models, records) {
   viewScript.after(el);
   const record = records[id];
   if (!record || typeof record.state._esm !== "string") {
-    el.textContent = "This widget is not an anywidget; it needs Jupyter to display.";
+    // e.g. a finished progress bar: a quiet note, not an error
+    el.textContent = `(a ${record?.model_name ?? "Jupyter"} widget: shown only with a running kernel)`;
+    el.style.cssText = "color: #777; font-size: 0.8em;";
     return;
   }
   try {

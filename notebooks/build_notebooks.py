@@ -867,7 +867,7 @@ TEXT = notebook("Text", [
     tokens = why.token_strings()
     scores = why.token_scores[0].tolist()
     plot.token_highlight(tokens, scores)
-    print(dict(zip(tokens, [round(s, 2) for s in scores])), f"gap {why.relative_gap.item():+.2%}")
+    print([(token, round(score, 2)) for token, score in zip(tokens, scores)], f"gap {why.relative_gap.item():+.2%}")
     assert tokens[max(range(len(scores)), key=scores.__getitem__)] == "dog"
     assert abs(why.relative_gap.item()) < 0.02
     """),
