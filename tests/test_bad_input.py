@@ -455,6 +455,10 @@ TEXT_CASES = [
 
 @pytest.mark.parametrize("case", TEXT_CASES, ids=[c.name for c in TEXT_CASES])
 def test_text_integrated_gradients_rejects_bad_input_clearly(case: Case, tokenizer) -> None:
+    _check_text(case, tokenizer)
+
+
+def _check_text(case: Case, tokenizer) -> None:
     model = case.model()
     with pytest.raises(case.error) as caught:
         case.call(model, tokenizer)
@@ -469,3 +473,88 @@ def test_text_longer_than_the_model_maximum_is_cut_with_a_warning(tokenizer) -> 
     with pytest.warns(UserWarning, match=r"inputs has a text of 602 tokens, more than the tokenizer's maximum of 512"):
         result = igw.text_integrated_gradients(model, "word " * 600, tokenizer=tokenizer, target=0, baseline=0, steps=4)
     assert result.token_scores.shape == (1, 512) and result.input_ids[0, -1] == tokenizer.sep_token_id
+
+
+# --- TextExplainer ---------------------------------------------------------------------------------
+
+SENTIMENT = ["negative", "neutral", "positive"]
+
+
+class WrappedBag(TokenBag):
+    """A TokenBag whose output is reshaped by `wrap`: tuples, one score per row..."""
+
+    def __init__(self, wrap: Callable):
+        super().__init__()
+        self.wrap = wrap
+
+    def forward(self, input_ids, attention_mask=None):
+        return self.wrap(super().forward(input_ids, attention_mask))
+
+
+class SmallVocabulary(TokenBag):
+    def __init__(self):
+        super().__init__(vocabulary=100)
+
+
+def _text_explainer(text: Any = "a fine film", *, with_tokenizer: bool = True, **kwargs) -> Callable:
+    return lambda model, tokenizer: igw.TextExplainer(model, tokenizer if with_tokenizer else None, text, **kwargs)
+
+
+def _text_setting(name: str, value: Any) -> Callable:
+    def call(model, tokenizer):
+        widget = igw.TextExplainer(model, tokenizer, "a fine film", labels=SENTIMENT, steps=4)
+        widget.wait()
+        model.forwards = model.path_forwards = 0
+        setattr(widget, name, value)
+    return call
+
+
+TEXT_WIDGET_CASES = [
+    Case("text widget: model not callable", TokenBag, lambda m, t: igw.TextExplainer("bert", t, "a fine film"),
+         TypeError, ("model is a str", "callable")),
+    Case("text widget: empty text", TokenBag, _text_explainer("   "),
+         ValueError, ("text must be a non-empty string", "'   '")),
+    Case("text widget: token ids instead of text", TokenBag, _text_explainer(IDS),
+         ValueError, ("text must be a non-empty string", "tensor(")),
+    Case("text widget: no tokenizer", TokenBag, _text_explainer(with_tokenizer=False),
+         igw.AttributionInputError, ("a tokenizer is needed", "pass tokenizer=")),
+    Case("text widget: unknown output", TokenBag, _text_explainer(output="probs"),
+         ValueError, ("output='probs'", "logit, probability, log_probability")),
+    Case("text widget: model without an embedding", lambda: nn.Linear(4, 2), _text_explainer(),
+         igw.AttributionInputError, ("no nn.Embedding", "pass embedding=")),
+    Case("text widget: embedding that is not a submodule", TokenBag, _text_explainer(embedding="bert.embeddings"),
+         igw.AttributionInputError, ("embedding='bert.embeddings'", "is not a submodule of the model")),
+    Case("text widget: tokenizer of another model", SmallVocabulary, _text_explainer(),
+         igw.AttributionInputError, ("text has token ids from 101 to", "ids 0 to 99", "tokenizer belong to this model")),
+    Case("text widget: model returns a tuple", lambda: WrappedBag(lambda out: (out,)), _text_explainer(),
+         ValueError, ("the model returned a tuple without scores", "class scores [1, classes]"), forwards=1),
+    Case("text widget: model returns one score", lambda: WrappedBag(lambda out: out[:, 0]), _text_explainer(),
+         ValueError, ("scores of shape (1,)", "class scores [1, classes]"), forwards=1),
+    Case("text widget: labels count differs from outputs", TokenBag, _text_explainer(labels=["bad", "good"]),
+         ValueError, ("labels has 2 names but the model gives 3 class scores", "one per class"), forwards=1),
+    Case("text widget: target not among the labels", TokenBag, _text_explainer(labels=SENTIMENT, target="sarcastic"),
+         ValueError, ("target='sarcastic' is not one of the labels (negative, neutral, positive)", "a label or an index"),
+         forwards=1),
+    Case("text widget: target index out of range", TokenBag, _text_explainer(labels=SENTIMENT, target=3),
+         traitlets.TraitError, ("target=3 is not a class index", "0..2"), forwards=1),
+    Case("text widget: image baseline", TokenBag, _text_explainer(baseline="blur"),
+         traitlets.TraitError, ("baseline='blur' is unknown", "pad, mask, unk, zero"), forwards=1),
+    Case("text widget: steps = 0", TokenBag, _text_explainer(steps=0),
+         traitlets.TraitError, ("steps=0 is out of range", "1..1024"), forwards=1),
+    Case("text widget: set steps huge", TokenBag, _text_setting("steps", 10**6),
+         traitlets.TraitError, ("steps=1000000 is out of range", "1..1024")),
+    Case("text widget: set target out of range", TokenBag, _text_setting("target", 7),
+         traitlets.TraitError, ("target=7 is not a class index", "0..2")),
+]
+
+
+@pytest.mark.parametrize("case", TEXT_WIDGET_CASES, ids=[c.name for c in TEXT_WIDGET_CASES])
+def test_text_explainer_rejects_bad_input_clearly(case: Case, tokenizer) -> None:
+    _check_text(case, tokenizer)
+
+
+def test_text_explainer_cuts_an_over_long_text_with_a_warning(tokenizer) -> None:
+    with pytest.warns(UserWarning, match="cut to its first 512 tokens"):
+        widget = igw.TextExplainer(TokenBag(), tokenizer, "word " * 600, labels=SENTIMENT, steps=4)
+        widget.wait()
+    assert widget.status == "done", widget.error
