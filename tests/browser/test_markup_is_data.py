@@ -98,3 +98,57 @@ def test_a_hostile_error_message_shows_as_text(browser, tmp_path) -> None:
     page, dialogs = _open(browser, igw.export_html(widget, tmp_path / "error.html", targets=None))
     assert page.get_by_text(widget.error, exact=True).count() == 1
     _assert_nothing_ran(page, dialogs)
+
+
+class HostileTokenizer:
+    """A tokenizer whose token strings are markup: the text is those tokens joined by spaces."""
+
+    tokens = ["[PAD]", *HOSTILE_LABELS]
+    pad_token_id = 0
+    all_special_ids = [0]
+
+    def __call__(self, texts, **options):
+        rows = [[self.tokens.index(token) for token in self._split(text)] for text in texts]
+        return {"input_ids": torch.tensor(rows), "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long)}
+
+    def _split(self, text: str) -> list[str]:
+        found, rest = [], text
+        while rest:
+            token = next(t for t in self.tokens[1:] if rest.startswith(t))
+            found.append(token)
+            rest = rest[len(token):].lstrip(" ")
+        return found
+
+    def convert_ids_to_tokens(self, ids):
+        return [self.tokens[i] for i in ids]
+
+    def decode(self, ids):
+        return " ".join(self.convert_ids_to_tokens(ids))
+
+
+class TokenBag(nn.Module):
+    def __init__(self, vocabulary: int, classes: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed, self.head = nn.Embedding(vocabulary, 4), nn.Linear(4, classes)
+
+    def forward(self, input_ids, attention_mask=None):
+        return self.head(self.embed(input_ids).mean(dim=1))
+
+
+def test_hostile_tokens_and_labels_in_the_text_view_show_as_text(browser, tmp_path) -> None:
+    tokenizer = HostileTokenizer()
+    text = " ".join(HOSTILE_LABELS)
+    model = TokenBag(len(tokenizer.tokens), len(HOSTILE_LABELS))
+    with torch.no_grad():
+        model.head.weight.mul_(0.01)
+    widget = igw.TextExplainer(model, tokenizer, text, labels=HOSTILE_LABELS, target=1, steps=4)
+    widget.wait()
+    assert widget.status == "done", widget.error
+    page, dialogs = _open(browser, igw.export_html(widget, tmp_path / "tokens.html", targets=None))
+    page.wait_for_selector(".igw-token")
+    assert page.locator(".igw-tokens").first.locator(".igw-token").all_text_contents() == HOSTILE_LABELS
+    assert sorted(page.locator(".igw-output-label").all_text_contents()) == sorted(HOSTILE_LABELS)
+    injected_in_tokens = page.evaluate("() => document.querySelectorAll('.igw-token *').length")
+    assert injected_in_tokens == 0
+    _assert_nothing_ran(page, dialogs)
