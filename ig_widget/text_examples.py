@@ -8,7 +8,8 @@ the real (unmasked) tokens. Two ready-made things to explain with it:
 - `zero_shot_sentiment(encoder, tokenizer)`: the same with label descriptions ("a negative review",
   "a positive review"), a zero-shot sentiment classifier.
 
-`similarity_target(encoder, tokenizer, query)` is the callable-target form of one query.
+`similarity_target(encoder, tokenizer, query)` is the callable-target form of one query, and
+`similarity_explainer(text, queries)` / `sentiment_explainer(text)` open the widget in one line.
 """
 
 from __future__ import annotations
@@ -116,3 +117,20 @@ def similarity_target(encoder: nn.Module, tokenizer: Any, query: str) -> Callabl
         return torch.cosine_similarity(sentence, query_embedding.to(sentence), dim=-1)
 
     return cosine_to_query
+
+
+def similarity_explainer(text: str, queries: Sequence[str], **options: Any):
+    """A TextExplainer of MiniLM's cosine similarity between `text` and each query: the queries are
+    the outputs, and clicking one explains the similarity to it."""
+    from .widgets.text import TextExplainer
+
+    encoder, tokenizer = load_minilm()
+    return TextExplainer(SentenceSimilarity(encoder, tokenizer, queries), tokenizer, text, labels=list(queries), **options)
+
+
+def sentiment_explainer(text: str, **options: Any):
+    """A TextExplainer of MiniLM as a zero-shot sentiment classifier (negative / positive)."""
+    from .widgets.text import TextExplainer
+
+    encoder, tokenizer = load_minilm()
+    return TextExplainer(zero_shot_sentiment(encoder, tokenizer), tokenizer, text, labels=list(SENTIMENT_LABELS), **options)

@@ -147,3 +147,15 @@ def test_bad_arguments_are_named(similarity, minilm):
         TextExplainer(similarity, tokenizer, TEXT, labels=QUERIES, target="sunny")
     with pytest.raises(TypeError, match="callable"):
         TextExplainer("model", tokenizer, TEXT)
+
+
+def test_one_line_minilm_explainers():
+    from ig_widget.text_examples import sentiment_explainer, similarity_explainer
+
+    widget = similarity_explainer("A quiet evening by the sea", ["the ocean at night", "a busy office"], steps=8)
+    widget.wait()
+    assert [row["label"] for row in widget.outputs][0] == "the ocean at night"
+    assert widget.result["target_label"] == "the ocean at night"
+    sentiment = sentiment_explainer("What a lovely, delightful surprise", steps=8)
+    sentiment.wait()
+    assert sentiment.result["target_label"] == "positive"
