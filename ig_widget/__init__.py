@@ -15,6 +15,7 @@ from .attribution import (
     expected_gradients,
     gradient_x_input,
     integrated_gradients,
+    integrated_gradients_multi,
     interior_gradients,
     make_baseline,
     path_points,
@@ -46,7 +47,7 @@ def __getattr__(name: str):
 __all__ = [
     "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
     "GradientPathError", "InteriorGradients", "MaxDistance", "PathTrace", "UniformNoise",
-    "expected_gradients", "gradient_x_input", "integrated_gradients", "interior_gradients",
+    "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
     "text_integrated_gradients", "TextAttribution", "Word", "NextToken",
     *_WIDGETS,

@@ -2,7 +2,7 @@
 
 from .baselines import Blur, Constant, GaussianNoise, MaxDistance, UniformNoise, make_baseline
 from .errors import AttributionInputError, GradientPathError
-from .integrated import integrated_gradients
+from .integrated import integrated_gradients, integrated_gradients_multi
 from .local import gradient_x_input, interior_gradients, saliency
 from .quadrature import RULES, path_points
 from .result import AttributionResult, InteriorGradients, PathTrace
@@ -11,6 +11,6 @@ from .sampling import expected_gradients, smoothgrad
 __all__ = [
     "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
     "GradientPathError", "InteriorGradients", "MaxDistance", "PathTrace", "UniformNoise",
-    "expected_gradients", "gradient_x_input", "integrated_gradients", "interior_gradients",
+    "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
 ]

@@ -86,14 +86,17 @@ def _tensors_of(model: Callable) -> Iterator[torch.Tensor]:
 
 @contextmanager
 def evaluation_mode(model: Callable) -> Iterator[None]:
-    """Run the model in eval mode (no dropout noise, no BatchNorm statistic updates), then restore
-    every submodule's own `training` flag and every parameter's `requires_grad`."""
+    """Run the model in eval mode (no dropout noise, no BatchNorm statistic updates) with frozen
+    parameters (only inputs need gradients: the graph keeps nothing for weight gradients), then
+    restore every submodule's own `training` flag and every parameter's `requires_grad`."""
     modules = modules_of(model)
     training = [(module, module.training) for module in modules]
     flags = [(p, p.requires_grad) for module in modules for p in module.parameters(recurse=False)]
     try:
         for module in modules:
             module.training = False
+        for parameter, _ in flags:
+            parameter.requires_grad_(False)
         yield
     finally:
         for module, was_training in training:

@@ -7,17 +7,24 @@ the model (directly, or substituted for an embedding layer's output).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Literal, Union
+
 import torch
 from torch import Tensor
 
-from .batching import Forward, Progress, auto_batch_size, chunked_gradients
-from .quadrature import path_points
+from .batching import Chunk, Forward, Progress, auto_batch_size, chunked_multi_gradients, preferred_layout
+from .errors import AttributionInputError
+from .quadrature import nested_rule, path_points
 from .result import AttributionResult, PathTrace
-from .targets import TargetScore, TargetSpec, resolve_target
+from .targets import TargetScore, TargetSpec, output_tensor, resolve_target
 from .validation import call_model, check_gradient_flow
 
 Reducer = Callable[[Tensor], Tensor]
+Steps = Union[int, Literal["auto"]]
+
+DEFAULT_TOL = 0.01
+DEFAULT_MAX_STEPS = 255
 
 
 def trace_reducer(trace_reduce: str | Reducer, ndim: int) -> Reducer:
@@ -101,50 +108,183 @@ def integrate_path(
     *,
     output: str,
     rule: str,
-    steps: int,
+    steps: Steps,
     batch_size: int | None,
     reducer: Reducer | None,
     progress: Progress | None = None,
     method: str = "integrated_gradients",
     baseline_label: str | None = None,
+    tol: float = DEFAULT_TOL,
+    max_steps: int = DEFAULT_MAX_STEPS,
 ) -> AttributionResult:
-    """IG of the target score along baseline -> x, with F(x), F(x') and (optionally) the trace."""
-    score, values = probe(forward, x, target, output)
-    baseline_values = score_at(forward, score, baseline)
-    if not torch.isfinite(baseline_values).all():
+    """IG of the target score along baseline -> x, with F(x), F(x') and (optionally) the trace.
+
+    `steps="auto"` refines a nested rule until the relative completeness gap of every row is at most
+    `tol`, or `max_steps` points are used (see `adaptive.py`).
+    """
+    return integrate_path_multi(
+        forward, x, baseline, [target], output=output, rule=rule, steps=steps, batch_size=batch_size,
+        reducer=reducer, progress=progress, method=method, baseline_label=baseline_label, tol=tol,
+        max_steps=max_steps,
+    )[0]
+
+
+def integrate_path_multi(
+    forward: Forward,
+    x: Tensor,
+    baseline: Tensor,
+    targets: Sequence[TargetSpec],
+    *,
+    output: str,
+    rule: str,
+    steps: Steps,
+    batch_size: int | None,
+    reducer: Reducer | None,
+    progress: Progress | None = None,
+    method: str = "integrated_gradients",
+    baseline_label: str | None = None,
+    top_k: int | None = None,
+    tol: float = DEFAULT_TOL,
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> list[AttributionResult]:
+    """`integrate_path` for several targets in one walk: one forward pass per chunk of path points,
+    then one backward pass per target. `top_k` replaces `targets` by each row's k top classes."""
+    scores, values = probe_many(forward, x, targets, output, top_k)
+    walk = PathWalk(forward, scores, baseline, x - baseline, batch_size, progress)
+    if steps == "auto":
+        from .adaptive import refine
+
+        alphas, weights, path = refine(walk, values, rule, tol, max_steps)
+        rule, steps = nested_rule(rule), len(alphas)
+    else:
+        alphas_np, weights_np = path_points(rule, steps)
+        alphas = torch.as_tensor(alphas_np, dtype=x.dtype, device=x.device)
+        weights = torch.as_tensor(weights_np, dtype=x.dtype, device=x.device)
+        path = walk.stream(alphas, weights, reducer)
+    results = []
+    for index, score in enumerate(scores):
+        summed, baseline_values, trace = path.finish(index, reducer)
+        check_gradient_flow(summed, values[index], baseline_values, steps)
+        results.append(AttributionResult(
+            method=method,
+            attributions=summed * walk.difference,
+            inputs=x,
+            score=values[index],
+            target=score.classes,
+            baseline=baseline,
+            baseline_score=baseline_values,
+            baseline_name=baseline_label,
+            rule=rule,
+            steps=steps,
+            trace=trace,
+        ))
+    return results
+
+
+def probe_many(
+    forward: Forward, x: Tensor, targets: Sequence[TargetSpec], output: str, top_k: int | None = None
+) -> tuple[list[TargetScore], list[Tensor]]:
+    """`probe` for several targets from one gradient-free pass at the input."""
+    rows = torch.arange(x.shape[0], device=x.device)
+    with torch.no_grad():
+        raw = call_model(forward, x, rows)
+        if top_k is not None:
+            ranked = resolve_target(None, output, raw, x.shape[0])
+            classes = output_tensor(raw).shape[-1] if ranked.classes is not None else 1
+            if top_k > classes:
+                raise AttributionInputError(f"top_k={top_k} is more than the model's {classes} outputs")
+            top = torch.topk(output_tensor(raw), top_k, dim=1).indices if ranked.classes is not None else None
+            targets = [top[:, rank] for rank in range(top_k)] if top is not None else [None]
+        scores = [resolve_target(target, output, raw, x.shape[0]) for target in targets]
+        values = [score(raw, rows).detach() for score in scores]
+    if not all(bool(torch.isfinite(value).all()) for value in values):
         raise FloatingPointError(
-            "the model's score at the baseline is NaN or inf; choose a baseline the model gives finite scores for"
+            "the model's score at the input x is NaN or inf; the model must give finite scores for x "
+            "(check for log(0), division by zero or overflow)"
         )
-    alphas_np, weights_np = path_points(rule, steps)
-    alphas = torch.as_tensor(alphas_np, dtype=x.dtype, device=x.device)
-    weights = torch.as_tensor(weights_np, dtype=x.dtype, device=x.device)
-    difference = x - baseline
-    rows_per_step = x.shape[0]
-    count = steps * rows_per_step
-    size = batch_size or auto_batch_size(x[0].numel() * x.element_size(), rows_per_step, count, x.device)
-    recorder = PathRecorder(reducer, alphas, weights, difference) if reducer is not None else None
-    weighted_sum = torch.zeros_like(x)
-    trailing = (1,) * (x.ndim - 1)
-    for chunk in chunked_gradients(forward, score, straight_path(baseline, difference, alphas), count, size, progress):
-        step = torch.arange(chunk.start, chunk.stop, device=x.device) // rows_per_step
-        weighted = chunk.gradients * weights[step].view(-1, *trailing)
-        _accumulate(weighted_sum, weighted, chunk.start, chunk.stop, chunk.rows, rows_per_step)
-        if recorder is not None:
-            recorder.add(step, chunk.rows, chunk.scores, chunk.gradients)
-    check_gradient_flow(weighted_sum, values, baseline_values, steps)
-    return AttributionResult(
-        method=method,
-        attributions=weighted_sum * difference,
-        inputs=x,
-        score=values,
-        target=score.classes,
-        baseline=baseline,
-        baseline_score=baseline_values,
-        baseline_name=baseline_label,
-        rule=rule,
-        steps=steps,
-        trace=recorder.finish() if recorder is not None else None,
-    )
+    return scores, values
+
+
+class PathWalk:
+    """Gradients of several target scores at chosen path points, one forward pass per chunk."""
+
+    def __init__(self, forward: Forward, scores: list[TargetScore], baseline: Tensor, difference: Tensor,
+                 batch_size: int | None, progress: Progress | None):
+        self.forward, self.scores, self.baseline, self.difference = forward, scores, baseline, difference
+        self.batch_size, self.progress = batch_size, progress
+        self.layout = preferred_layout(baseline)
+
+    @property
+    def rows_per_step(self) -> int:
+        return self.baseline.shape[0]
+
+    def chunks(self, alphas: Tensor) -> Iterator[list[Chunk]]:
+        """Per chunk, one Chunk per target for points baseline + alphas[k] * difference (step-major)."""
+        count = len(alphas) * self.rows_per_step
+        x = self.baseline
+        size = self.batch_size or auto_batch_size(x[0].numel() * x.element_size(), self.rows_per_step, count, x.device)
+        make_points = straight_path(self.baseline, self.difference, alphas)
+        yield from chunked_multi_gradients(self.forward, self.scores, make_points, count, size, self.progress, self.layout)
+
+    def baseline_scores(self) -> list[Tensor]:
+        """F(x') for every target from one gradient-free pass at the baseline."""
+        rows = torch.arange(self.rows_per_step, device=self.baseline.device)
+        with torch.no_grad():
+            raw = self.forward(self.baseline, rows)
+            values = [score(raw, rows).detach() for score in self.scores]
+        if not all(bool(torch.isfinite(value).all()) for value in values):
+            raise FloatingPointError(
+                "the model's score at the baseline is NaN or inf; choose a baseline the model gives finite scores for"
+            )
+        return values
+
+    def stream(self, alphas: Tensor, weights: Tensor, reducer: Reducer | None) -> StreamedPath:
+        """Walk all points once, keeping only running sums (and the reduced trace)."""
+        # F(x') comes from the path itself when the rule evaluates alpha = 0 (left sums, trapezoid).
+        baseline_values = None if float(alphas[0]) == 0.0 else self.baseline_scores()
+        path = StreamedPath(self, alphas, weights, reducer, baseline_values)
+        for chunks in self.chunks(alphas):
+            path.add(chunks)
+        return path
+
+
+class StreamedPath:
+    """Weighted gradient sums per target, accumulated chunk by chunk in a fixed order."""
+
+    def __init__(self, walk: PathWalk, alphas: Tensor, weights: Tensor, reducer: Reducer | None,
+                 baseline_values: list[Tensor] | None):
+        self.walk, self.alphas, self.weights = walk, alphas, weights
+        count = len(walk.scores)
+        self.sums = [torch.zeros_like(walk.difference) for _ in range(count)]
+        self.recorders = [PathRecorder(reducer, alphas, weights, walk.difference) for _ in range(count)] \
+            if reducer is not None else None
+        self.baseline_values = baseline_values or [None] * count
+
+    def add(self, chunks: list[Chunk]) -> None:
+        rows_per_step = self.walk.rows_per_step
+        first = chunks[0]
+        step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
+        trailing = (1,) * (first.gradients.ndim - 1)
+        point_weights = self.weights[step].view(-1, *trailing)
+        for index, chunk in enumerate(chunks):
+            _accumulate(self.sums[index], chunk.gradients * point_weights, chunk.start, chunk.stop, chunk.rows,
+                        rows_per_step)
+            if self.recorders is not None:
+                self.recorders[index].add(step, chunk.rows, chunk.scores, chunk.gradients)
+            if chunk.start < rows_per_step and float(self.alphas[0]) == 0.0:
+                self._keep_endpoint(index, chunk, step)
+
+    def _keep_endpoint(self, index: int, chunk: Chunk, step: Tensor) -> None:
+        """Scores at alpha = 0 are F(x'): no separate pass at the baseline."""
+        if self.baseline_values[index] is None:
+            self.baseline_values[index] = chunk.scores.new_zeros(self.walk.rows_per_step)
+        at_start = step == 0
+        self.baseline_values[index][chunk.rows[at_start]] = chunk.scores[at_start]
+
+    def finish(self, index: int, reducer: Reducer | None) -> tuple[Tensor, Tensor, PathTrace | None]:
+        """(weighted gradient sum, F(x'), trace) of target `index`."""
+        trace = self.recorders[index].finish() if self.recorders is not None else None
+        return self.sums[index], self.baseline_values[index], trace
 
 
 def _accumulate(total: Tensor, weighted: Tensor, start: int, stop: int, rows: Tensor, rows_per_step: int) -> None:

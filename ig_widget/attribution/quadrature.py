@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
+RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre", "fejer")
+
+# steps="auto" refines through point sets where each holds the one before, so no gradient is computed
+# twice: (first count, how the count grows). Gauss-Legendre's points are not nested; its nested
+# relative, Fejer's second rule, takes its place.
+_NESTED = {
+    "fejer": (7, lambda n: 2 * n + 1),
+    "riemann_trapezoid": (9, lambda n: 2 * n - 1),
+    "riemann_left": (8, lambda n: 2 * n),
+    "riemann_right": (8, lambda n: 2 * n),
+    "riemann_middle": (9, lambda n: 3 * n),
+}
 
 
 def path_points(rule: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (alphas, weights), both float64 of length `steps`, with sum(weights) == 1.
 
     Left and right sums converge as 1/steps, midpoint and trapezoid as 1/steps^2, and Gauss-Legendre
-    is exact for polynomial paths of degree below 2*steps. Gauss-Legendre points bunch near 0 and 1:
+    is exact for polynomial paths of degree below 2*steps. Fejer's second rule (interior Chebyshev
+    points, exact below degree steps+1 for odd steps) comes close to Gauss-Legendre and its points
+    for 2*steps+1 contain those for steps. Gauss-Legendre and Fejer points bunch near 0 and 1:
     consumers must place each point at its true alpha, never at its index.
     """
     if rule == "riemann_left":
@@ -27,4 +40,28 @@ def path_points(rule: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     if rule == "gausslegendre":
         nodes, weights = np.polynomial.legendre.leggauss(steps)
         return (nodes + 1) / 2, weights / 2
+    if rule == "fejer":
+        return _fejer_second(steps)
     raise ValueError(f"rule={rule!r} is not a quadrature rule; use one of {', '.join(RULES)}")
+
+
+def nested_rule(rule: str) -> str:
+    """The rule steps="auto" refines with: `rule` itself when its point sets nest, else Fejer."""
+    return rule if rule in _NESTED else "fejer"
+
+
+def nested_counts(rule: str, max_steps: int) -> list[int]:
+    """Point counts steps="auto" tries, in order, each set containing the previous one."""
+    first, grow = _NESTED[nested_rule(rule)]
+    counts = [min(first, max_steps)]
+    while grow(counts[-1]) <= max_steps:
+        counts.append(grow(counts[-1]))
+    return counts
+
+
+def _fejer_second(steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes (1 - cos(j pi / (n + 1))) / 2 for j = 1..n, ascending, with their interpolatory weights."""
+    angles = np.arange(1, steps + 1) * np.pi / (steps + 1)
+    odd = 2 * np.arange(1, (steps + 1) // 2 + 1) - 1
+    weights = 2 * np.sin(angles) / (steps + 1) * (np.sin(np.outer(angles, odd)) / odd).sum(axis=1)
+    return (1 - np.cos(angles)) / 2, weights

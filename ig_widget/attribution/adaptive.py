@@ -1,0 +1,122 @@
+"""steps="auto": refine the path until completeness holds to a tolerance, reusing every gradient.
+
+The point sets of a nested rule grow so that each contains the previous one (Fejer's second rule
+doubles 7 -> 15 -> 31 ...), so a refinement evaluates only the new points; the stored gradients of
+the old ones are reweighted. Refinement stops once every row's relative completeness gap
+|sum(attributions) - (F(x) - F(x'))| / |F(x) - F(x')| is at most `tol`, or at `max_steps` points
+(with a warning that names the gap reached).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .errors import AttributionInputError
+from .path import PathRecorder, PathWalk, Reducer
+from .quadrature import nested_counts, nested_rule, path_points
+from .result import PathTrace
+
+
+def check_adaptive(tol: float, max_steps: int) -> None:
+    """Arguments of steps="auto", checked before any model call."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
+        raise AttributionInputError(f"tol must be a number between 0 and 1 (a relative completeness gap); got {tol!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise AttributionInputError(f"max_steps must be a positive int; got {max_steps!r}")
+
+
+class StoredPath:
+    """Scores and full gradients at every evaluated point, per target, in evaluation order."""
+
+    def __init__(self, walk: PathWalk):
+        self.walk = walk
+        self.alphas: list[float] = []
+        self.scores: list[list[Tensor]] = [[] for _ in walk.scores]  # per target: [steps_i, B] pieces
+        self.gradients: list[list[Tensor]] = [[] for _ in walk.scores]  # per target: [steps_i, B, ...]
+        self.baseline_values: list[Tensor] = []
+        self.order: Tensor | None = None
+        self.weights: Tensor | None = None
+
+    def evaluate(self, alphas: Tensor) -> None:
+        """Gradients at the new points `alphas`, appended to what is stored."""
+        shape = (len(alphas), self.walk.rows_per_step)
+        pieces = [([], []) for _ in self.walk.scores]
+        for chunks in self.walk.chunks(alphas):
+            for (scores, gradients), chunk in zip(pieces, chunks):
+                scores.append(chunk.scores)
+                gradients.append(chunk.gradients)
+        for index, (scores, gradients) in enumerate(pieces):
+            self.scores[index].append(torch.cat(scores).view(shape))
+            self.gradients[index].append(torch.cat(gradients).view(*shape, *self.walk.difference.shape[1:]))
+        self.alphas += alphas.tolist()
+
+    def select(self, alphas: np.ndarray, weights: np.ndarray) -> None:
+        """Use the stored points at `alphas` (all evaluated already) with `weights`."""
+        position = {_key(alpha): index for index, alpha in enumerate(self.alphas)}
+        self.order = torch.tensor([position[_key(alpha)] for alpha in alphas], device=self.walk.difference.device)
+        self.weights = torch.as_tensor(weights, dtype=self.walk.difference.dtype, device=self.walk.difference.device)
+
+    def weighted_sum(self, index: int) -> Tensor:
+        gradients = torch.cat(self.gradients[index])[self.order]
+        return torch.tensordot(self.weights, gradients, dims=1)
+
+    def gaps(self, values: list[Tensor]) -> Tensor:
+        """Largest relative completeness gap over rows, per target."""
+        largest = []
+        for index, value in enumerate(values):
+            total = (self.weighted_sum(index) * self.walk.difference).flatten(1).sum(dim=1)
+            change = value - self.baseline_values[index]
+            gap = (total - change).abs() / change.abs().clamp_min(torch.finfo(change.dtype).eps)
+            largest.append(gap.max())
+        return torch.stack(largest)
+
+    def finish(self, index: int, reducer: Reducer | None) -> tuple[Tensor, Tensor, PathTrace | None]:
+        """(weighted gradient sum, F(x'), trace) of target `index` over the selected points."""
+        trace = None
+        if reducer is not None:
+            alphas = torch.as_tensor(np.asarray(self.alphas), dtype=self.weights.dtype, device=self.weights.device)
+            recorder = PathRecorder(reducer, alphas[self.order], self.weights, self.walk.difference)
+            gradients = torch.cat(self.gradients[index])[self.order]
+            scores = torch.cat(self.scores[index])[self.order]
+            steps = torch.arange(len(self.order), device=self.order.device).repeat_interleave(self.walk.rows_per_step)
+            rows = torch.arange(self.walk.rows_per_step, device=self.order.device).repeat(len(self.order))
+            recorder.add(steps, rows, scores.flatten(), gradients.flatten(0, 1))
+            trace = recorder.finish()
+        return self.weighted_sum(index), self.baseline_values[index], trace
+
+
+def refine(walk: PathWalk, values: list[Tensor], rule: str, tol: float, max_steps: int):
+    """Evaluate nested point sets until every target's gap is at most `tol`; return
+    (alphas, weights, StoredPath) for the final set."""
+    rule = nested_rule(rule)
+    path = StoredPath(walk)
+    path.baseline_values = walk.baseline_scores()
+    counts = nested_counts(rule, max_steps)
+    dtype, device = walk.difference.dtype, walk.difference.device
+    for count in counts:
+        alphas, weights = path_points(rule, count)
+        known = {_key(alpha) for alpha in path.alphas}
+        new = np.array([alpha for alpha in alphas if _key(alpha) not in known])
+        if len(new):
+            path.evaluate(torch.as_tensor(new, dtype=dtype, device=device))
+        path.select(alphas, weights)
+        worst = float(path.gaps(values).max())
+        if worst <= tol:
+            break
+    else:
+        warnings.warn(
+            f"steps='auto' stopped at max_steps={max_steps} ({count} points of the {rule} rule) with a relative "
+            f"completeness gap of {worst:.3g} > tol={tol}; raise max_steps or tol, or check the model for "
+            "discontinuities along the path",
+            stacklevel=4,
+        )
+    return torch.as_tensor(alphas, dtype=dtype, device=device), path.weights, path
+
+
+def _key(alpha: float) -> int:
+    """Points of nested sets match to rounding: compare alphas on a 1e-12 grid."""
+    return round(float(alpha) * 1e12)
