@@ -78,6 +78,7 @@ def test_real_cuda_out_of_memory_falls_back_and_frees_the_memory() -> None:
     model = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                           nn.Linear(64, 5)).cuda()
     image = torch.rand(1, 3, 1024, 1024, device="cuda")
+    igw.integrated_gradients(model, image, target=1, steps=4, batch_size=4, trace=False)  # cuBLAS/cuDNN workspaces
     before = torch.cuda.memory_allocated()
     # 4096 points of 64 x 1024 x 1024 activations would need a terabyte: refused at once, then halved
     fallback = igw.integrated_gradients(model, image, target=1, steps=32, batch_size=4096, trace=False)
