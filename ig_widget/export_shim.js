@@ -1,11 +1,10 @@
 // Renders anywidget views in a static page, with no kernel and no network.
 //
-// The page carries the standard Jupyter widget state (<script type="application/vnd.jupyter.widget-state+json">,
-// buffers base64-encoded at their paths) and one <script type="application/vnd.jupyter.widget-view+json">
-// per view, where the view goes. Each model's front end is its own `_esm` source, loaded from a Blob URL
+// The page carries the standard Jupyter widget state (a script element of type STATE_TYPE, buffers
+// base64-encoded at their paths) and one script element of type VIEW_TYPE per view, where the view goes. Each model's front end is its own `_esm` source, loaded from a Blob URL
 // as anywidget does. The model below implements what a render function uses: get, set, on, off,
 // save_changes, send. Changes that would need the kernel are answered from the precomputed results
-// the page carries (application/vnd.ig-widget.precomputed+json), or politely refused.
+// the page carries (a script element of type PRECOMPUTED_TYPE), or politely refused.
 
 const STATE_TYPE = "application/vnd.jupyter.widget-state+json";
 const VIEW_TYPE = "application/vnd.jupyter.widget-view+json";
