@@ -109,12 +109,15 @@ class UserInput:
         self.copies = [t.detach().clone() for t in tensors]
         self.versions = [t._version for t in tensors]
         self.requires = [t.requires_grad for t in tensors]
+        self.grads = [t.grad for t in tensors]
 
     def assert_untouched(self) -> None:
-        for tensor, copy, version, requires in zip(self.tensors, self.copies, self.versions, self.requires):
+        for tensor, copy, version, requires, grad in zip(
+                self.tensors, self.copies, self.versions, self.requires, self.grads):
             assert torch.equal(tensor.detach(), copy)
             assert tensor._version == version, "written in place"
             assert tensor.requires_grad == requires
+            assert tensor.grad is grad, "a gradient was accumulated into the user's input"
 
 
 def _images() -> tuple[torch.Tensor, torch.Tensor]:
