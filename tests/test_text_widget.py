@@ -3,6 +3,8 @@ mode, view-only traits, and errors named before any work."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -159,3 +161,11 @@ def test_one_line_minilm_explainers():
     sentiment = sentiment_explainer("What a lovely, delightful surprise", steps=8)
     sentiment.wait()
     assert sentiment.result["target_label"] == "positive"
+
+
+
+def test_static_export_precomputes_every_listed_query(explainer, tmp_path):
+    page = igw.export_html(explainer, tmp_path / "text.html").read_text(encoding="utf-8")
+    for label in QUERIES:  # the shown outputs are computed in advance, so clicking works offline
+        assert re.search(r'"target_label":\s*"' + label + '"', page)
+    assert re.search(r'"tokens":\s*\[\s*"\[CLS\]",\s*"The",\s*"movie"', page)
