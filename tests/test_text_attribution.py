@@ -199,8 +199,10 @@ def test_hugging_face_path_agrees_with_a_plain_embedding_model(minilm):
                                               embedding="inner.bert.embeddings.word_embeddings", steps=12)
     torch.testing.assert_close(via_plain.result.attributions, via_hf.result.attributions, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(via_plain.score, via_hf.score)
-    with pytest.raises(AttributionInputError, match="several nn.Embedding"):
-        igw.text_integrated_gradients(PlainWrapper(bert), encoded["input_ids"], target=1, baseline=0)
+    # a wrapper around a Hugging Face model finds the wrapped model's input embeddings by itself
+    found = igw.text_integrated_gradients(lambda ids: bert(input_ids=ids).logits, encoded["input_ids"], target=1,
+                                          tokenizer=tokenizer, steps=4)
+    assert found.result.inputs.shape == (*encoded["input_ids"].shape, 16)
 
 
 def test_agrees_with_captum_layer_integrated_gradients(minilm):
@@ -406,6 +408,23 @@ def test_bad_arguments_are_named(inputs, kwargs, message):
     options = {"target": 0, "baseline": 0, **kwargs}
     with pytest.raises(AttributionInputError, match=message):
         igw.text_integrated_gradients(BagOfEmbeddings(), inputs, **options)
+
+
+class TokenAndPosition(BagOfEmbeddings):
+    def __init__(self):
+        super().__init__()
+        self.position = nn.Embedding(8, 6)
+
+    def forward(self, ids):
+        return self.head((self.embed(ids) + self.position(torch.arange(ids.shape[1]))).sum(dim=1))
+
+
+def test_several_embedding_tables_need_a_choice():
+    ids = torch.tensor([[1, 2, 3]])
+    with pytest.raises(AttributionInputError, match=r"several nn.Embedding modules \(embed, position\)"):
+        igw.text_integrated_gradients(TokenAndPosition(), ids, target=0, baseline=0)
+    chosen = igw.text_integrated_gradients(TokenAndPosition(), ids, target=0, baseline=0, embedding="embed")
+    assert chosen.gap.abs().max() < 1e-5
 
 
 def test_model_without_embedding_is_refused():

@@ -103,21 +103,28 @@ def find_embedding(model: Callable, embedding: nn.Module | str | None) -> nn.Mod
             raise AttributionInputError(f"embedding={embedding!r} is not a submodule of the model") from None
     if embedding is not None:
         raise AttributionInputError(f"embedding must be an nn.Module, a submodule name or None; got {embedding!r}")
-    getter = getattr(owner, "get_input_embeddings", None)
-    if callable(getter) and isinstance(getter(), nn.Module):
-        return getter()
-    found = [(name, module) for name, module in (owner.named_modules() if owner is not None else [])
-             if isinstance(module, nn.Embedding)]
+    modules = modules_of(model)
+    declared = _distinct(getter() for module in modules
+                         if callable(getter := getattr(module, "get_input_embeddings", None)))
+    declared = [layer for layer in declared if isinstance(layer, nn.Module)]
+    found = declared or [module for module in modules if isinstance(module, nn.Embedding)]
     if len(found) == 1:
-        return found[0][1]
+        return found[0]
     if not found:
         raise AttributionInputError(
             "found no nn.Embedding in the model; pass embedding= the module that turns token ids into vectors"
         )
-    names = ", ".join(name for name, _ in found)
-    raise AttributionInputError(
-        f"the model has several nn.Embedding modules ({names}); pass embedding= the one for token ids"
-    )
+    names = {id(module): name for owner_module in modules[:1] for name, module in owner_module.named_modules()}
+    listed = ", ".join(names.get(id(module), type(module).__name__) for module in found)
+    kind = "input embeddings (get_input_embeddings)" if declared else "nn.Embedding modules"
+    raise AttributionInputError(f"the model has several {kind} ({listed}); pass embedding= the one for token ids")
+
+
+def _distinct(modules) -> list:
+    unique: dict[int, Any] = {}
+    for module in modules:
+        unique.setdefault(id(module), module)
+    return list(unique.values())
 
 
 def embedding_reducer(trace_reduce: str | Reducer) -> Reducer:
