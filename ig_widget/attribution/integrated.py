@@ -81,7 +81,7 @@ def integrated_gradients_multi(
     """
     check_model(model)
     check_input(x, model)
-    check_steps(1 if steps == "auto" else steps, rule)
+    check_steps(2 if steps == "auto" else steps, rule)
     if steps == "auto":
         check_adaptive(tol, max_steps)
     check_batch_size(batch_size)

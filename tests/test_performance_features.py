@@ -1,0 +1,197 @@
+"""Speed features of the engine, checked for what they compute (never for how fast they run):
+steps="auto" refines to the tolerance and never evaluates a point twice, several targets in one walk
+equal separate calls, F(x') is read off the path when the rule visits alpha = 0, Fejer's rule is a
+nested quadrature, and the channels-last layout falls back for models that need contiguous input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ig_widget import AttributionInputError, integrated_gradients, integrated_gradients_multi
+from ig_widget.attribution.quadrature import nested_counts, path_points
+
+
+class PointCounter(nn.Module):
+    """Counts forward calls and the path points (rows) the wrapped model sees."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+        self.calls: list[int] = []
+
+    def forward(self, x):
+        self.calls.append(x.shape[0])
+        return self.inner(x)
+
+
+def smooth_cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(6 * 4 * 4, 5), nn.Softplus()
+    )
+
+
+def sample_input(batch: int = 2) -> torch.Tensor:
+    """Values up to 8: the tanh bends along the path, so coarse rules leave a visible gap."""
+    return 8 * torch.rand(batch, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+
+
+def assert_results_equal(left, right) -> None:
+    torch.testing.assert_close(left.attributions, right.attributions, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(left.score, right.score, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(left.baseline_score, right.baseline_score, rtol=1e-5, atol=1e-6)
+    assert torch.equal(left.target, right.target)
+    for name in ("alphas", "weights", "scores", "gradients", "cumulative"):
+        torch.testing.assert_close(getattr(left.trace, name), getattr(right.trace, name), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("rule", ["riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "fejer"])
+def test_nested_rules_contain_their_previous_points(rule):
+    counts = nested_counts(rule, 300)
+    assert len(counts) >= 3
+    for small, large in zip(counts, counts[1:]):
+        coarse, fine = path_points(rule, small)[0], path_points(rule, large)[0]
+        assert all(np.isclose(fine, alpha, atol=1e-12).any() for alpha in coarse)
+
+
+def test_fejer_rule_integrates_polynomials_up_to_its_degree():
+    for steps in (1, 7, 15):
+        alphas, weights = path_points("fejer", steps)
+        assert np.all(weights > 0) and np.all(np.diff(alphas) > 0) and 0 < alphas[0] and alphas[-1] < 1
+        for degree in range(steps + 1):
+            assert np.isclose((weights * alphas**degree).sum(), 1 / (degree + 1), atol=1e-13)
+
+
+def test_auto_reaches_the_tolerance_and_evaluates_each_point_once():
+    model = PointCounter(smooth_cnn())
+    x = sample_input()
+    result = integrated_gradients(model, x, target=2, steps="auto", tol=1e-4)
+    assert result.rule == "fejer" and result.steps in nested_counts("fejer", 255)
+    assert result.steps > nested_counts("fejer", 255)[0]  # this tolerance needs at least one refinement
+    assert float(result.relative_gap.abs().max()) <= 1e-4
+    probe_and_baseline = 2 * x.shape[0]
+    assert sum(model.calls) == probe_and_baseline + result.steps * x.shape[0]
+
+
+def test_auto_equals_the_fixed_rule_it_stopped_at():
+    model, x = smooth_cnn(), sample_input()
+    auto = integrated_gradients(model, x, target=1, steps="auto", tol=1e-4)
+    fixed = integrated_gradients(model, x, target=1, steps=auto.steps, rule=auto.rule)
+    assert_results_equal(auto, fixed)
+
+
+def test_auto_with_a_nested_rule_keeps_that_rule():
+    model, x = smooth_cnn(), sample_input(1)
+    result = integrated_gradients(model, x, target=0, steps="auto", rule="riemann_trapezoid", tol=1e-3)
+    assert result.rule == "riemann_trapezoid" and result.steps in nested_counts("riemann_trapezoid", 255)
+    assert float(result.relative_gap.abs().max()) <= 1e-3
+
+
+def test_auto_warns_when_max_steps_stops_it_short():
+    model, x = smooth_cnn(), sample_input(1)
+    with pytest.warns(UserWarning, match="max_steps=15"):
+        result = integrated_gradients(model, x, target=0, steps="auto", tol=1e-9, max_steps=15)
+    assert result.steps == 15
+
+
+@pytest.mark.parametrize("steps", [16, "auto"])
+def test_several_targets_equal_separate_calls(steps):
+    model, x = smooth_cnn(), sample_input()
+    targets = [0, 3, [4, 1]]
+    together = integrated_gradients_multi(model, x, targets, steps=steps, tol=1e-3, batch_size=10)
+    for target, result in zip(targets, together):
+        single = integrated_gradients(model, x, target, steps=result.steps, rule=result.rule, batch_size=10)
+        assert_results_equal(result, single)
+
+
+def test_several_targets_share_one_forward_pass_per_chunk():
+    single_model, multi_model = PointCounter(smooth_cnn()), PointCounter(smooth_cnn())
+    x = sample_input()
+    integrated_gradients(single_model, x, 0, steps=12, batch_size=8)
+    integrated_gradients_multi(multi_model, x, [0, 1, 2, 3], steps=12, batch_size=8)
+    assert multi_model.calls == single_model.calls
+
+
+def test_top_k_explains_each_rows_best_classes_in_order():
+    model, x = smooth_cnn(), sample_input()
+    results = integrated_gradients_multi(model, x, top_k=3, steps=8)
+    with torch.no_grad():
+        expected = model(x).topk(3, dim=1).indices
+    assert torch.equal(torch.stack([result.target for result in results], dim=1), expected)
+    assert_results_equal(results[1], integrated_gradients(model, x, expected[:, 1], steps=8))
+
+
+def test_baseline_score_comes_from_the_path_when_the_rule_visits_alpha_zero():
+    model = PointCounter(smooth_cnn())
+    x = sample_input()
+    baseline = torch.full_like(x, 0.2)
+    result = integrated_gradients(model, x, target=1, baseline=baseline, steps=9, rule="riemann_trapezoid", batch_size=6)
+    assert sum(model.calls) == x.shape[0] + 9 * x.shape[0]  # the probe at x, then only path points
+    with torch.no_grad():
+        expected = model.inner(baseline)[:, 1]
+    torch.testing.assert_close(result.baseline_score, expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(result.trace.scores[0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_rules_without_alpha_zero_still_ask_the_model_for_the_baseline():
+    model = PointCounter(smooth_cnn())
+    x = sample_input(1)
+    result = integrated_gradients(model, x, target=1, steps=5)
+    assert sum(model.calls) == 1 + 1 + 5
+    with torch.no_grad():
+        torch.testing.assert_close(result.baseline_score, model.inner(torch.zeros_like(x))[:, 1])
+
+
+class FlattensWithView(nn.Module):
+    """Needs contiguous input: `.view` fails on a channels-last tensor."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = nn.Linear(3 * 4 * 4, 3)
+
+    def forward(self, x):
+        return self.linear(x.view(x.shape[0], -1))
+
+
+def test_a_model_that_needs_contiguous_input_gets_it():
+    model, x = FlattensWithView(), torch.rand(2, 3, 4, 4)
+    result = integrated_gradients(model, x, target=2, steps=4)
+    # Linear in x: IG is exactly (x - 0) * weight of the target class.
+    expected = x * model.linear.weight[2].detach().view(1, 3, 4, 4)
+    torch.testing.assert_close(result.attributions, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (dict(steps="auto", tol=0.0), "tol"),
+        (dict(steps="auto", tol=2), "tol"),
+        (dict(steps="auto", max_steps=0), "max_steps"),
+    ],
+)
+def test_bad_adaptive_arguments_are_refused_before_any_model_call(arguments, named):
+    model = PointCounter(smooth_cnn())
+    with pytest.raises(AttributionInputError, match=named):
+        integrated_gradients(model, sample_input(1), **arguments)
+    assert model.calls == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [(dict(targets=[0], top_k=2), "top_k"), (dict(top_k=0), "top_k"), (dict(targets=[]), "targets"),
+     (dict(targets=3), "targets")],
+)
+def test_bad_multi_target_arguments_are_refused_before_any_model_call(arguments, named):
+    model = PointCounter(smooth_cnn())
+    with pytest.raises(AttributionInputError, match=named):
+        integrated_gradients_multi(model, sample_input(1), **arguments)
+    assert model.calls == []
+
+
+def test_top_k_beyond_the_model_outputs_is_refused():
+    with pytest.raises(AttributionInputError, match="top_k=9"):
+        integrated_gradients_multi(smooth_cnn(), sample_input(1), top_k=9)
