@@ -44,6 +44,9 @@ def export_html(
     what the widget has already computed). Returns the path written.
     """
     widgets = _as_widget_list(widgets)
+    for widget in widgets:
+        if _is_explainer(widget):
+            widget.wait()  # a page saved mid-computation would show "computing" for ever
     state = Widget.get_manager_state(drop_defaults=False, widgets=widgets)
     precomputed = {widget.model_id: _precomputed(widget, targets) for widget in widgets if _is_explainer(widget)}
     views = "\n".join(f'<div class="igw-cell">{view_script(widget.model_id)}</div>' for widget in widgets)

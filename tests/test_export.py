@@ -77,3 +77,12 @@ def test_bad_arguments_are_named(tmp_path, explainer):
         notebook = tmp_path / "plain.ipynb"
         notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
         igw.export_notebook_html(notebook, tmp_path / "plain.html")
+
+
+def test_export_waits_for_a_computation_in_flight(digits, tmp_path):
+    model, images, _ = digits
+    widget = igw.ImageExplainer(model, images[1], labels=DIGIT_LABELS, steps=1024)  # still computing on return
+    page = igw.export_html(widget, tmp_path / "page.html", targets=None).read_text()
+    record = scripts(page, export.STATE_TYPE)[0]["state"][widget.model_id]
+    assert record["state"]["status"] == "done"
+    assert record["state"]["result"]["steps"] == 1024
