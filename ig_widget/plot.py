@@ -283,9 +283,11 @@ def completeness_curve(result: Any, row: int = 0, *, ax: Axes | None = None) -> 
 
 
 def token_highlight(
-    tokens: Sequence[str],
-    attributions: Any,
+    tokens: Any,
+    attributions: Any = None,
     *,
+    row: int = 0,
+    words: bool = False,
     sign: str = "both",
     clip: float = 99.0,
     colorbar: bool = True,
@@ -293,8 +295,12 @@ def token_highlight(
 ) -> tuple[Figure, Axes]:
     """Tokens as text on boxes coloured by their attribution, wrapped to the axes width.
 
-    Tokens are drawn as plain text (no mathtext), whatever characters they hold.
+    Give the token strings and one attribution each, or a text attribution result alone (its row
+    `row`, per token or, with `words=True`, per word). Tokens are drawn as plain text (no mathtext),
+    whatever characters they hold.
     """
+    if attributions is None and hasattr(tokens, "token_strings"):
+        tokens, attributions = _tokens_of(tokens, row, words)
     tokens = [str(token) for token in tokens]
     view = signed_view(attributions, sign).ravel()
     if len(tokens) != len(view):
@@ -329,6 +335,13 @@ def token_highlight(
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _tokens_of(result: Any, row: int, words: bool) -> tuple[list[str], list[float]]:
+    if words:
+        merged = result.words(row)
+        return [word.text for word in merged], [word.score for word in merged]
+    return result.token_strings(row), as_numpy(result.token_scores[row]).tolist()
 
 
 def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:

@@ -745,7 +745,7 @@ TEXT = notebook("Text", [
     words = explained.words()
     print(f"similarity to {references[0]!r}: {explained.score.item():.3f} "
           f"(baseline {explained.baseline_score.item():.3f}, gap {explained.relative_gap.item():+.3%})")
-    plot.token_highlight([w.text for w in words], [w.score for w in words]);
+    plot.token_highlight(explained, words=True);
     """),
     code("""
     top_word = max(words, key=lambda w: w.score).text
@@ -769,7 +769,7 @@ TEXT = notebook("Text", [
         label = SENTIMENT_LABELS[result.target.item()]
         words = result.words()
         verdicts[review] = (label, max(words, key=lambda w: w.score).text)
-        plot.token_highlight([w.text for w in words], [w.score for w in words], ax=axis, colorbar=False)
+        plot.token_highlight(result, words=True, ax=axis, colorbar=False)
         axis.set_title(f"{label}: {review}", fontsize=9, loc="left")
     fig.tight_layout()
     print(verdicts)
@@ -866,7 +866,7 @@ TEXT = notebook("Text", [
                                         tokenizer=words_tokenizer, baseline="zero", steps=32)
     tokens = why.token_strings()
     scores = why.token_scores[0].tolist()
-    plot.token_highlight(tokens, scores)
+    plot.token_highlight(why)
     print([(token, round(score, 2)) for token, score in zip(tokens, scores)], f"gap {why.relative_gap.item():+.2%}")
     assert tokens[max(range(len(scores)), key=scores.__getitem__)] == "dog"
     assert abs(why.relative_gap.item()) < 0.02

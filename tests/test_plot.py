@@ -207,3 +207,18 @@ def test_figures_use_the_widget_palettes():
         anchors = re.findall(r'"(#[0-9a-fA-F]{6})"', block)
         for position, anchor in zip(np.linspace(0, 1, len(anchors)), anchors):
             np.testing.assert_allclose(cmap(position)[:3], matplotlib.colors.to_rgb(anchor), atol=2 / 255)  # 256-entry tables
+
+
+def test_token_highlight_reads_a_text_result_per_token_or_per_word():
+    from ig_widget import text_integrated_gradients
+
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Embedding(12, 4), nn.Flatten(), nn.Linear(4 * 5, 2))
+    result = text_integrated_gradients(model, torch.tensor([[1, 2, 3, 4, 5]]), target=1, baseline="zero", steps=8)
+    fig, ax = plot.token_highlight(result, clip=100)
+    assert [text.get_text() for text in ax.texts] == result.token_strings()
+    peak = result.token_scores[0].abs().max().item()
+    for text, score in zip(ax.texts, result.token_scores[0].tolist()):
+        np.testing.assert_allclose(text.get_bbox_patch().get_facecolor(), plot.DIVERGING((score / peak + 1) / 2), atol=1e-6)
+    fig, ax = plot.token_highlight(result, words=True)
+    assert [text.get_text() for text in ax.texts] == [word.text for word in result.words()]
