@@ -66,7 +66,7 @@ def check_steps(steps: int, rule: str) -> None:
     if rule not in RULES:
         raise AttributionInputError(f"rule={rule!r} is not a quadrature rule; use one of {', '.join(RULES)}")
     if isinstance(steps, bool) or not isinstance(steps, int):
-        raise AttributionInputError(f"steps must be an int; got {steps!r}")
+        raise AttributionInputError(f"steps must be an int (integrated_gradients also takes 'auto'); got {steps!r}")
     minimum = 2 if rule == "riemann_trapezoid" else 1
     if steps < minimum:
         raise AttributionInputError(f"steps={steps} is too small; {rule} needs steps >= {minimum}")
