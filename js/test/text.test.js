@@ -132,6 +132,20 @@ describe("text view", () => {
     expect(model.saved).toContainEqual({ target: 1 });
   });
 
+  it("follows a target set in Python, and a focused token reads out like a hovered one", () => {
+    const model = textModel();
+    widget.render({ model, el });
+    model.update("target", 1);
+    expect(el.querySelector(".igw-output[data-index='1']").getAttribute("aria-pressed")).toBe("true");
+    expect(el.querySelector(".igw-output[data-index='0']").getAttribute("aria-pressed")).toBe("false");
+    model.update("result", textResult({ target: 1 }));
+    expect(el.querySelector(".igw-panel-title").textContent).toContain("label 1");
+    const span = strip(el, "attributions")[2];
+    expect(span.tabIndex).toBe(0);
+    span.focus();
+    expect(el.querySelector(".igw-readout").textContent).toContain("“##believ”");
+  });
+
   it("the alpha slider recolours the accumulated tokens without the kernel", () => {
     const model = textModel();
     widget.render({ model, el });
