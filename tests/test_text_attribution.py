@@ -430,3 +430,13 @@ def test_several_embedding_tables_need_a_choice():
 def test_model_without_embedding_is_refused():
     with pytest.raises(AttributionInputError, match="no nn.Embedding"):
         igw.text_integrated_gradients(nn.Linear(3, 2), torch.tensor([[1, 2]]), target=0, baseline=0)
+
+
+def test_tokenizer_output_as_lists_is_repeated_per_point(minilm):
+    encoder, tokenizer = minilm
+    model = SentenceSimilarity(encoder, tokenizer, ["a great film"])
+    as_lists = tokenizer(["a fine film", "rain"], padding=True)  # no return_tensors: plain lists
+    from_lists = igw.text_integrated_gradients(model, dict(as_lists), target=0, tokenizer=tokenizer, steps=4)
+    from_tensors = igw.text_integrated_gradients(model, tokenizer(["a fine film", "rain"], padding=True, return_tensors="pt"),
+                                                 target=0, tokenizer=tokenizer, steps=4)
+    torch.testing.assert_close(from_lists.token_scores, from_tensors.token_scores)

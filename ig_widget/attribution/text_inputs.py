@@ -106,11 +106,11 @@ def _from_encoding(encoding: Mapping[str, Any], tokenizer: Any, device, texts: l
     ids = _check_ids(encoding["input_ids"])
     device = device or ids.device
     ids = ids.to(device)
-    extras = {
-        name: (value.to(device) if isinstance(value, Tensor) else value)
-        for name, value in encoding.items()
-        if name != "input_ids" and name not in DESCRIPTIVE_KEYS
-    }
+    extras = {}
+    for name, value in encoding.items():
+        if name != "input_ids" and name not in DESCRIPTIVE_KEYS:
+            value = _as_model_argument(value, ids)
+            extras[name] = value.to(device) if isinstance(value, Tensor) else value
     special = _special_mask(encoding, ids, tokenizer).to(device)
     return TokenBatch(
         input_ids=ids,
@@ -121,6 +121,19 @@ def _from_encoding(encoding: Mapping[str, Any], tokenizer: Any, device, texts: l
         spans=_spans(encoding, ids),
         word_ids=_word_ids(encoding, ids.shape[0]),
     )
+
+
+def _as_model_argument(value: Any, ids: Tensor) -> Any:
+    """Per-token lists (a tokenizer called without return_tensors) become tensors shaped like the
+    ids, so they can be repeated for every path point; anything else is passed as it is."""
+    if isinstance(value, (list, tuple)):
+        try:
+            tensor = torch.as_tensor(value)
+        except (TypeError, ValueError, RuntimeError):
+            return value
+        if tensor.shape == ids.shape:
+            return tensor.to(torch.long) if not tensor.dtype.is_floating_point else tensor
+    return value
 
 
 def _check_ids(ids: Any) -> Tensor:
