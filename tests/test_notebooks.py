@@ -53,7 +53,8 @@ def test_notebook_runs_and_its_assertions_hold(path, record_property, capsys):
         saved = book.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
         assert shown <= set(saved), "every displayed widget has its state saved in the notebook"
         for model_id in shown:
-            assert isinstance(saved[model_id]["state"].get("_esm"), str), "the saved state carries the front end"
+            if saved[model_id]["model_module"] == "anywidget":  # ig-widget views (not, say, a progress bar)
+                assert isinstance(saved[model_id]["state"].get("_esm"), str), "the saved state carries the front end"
 
 
 def test_committed_notebooks_have_no_outputs():
