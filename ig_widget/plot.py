@@ -22,7 +22,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 
 SIGNS = ("both", "positive", "negative", "absolute")
-OVERLAYS = ("blend", "heat", "masked", "outline")
+DISPLAY_MODES = ("overlay", "heat", "masked", "outline")  # as the widget's `display`
 # The widget's palettes (js/src/colormaps.js), so that a figure and the view read the same: ColorBrewer
 # PuOr without its darkest classes, reversed so that positive is orange (colour-blind safe), and
 # viridis' anchors for magnitudes.
@@ -33,7 +33,7 @@ SEQUENTIAL = mcolors.LinearSegmentedColormap.from_list("igw_sequential", [
     "#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725",
 ])
 OUTLINE_COLOUR = "#ffb000"  # amber: stands out on grey and on colour images
-MASK_DIM = 0.2  # brightness left to pixels outside the mask in overlay="masked"
+MASK_DIM = 0.2  # brightness left to pixels outside the mask in display="masked"
 
 
 # ---------------------------------------------------------------- numbers behind the colours
@@ -111,8 +111,8 @@ def image_heatmap(
     *,
     image: Any = None,
     sign: str = "both",
-    overlay: str = "blend",
-    alpha: float = 0.7,
+    display: str = "overlay",
+    opacity: float = 0.6,
     clip: float = 99.0,
     mass: float = 0.5,
     colorbar: bool = True,
@@ -122,29 +122,29 @@ def image_heatmap(
     """An attribution map over its image.
 
     `source` is an AttributionResult (row `row` is drawn, its input is the image) or an attribution
-    array [C, H, W] / [H, W] (then pass `image=` for the overlays that need one). Channels are summed.
-    Overlays: "blend" mixes the heat colour into the image, more where |attribution| is larger (at
-    most `alpha`); "heat" shows the colours alone; "masked" keeps the image only on the features
+    array [C, H, W] / [H, W] (then pass `image=` for the modes drawn over the image). Channels are summed.
+    Display modes (the widget's): "overlay" mixes the heat colour into the image, more where
+    |attribution| is larger (at most `opacity`); "heat" shows the colours alone; "masked" keeps the image only on the features
     holding the top `mass` of the attribution and dims the rest; "outline" draws the edges of that
     region on the image.
     """
-    if overlay not in OVERLAYS:
-        raise ValueError(f"overlay={overlay!r} is not an overlay mode; use one of {', '.join(OVERLAYS)}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} must be an opacity in [0, 1]")
+    if display not in DISPLAY_MODES:
+        raise ValueError(f"display={display!r} is not a display mode; use one of {', '.join(DISPLAY_MODES)}")
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity={opacity!r} must be in [0, 1]")
     attributions, picture = _map_and_image(source, row, image)
     view = signed_view(attributions, sign)
     norm, cmap = colour_scale(view, sign, clip)
-    if picture is None and overlay != "heat":
-        raise ValueError(f"overlay={overlay!r} draws over the image; pass image= or use overlay='heat'")
+    if picture is None and display != "heat":
+        raise ValueError(f"display={display!r} draws over the image; pass image= or use display='heat'")
     fig, ax = _figure(ax, (3.4, 3.0))
-    if overlay == "heat":
+    if display == "heat":
         ax.imshow(np.clip(view, norm.vmin, norm.vmax), cmap=cmap, norm=norm, interpolation="nearest")
-    elif overlay == "blend":
-        ax.imshow(blend(picture, view, norm, cmap, alpha), interpolation="nearest")
+    elif display == "overlay":
+        ax.imshow(blend(picture, view, norm, cmap, opacity), interpolation="nearest")
     else:
         mask = top_mass_mask(view if sign != "both" else np.abs(view), mass)
-        if overlay == "masked":
+        if display == "masked":
             ax.imshow(np.where(mask[..., None], picture, MASK_DIM * picture), interpolation="nearest")
         else:
             ax.imshow(picture, interpolation="nearest")
@@ -153,18 +153,18 @@ def image_heatmap(
     ax.set_yticks([])
     if title is not None:
         ax.set_title(title)
-    if colorbar and overlay in ("heat", "blend"):
+    if colorbar and display in ("heat", "overlay"):
         bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.046, pad=0.04)
         bar.set_label("attribution" if sign == "both" else f"{sign} attribution")
     return fig, ax
 
 
-def blend(picture: np.ndarray, view: np.ndarray, norm: mcolors.Normalize, cmap, alpha: float) -> np.ndarray:
-    """RGB image with the heat colour mixed in at opacity alpha * (|value| / saturation, at most 1):
+def blend(picture: np.ndarray, view: np.ndarray, norm: mcolors.Normalize, cmap, opacity: float) -> np.ndarray:
+    """RGB image with the heat colour mixed in at opacity * (|value| / saturation, at most 1):
     features with no attribution keep the image's own colour."""
     heat = cmap(norm(np.clip(view, norm.vmin, norm.vmax)))[..., :3]
     strength = np.clip(np.abs(view) / max(abs(norm.vmin), abs(norm.vmax)), 0.0, 1.0)[..., None]
-    weight = alpha * strength
+    weight = opacity * strength
     return (1.0 - weight) * picture + weight * heat
 
 

@@ -427,7 +427,7 @@ BASELINES = notebook("Baselines", [
         axes[0, column].imshow(result.baseline[0, 0], cmap="gray", vmin=0, vmax=1)
         axes[0, column].set_title(name, fontsize=9)
         axes[0, column].set_axis_off()
-        plot.image_heatmap(result, ax=axes[1, column], colorbar=False, overlay="heat")
+        plot.image_heatmap(result, ax=axes[1, column], colorbar=False, display="heat")
     axes[0, 0].set_ylabel("baseline x′")
     fig.tight_layout()
     """),
@@ -475,8 +475,8 @@ BASELINES = notebook("Baselines", [
     assert hidden["max_distance"] == 0
 
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3))
-    plot.image_heatmap(results["black"], ax=axes[0], overlay="heat", title="black baseline")
-    plot.image_heatmap(results["max_distance"], ax=axes[1], overlay="heat", title="max-distance baseline")
+    plot.image_heatmap(results["black"], ax=axes[0], display="heat", title="black baseline")
+    plot.image_heatmap(results["max_distance"], ax=axes[1], display="heat", title="max-distance baseline")
     fig.tight_layout()
     """),
     md("""

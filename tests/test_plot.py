@@ -59,11 +59,11 @@ def test_clip_threshold_is_where_the_top_mass_share_is_reached(clip):
 def test_one_extreme_pixel_is_clipped_and_does_not_set_the_colour_scale():
     attributions = np.ones((20, 20))
     attributions[3, 4] = 3.0  # holds 3/402 < 1% of the mass
-    fig, ax = plot.image_heatmap(attributions, overlay="heat")
+    fig, ax = plot.image_heatmap(attributions, display="heat")
     drawn = ax.images[0].get_array()
     assert drawn.max() == pytest.approx(1.0)
     assert _colorbar_limits(fig, ax) == pytest.approx((-1.0, 1.0))
-    fig, ax = plot.image_heatmap(attributions, overlay="heat", clip=100)
+    fig, ax = plot.image_heatmap(attributions, display="heat", clip=100)
     assert _colorbar_limits(fig, ax) == pytest.approx((-3.0, 3.0))
     assert ax.images[0].get_array()[3, 4] == pytest.approx(3.0)
 
@@ -75,7 +75,7 @@ def test_one_extreme_pixel_is_clipped_and_does_not_set_the_colour_scale():
     ("absolute", np.abs, plot.SEQUENTIAL),
 ])
 def test_heat_mode_draws_the_chosen_part_of_the_map_with_its_palette(linear_result, sign, part, cmap):
-    fig, ax = plot.image_heatmap(linear_result, row=1, sign=sign, overlay="heat", clip=100)
+    fig, ax = plot.image_heatmap(linear_result, row=1, sign=sign, display="heat", clip=100)
     expected = part(linear_result.attributions[1, 0].numpy().astype(np.float64))
     image = ax.images[0]
     np.testing.assert_allclose(image.get_array(), expected, rtol=1e-6, atol=1e-9)
@@ -85,12 +85,12 @@ def test_heat_mode_draws_the_chosen_part_of_the_map_with_its_palette(linear_resu
     assert (low, high) == pytest.approx((-peak, peak) if sign == "both" else (0.0, peak))
 
 
-def test_blend_keeps_unattributed_pixels_and_mixes_the_strongest_at_alpha(linear_result):
+def test_overlay_keeps_unattributed_pixels_and_mixes_the_strongest_at_the_opacity(linear_result):
     attributions = np.zeros((4, 4))
     attributions[1, 2] = 2.0
     attributions[3, 0] = -0.5
     image = np.linspace(0, 1, 16).reshape(1, 4, 4)
-    fig, ax = plot.image_heatmap(attributions, image=image, overlay="blend", alpha=0.6, clip=100)
+    fig, ax = plot.image_heatmap(attributions, image=image, display="overlay", opacity=0.6, clip=100)
     drawn = ax.images[0].get_array()
     grey = np.repeat(image[0][..., None], 3, axis=-1)
     np.testing.assert_allclose(drawn[0, 0], grey[0, 0])  # no attribution: the image's own colour
@@ -101,7 +101,7 @@ def test_blend_keeps_unattributed_pixels_and_mixes_the_strongest_at_alpha(linear
 
 
 def test_masked_keeps_the_image_only_where_the_top_mass_is(linear_result):
-    fig, ax = plot.image_heatmap(linear_result, sign="absolute", overlay="masked", mass=0.5)
+    fig, ax = plot.image_heatmap(linear_result, sign="absolute", display="masked", mass=0.5)
     magnitudes = np.abs(linear_result.attributions[0, 0].numpy().astype(np.float64))
     mask = plot.top_mass_mask(magnitudes, 0.5)
     assert magnitudes[mask].sum() >= 0.5 * magnitudes.sum()
@@ -116,7 +116,7 @@ def test_outline_encloses_the_strongest_pixel_and_not_the_weakest():
     attributions = np.zeros((8, 8))
     attributions[2:4, 5:7] = 5.0
     attributions[6, 1] = 0.1
-    fig, ax = plot.image_heatmap(attributions, image=np.zeros((8, 8)), overlay="outline", mass=0.9)
+    fig, ax = plot.image_heatmap(attributions, image=np.zeros((8, 8)), display="outline", mass=0.9)
     paths = [path for collection in ax.collections for path in collection.get_paths() if len(path.vertices)]
     assert paths, "no outline drawn"
     inside = lambda point: any(path.contains_point(point) for path in paths)
@@ -185,13 +185,13 @@ def test_tokens_are_plain_text_on_their_attribution_colour():
 
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="sign='sideways'"):
-        plot.image_heatmap(np.ones((3, 3)), sign="sideways", overlay="heat")
-    with pytest.raises(ValueError, match="overlay='glow'"):
-        plot.image_heatmap(np.ones((3, 3)), overlay="glow")
+        plot.image_heatmap(np.ones((3, 3)), sign="sideways", display="heat")
+    with pytest.raises(ValueError, match="display='glow'"):
+        plot.image_heatmap(np.ones((3, 3)), display="glow")
     with pytest.raises(ValueError, match="clip=0"):
         plot.clip_threshold(np.ones(3), 0)
     with pytest.raises(ValueError, match="image="):
-        plot.image_heatmap(np.ones((3, 3)), overlay="blend")
+        plot.image_heatmap(np.ones((3, 3)), display="overlay")
     with pytest.raises(ValueError, match="2 tokens but 3"):
         plot.token_highlight(["a", "b"], [1, 2, 3])
 
