@@ -34,6 +34,12 @@ class CallCounter(nn.Module):
 
 
 @pytest.fixture
+def count_calls():
+    """Wrap a model in a CallCounter."""
+    return CallCounter
+
+
+@pytest.fixture
 def counted_mlp():
     torch.manual_seed(0)
     return CallCounter(nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 4)))

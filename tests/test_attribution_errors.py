@@ -56,16 +56,16 @@ def test_unknown_baseline_name_lists_the_names(counted_mlp):
             lambda: igw.integrated_gradients(counted_mlp, torch.randn(1, 6), baseline="white"), counted_mlp)
 
 
-def test_input_without_batch_dimension(counted_mlp, digits):
+def test_input_without_batch_dimension(counted_mlp, digits, count_calls):
     _expect(r"needs a batch dimension first, e.g. x.unsqueeze\(0\)",
             lambda: igw.integrated_gradients(counted_mlp, torch.randn(6)), counted_mlp)
-    cnn = _counted(digits[0])
+    cnn = count_calls(digits[0])
     _expect(r"first layer takes 4-d batches; add the batch dimension: x.unsqueeze\(0\)",
             lambda: igw.integrated_gradients(cnn, torch.rand(1, 8, 8)), cnn)
 
 
-def test_model_output_of_the_wrong_rank():
-    model = _counted(nn.Sequential(nn.Linear(6, 10), nn.Unflatten(1, (2, 5))))
+def test_model_output_of_the_wrong_rank(count_calls):
+    model = count_calls(nn.Sequential(nn.Linear(6, 10), nn.Unflatten(1, (2, 5))))
     _expect(r"model output has shape \(3, 2, 5\); it needs \[batch=3, outputs\]",
             lambda: igw.integrated_gradients(model, torch.randn(3, 6)), model, forwards=1)
 
@@ -94,8 +94,3 @@ def test_errors_name_the_fix_for_every_public_method(counted_mlp):
     for call in calls:
         _expect("output='softmax' is unknown; use one of logit, probability, log_probability", call, counted_mlp)
 
-
-def _counted(model):
-    from conftest import CallCounter
-
-    return CallCounter(model)
