@@ -167,16 +167,17 @@ describe("text view", () => {
     expect(strip(el, "cumulative")).toHaveLength(4);
   });
 
-  it("keeps 512 tokens responsive: a slider move recolours them quickly", () => {
+  it("renders 512 tokens and recolours all of them on a slider move (speed is measured in benchmarks)", () => {
     const tokens = Array.from({ length: 512 }, (_, i) => (i === 0 ? "[CLS]" : i === 511 ? "[SEP]" : `tok${i}`));
     widget.render({ model: textModel({ result: textResult({ tokens }) }), el });
     expect(strip(el, "attributions")).toHaveLength(512);
     const slider = el.querySelector(".igw-slider input");
-    const start = performance.now();
-    for (const key of ["Home", "ArrowRight", "ArrowRight", "End"]) {
-      slider.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
-    }
-    expect((performance.now() - start) / 4).toBeLessThan(50);
+    slider.dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    const atStart = colours(strip(el, "cumulative"));
+    slider.dispatchEvent(new KeyboardEvent("keydown", { key: "End", bubbles: true }));
+    const atEnd = colours(strip(el, "cumulative"));
+    expect(atEnd).toHaveLength(512);
+    expect(atEnd).not.toEqual(atStart);
   });
 
   it("removes its listeners and elements on cleanup", () => {
