@@ -10,6 +10,7 @@ from .attribution import (
     GradientPathError,
     InteriorGradients,
     MaxDistance,
+    ModelCallError,
     PathTrace,
     UniformNoise,
     expected_gradients,
@@ -20,12 +21,12 @@ from .attribution import (
     make_baseline,
     path_points,
     saliency,
+    NextToken,
+    TextAttribution,
+    Word,
     smoothgrad,
+    text_integrated_gradients,
 )
-
-from .attribution.text import text_integrated_gradients
-from .attribution.text_result import TextAttribution, Word
-from .attribution.text_targets import NextToken
 
 __version__ = "0.1.0"
 
@@ -46,7 +47,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
-    "GradientPathError", "InteriorGradients", "MaxDistance", "PathTrace", "UniformNoise",
+    "GradientPathError", "InteriorGradients", "MaxDistance", "ModelCallError", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
     "text_integrated_gradients", "TextAttribution", "Word", "NextToken",

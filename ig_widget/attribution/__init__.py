@@ -1,16 +1,20 @@
 """Attribution maths: torch and numpy only, usable in a script with no Jupyter at all."""
 
 from .baselines import Blur, Constant, GaussianNoise, MaxDistance, UniformNoise, make_baseline
-from .errors import AttributionInputError, GradientPathError
+from .errors import AttributionInputError, GradientPathError, ModelCallError
 from .integrated import integrated_gradients, integrated_gradients_multi
 from .local import gradient_x_input, interior_gradients, saliency
 from .quadrature import RULES, path_points
 from .result import AttributionResult, InteriorGradients, PathTrace
 from .sampling import expected_gradients, smoothgrad
+from .text import text_integrated_gradients
+from .text_result import TextAttribution, Word
+from .text_targets import NextToken
 
 __all__ = [
     "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
     "GradientPathError", "InteriorGradients", "MaxDistance", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
+    "ModelCallError", "NextToken", "TextAttribution", "Word", "text_integrated_gradients",
 ]
