@@ -18,7 +18,9 @@ PointMaker = Callable[[int, int], "tuple[Tensor, Tensor]"]
 Score = Callable[[Any, Tensor], Tensor]
 Progress = Callable[[int, int], None]
 
-CPU_BUDGET_BYTES = 1 << 30
+# Measured on a 2-core CPU with a ResNet-18 at 224 x 224: chunks of about ten points run faster than
+# one chunk of 50 (the activations stay in cache), so the CPU budget is kept moderate.
+CPU_BUDGET_BYTES = 1 << 29
 # Bytes of activations kept for the backward pass per byte of input: a generous guess for CNNs and
 # transformers, refined on CUDA by halving on out-of-memory.
 ACTIVATION_FACTOR = 64
@@ -141,6 +143,8 @@ def _gradient_chunks(
             "the model produced NaN or inf on the path between baseline and input; check for log(0), "
             "division by zero or overflow in the model, or try another baseline"
         )
+    if layout is not None:  # hand back the default layout: later elementwise work runs on fast paths
+        gradients = [gradient.contiguous() for gradient in gradients]
     return [Chunk(start, stop, rows, value.detach(), gradient) for value, gradient in zip(values, gradients)]
 
 

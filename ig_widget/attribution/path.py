@@ -89,10 +89,21 @@ class PathRecorder:
         self.gradients = difference.new_zeros(steps, batch, *reduced_shape)
         self.increments = difference.new_zeros(steps, batch, *reduced_shape)
 
-    def add(self, steps: Tensor, rows: Tensor, scores: Tensor, gradients: Tensor) -> None:
-        self.scores[steps, rows] = scores
-        self.gradients[steps, rows] = self.reducer(gradients)
-        self.increments[steps, rows] = self.reducer(gradients * self.difference[rows])
+    def add(self, steps: Tensor, rows: Tensor, scores: Tensor, gradients: Tensor, first_step: int | None = None) -> None:
+        """Record points (steps[i], rows[i]); `first_step` says the points are whole steps from there
+        on, in order, so rows broadcast and results are written as one slice."""
+        if first_step is None:
+            self.scores[steps, rows] = scores
+            self.gradients[steps, rows] = self.reducer(gradients)
+            self.increments[steps, rows] = self.reducer(gradients * self.difference[rows])
+            return
+        batch = self.difference.shape[0]
+        span = slice(first_step, first_step + len(rows) // batch)
+        by_step = gradients.view(-1, *self.difference.shape)
+        self.scores[span] = scores.view(-1, batch)
+        self.gradients[span] = self.reducer(gradients).view(-1, *self.gradients.shape[1:])
+        self.increments[span] = self.reducer((by_step * self.difference).view_as(gradients)).view(
+            -1, *self.increments.shape[1:])
 
     def finish(self) -> PathTrace:
         shape = (-1,) + (1,) * (self.increments.ndim - 1)
@@ -160,7 +171,7 @@ def integrate_path_multi(
         alphas_np, weights_np = path_points(rule, steps)
         alphas = torch.as_tensor(alphas_np, dtype=x.dtype, device=x.device)
         weights = torch.as_tensor(weights_np, dtype=x.dtype, device=x.device)
-        path = walk.stream(alphas, weights, reducer)
+        path = walk.stream(alphas, weights, reducer, starts_at_baseline=bool(alphas_np[0] == 0.0))
     results = []
     for index, score in enumerate(scores):
         summed, baseline_values, trace = path.finish(index, reducer)
@@ -238,10 +249,10 @@ class PathWalk:
             )
         return values
 
-    def stream(self, alphas: Tensor, weights: Tensor, reducer: Reducer | None) -> StreamedPath:
+    def stream(self, alphas: Tensor, weights: Tensor, reducer: Reducer | None, starts_at_baseline: bool) -> StreamedPath:
         """Walk all points once, keeping only running sums (and the reduced trace)."""
         # F(x') comes from the path itself when the rule evaluates alpha = 0 (left sums, trapezoid).
-        baseline_values = None if float(alphas[0]) == 0.0 else self.baseline_scores()
+        baseline_values = None if starts_at_baseline else self.baseline_scores()
         path = StreamedPath(self, alphas, weights, reducer, baseline_values)
         for chunks in self.chunks(alphas):
             path.add(chunks)
@@ -258,6 +269,7 @@ class StreamedPath:
         self.sums = [torch.zeros_like(walk.difference) for _ in range(count)]
         self.recorders = [PathRecorder(reducer, alphas, weights, walk.difference) for _ in range(count)] \
             if reducer is not None else None
+        self.reads_baseline = baseline_values is None
         self.baseline_values = baseline_values or [None] * count
 
     def add(self, chunks: list[Chunk]) -> None:
@@ -270,8 +282,10 @@ class StreamedPath:
             _accumulate(self.sums[index], chunk.gradients * point_weights, chunk.start, chunk.stop, chunk.rows,
                         rows_per_step)
             if self.recorders is not None:
-                self.recorders[index].add(step, chunk.rows, chunk.scores, chunk.gradients)
-            if chunk.start < rows_per_step and float(self.alphas[0]) == 0.0:
+                whole = chunk.start % rows_per_step == 0 and (chunk.stop - chunk.start) % rows_per_step == 0
+                self.recorders[index].add(step, chunk.rows, chunk.scores, chunk.gradients,
+                                          chunk.start // rows_per_step if whole else None)
+            if chunk.start < rows_per_step and self.reads_baseline:
                 self._keep_endpoint(index, chunk, step)
 
     def _keep_endpoint(self, index: int, chunk: Chunk, step: Tensor) -> None:
