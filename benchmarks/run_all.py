@@ -132,8 +132,7 @@ def text_contenders(device: torch.device) -> tuple[dict[str, Callable], dict]:
 def _text_auto_supported() -> bool:
     import inspect
 
-    return "steps" in inspect.signature(text_integrated_gradients).parameters and \
-        "auto" in (inspect.signature(text_integrated_gradients).parameters["steps"].annotation or "")
+    return "tol" in inspect.signature(text_integrated_gradients).parameters
 
 
 def bare_text_passes(model: torch.nn.Module, points: torch.Tensor, ids: torch.Tensor, target: int) -> None:

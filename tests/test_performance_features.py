@@ -195,3 +195,26 @@ def test_bad_multi_target_arguments_are_refused_before_any_model_call(arguments,
 def test_top_k_beyond_the_model_outputs_is_refused():
     with pytest.raises(AttributionInputError, match="top_k=9"):
         integrated_gradients_multi(smooth_cnn(), sample_input(1), top_k=9)
+
+
+class TinyTextClassifier(nn.Module):
+    """Embedding, a bent nonlinearity and a mean over tokens: a text model in a few lines."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embedding = nn.Embedding(20, 6)
+        self.head = nn.Linear(6, 3)
+
+    def forward(self, input_ids):
+        return self.head(torch.tanh(3 * self.embedding(input_ids)).mean(dim=1))
+
+
+def test_text_auto_reaches_the_tolerance_and_matches_the_fixed_rule():
+    from ig_widget import text_integrated_gradients
+
+    model, ids = TinyTextClassifier(), torch.tensor([[3, 7, 11, 2, 9]])
+    auto = text_integrated_gradients(model, ids, 1, baseline="zero", steps="auto", tol=1e-4).result
+    assert auto.rule == "fejer" and float(auto.relative_gap.abs().max()) <= 1e-4
+    fixed = text_integrated_gradients(model, ids, 1, baseline="zero", steps=auto.steps, rule="fejer").result
+    assert_results_equal(auto, fixed)

@@ -19,7 +19,8 @@ from torch import Tensor, nn
 from .batching import Forward, Progress
 from .errors import AttributionInputError
 from .model_state import evaluation_mode, model_device, modules_of
-from .path import Reducer, integrate_path
+from .adaptive import check_adaptive
+from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, integrate_path
 from .targets import TargetSpec, check_target_spec
 from .text_baselines import TextBaselineSpec, check_text_baseline, text_baseline
 from .text_inputs import TextInput, TokenBatch, call_model, check_vocabulary, token_batch
@@ -35,7 +36,7 @@ def text_integrated_gradients(
     inputs: TextInput,
     target: TargetSpec = None,
     baseline: TextBaselineSpec = "pad",
-    steps: int = 50,
+    steps: int | str = 50,
     rule: str = "gausslegendre",
     batch_size: int | None = None,
     trace: bool = True,
@@ -47,6 +48,7 @@ def text_integrated_gradients(
     output: str = "logit",
     trace_reduce: str | Reducer = "embedding",
     progress: Progress | None = None,
+    tol: float = DEFAULT_TOL,
 ) -> TextAttribution:
     """Attribute the target score of each sequence to its tokens.
 
@@ -58,9 +60,12 @@ def text_integrated_gradients(
     "mask", "unk", "zero" (embedding), a token id, token ids, or baseline embeddings; special tokens
     keep their own embedding unless `keep_special=False`. `embedding`: the module (or its dotted name)
     whose output is replaced, found by itself for Hugging Face models and models with one nn.Embedding.
+    `steps="auto"` refines until the relative completeness gap is at most `tol` (as for images).
     """
     check_model(model)
-    check_steps(steps, rule)
+    check_steps(2 if steps == "auto" else steps, rule)
+    if steps == "auto":
+        check_adaptive(tol, DEFAULT_MAX_STEPS)
     check_batch_size(batch_size)
     check_target_spec(target, output)
     check_text_baseline(baseline)
@@ -83,7 +88,7 @@ def text_integrated_gradients(
             substituting_forward(model, layer, batch, current), embedded, base,
             with_inputs(target, current) if callable(target) else target,
             output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
-            progress=progress, baseline_label=name,
+            progress=progress, baseline_label=name, tol=tol,
         )
     scores = result.attributions.sum(dim=-1) if token_reduce == "sum" else result.attributions.norm(dim=-1)
     return TextAttribution(result, scores, batch, token_reduce)
