@@ -169,3 +169,24 @@ def test_image_explainer_page_works_offline(browser, tmp_path, digits):
     assert "needs a running kernel" in page.locator(".igw-error").text_content()
     assert attempted == [], f"the page tried the network: {attempted}"
     assert explainer.target == shown[0] and explainer.baseline == "black"  # the live widget is untouched
+
+
+@pytest.mark.slow
+def test_the_executed_quickstart_exports_to_a_working_offline_page(browser, tmp_path):
+    """The tutorial as a reader shares it: run, saved with widget state, converted, opened offline."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    quickstart = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+    book = nbformat.read(quickstart, as_version=4)
+    nbclient.NotebookClient(book, timeout=120, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(quickstart.parent)}}).execute()
+    executed = tmp_path / quickstart.name
+    nbformat.write(book, executed)
+    page, attempted = open_offline(browser, igw.export_notebook_html(executed, tmp_path / "quickstart.html"))
+    assert page.locator(".igw-image").count() >= 1
+    heat = canvas_pixels(page, selector="canvas[data-map=attributions]")
+    assert len(set(heat)) > 4, "the heatmap is blank"
+    at_input = canvas_pixels(page, selector="canvas[data-map=cumulative]")
+    page.locator(".igw-slider input[type=range]").first.press("Home")
+    assert canvas_pixels(page, selector="canvas[data-map=cumulative]") != at_input, "the slider moved nothing"
+    assert attempted == [], f"the page tried the network: {attempted}"
