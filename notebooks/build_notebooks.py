@@ -181,7 +181,7 @@ SATURATION = notebook("Why gradients are not enough: saturation", [
     gradient = igw.saliency(model, x, target=0).attributions.item()
     ig = igw.integrated_gradients(model, x, target=0, baseline="black")
     print(f"F(x) - F(x') = {(ig.score - ig.baseline_score).item():.3f}")
-    print(f"gradient at x: {gradient:.3f}    IG: {ig.attributions.item():.3f}")
+    print(f"gradient at x: {abs(gradient):.3f}    IG: {ig.attributions.item():.3f}")  # abs: torch gives -0.0
     assert gradient == 0.0
     assert abs(ig.attributions.item() - 1.0) < 1e-6
     assert abs((ig.score - ig.baseline_score).item() - 1.0) < 1e-6
@@ -194,7 +194,7 @@ SATURATION = notebook("Why gradients are not enough: saturation", [
     code("""
     inner = igw.interior_gradients(model, x, alphas=[0.1, 0.3, 0.6, 0.9], target=0)
     for alpha, grad in zip(inner.alphas.tolist(), inner.gradients.flatten().tolist()):
-        print(f"alpha = {alpha:.1f}: point {2 * alpha:.1f}, gradient {grad:+.0f}")
+        print(f"alpha = {alpha:.1f}: point {2 * alpha:.1f}, gradient {abs(grad):.0f}")
     assert inner.gradients.flatten()[:2].eq(1).all() and inner.gradients.flatten()[2:].eq(0).all()
     """),
     md("""
@@ -386,7 +386,7 @@ GRADIENT_X_INPUT = notebook("Gradient x input", [
 
     flat = igw.gradient_x_input(RisesThenFlat(), torch.tensor([[2.0]]), target=0)
     assert flat.attributions.item() == 0.0
-    print("gradient x input on 1 - ReLU(1 - x) at x = 2:", flat.attributions.item())
+    print("gradient x input on 1 - ReLU(1 - x) at x = 2:", abs(flat.attributions.item()))
     """),
     md("""
     **Takeaway.** Gradient × input is the first-order Taylor picture of the model around the input. It is
@@ -463,7 +463,8 @@ BASELINES = notebook("Baselines", [
     attribution is exactly zero, whatever the model thinks of that pixel. With a black baseline, black
     pixels can never matter: the empty middle of a "0" cannot be credited for making it a zero. A colour
     image has the same blind spot for any pixel of the baseline's colour. The max-distance baseline (the
-    far end of the range for every pixel) has no such pixels, and blur hides the flat regions instead.
+    far end of the range for every pixel) has no such pixels. Gaussian noise clipped to the valid range
+    puts some black pixels back at black, and hides those; blur hides whatever is already smooth.
     """),
     code("""
     black_pixels = digit == 0
