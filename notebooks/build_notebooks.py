@@ -66,7 +66,7 @@ QUICKSTART = notebook("Quickstart: explain a prediction", [
 
     `ImageExplainer(model, image, labels)` explains the model's top prediction for one image. In the view:
 
-    - the **heatmap** over the digit: red pixels pushed the score of the explained class up, blue ones
+    - the **heatmap** over the digit: orange pixels pushed the score of the explained class up, purple ones
       pushed it down (hover a pixel for its number);
     - the **classes** list: click another class to explain that one instead;
     - the **α slider**: move along the path from the baseline (α = 0) to the input (α = 1) and watch the
