@@ -32,6 +32,7 @@ DIVERGING = mcolors.LinearSegmentedColormap.from_list("igw_diverging", [
 SEQUENTIAL = mcolors.LinearSegmentedColormap.from_list("igw_sequential", [
     "#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725",
 ])
+SCORE_COLOUR, SUM_COLOUR = "#e08214", "#8073ac"  # as the widget's path chart: score orange, sum purple
 OUTLINE_COLOUR = "#ffb000"  # amber: stands out on grey and on colour images
 MASK_DIM = 0.2  # brightness left to pixels outside the mask in display="masked"
 
@@ -244,8 +245,8 @@ def saturation_curve(result: Any, row: int = 0, *, ax: Axes | None = None) -> tu
     trace = _trace_of(result)
     fig, ax = _figure(ax, (4.0, 3.0))
     alphas, scores = as_numpy(trace.alphas), as_numpy(trace.scores[:, row])
-    ax.plot(alphas, scores, marker="o", markersize=3, color="#1f4e99", label="F on the path")
-    ax.axhline(float(as_numpy(result.score[row])), color="#b2182b", linestyle="--", linewidth=1, label="F(x)")
+    ax.plot(alphas, scores, marker="o", markersize=3, color=SCORE_COLOUR, label="F on the path")
+    ax.axhline(float(as_numpy(result.score[row])), color="0.2", linestyle="--", linewidth=1, label="F(x)")
     if result.baseline_score is not None:
         ax.axhline(float(as_numpy(result.baseline_score[row])), color="0.4", linestyle=":", linewidth=1, label="F(x')")
     ax.set_xlabel("α (0 = baseline, 1 = input)")
@@ -267,8 +268,8 @@ def completeness_curve(result: Any, row: int = 0, *, ax: Axes | None = None) -> 
     summed = as_numpy(trace.cumulative[:, row]).reshape(len(alphas), -1).sum(axis=1)
     start = float(as_numpy(result.baseline_score[row]))
     change = float(as_numpy(result.score[row])) - start
-    ax.plot(alphas, summed, marker="o", markersize=3, color="#b2182b", label="Σ cumulative attributions")
-    ax.plot(alphas, as_numpy(trace.scores[:, row]) - start, color="#1f4e99", linestyle="--", label="F(α) − F(x')")
+    ax.plot(alphas, summed, marker="o", markersize=3, color=SUM_COLOUR, label="Σ cumulative attributions")
+    ax.plot(alphas, as_numpy(trace.scores[:, row]) - start, color=SCORE_COLOUR, linestyle="--", label="F(α) − F(x')")
     ax.axhline(change, color="0.4", linestyle=":", linewidth=1, label="F(x) − F(x')")
     gap = float(as_numpy(result.gap[row]))
     ax.set_title(f"completeness gap {gap:+.2g} ({100 * gap / max(abs(change), 1e-12):+.2g}%)", fontsize=9)
