@@ -242,3 +242,69 @@ def test_computation_runs_in_the_background(digits):
     assert threading.active_count() >= 2
     widget.wait()
     assert widget.status == "done"
+
+
+class EngineCalls:
+    """Counts the engine calls the image widget makes, passing each through to the real engine."""
+
+    def __init__(self, monkeypatch):
+        import ig_widget.widgets.image as image_module
+
+        self.single, self.multi = [], []
+        real_single, real_multi = image_module.integrated_gradients, image_module.integrated_gradients_multi
+
+        def single(*args, **kwargs):
+            self.single.append(kwargs["target"])
+            return real_single(*args, **kwargs)
+
+        def multi(*args, **kwargs):
+            self.multi.append(list(kwargs["targets"]))
+            return real_multi(*args, **kwargs)
+
+        monkeypatch.setattr(image_module, "integrated_gradients", single)
+        monkeypatch.setattr(image_module, "integrated_gradients_multi", multi)
+
+
+def test_listed_outputs_are_precomputed_in_one_walk_and_clicks_need_no_computation(digits, monkeypatch):
+    model, images, _ = digits
+    calls = EngineCalls(monkeypatch)
+    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=16)
+    widget.wait()
+    listed = [row["index"] for row in widget.outputs]
+    assert calls.single == [listed[0]] and calls.multi == [listed[1:]]  # the shown target first, alone
+    for other in listed[1:]:
+        widget.target = other  # as a click in the view does
+        assert widget.status == "done" and widget.result["target"] == other
+        expected = integrated_gradients(model, images[3:4], target=other, steps=16)
+        np.testing.assert_allclose(decode_array(widget.result["attributions"]), expected.attributions[0, 0].numpy(),
+                                   atol=1e-5)
+        torch.testing.assert_close(widget.explanation.attributions, expected.attributions, atol=1e-5, rtol=0)
+    assert len(calls.single) == 1 and len(calls.multi) == 1
+    widget.baseline = "blur"  # new settings: the shown target alone, then the rest in one walk again
+    widget.wait()
+    assert calls.single[1:] == [listed[-1]] and calls.multi[1:] == [listed[:-1]]
+
+
+def test_a_click_on_a_target_the_walk_is_computing_waits_for_that_walk(digits, monkeypatch):
+    model, images, _ = digits
+    import ig_widget.widgets.image as image_module
+
+    walking, release = threading.Event(), threading.Event()
+    real_multi = image_module.integrated_gradients_multi
+
+    def held_multi(*args, **kwargs):
+        walking.set()
+        release.wait(10)
+        return real_multi(*args, **kwargs)
+
+    monkeypatch.setattr(image_module, "integrated_gradients_multi", held_multi)
+    calls = EngineCalls(monkeypatch)
+    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=8)
+    assert walking.wait(10)
+    second = widget.outputs[1]["index"]
+    widget.target = second
+    assert widget.status == "computing"
+    release.set()
+    widget.wait()
+    assert widget.status == "done" and widget.result["target"] == second
+    assert len(calls.single) == 1 and len(calls.multi) == 1

@@ -169,3 +169,23 @@ def test_static_export_precomputes_every_listed_query(explainer, tmp_path):
     for label in QUERIES:  # the shown outputs are computed in advance, so clicking works offline
         assert re.search(r'"target_label":\s*"' + label + '"', page)
     assert re.search(r'"tokens":\s*\[\s*"\[CLS\]",\s*"The",\s*"movie"', page)
+
+
+def test_listed_queries_are_precomputed_and_a_click_needs_no_computation(similarity, minilm, monkeypatch):
+    import ig_widget.widgets.text as text_module
+
+    walks = []
+    real = text_module.text_integrated_gradients_multi
+
+    def counted(*args, **kwargs):
+        walks.append(list(args[2]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(text_module, "text_integrated_gradients_multi", counted)
+    widget = TextExplainer(similarity, minilm[1], TEXT, labels=QUERIES, steps=8)
+    widget.wait()
+    assert walks == [[0], [1]]  # the shown query alone first, then the other listed one
+    widget.target = 1
+    assert widget.status == "done" and widget.result["target"] == 1 and len(walks) == 2
+    expected = igw.text_integrated_gradients(similarity, TEXT, target=1, tokenizer=minilm[1], steps=8)
+    np.testing.assert_allclose(decode_array(widget.result["attributions"]), expected.token_scores[0].numpy(), atol=1e-5)

@@ -9,7 +9,7 @@ through `get_input_embeddings()`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,7 +20,7 @@ from .batching import Forward, Progress
 from .errors import AttributionInputError
 from .model_state import evaluation_mode, model_device, modules_of
 from .adaptive import check_adaptive
-from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, integrate_path
+from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, integrate_path_multi
 from .targets import TargetSpec, check_target_spec
 from .text_baselines import TextBaselineSpec, check_text_baseline, text_baseline
 from .text_inputs import TextInput, TokenBatch, call_model, check_vocabulary, token_batch
@@ -62,12 +62,44 @@ def text_integrated_gradients(
     whose output is replaced, found by itself for Hugging Face models and models with one nn.Embedding.
     `steps="auto"` refines until the relative completeness gap is at most `tol` (as for images).
     """
+    return text_integrated_gradients_multi(
+        model, inputs, [target], baseline, steps, rule, batch_size, trace, tokenizer=tokenizer, embedding=embedding,
+        keep_special=keep_special, token_reduce=token_reduce, output=output, trace_reduce=trace_reduce,
+        progress=progress, tol=tol,
+    )[0]
+
+
+def text_integrated_gradients_multi(
+    model: Callable,
+    inputs: TextInput,
+    targets: Sequence[TargetSpec],
+    baseline: TextBaselineSpec = "pad",
+    steps: int | str = 50,
+    rule: str = "gausslegendre",
+    batch_size: int | None = None,
+    trace: bool = True,
+    *,
+    tokenizer: Any = None,
+    embedding: nn.Module | str | None = None,
+    keep_special: bool = True,
+    token_reduce: str = "sum",
+    output: str = "logit",
+    trace_reduce: str | Reducer = "embedding",
+    progress: Progress | None = None,
+    tol: float = DEFAULT_TOL,
+) -> list[TextAttribution]:
+    """`text_integrated_gradients` for several targets in one walk along the path (one forward pass
+    per chunk of points, one backward pass per target), one result per target, each equal to the
+    single-target call; the text widget precomputes its listed outputs this way."""
     check_model(model)
     check_steps(2 if steps == "auto" else steps, rule)
     if steps == "auto":
         check_adaptive(tol, DEFAULT_MAX_STEPS)
     check_batch_size(batch_size)
-    check_target_spec(target, output)
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence) or not targets:
+        raise AttributionInputError(f"targets must be a non-empty list of targets (e.g. [0, 1]); got {targets!r}")
+    for target in targets:
+        check_target_spec(target, output)
     check_text_baseline(baseline)
     if token_reduce not in TOKEN_REDUCTIONS:
         raise AttributionInputError(f"token_reduce={token_reduce!r} is unknown; use one of {', '.join(TOKEN_REDUCTIONS)}")
@@ -84,14 +116,18 @@ def text_integrated_gradients(
             tokenizer=tokenizer, model=model, keep_special=keep_special, vocabulary=vocabulary,
         )
         current: dict[str, Any] = {}
-        result = integrate_path(
+        results = integrate_path_multi(
             substituting_forward(model, layer, batch, current), embedded, base,
-            with_inputs(target, current) if callable(target) else target,
+            [with_inputs(target, current) if callable(target) else target for target in targets],
             output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
             progress=progress, baseline_label=name, tol=tol,
         )
-    scores = result.attributions.sum(dim=-1) if token_reduce == "sum" else result.attributions.norm(dim=-1)
-    return TextAttribution(result, scores, batch, token_reduce)
+    return [TextAttribution(result, _token_scores(result.attributions, token_reduce), batch, token_reduce)
+            for result in results]
+
+
+def _token_scores(attributions: Tensor, token_reduce: str) -> Tensor:
+    return attributions.sum(dim=-1) if token_reduce == "sum" else attributions.norm(dim=-1)
 
 
 def find_embedding(model: Callable, embedding: nn.Module | str | None) -> nn.Module:

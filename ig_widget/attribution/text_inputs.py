@@ -18,7 +18,7 @@ from torch import Tensor
 
 from .errors import AttributionInputError
 
-TextInput = Union[str, Sequence[str], Tensor, Mapping[str, Any]]
+TextInput = Union[str, Sequence[str], Tensor, Mapping[str, Any], "TokenBatch"]
 
 # Hugging Face tokenizers without a known limit report a huge model_max_length (int(1e30)).
 MAX_LENGTH_SENTINEL = 1_000_000
@@ -54,6 +54,8 @@ class TokenBatch:
 
 def token_batch(inputs: TextInput, tokenizer: Any = None, device: torch.device | None = None) -> TokenBatch:
     """Normalise what the user gave into a TokenBatch on `device`."""
+    if isinstance(inputs, TokenBatch):  # tokenized once already (the text widget's own): not again
+        return inputs
     if isinstance(inputs, str) or _is_string_list(inputs):
         if tokenizer is None:
             raise AttributionInputError("inputs are strings, so a tokenizer is needed; pass tokenizer=")

@@ -2,8 +2,13 @@
 
 A control change (target, baseline, rule, steps) becomes a request. A cached result is shown at once;
 otherwise a background thread computes it, so the kernel stays responsive while the view shows
-progress. A newer request replaces an older one: each has a generation number, and the engine's
-progress callback stops a computation whose generation is no longer the newest.
+progress. A newer request replaces an older one: the engine's progress callback stops a computation
+that is no longer wanted.
+
+Once the wanted result is shown, the same thread computes every other listed output at the same
+baseline, rule and steps in one multi-target walk (one forward pass over the path, one backward pass
+per target) and caches them, so clicking between the listed outputs needs no recomputation. The
+wanted target goes first on its own: a lone target is ready sooner than a walk for all of them.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import pathlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import anywidget
@@ -22,7 +27,7 @@ from ..attribution import RULES
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
 BASELINES = ("black", "blur", "uniform", "gaussian", "max_distance")
 SIGN_MODES = ("both", "positive", "negative", "absolute")
-CACHE_SIZE = 8
+CACHE_SIZE = 8  # at least; room for the listed outputs at two settings of baseline, rule and steps
 MAX_STEPS = 1024
 
 
@@ -33,6 +38,10 @@ class Request(NamedTuple):
     baseline: str
     rule: str
     steps: int
+
+    def settings(self) -> tuple[str, str, int]:
+        """What the request shares with the other targets computed in the same walk."""
+        return self.baseline, self.rule, self.steps
 
 
 class Superseded(Exception):
@@ -63,8 +72,9 @@ class ExplainerWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)  # readable message of the last failed request
 
     def __init__(self, **kwargs: Any):
-        self._generation = 0
-        self._generation_lock = threading.Lock()
+        self._wanted: Request | None = None  # the newest request: what the view should show
+        self._walking: frozenset[Request] = frozenset()  # requests the multi-target walk in flight computes
+        self._state_lock = threading.Lock()  # guards the three above with the cache, and what is shown
         self._compute_lock = threading.Lock()
         self._cache: OrderedDict[Request, tuple[Any, dict]] = OrderedDict()
         self._worker: threading.Thread | None = None
@@ -80,6 +90,10 @@ class ExplainerWidget(anywidget.AnyWidget):
     # -- what subclasses provide -------------------------------------------------------------
     def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[Any, dict]:
         """Return (attribution result, encoded payload) for `request`; call `progress(done, total)`."""
+        raise NotImplementedError
+
+    def _compute_many(self, requests: list[Request], progress: Callable[[int, int], None]) -> list[tuple[Any, dict]]:
+        """`_compute` for requests that differ only in target, in one walk along the path."""
         raise NotImplementedError
 
     def _class_count(self) -> int:
@@ -130,19 +144,24 @@ class ExplainerWidget(anywidget.AnyWidget):
     def request(self) -> None:
         """Show the result for the current controls: from the cache, or computed in the background."""
         request = Request(self.target, self.baseline, self.rule, self.steps)
-        with self._generation_lock:
-            self._generation += 1
-            generation = self._generation
-        if request in self._cache:
-            self._cache.move_to_end(request)
-            self._show(self._cache[request][1])
-            return
-        self.status, self.progress = "computing", 0.0
-        self._worker = threading.Thread(target=self._work, args=(request, generation), daemon=True)
+        with self._state_lock:
+            self._wanted = request
+            cached = self._cache.get(request)
+            if cached is not None:
+                self._cache.move_to_end(request)
+                self._show(cached[1])
+            else:
+                self.status, self.progress = "computing", 0.0
+            if request in self._walking:  # the walk in flight shows it when done
+                return
+            if cached is not None and not self._missing(request):
+                return
+        self._worker = threading.Thread(target=self._work, args=(request,), daemon=True)
         self._worker.start()
 
     def wait(self, timeout: float | None = 60.0) -> None:
-        """Block until the newest request has finished (for scripts and tests; the view never waits)."""
+        """Block until the newest request, and the other listed outputs at its settings, are computed
+        (for scripts and tests; the view never waits)."""
         worker = self._worker
         if worker is not None:
             worker.join(timeout)
@@ -156,39 +175,80 @@ class ExplainerWidget(anywidget.AnyWidget):
         cached = self._cache.get(request)
         return cached[0] if cached else None
 
-    def _work(self, request: Request, generation: int) -> None:
-        with self._compute_lock:  # one computation at a time; a superseded one stops at its next chunk
-            if not self._is_current(generation):
+    def _work(self, request: Request) -> None:
+        with self._compute_lock:  # one computation at a time; one no longer wanted stops at its next chunk
+            if self._wanted != request:  # replaced while queued: the newer request has its own worker
                 return
-            try:
-                computed = self._compute(request, self._progress_reporter(generation))
-            except Superseded:
+            if request not in self._cache and not self._compute_wanted(request):
                 return
-            except Exception as exc:  # shown in the view: the user's model can raise anything
-                if self._is_current(generation):
-                    self.last_exception = exc
-                    self.error = f"{type(exc).__name__}: {exc}"
-                    self.status = "error"
-                return
-            self._remember(request, computed)
-            if self._is_current(generation):
-                self._show(computed[1])
+            self._compute_listed(request)
 
-    def _progress_reporter(self, generation: int) -> Callable[[int, int], None]:
+    def _compute_wanted(self, request: Request) -> bool:
+        """Compute the wanted request alone and show it; False when it failed or was replaced."""
+        try:
+            computed = self._compute(request, self._progress_reporter(lambda: self._wanted == request))
+        except Superseded:
+            return False
+        except Exception as exc:  # shown in the view: the user's model can raise anything
+            with self._state_lock:
+                if self._wanted == request:
+                    self._show_error(exc)
+            return False
+        with self._state_lock:
+            self._remember(request, computed)
+            if self._wanted == request:
+                self._show(computed[1])
+        return True
+
+    def _compute_listed(self, request: Request) -> None:
+        """Compute the listed outputs not yet cached at the request's settings, in one walk."""
+        with self._state_lock:
+            missing = self._missing(request)
+            self._walking = frozenset(missing)
+        if not missing:
+            return
+
+        def still_useful() -> bool:  # the wanted result is cached or in this walk, at these settings
+            wanted = self._wanted
+            return wanted is not None and wanted.settings() == request.settings() and (
+                wanted in self._walking or wanted in self._cache)
+
+        try:
+            computed = self._compute_many(missing, self._progress_reporter(still_useful, missing))
+        except Superseded:
+            computed = None
+        except Exception as exc:  # only news to the view when it waits for one of these targets
+            computed = None
+            with self._state_lock:
+                if self._wanted in self._walking:
+                    self._show_error(exc)
+        with self._state_lock:
+            self._walking = frozenset()
+            for each, result in zip(missing, computed or []):
+                self._remember(each, result)
+                if self._wanted == each:
+                    self._show(result[1])
+
+    def _missing(self, request: Request) -> list[Request]:
+        """The listed outputs at the request's settings that are not cached yet."""
+        listed = [Request(output["index"], *request.settings()) for output in self.outputs]
+        return [each for each in listed if each not in self._cache]
+
+    def _progress_reporter(self, still_useful: Callable[[], bool], shown: Sequence[Request] | None = None
+                           ) -> Callable[[int, int], None]:
+        """Stops the computation once it is no longer useful; moves the view's progress bar while the
+        wanted request is among those computed (`shown`, or any when None)."""
         def report(done: int, total: int) -> None:
-            if not self._is_current(generation):
+            if not still_useful():
                 raise Superseded()
-            self.progress = done / max(1, total)
+            if shown is None or self._wanted in shown:
+                self.progress = done / max(1, total)
 
         return report
 
-    def _is_current(self, generation: int) -> bool:
-        with self._generation_lock:
-            return generation == self._generation
-
     def _remember(self, request: Request, computed: tuple[Any, dict]) -> None:
         self._cache[request] = computed
-        while len(self._cache) > CACHE_SIZE:
+        while len(self._cache) > max(CACHE_SIZE, 2 * len(self.outputs)):
             self._cache.popitem(last=False)
 
     def _show(self, payload: dict) -> None:
@@ -197,3 +257,8 @@ class ExplainerWidget(anywidget.AnyWidget):
             self.error = ""
             self.progress = 1.0
             self.status = "done"
+
+    def _show_error(self, exc: BaseException) -> None:
+        self.last_exception = exc
+        self.error = f"{type(exc).__name__}: {exc}"
+        self.status = "error"

@@ -10,7 +10,7 @@ import torch
 import traitlets
 from torch import Tensor
 
-from ..attribution import AttributionResult, integrated_gradients
+from ..attribution import AttributionResult, integrated_gradients, integrated_gradients_multi
 from ..attribution.model_state import evaluation_mode, model_device
 from ..attribution.targets import OUTPUTS, output_tensor
 from ..attribution.validation import call_model, check_input
@@ -103,6 +103,16 @@ class ImageExplainer(ExplainerWidget):
             progress=progress,
         )
         return result, self._encode(result, request)
+
+    def _compute_many(self, requests: list[Request], progress: Callable[[int, int], None]
+                      ) -> list[tuple[AttributionResult, dict]]:
+        first = requests[0]
+        results = integrated_gradients_multi(
+            self._model, self._x, targets=[request.target for request in requests], baseline=first.baseline,
+            steps=first.steps, rule=first.rule, batch_size=math.ceil(first.steps / PROGRESS_UPDATES),
+            output=self._output, progress=progress,
+        )
+        return [(result, self._encode(result, request)) for result, request in zip(results, requests)]
 
     def _encode(self, result: AttributionResult, request: Request) -> dict:
         _, channels, height, width = self._x.shape

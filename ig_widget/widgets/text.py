@@ -14,7 +14,7 @@ from torch import Tensor
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import evaluation_mode, model_device
 from ..attribution.targets import OUTPUTS, output_tensor
-from ..attribution.text import find_embedding, text_integrated_gradients
+from ..attribution.text import find_embedding, text_integrated_gradients_multi
 from ..attribution.text_baselines import TEXT_BASELINES
 from ..attribution.text_inputs import call_model, check_vocabulary, token_batch
 from ..attribution.text_result import TextAttribution
@@ -141,13 +141,21 @@ class TextExplainer(ExplainerWidget):
 
     # -- computing and encoding ---------------------------------------------------------------------
     def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[TextAttribution, dict]:
-        target = NextToken(request.target, self._position) if self._next_token else request.target
-        result = text_integrated_gradients(
-            self._model, self._text, target=target, baseline=request.baseline, steps=request.steps,
-            rule=request.rule, batch_size=math.ceil(request.steps / PROGRESS_UPDATES), tokenizer=self._tokenizer,
-            embedding=self._embedding, output="logit" if self._next_token else self._output, progress=progress,
+        return self._compute_many([request], progress)[0]
+
+    def _compute_many(self, requests: list[Request], progress: Callable[[int, int], None]
+                      ) -> list[tuple[TextAttribution, dict]]:
+        first = requests[0]
+        results = text_integrated_gradients_multi(
+            self._model, self._tokens, [self._engine_target(request.target) for request in requests],
+            baseline=first.baseline, steps=first.steps, rule=first.rule,
+            batch_size=math.ceil(first.steps / PROGRESS_UPDATES), tokenizer=self._tokenizer, embedding=self._embedding,
+            output="logit" if self._next_token else self._output, progress=progress,
         )
-        return result, self._encode(result, request)
+        return [(result, self._encode(result, request)) for result, request in zip(results, requests)]
+
+    def _engine_target(self, index: int) -> int | NextToken:
+        return NextToken(index, self._position) if self._next_token else index
 
     def _encode(self, result: TextAttribution, request: Request) -> dict:
         words = result.words()
