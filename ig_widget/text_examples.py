@@ -81,6 +81,8 @@ class SentenceSimilarity(nn.Module):
     embedding layer (`get_input_embeddings`) is where token attributions are taken.
     """
 
+    score_kind = "score"  # similarities, not class logits: the explainers list them as they are
+
     def __init__(self, encoder: nn.Module, tokenizer: Any, references: Sequence[str]):
         super().__init__()
         if isinstance(references, str) or len(references) == 0:

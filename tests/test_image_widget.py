@@ -308,3 +308,19 @@ def test_a_click_on_a_target_the_walk_is_computing_waits_for_that_walk(digits, m
     widget.wait()
     assert widget.status == "done" and widget.result["target"] == second
     assert len(calls.single) == 1 and len(calls.multi) == 1
+
+
+def test_outputs_say_what_their_scores_are(digits):
+    model, images, _ = digits
+    classes = ImageExplainer(model, images[3], steps=2)
+    assert {row["kind"] for row in classes.outputs} == {"probability"}
+    regression = ImageExplainer(nn.Sequential(nn.Flatten(), nn.Linear(64, 1)), images[3], steps=2)
+    assert [set(row) for row in regression.outputs] == [{"index", "label", "score", "kind"}]
+    assert regression.outputs[0]["kind"] == "score"
+    told = ImageExplainer(model, images[3], steps=2, score_kind="score")
+    assert [row["score"] for row in told.outputs] == [row["score"] for row in classes.outputs]
+    assert all(row["kind"] == "score" and "probability" not in row for row in told.outputs)
+    for widget in (classes, regression, told):
+        widget.wait()
+    with pytest.raises(ValueError, match="score_kind='percent' is unknown; use 'probability'"):
+        ImageExplainer(model, images[3], score_kind="percent")

@@ -117,6 +117,7 @@ def test_language_model_lists_next_tokens_and_explains_one(minilm):
     assert widget.target == top[0]
     assert widget.outputs[0]["label"] == tokenizer.decode([top[0]])
     assert widget.outputs[0]["probability"] == pytest.approx(float(log_probabilities[top[0]].exp()), rel=1e-5)
+    assert {row["kind"] for row in widget.outputs} == {"probability"}
     payload = widget.result
     assert payload["task"] == "next_token" and payload["output"] == "log_probability"
     assert payload["completeness"]["score"] == pytest.approx(float(log_probabilities[top[0]]), abs=1e-5)
@@ -189,3 +190,13 @@ def test_listed_queries_are_precomputed_and_a_click_needs_no_computation(similar
     assert widget.status == "done" and widget.result["target"] == 1 and len(walks) == 2
     expected = igw.text_integrated_gradients(similarity, TEXT, target=1, tokenizer=minilm[1], steps=8)
     np.testing.assert_allclose(decode_array(widget.result["attributions"]), expected.token_scores[0].numpy(), atol=1e-5)
+
+
+def test_similarities_are_listed_as_raw_scores(explainer, similarity, minilm):
+    with torch.no_grad():
+        scores = similarity(**minilm[1]([TEXT], return_tensors="pt"))[0]
+    assert [row["kind"] for row in explainer.outputs] == ["score", "score"]
+    assert all("probability" not in row for row in explainer.outputs)
+    assert [row["score"] for row in explainer.outputs] == pytest.approx(scores.tolist(), abs=1e-6)
+    with pytest.raises(ValueError, match="score_kind='logits' is unknown"):
+        TextExplainer(similarity, minilm[1], TEXT, score_kind="logits")

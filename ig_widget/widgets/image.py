@@ -16,6 +16,7 @@ from ..attribution.targets import OUTPUTS, output_tensor
 from ..attribution.validation import call_model, check_input
 from ..encode import encode_image
 from .explainer import ExplainerWidget, Request
+from .outputs import check_score_kind, output_rows, resolve_score_kind
 from .image_input import display_map, prepare_input, to_display
 from .payload import completeness, floats, trace_payload
 
@@ -27,7 +28,9 @@ class ImageExplainer(ExplainerWidget):
 
     `image` is a tensor C x H x W (1 or 3 channels) that the model takes as is, or a PIL image /
     uint8 array with a `preprocess` callable that turns it into such a tensor. `target=None`
-    explains the top prediction. Changing `target`, `baseline`, `rule` or `steps` (here or in the
+    explains the top prediction (a label from `labels` works too). `score_kind`: "probability"
+    lists the outputs as softmax percentages (class logits), "score" as raw values (regression,
+    similarities); by default "score" for a single output, else "probability". Changing `target`, `baseline`, `rule` or `steps` (here or in the
     view) recomputes in the background; `wait()` blocks until the newest result is ready.
     """
 
@@ -47,12 +50,14 @@ class ImageExplainer(ExplainerWidget):
         rule: str = "gausslegendre",
         output: str = "logit",
         top_k: int = 5,
+        score_kind: str | None = None,
         **kwargs: Any,
     ):
         if not callable(model):
             raise TypeError(f"model is a {type(model).__name__}; it needs to be a callable such as an nn.Module")
         if output not in OUTPUTS:
             raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
+        check_score_kind(score_kind)
         x, original = prepare_input(image, preprocess)
         device = model_device(model)
         self._model, self._output = model, output
@@ -60,6 +65,7 @@ class ImageExplainer(ExplainerWidget):
         self._logits = self._predict()
         self._labels = _check_labels(labels, len(self._logits))
         self._top_k = top_k
+        self._score_kind = resolve_score_kind(score_kind, model, len(self._logits))
         self._scale, self._offset = display_map(self._x, original)
         self._image = encode_image(to_display(self._x[0], self._scale, self._offset))
         top = int(self._logits.argmax())
@@ -86,15 +92,9 @@ class ImageExplainer(ExplainerWidget):
         return raw[0].detach().cpu().float()
 
     def _top_outputs(self) -> list[dict]:
-        """The top-k classes by score, plus the target when it is not among them."""
         probabilities = torch.softmax(self._logits, dim=0)
-        order = self._logits.argsort(descending=True)[: self._top_k].tolist()
-        if self.target is not None and self.target not in order:
-            order.append(self.target)
-        return [
-            {"index": i, "label": self._labels[i], "score": float(self._logits[i]), "probability": float(probabilities[i])}
-            for i in order
-        ]
+        return output_rows(self._logits, probabilities, self._score_kind, self._top_k, self.target,
+                           self._labels.__getitem__)
 
     def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[AttributionResult, dict]:
         result = integrated_gradients(

@@ -20,6 +20,7 @@ from ..attribution.text_inputs import call_model, check_vocabulary, token_batch
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
 from .explainer import ExplainerWidget, Request
+from .outputs import check_score_kind, output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
@@ -33,7 +34,10 @@ class TextExplainer(ExplainerWidget):
     `...ForSequenceClassification` or `ig_widget.text_examples.SentenceSimilarity`, whose classes
     are queries) or a causal language model (next-token logits [1, length, vocabulary]): then the
     outputs are the most likely next tokens after `position` and a target is a token id.
-    `labels` names the classes. Changing `target`, `baseline`, `rule` or `steps` recomputes in the
+    `labels` names the classes. `score_kind`: "probability" lists the outputs as softmax percentages
+    (class logits; next tokens always have probabilities), "score" as raw values; by default the
+    model's own `score_kind` attribute (`SentenceSimilarity` lists cosine similarities as they are),
+    else "score" for a single output and "probability" for several. Changing `target`, `baseline`, `rule` or `steps` recomputes in the
     background; `wait()` blocks until the newest result is ready.
     """
 
@@ -55,6 +59,7 @@ class TextExplainer(ExplainerWidget):
         top_k: int = 5,
         position: int = -1,
         embedding: Any = None,
+        score_kind: str | None = None,
         **kwargs: Any,
     ):
         if not callable(model):
@@ -63,6 +68,7 @@ class TextExplainer(ExplainerWidget):
             raise ValueError(f"text must be a non-empty string; got {text!r}")
         if output not in OUTPUTS:
             raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
+        check_score_kind(score_kind)
         self._model, self._tokenizer, self._text = model, tokenizer, text
         self._output, self._top_k, self._embedding = output, top_k, embedding
         self._tokens = token_batch(text, tokenizer, model_device(model))
@@ -72,6 +78,8 @@ class TextExplainer(ExplainerWidget):
         self._position = position
         self._scores, self._next_token = self._predict()
         self._labels = self._output_labels(labels)
+        next_token_default = "probability" if self._next_token and score_kind is None else score_kind
+        self._score_kind = resolve_score_kind(next_token_default, model, len(self._scores))
         top = int(self._scores.argmax())
         target = _label_index(target, self._labels) if isinstance(target, str) else target
         super().__init__(_view="text", target=top if target is None else target, baseline=baseline,
@@ -124,15 +132,8 @@ class TextExplainer(ExplainerWidget):
         self.outputs = self._top_outputs()
 
     def _top_outputs(self) -> list[dict]:
-        """The top-k outputs by score, plus the target when it is not among them."""
         probabilities = self._scores.exp() if self._next_token else torch.softmax(self._scores, dim=0)
-        order = self._scores.argsort(descending=True)[: self._top_k].tolist()
-        if self.target is not None and self.target not in order:
-            order.append(self.target)
-        return [
-            {"index": i, "label": self._label(i), "score": float(self._scores[i]), "probability": float(probabilities[i])}
-            for i in order
-        ]
+        return output_rows(self._scores, probabilities, self._score_kind, self._top_k, self.target, self._label)
 
     def _label(self, index: int) -> str:
         if self._next_token:

@@ -29,6 +29,7 @@ export const STYLES = `
 .igw-output-label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .igw-bar { height: 8px; background: var(--jp-layout-color3, #ddd); border-radius: 2px; overflow: hidden; }
 .igw-bar span { display: block; height: 100%; background: var(--jp-brand-color1, #1976d2); }
+.igw-bar span.igw-bar-negative { background: var(--jp-ui-font-color2, #666); }
 .igw-output-value { text-align: right; font-variant-numeric: tabular-nums; }
 .igw-badge-row { display: flex; gap: 6px; align-items: center; }
 .igw-badge { padding: 2px 8px; border-radius: 10px; color: #fff; font-weight: 600; }

@@ -1,0 +1,53 @@
+"""The rows of the outputs list both explainers show: which outputs, and what their scores mean.
+
+Softmax percentages only make sense for class logits. For other scores (cosine similarities to
+queries, a regression value) the list shows the raw score, so each row says which kind it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor
+
+SCORE_KINDS = ("probability", "score")
+
+
+def check_score_kind(requested: str | None, name: str = "score_kind") -> None:
+    """Refuse an unknown kind before any work (None means: decide from the model)."""
+    if requested is not None and requested not in SCORE_KINDS:
+        raise ValueError(
+            f"{name}={requested!r} is unknown; use 'probability' (class logits, listed as softmax percentages) "
+            "or 'score' (raw scores such as similarities or regression values, listed as they are)"
+        )
+
+
+def resolve_score_kind(requested: str | None, model: Any, count: int) -> str:
+    """What the model's scores are: the caller's word, else the model's own `score_kind` attribute
+    (e.g. `SentenceSimilarity` says "score"), else "score" for a single output and "probability"
+    (class logits, shown as softmax percentages) for several."""
+    if requested is not None:
+        return requested
+    declared = getattr(model, "score_kind", None)
+    check_score_kind(declared, f"{type(model).__name__}.score_kind")
+    if declared is not None:
+        return declared
+    return "score" if count == 1 else "probability"
+
+
+def output_rows(
+    scores: Tensor, probabilities: Tensor, kind: str, top_k: int, target: int | None, label: Callable[[int], str]
+) -> list[dict]:
+    """The top-k outputs by score, plus the target when it is not among them; a probability only
+    where the scores are class logits."""
+    order = scores.argsort(descending=True)[:top_k].tolist()
+    if target is not None and target not in order:
+        order.append(target)
+    rows = []
+    for index in order:
+        row = {"index": index, "label": label(index), "score": float(scores[index]), "kind": kind}
+        if kind == "probability":
+            row["probability"] = float(probabilities[index])
+        rows.append(row)
+    return rows
