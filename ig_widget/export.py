@@ -141,21 +141,13 @@ def _split_buffers(state: dict) -> tuple[dict, list, list]:
     return _remove_buffers(state)
 
 
-OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{% block jupyter_widgets %}{% endblock jupyter_widgets %}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block footer_js %}{{ resources.igw_page_scripts }}{% endblock footer_js %}
-"""
-
 
 def export_notebook_html(notebook: str | pathlib.Path, path: str | pathlib.Path) -> pathlib.Path:
     """Convert an executed notebook to a page whose widgets render offline from its saved widget state
     (nbconvert's own page would fetch a widget manager from a CDN; this one needs no network)."""
-    import jinja2
     import nbformat
-    from nbconvert import HTMLExporter
+
+    from .offline_html import OfflineHTMLExporter
 
     node = nbformat.read(str(notebook), as_version=4)
     if STATE_TYPE not in node.metadata.get("widgets", {}):
@@ -163,12 +155,7 @@ def export_notebook_html(notebook: str | pathlib.Path, path: str | pathlib.Path)
             f"{notebook} has no saved widget state; execute it with widget state stored "
             "(nbclient: store_widget_state=True; JupyterLab: Save Widget State Automatically)"
         )
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[jinja2.DictLoader({"igw_offline.html.j2": OFFLINE_TEMPLATE})],
-        template_file="igw_offline.html.j2",
-    )
-    body, _ = exporter.from_notebook_node(node, resources={"igw_page_scripts": page_scripts(None)})
+    body, _ = OfflineHTMLExporter().from_notebook_node(node)
     target = pathlib.Path(path)
     target.write_text(body, encoding="utf-8")
     return target

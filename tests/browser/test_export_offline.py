@@ -112,7 +112,21 @@ def test_two_widgets_render_independently(browser, tmp_path):
     assert attempted == []
 
 
-def test_an_executed_notebook_exports_to_an_offline_page(browser, tmp_path):
+def convert_with_function(executed: pathlib.Path, out: pathlib.Path) -> pathlib.Path:
+    return igw.export_notebook_html(executed, out)
+
+
+def convert_with_nbconvert(executed: pathlib.Path, out: pathlib.Path) -> pathlib.Path:
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "ig_widget.offline_html.OfflineHTMLExporter",
+                    str(executed), "--output", out.stem, "--output-dir", str(out.parent)], check=True, capture_output=True)
+    return out
+
+
+@pytest.mark.parametrize("convert", [convert_with_function, convert_with_nbconvert], ids=["export_notebook_html", "nbconvert"])
+def test_an_executed_notebook_exports_to_an_offline_page(browser, tmp_path, convert):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     book = nbformat.v4.new_notebook()
@@ -131,7 +145,7 @@ def test_an_executed_notebook_exports_to_an_offline_page(browser, tmp_path):
     nbclient.NotebookClient(book, timeout=60, kernel_name="python3", store_widget_state=True).execute()
     executed = tmp_path / "probe.ipynb"
     nbformat.write(book, executed)
-    path = igw.export_notebook_html(executed, tmp_path / "probe.html")
+    path = convert(executed, tmp_path / "probe.html")
     assert "cdn.jsdelivr" not in path.read_text() and "unpkg.com" not in path.read_text()
     page, attempted = open_offline(browser, path)
     assert page.locator("h1").first.text_content().startswith("A notebook with a widget")
