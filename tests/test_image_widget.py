@@ -324,3 +324,17 @@ def test_outputs_say_what_their_scores_are(digits):
         widget.wait()
     with pytest.raises(ValueError, match="score_kind='percent' is unknown; use 'probability'"):
         ImageExplainer(model, images[3], score_kind="percent")
+
+
+def test_a_label_set_as_target_after_construction_becomes_its_index(explainer):
+    other = next(row for row in explainer.outputs if row["index"] != explainer.target)
+    explainer.target = other["label"]
+    assert explainer.target == other["index"] and isinstance(explainer.target, int)
+    assert explainer.status == "done" and explainer.result["target"] == other["index"]  # a listed one: cached
+    explainer.target = np.int64(2)
+    assert explainer.target == 2 and type(explainer.target) is int
+    with pytest.raises(traitlets.TraitError, match=r"target='ten' is not one of the labels \(0, 1, 2, 3"):
+        explainer.target = "ten"
+    with pytest.raises(traitlets.TraitError, match=r"target=2\.5 is not a class index; use an int in 0\.\.9 or a label"):
+        explainer.target = 2.5
+    assert explainer.target == 2

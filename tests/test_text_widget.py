@@ -200,3 +200,11 @@ def test_similarities_are_listed_as_raw_scores(explainer, similarity, minilm):
     assert [row["score"] for row in explainer.outputs] == pytest.approx(scores.tolist(), abs=1e-6)
     with pytest.raises(ValueError, match="score_kind='logits' is unknown"):
         TextExplainer(similarity, minilm[1], TEXT, score_kind="logits")
+
+
+def test_a_label_set_as_target_after_construction_becomes_its_index(explainer):
+    explainer.target = QUERIES[1]
+    assert explainer.target == 1 and explainer.result["target_label"] == QUERIES[1]
+    with pytest.raises(traitlets.TraitError, match=r"target='sunny' is not one of the labels \(a great film, the weather"):
+        explainer.target = "sunny"
+    assert explainer.target == 1

@@ -13,6 +13,7 @@ wanted target goes first on its own: a lone target is ready sooner than a walk f
 
 from __future__ import annotations
 
+import numbers
 import pathlib
 import threading
 from collections import OrderedDict
@@ -29,6 +30,18 @@ BASELINES = ("black", "blur", "uniform", "gaussian", "max_distance")
 SIGN_MODES = ("both", "positive", "negative", "absolute")
 CACHE_SIZE = 8  # at least; room for the listed outputs at two settings of baseline, rule and steps
 MAX_STEPS = 1024
+
+
+def index_of_label(label: str, labels: Sequence[str], index_word: str = "a class index") -> int:
+    """The class index of `label`; a ValueError that shows the labels when it is not one of them."""
+    if label not in labels:
+        raise ValueError(f"target={label!r} is not one of the labels ({shown(labels)}); give a label or {index_word}")
+    return list(labels).index(label)
+
+
+def shown(labels: Sequence[str], count: int = 10) -> str:
+    """The first few labels, for an error message."""
+    return ", ".join(labels[:count]) + (", ..." if len(labels) > count else "")
 
 
 class Request(NamedTuple):
@@ -56,8 +69,9 @@ class ExplainerWidget(anywidget.AnyWidget):
     _esm = BUNDLE.read_text(encoding="utf-8")
     _view = traitlets.Unicode("").tag(sync=True)
     baseline_names: tuple[str, ...] = BASELINES  # a subclass for another kind of input names its own
+    index_word = "a class index"  # what a target is besides a label, in error messages
 
-    target = traitlets.Int(None, allow_none=True).tag(sync=True)
+    target = traitlets.Any(None, allow_none=True).tag(sync=True)  # a class index; a label becomes its index
     baseline = traitlets.Unicode("black").tag(sync=True)
     rule = traitlets.Unicode("gausslegendre").tag(sync=True)
     steps = traitlets.Int(32).tag(sync=True)
@@ -96,17 +110,25 @@ class ExplainerWidget(anywidget.AnyWidget):
         """`_compute` for requests that differ only in target, in one walk along the path."""
         raise NotImplementedError
 
-    def _class_count(self) -> int:
+    def _label_names(self) -> list[str]:
+        """One name per class, in class order (what a target given as a string is looked up in)."""
         raise NotImplementedError
 
     # -- validation ----------------------------------------------------------------------------
     @traitlets.validate("target")
     def _check_target(self, proposal: dict) -> int:
         value = proposal["value"]
-        count = self._class_count()
-        if value is None or isinstance(value, bool) or not 0 <= value < count:
-            raise traitlets.TraitError(f"target={value!r} is not a class index; use an int in 0..{count - 1}")
-        return value
+        labels = self._label_names()
+        if isinstance(value, str):
+            try:
+                return index_of_label(value, labels, self.index_word)
+            except ValueError as exc:
+                raise traitlets.TraitError(str(exc)) from None
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value < len(labels):
+            return int(value)
+        raise traitlets.TraitError(
+            f"target={value!r} is not a class index; use an int in 0..{len(labels) - 1} or a label ({shown(labels)})"
+        )
 
     @traitlets.validate("baseline")
     def _check_baseline(self, proposal: dict) -> str:

@@ -15,7 +15,7 @@ from ..attribution.model_state import evaluation_mode, model_device
 from ..attribution.targets import OUTPUTS, output_tensor
 from ..attribution.validation import call_model, check_input
 from ..encode import encode_image
-from .explainer import ExplainerWidget, Request
+from .explainer import ExplainerWidget, Request, index_of_label
 from .outputs import check_score_kind, output_rows, resolve_score_kind
 from .image_input import display_map, prepare_input, to_display
 from .payload import completeness, floats, trace_payload
@@ -69,14 +69,14 @@ class ImageExplainer(ExplainerWidget):
         self._scale, self._offset = display_map(self._x, original)
         self._image = encode_image(to_display(self._x[0], self._scale, self._offset))
         top = int(self._logits.argmax())
-        target = _label_index(target, self._labels) if isinstance(target, str) else target
+        target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
         super().__init__(_view="image", target=top if target is None else target, baseline=baseline,
                          steps=steps, rule=rule, **kwargs)
         self.outputs = self._top_outputs()
         self._start()
 
-    def _class_count(self) -> int:
-        return len(self._logits)
+    def _label_names(self) -> list[str]:
+        return self._labels
 
     @traitlets.observe("target")
     def _on_target(self, change: dict) -> None:
@@ -144,10 +144,3 @@ def _check_labels(labels: Sequence[str] | None, count: int) -> list[str]:
     if len(labels) != count:
         raise ValueError(f"labels has {len(labels)} names but the model gives {count} class scores; give one per class")
     return labels
-
-
-def _label_index(target: str, labels: list[str]) -> int:
-    if target not in labels:
-        shown = ", ".join(labels[:10]) + (", ..." if len(labels) > 10 else "")
-        raise ValueError(f"target={target!r} is not one of the labels ({shown}); give a label or a class index")
-    return labels.index(target)

@@ -19,7 +19,7 @@ from ..attribution.text_baselines import TEXT_BASELINES
 from ..attribution.text_inputs import call_model, check_vocabulary, token_batch
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
-from .explainer import ExplainerWidget, Request
+from .explainer import ExplainerWidget, Request, index_of_label
 from .outputs import check_score_kind, output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
 
@@ -42,6 +42,7 @@ class TextExplainer(ExplainerWidget):
     """
 
     baseline_names = TEXT_BASELINES
+    index_word = "an index"  # a class, or for a language model a token id
     granularity = traitlets.Enum(GRANULARITIES, "tokens").tag(sync=True)  # view only: subwords or words
 
     def __init__(
@@ -81,7 +82,7 @@ class TextExplainer(ExplainerWidget):
         next_token_default = "probability" if self._next_token and score_kind is None else score_kind
         self._score_kind = resolve_score_kind(next_token_default, model, len(self._scores))
         top = int(self._scores.argmax())
-        target = _label_index(target, self._labels) if isinstance(target, str) else target
+        target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
         super().__init__(_view="text", target=top if target is None else target, baseline=baseline,
                          steps=steps, rule=rule, **kwargs)
         self.outputs = self._top_outputs()
@@ -124,8 +125,8 @@ class TextExplainer(ExplainerWidget):
             raise ValueError(f"labels has {len(names)} names but the model gives {count} class scores; give one per class")
         return names
 
-    def _class_count(self) -> int:
-        return len(self._scores)
+    def _label_names(self) -> list[str]:
+        return self._labels
 
     @traitlets.observe("target")
     def _on_target(self, change: dict) -> None:
@@ -197,10 +198,3 @@ def space_before(result: TextAttribution, row: int = 0) -> list[bool]:
         flags.append(index > 0 and (not follows_text or text[previous_end:start] != ""))
         previous_end = stop
     return flags
-
-
-def _label_index(target: str, labels: list[str]) -> int:
-    if target not in labels:
-        shown = ", ".join(labels[:10]) + (", ..." if len(labels) > 10 else "")
-        raise ValueError(f"target={target!r} is not one of the labels ({shown}); give a label or an index")
-    return labels.index(target)
