@@ -208,3 +208,32 @@ def test_a_label_set_as_target_after_construction_becomes_its_index(explainer):
     with pytest.raises(traitlets.TraitError, match=r"target='sunny' is not one of the labels \(a great film, the weather"):
         explainer.target = "sunny"
     assert explainer.target == 1
+
+
+class MeanOfEmbeddings(torch.nn.Module):
+    """A tiny text classifier with MiniLM's vocabulary: mean token embedding, then a linear head."""
+
+    def __init__(self, vocabulary: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed, self.head = torch.nn.Embedding(vocabulary, 4), torch.nn.Linear(4, 3)
+
+    def forward(self, input_ids, attention_mask=None):
+        return self.head(self.embed(input_ids).mean(dim=1))
+
+
+def test_an_over_long_text_is_warned_about_once_not_on_every_recompute(minilm):
+    import warnings
+
+    tokenizer = minilm[1]
+    model = MeanOfEmbeddings(tokenizer.vocab_size)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        widget = TextExplainer(model, tokenizer, "word " * 600, steps=4)
+        widget.wait()
+        for change in ({"target": 2}, {"baseline": "mask"}, {"steps": 6}):
+            widget.set_trait(*next(iter(change.items())))
+            widget.wait()
+    cut = [w for w in caught if "cut to its first" in str(w.message)]
+    assert len(cut) == 1 and widget.status == "done", widget.error
+    assert len(widget.result["tokens"]) == tokenizer.model_max_length

@@ -70,7 +70,7 @@ class TextExplainer(ExplainerWidget):
         if output not in OUTPUTS:
             raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
         check_score_kind(score_kind)
-        self._model, self._tokenizer, self._text = model, tokenizer, text
+        self._model, self._tokenizer = model, tokenizer
         self._output, self._top_k, self._embedding = output, top_k, embedding
         self._tokens = token_batch(text, tokenizer, model_device(model))
         layer = find_embedding(model, embedding)  # before any model call: a missing or wrong one is named
