@@ -32,6 +32,7 @@ export const STYLES = `
 .igw-bar span.igw-bar-negative { background: var(--jp-ui-font-color2, #666); }
 .igw-output-value { text-align: right; font-variant-numeric: tabular-nums; }
 .igw-badge-row { display: flex; gap: 6px; align-items: center; }
+.igw-badge-row[hidden] { display: none; }
 .igw-badge { padding: 2px 8px; border-radius: 10px; color: #fff; font-weight: 600; }
 .igw-badge[data-level=good] { background: #1b7f3b; }
 .igw-badge[data-level=fair] { background: #9a6700; }

@@ -120,6 +120,10 @@ describe("render", () => {
     const model = imageModel({ result: {}, status: "computing", progress: 0 });
     const cleanup = widget.render({ model, el });
     expect(el.querySelector(".igw-path").hidden).toBe(true);
+    expect(el.querySelector(".igw-badge-row").hidden).toBe(true); // no empty badge before a result
+    model.update("result", imageResult());
+    expect(el.querySelector(".igw-badge-row").hidden).toBe(false);
+    expect(el.querySelector(".igw-badge").textContent).toMatch(/gap 2\.00%/);
     expect(model.listenerCount()).toBeGreaterThan(0);
     cleanup();
     expect(model.listenerCount()).toBe(0);

@@ -153,6 +153,7 @@ export function renderText({ model, el }) {
   function drawResult() {
     const r = current();
     path.hidden = !r;
+    badge.root.hidden = !r; // no empty badge before the first result
     if (!r) return;
     badge.update(r.completeness, r.steps);
     chart.setData(pathSeries({
