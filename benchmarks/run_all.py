@@ -35,6 +35,7 @@ from models import image_model, text_model
 from timing import interleaved_medians
 
 from ig_widget import integrated_gradients, integrated_gradients_multi, text_integrated_gradients
+from ig_widget.attribution.text import text_integrated_gradients_multi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STEPS = 50
@@ -113,26 +114,21 @@ def text_contenders(device: torch.device) -> tuple[dict[str, Callable], dict]:
     contenders = {
         "captum": lambda: captum_ig(target),
         "ours": lambda: ours(STEPS),
-        "ours auto": lambda: ours("auto") if _text_auto_supported() else None,
+        "ours auto": lambda: ours("auto"),
         "captum top-5": lambda: [captum_ig(klass) for klass in top],
+        "ours top-5": lambda: text_integrated_gradients_multi(model, ids, top, baseline_ids, steps=STEPS,
+                                                              embedding=layer, keep_special=False),
+        "ours top-5 auto": lambda: text_integrated_gradients_multi(model, ids, top, baseline_ids, steps="auto",
+                                                                   embedding=layer, keep_special=False),
         "floor": lambda: bare_text_passes(model, points, ids, target),
     }
     fixed = ours(STEPS, trace=False).result
     attributions = captum_ig(target)
     facts = {"captum gap": relative_gap(attributions.sum(), fixed.score[0], fixed.baseline_score[0]),
              "max difference vs captum": float((fixed.attributions - attributions).abs().max() / attributions.abs().max())}
-    if _text_auto_supported():
-        auto = ours("auto", trace=False).result
-        facts.update({"auto steps": auto.steps, "auto gap": float(auto.relative_gap.abs().max())})
-    else:
-        contenders.pop("ours auto")
+    auto = ours("auto", trace=False).result
+    facts.update({"auto steps": auto.steps, "auto gap": float(auto.relative_gap.abs().max())})
     return contenders, facts
-
-
-def _text_auto_supported() -> bool:
-    import inspect
-
-    return "tol" in inspect.signature(text_integrated_gradients).parameters
 
 
 def bare_text_passes(model: torch.nn.Module, points: torch.Tensor, ids: torch.Tensor, target: int) -> None:

@@ -218,3 +218,26 @@ def test_text_auto_reaches_the_tolerance_and_matches_the_fixed_rule():
     assert auto.rule == "fejer" and float(auto.relative_gap.abs().max()) <= 1e-4
     fixed = text_integrated_gradients(model, ids, 1, baseline="zero", steps=auto.steps, rule="fejer").result
     assert_results_equal(auto, fixed)
+
+
+def test_auto_for_several_targets_is_not_held_up_by_a_class_whose_score_barely_moves():
+    class WithAWigglingClass(nn.Module):
+        """Class 1 oscillates fast but with amplitude 1e-4: its own relative gap converges slowly."""
+
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.linear = nn.Linear(3 * 8 * 8, 1)
+
+        def forward(self, x):
+            flat = x.flatten(1)
+            wiggle = 1e-4 * torch.sin(40 * flat.mean(dim=1, keepdim=True))
+            return torch.cat([torch.tanh(self.linear(flat)), wiggle], dim=1)
+
+    model, x = WithAWigglingClass(), sample_input(1)
+    with pytest.warns(UserWarning, match="max_steps"):
+        alone = integrated_gradients(model, x, 1, steps="auto", tol=1e-2, max_steps=31)
+    assert alone.steps == 31
+    together = integrated_gradients_multi(model, x, [0, 1], steps="auto", tol=1e-2, max_steps=31)
+    assert together[0].steps < 31
+    assert float(together[0].relative_gap.abs().max()) <= 1e-2

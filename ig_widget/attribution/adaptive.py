@@ -4,7 +4,8 @@ The point sets of a nested rule grow so that each contains the previous one (Fej
 doubles 7 -> 15 -> 31 ...), so a refinement evaluates only the new points; the stored gradients of
 the old ones are reweighted. Refinement stops once every row's relative completeness gap
 |sum(attributions) - (F(x) - F(x'))| / |F(x) - F(x')| is at most `tol`, or at `max_steps` points
-(with a warning that names the gap reached).
+(with a warning that names the gap reached). For several targets the denominator is the largest
+|F(x) - F(x')| among them in that row.
 """
 
 from __future__ import annotations
@@ -66,13 +67,15 @@ class StoredPath:
         return torch.tensordot(self.weights, gradients, dims=1)
 
     def gaps(self, values: list[Tensor]) -> Tensor:
-        """Largest relative completeness gap over rows, per target."""
+        """Largest relative completeness gap over rows, per target. With several targets each row's
+        gaps are relative to the largest score change among them, so a class whose score barely
+        moves (a near-zero denominator) cannot hold every other class at max_steps."""
+        changes = torch.stack([value - base for value, base in zip(values, self.baseline_values)])
+        scale = changes.abs().amax(dim=0).clamp_min(torch.finfo(changes.dtype).eps)
         largest = []
-        for index, value in enumerate(values):
+        for index, change in enumerate(changes):
             total = (self.weighted_sum(index) * self.walk.difference).flatten(1).sum(dim=1)
-            change = value - self.baseline_values[index]
-            gap = (total - change).abs() / change.abs().clamp_min(torch.finfo(change.dtype).eps)
-            largest.append(gap.max())
+            largest.append(((total - change).abs() / scale).max())
         return torch.stack(largest)
 
     def finish(self, index: int, reducer: Reducer | None) -> tuple[Tensor, Tensor, PathTrace | None]:
