@@ -41,7 +41,7 @@ export const STYLES = `
 .igw-error { color: var(--jp-error-color1, #b3261e); white-space: pre-wrap; flex-basis: 100%; }
 .igw-error[hidden], .igw-status progress[hidden] { display: none; }
 .igw-path { margin-top: 8px; border-top: 1px solid var(--jp-border-color2, #ddd); padding-top: 6px; }
-.igw-slider { display: flex; gap: 8px; align-items: center; margin-bottom: 6px; }
+.igw-slider { display: flex; gap: 8px; align-items: center; margin: 5px 0 6px; }  /* room for the focus ring */
 .igw-track { position: relative; flex: 1; max-width: 520px; }
 .igw-track input { width: 100%; margin: 0; }
 .igw-ticks { position: relative; height: 5px; margin: 0 8px; }

@@ -138,6 +138,22 @@ describe("render", () => {
     expect(el.querySelector(".igw-readout").textContent).toMatch(/pixel \(1, 0\): attribution/);
   });
 
+  it("keeps the pointed pixel's numbers current through slider moves and a new target", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const canvas = canvasOf(el, "attributions");
+    canvas.getBoundingClientRect = () => ({ left: 0, top: 0, width: 80, height: 60 });
+    canvas.dispatchEvent(new MouseEvent("mousemove", { clientX: 15, clientY: 5, bubbles: true }));
+    const readout = el.querySelector(".igw-readout");
+    expect(readout.textContent).toContain("at α = 0.930");
+    el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    expect(readout.textContent).toMatch(/^pixel \(1, 0\): .* at α = 0\.070/);
+    const before = readout.textContent;
+    model.update("result", imageResult({ target: 4, seed: 3 }));
+    expect(readout.textContent).toMatch(/^pixel \(1, 0\): attribution/);
+    expect(readout.textContent).not.toBe(before);
+  });
+
   it("says so when the bundle has no view of that name", () => {
     widget.render({ model: mockModel({ _view: "audio" }), el });
     expect(el.textContent).toMatch(/no view named "audio"/);

@@ -125,6 +125,19 @@ describe("text view", () => {
     expect(span.title).toMatch(/^film: attribution /);
   });
 
+  it("the readout follows the pointed token through slider moves, and clears when units change", () => {
+    const model = textModel();
+    widget.render({ model, el });
+    strip(el, "attributions")[4].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    const readout = el.querySelector(".igw-readout");
+    expect(readout.textContent).toContain("at α = 0.930");
+    el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    expect(readout.textContent).toContain("“film”");
+    expect(readout.textContent).toContain("at α = 0.070");
+    model.update("granularity", "words");
+    expect(readout.textContent).toBe("");
+  });
+
   it("clicking an output asks the kernel for that target", () => {
     const model = textModel();
     widget.render({ model, el });

@@ -79,4 +79,5 @@ def test_image_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     page.wait_for_function(
         "light => getComputedStyle(document.querySelector('.igw')).backgroundColor !== light", arg=light
     )
+    page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=30_000)  # the theme switch's splash
     page.locator(".igw").screenshot(path=str(artifacts / "image_explainer_lab_dark.png"))

@@ -166,6 +166,7 @@ export function renderImage({ model, el }) {
     drawPixels(gradient.canvas, heatSlice(r.gradients, gradients, mode, offset, r.count), r.width, r.height);
     drawPixels(accumulated.canvas, heatSlice(r.cumulative, map, mode, offset, r.count), r.width, r.height);
     chart.setCursor(alpha);
+    if (readout.textContent) describePixel(); // the pixel's numbers at this alpha and target
   }
 
   function drawResult() {

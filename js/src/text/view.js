@@ -148,6 +148,7 @@ export function renderText({ model, el }) {
     accumulated.paint(at, v.clip, model.get("sign"),
       (u) => `${v.units.texts[u]}: accumulated ${formatNumber(at[u])} at α = ${r.alphas[index].toFixed(3)}`);
     chart.setCursor(r.alphas[index]);
+    if (pointed !== null) describeUnit();
   }
 
   function drawResult() {
@@ -165,17 +166,29 @@ export function renderText({ model, el }) {
     drawPath(slider.index);
   }
 
-  function showReadout(event) {
+  // The readout follows the unit last pointed at through slider moves and target changes.
+  let pointed = null;
+
+  function describeUnit() {
     const r = current();
-    const v = view;
-    const span = event.target;
-    if (!r || !v || !(span instanceof HTMLElement) || !span.classList.contains("igw-token")) return;
-    const u = Number(span.dataset.index);
-    const units = v.units.texts.length;
-    const at = slider.index * units + u;
+    const v = shown();
+    if (!r || !v || pointed === null || pointed >= v.units.texts.length) {
+      pointed = null;
+      readout.textContent = "";
+      return;
+    }
+    const u = pointed;
+    const at = slider.index * v.units.texts.length + u;
     readout.textContent =
       `“${v.units.texts[u]}”: attribution ${formatNumber(v.values[u])} · at α = ${r.alphas[slider.index].toFixed(3)}: ` +
       `gradient ${formatNumber(v.gradients[at])}, accumulated ${formatNumber(v.trace[at])}`;
+  }
+
+  function showReadout(event) {
+    const span = event.target;
+    if (!(span instanceof HTMLElement) || !span.classList.contains("igw-token")) return;
+    pointed = Number(span.dataset.index);
+    describeUnit();
   }
   root.addEventListener("mouseover", showReadout);
   root.addEventListener("focusin", showReadout);
@@ -186,7 +199,12 @@ export function renderText({ model, el }) {
   const redraw = () => (drawMain(), drawPath(slider.index));
 
   on("change:result", drawResult);
-  on("change:granularity", () => (granularity.setValue(model.get("granularity")), redraw()));
+  on("change:granularity", () => {
+    granularity.setValue(model.get("granularity"));
+    pointed = null; // unit numbers change meaning between tokens and words
+    readout.textContent = "";
+    redraw();
+  });
   on("change:sign", () => (sign.setValue(model.get("sign")), redraw()));
   on("change:clip", () => (clip.setValue(model.get("clip")), redraw()));
   on("change:baseline", () => baseline.setValue(model.get("baseline")));
