@@ -16,8 +16,8 @@ from ..attribution.targets import OUTPUTS, output_tensor
 from ..attribution.validation import call_model, check_input
 from ..encode import encode_image
 from .explainer import ExplainerWidget, Request, index_of_label
-from .outputs import check_score_kind, output_rows, resolve_score_kind
 from .image_input import display_map, prepare_input, to_display
+from .outputs import check_score_kind, output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
