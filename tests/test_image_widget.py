@@ -338,3 +338,4 @@ def test_a_label_set_as_target_after_construction_becomes_its_index(explainer):
     with pytest.raises(traitlets.TraitError, match=r"target=2\.5 is not a class index; use an int in 0\.\.9 or a label"):
         explainer.target = 2.5
     assert explainer.target == 2
+    explainer.wait()  # class 2 may be outside the listed ones: let its computation finish
