@@ -26,6 +26,7 @@ from .attribution import (
     Word,
     smoothgrad,
     text_integrated_gradients,
+    text_integrated_gradients_multi,
 )
 
 __version__ = "0.1.0"
@@ -50,6 +51,6 @@ __all__ = [
     "GradientPathError", "InteriorGradients", "MaxDistance", "ModelCallError", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
-    "text_integrated_gradients", "TextAttribution", "Word", "NextToken",
+    "text_integrated_gradients", "text_integrated_gradients_multi", "TextAttribution", "Word", "NextToken",
     *_WIDGETS,
 ]

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from ig_widget import AttributionInputError, integrated_gradients, integrated_gradients_multi
+from ig_widget import AttributionInputError, GradientPathError, integrated_gradients, integrated_gradients_multi
 from ig_widget.attribution.quadrature import nested_counts, path_points
 
 
@@ -163,6 +163,22 @@ def test_a_model_that_needs_contiguous_input_gets_it():
     # Linear in x: IG is exactly (x - 0) * weight of the target class.
     expected = x * model.linear.weight[2].detach().view(1, 3, 4, 4)
     torch.testing.assert_close(result.attributions, expected, rtol=1e-5, atol=1e-6)
+
+
+class DetachesItsInput(nn.Module):
+    """An image model whose score has no gradient path to the input."""
+
+    def forward(self, x):
+        return x.detach().flatten(1)[:, :3] * 2
+
+
+def test_a_model_error_is_not_taken_for_a_layout_problem():
+    """Only a plain RuntimeError on the first chunk can mean 'wants contiguous input'; the library's own
+    errors surface at once, without running the model again in the other layout."""
+    model = PointCounter(DetachesItsInput())
+    with pytest.raises(GradientPathError, match="no gradient path"):
+        integrated_gradients(model, torch.rand(1, 3, 4, 4), target=0, steps=4)
+    assert model.calls == [1, 1, 4]  # probe, baseline, one path chunk: no second try
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from .local import gradient_x_input, interior_gradients, saliency
 from .quadrature import RULES, path_points
 from .result import AttributionResult, InteriorGradients, PathTrace
 from .sampling import expected_gradients, smoothgrad
-from .text import text_integrated_gradients
+from .text import text_integrated_gradients, text_integrated_gradients_multi
 from .text_result import TextAttribution, Word
 from .text_targets import NextToken
 
@@ -17,4 +17,5 @@ __all__ = [
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
     "ModelCallError", "NextToken", "TextAttribution", "Word", "text_integrated_gradients",
+    "text_integrated_gradients_multi",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import GradientPathError
+from .errors import GradientPathError, ModelCallError
 
 # (points [m, ...], rows [m]) -> model output; `rows` says which input row each point belongs to.
 Forward = Callable[[Tensor, Tensor], Any]
@@ -80,10 +80,11 @@ def chunked_multi_gradients(
     input, say) gets every chunk in the default layout instead.
     """
     size, start = batch_size, 0
+    finite = None  # checked once at the end: a check per chunk would wait for the GPU every chunk
     while start < count:
         stop = min(count, start + size)
         try:
-            chunks = _gradient_chunks(forward, scores, make_points, start, stop, layout)
+            chunks, chunk_finite = _gradient_chunks(forward, scores, make_points, start, stop, layout)
         except torch.OutOfMemoryError as error:
             if size == 1:
                 raise MemoryError(
@@ -94,15 +95,23 @@ def chunked_multi_gradients(
             size = max(1, size // 2)
             torch.cuda.empty_cache()
             continue
+        except (GradientPathError, ModelCallError):
+            raise
         except RuntimeError:
             if layout is None or start > 0:
                 raise
             layout = None
             continue
+        finite = chunk_finite if finite is None else finite & chunk_finite
         yield chunks
         if progress is not None:
             progress(stop, count)
         start = stop
+    if finite is not None and not finite:
+        raise FloatingPointError(
+            "the model produced NaN or inf on the path between baseline and input; check for log(0), "
+            "division by zero or overflow in the model, or try another baseline"
+        )
 
 
 def preferred_layout(x: Tensor) -> torch.memory_format | None:
@@ -118,7 +127,8 @@ def _gradient_chunks(
     start: int,
     stop: int,
     layout: torch.memory_format | None,
-) -> list[Chunk]:
+) -> tuple[list[Chunk], Tensor]:
+    """The chunk's scores and gradients, and a 0-d flag saying whether all of them are finite."""
     # Inside inference_mode(False) so that a call from a user's `torch.inference_mode()` block still
     # builds a graph; tensors made there are ordinary tensors.
     with torch.inference_mode(False), torch.enable_grad():
@@ -137,15 +147,11 @@ def _gradient_chunks(
         ]
     if any(gradient is None for gradient in gradients):
         raise GradientPathError(_NO_PATH)
-    finite = torch.stack([torch.isfinite(v).all() & torch.isfinite(g).all() for v, g in zip(values, gradients)])
-    if not finite.all():
-        raise FloatingPointError(
-            "the model produced NaN or inf on the path between baseline and input; check for log(0), "
-            "division by zero or overflow in the model, or try another baseline"
-        )
+    finite = torch.stack([torch.isfinite(v).all() & torch.isfinite(g).all() for v, g in zip(values, gradients)]).all()
     if layout is not None:  # hand back the default layout: later elementwise work runs on fast paths
         gradients = [gradient.contiguous() for gradient in gradients]
-    return [Chunk(start, stop, rows, value.detach(), gradient) for value, gradient in zip(values, gradients)]
+    chunks = [Chunk(start, stop, rows, value.detach(), gradient) for value, gradient in zip(values, gradients)]
+    return chunks, finite
 
 
 _NO_PATH = (
