@@ -49,10 +49,19 @@ def load_minilm() -> tuple[nn.Module, Any]:
     Cached: every call returns the same two objects, so treat the encoder as read-only.
     """
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
     path = minilm_path()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    encoder = AutoModel.from_pretrained(path, local_files_only=True).eval()
+    # A local load takes milliseconds; its progress bar would only clutter a notebook's output. The
+    # user's own setting is put back.
+    bar_was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        encoder = AutoModel.from_pretrained(path, local_files_only=True).eval()
+    finally:
+        if bar_was_on:
+            transformers_logging.enable_progress_bar()
     return encoder, tokenizer
 
 

@@ -440,3 +440,16 @@ def test_tokenizer_output_as_lists_is_repeated_per_point(minilm):
     from_tensors = igw.text_integrated_gradients(model, tokenizer(["a fine film", "rain"], padding=True, return_tensors="pt"),
                                                  target=0, tokenizer=tokenizer, steps=4)
     torch.testing.assert_close(from_lists.token_scores, from_tensors.token_scores)
+
+
+@pytest.mark.parametrize("bar_on", [True, False])
+def test_loading_minilm_hides_its_progress_bar_and_keeps_the_users_setting(bar_on, capsys):
+    from transformers.utils import logging as transformers_logging
+
+    (transformers_logging.enable_progress_bar if bar_on else transformers_logging.disable_progress_bar)()
+    try:
+        load_minilm.__wrapped__()
+        assert "Loading weights" not in capsys.readouterr().err
+        assert transformers_logging.is_progress_bar_enabled() is bar_on
+    finally:
+        transformers_logging.enable_progress_bar()
