@@ -4,7 +4,7 @@ nbconvert's own HTML fetches a widget manager from a CDN; this one leaves out ev
 (require.js, MathJax, Mermaid, the widget manager) and renders the saved widget state with the
 in-page model of `export_shim.js`. From the command line:
 
-    jupyter nbconvert --to ig_widget.offline_html.OfflineHTMLExporter executed.ipynb
+    jupyter nbconvert --to ig_widget_html executed.ipynb
 """
 
 from __future__ import annotations

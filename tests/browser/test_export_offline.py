@@ -120,7 +120,7 @@ def convert_with_nbconvert(executed: pathlib.Path, out: pathlib.Path) -> pathlib
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "ig_widget.offline_html.OfflineHTMLExporter",
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "ig_widget_html",
                     str(executed), "--output", out.stem, "--output-dir", str(out.parent)], check=True, capture_output=True)
     return out
 
