@@ -59,3 +59,21 @@ export function halfToFloat(bits) {
   if (exponent === 31) return fraction ? NaN : sign * Infinity;
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
+
+/** What every explanation payload holds, decoded: the target, the attributions, the completeness check
+ * and the path trace (points, scores, interior gradients, attributions accumulated up to each point). */
+export function decodeExplanation(payload) {
+  const trace = payload.trace;
+  return {
+    targetLabel: payload.target_label,
+    steps: payload.steps,
+    attributions: decodeArray(payload.attributions).values,
+    completeness: payload.completeness,
+    alphas: decodeArray(trace.alphas).values,
+    weights: decodeArray(trace.weights).values,
+    scores: decodeArray(trace.scores).values,
+    gradients: decodeArray(trace.gradients).values,
+    cumulative: decodeArray(trace.cumulative).values,
+    cumulativeTotal: decodeArray(trace.cumulative_total).values,
+  };
+}

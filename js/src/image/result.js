@@ -1,31 +1,21 @@
 // Decoding the image widget's `result` payload (ig_widget/widgets/image.py) once per result.
 
-import { decodeArray, decodeBytes } from "../decode.js";
+import { decodeBytes, decodeExplanation } from "../decode.js";
 
 /** Everything the view draws from, as typed arrays; null for an empty result. */
 export function decodeImageResult(payload) {
   if (!payload || payload.kind !== "image") return null;
   const { width, height } = payload;
-  const trace = payload.trace;
   return {
+    ...decodeExplanation(payload),
     width,
     height,
     count: width * height,
     channels: payload.channels,
-    targetLabel: payload.target_label,
-    steps: payload.steps,
     image: decodeBytes(payload.image),
     baseline: decodeBytes(payload.baseline_image),
     inputScale: payload.input_scale,
     inputOffset: payload.input_offset,
-    attributions: decodeArray(payload.attributions).values,
-    completeness: payload.completeness,
-    alphas: decodeArray(trace.alphas).values,
-    weights: decodeArray(trace.weights).values,
-    scores: decodeArray(trace.scores).values,
-    gradients: decodeArray(trace.gradients).values,
-    cumulative: decodeArray(trace.cumulative).values,
-    cumulativeTotal: decodeArray(trace.cumulative_total).values,
   };
 }
 

@@ -2,31 +2,20 @@
 // badge, and the alpha path (scaled input, interior gradient, accumulated attributions, chart).
 // Everything a slider move or hover needs is in `result`; only control changes go to the kernel.
 
-import { createBadge } from "../badge.js";
-import { createPathChart, formatNumber, pathSeries } from "../chart.js";
+import { formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
+import { connect, element, outputsColumn, pathSection, pathSettings, showPathSummary } from "../frame.js";
 import {
   DISPLAY_MODES, blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels,
   overlayPixels, upscale,
 } from "../heatmap.js";
 import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
-import { createOutputList } from "../outputs.js";
-import { createAlphaSlider } from "../slider.js";
-import { createStatusLine } from "../status.js";
 import { addStyles } from "../styles.js";
 import { decodeImageResult, inputValues } from "./result.js";
 
 const OUTLINE_MASS = 0.5; // outlines enclose the pixels holding half of the shown attribution mass
 const OUTLINE_SIZE = 192; // small images are enlarged to about this many pixels so outlines are thin lines
-const MAX_STEPS = 1024;
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function mapPanel(title, name) {
   // focusable so that arrow keys can walk its pixels (the numbers appear in the readout line)
@@ -45,62 +34,40 @@ export function renderImage({ model, el }) {
   const root = element("div", "igw igw-image");
   root.setAttribute("data-lm-suppress-shortcuts", "true");
   addStyles(root);
-  const listeners = [];
-  const on = (name, handler) => {
-    model.on(name, handler);
-    listeners.push([name, handler]);
-  };
-  const send = (name, value) => {
-    model.set(name, value);
-    model.save_changes();
-  };
+  const link = connect(model);
+  const { on, send } = link;
 
   // -- controls ---------------------------------------------------------------------------
-  const choices = model.get("choices") || {};
   const display = labelledSelect("Display", DISPLAY_MODES, model.get("display"), (v) => send("display", v));
   const sign = labelledSelect("Sign", SIGN_MODES, model.get("sign"), (v) => send("sign", v));
   const clip = labelledNumber("Clip %", { min: 50, max: 100, step: 0.5, value: model.get("clip"), format: (v) => v.toFixed(1) },
     (v) => send("clip", v));
   const opacity = labelledNumber("Opacity", { min: 0, max: 1, step: 0.05, value: model.get("opacity"), format: (v) => v.toFixed(2) },
     (v) => send("opacity", v));
-  const baseline = labelledSelect("Baseline", choices.baseline || [model.get("baseline")], model.get("baseline"),
-    (v) => send("baseline", v));
-  const rule = labelledSelect("Rule", choices.rule || [model.get("rule")], model.get("rule"), (v) => send("rule", v));
-  const steps = labelledNumber("Steps", { type: "number", min: 1, max: MAX_STEPS, step: 1, value: model.get("steps") },
-    (v) => Number.isInteger(v) && v >= 1 && v <= MAX_STEPS && send("steps", v));
   const controls = element("div", "igw-controls");
-  controls.append(display.root, sign.root, clip.root, opacity.root, baseline.root, rule.root, steps.root);
+  controls.append(display.root, sign.root, clip.root, opacity.root, ...pathSettings(model, link));
 
   // -- main row ----------------------------------------------------------------------------
-  const status = createStatusLine();
+  const { status, badge, side } = outputsColumn(model, link);
   const input = mapPanel("Input", "input");
   const heat = mapPanel("Attributions", "attributions");
   const legend = createLegend();
   heat.root.append(legend.root);
-  const outputs = createOutputList((index) => send("target", index));
-  const badge = createBadge(() => send("steps", Math.min(MAX_STEPS, model.get("steps") * 2)));
-  const side = element("div", "igw-side");
-  side.append(element("div", "igw-panel-title", "Outputs (click to explain)"), outputs.root, badge.root);
   const mainRow = element("div", "igw-row");
   mainRow.append(input.root, heat.root, side);
 
   // -- path --------------------------------------------------------------------------------
-  const path = element("section", "igw-path");
-  path.setAttribute("aria-label", "Path from baseline to input");
-  const slider = createAlphaSlider((index) => drawPath(index));
   const scaled = mapPanel("Scaled input x′ + α(x − x′)", "scaled");
   const gradient = mapPanel("Interior gradient at α", "gradient");
   const accumulated = mapPanel("Attributions accumulated to α", "cumulative");
-  const chart = createPathChart();
-  const pathRow = element("div", "igw-row igw-small");
-  pathRow.append(scaled.root, gradient.root, accumulated.root, chart.root);
-  path.append(element("div", "igw-panel-title", "Walk the path (arrow keys step, Home/End jump)"), slider.root, pathRow);
+  const path = pathSection((index) => drawPath(index), [scaled.root, gradient.root, accumulated.root], "igw-row igw-small");
+  const { slider, chart } = path;
   const readout = element("div", "igw-readout");
   const readoutId = `igw-readout-${Math.random().toString(36).slice(2)}`;
   readout.id = readoutId;
   readout.setAttribute("aria-live", "polite");
 
-  root.append(status.root, controls, mainRow, path, readout);
+  root.append(status.root, controls, mainRow, path.root, readout);
   el.append(root);
 
   // -- drawing -----------------------------------------------------------------------------
@@ -171,15 +138,8 @@ export function renderImage({ model, el }) {
 
   function drawResult() {
     const r = current();
-    path.hidden = !r;
-    badge.root.hidden = !r; // no empty badge before the first result
+    showPathSummary(r, { badge, path });
     if (!r) return;
-    badge.update(r.completeness, r.steps);
-    chart.setData(pathSeries({
-      alphas: r.alphas, scores: r.scores, cumulativeTotal: r.cumulativeTotal,
-      score: r.completeness.score, baselineScore: r.completeness.baseline_score,
-    }));
-    slider.setAlphas(r.alphas);
     drawMain();
     drawPath(slider.index);
   }
@@ -230,37 +190,16 @@ export function renderImage({ model, el }) {
   root.addEventListener("keydown", moveProbe);
   root.addEventListener("mousemove", showReadout);
 
-  const updateOutputs = () => outputs.update(model.get("outputs") || [], model.get("target"));
-  const updateStatus = () =>
-    status.update({ status: model.get("status"), progress: model.get("progress"), error: model.get("error") });
 
   on("change:result", drawResult);
   on("change:display", () => (display.setValue(model.get("display")), drawMain()));
   on("change:opacity", () => (opacity.setValue(model.get("opacity")), drawMain()));
   on("change:sign", () => (sign.setValue(model.get("sign")), drawMain(), drawPath(slider.index)));
   on("change:clip", () => (clip.setValue(model.get("clip")), drawMain(), drawPath(slider.index)));
-  on("change:baseline", () => baseline.setValue(model.get("baseline")));
-  on("change:rule", () => rule.setValue(model.get("rule")));
-  on("change:steps", () => steps.setValue(model.get("steps")));
-  on("change:choices", () => {
-    const next = model.get("choices") || {};
-    if (next.baseline) baseline.setOptions(next.baseline);
-    if (next.rule) rule.setOptions(next.rule);
-    baseline.setValue(model.get("baseline"));
-    rule.setValue(model.get("rule"));
-  });
-  on("change:outputs", updateOutputs);
-  on("change:target", updateOutputs);
-  on("change:status", updateStatus);
-  on("change:progress", updateStatus);
-  on("change:error", updateStatus);
-
-  updateStatus();
-  updateOutputs();
   drawResult();
 
   return () => {
-    for (const [name, handler] of listeners) model.off(name, handler);
+    link.disconnect();
     root.removeEventListener("mousemove", showReadout);
     root.removeEventListener("keydown", moveProbe);
     slider.destroy();
