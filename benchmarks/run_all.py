@@ -29,6 +29,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from captum.attr import IntegratedGradients, LayerIntegratedGradients
 from models import image_model, text_model
@@ -54,7 +55,7 @@ def image_contenders(name: str, device: torch.device) -> tuple[dict[str, Callabl
         return captum.attribute(x, baseline, target=klass, n_steps=steps, method="gausslegendre")
 
     points = baseline + torch.as_tensor(
-        __import__("numpy").polynomial.legendre.leggauss(STEPS)[0] / 2 + 0.5, dtype=x.dtype, device=device
+        np.polynomial.legendre.leggauss(STEPS)[0] / 2 + 0.5, dtype=x.dtype, device=device
     ).view(-1, 1, 1, 1) * (x - baseline)
     contenders = {
         "captum": lambda: captum_ig(target),
@@ -108,7 +109,7 @@ def text_contenders(device: torch.device) -> tuple[dict[str, Callable], dict]:
 
     with torch.no_grad():
         embedded, base = layer(ids), layer(baseline_ids)
-    alphas = torch.as_tensor(__import__("numpy").polynomial.legendre.leggauss(STEPS)[0] / 2 + 0.5,
+    alphas = torch.as_tensor(np.polynomial.legendre.leggauss(STEPS)[0] / 2 + 0.5,
                              dtype=embedded.dtype, device=device)
     points = base + alphas.view(-1, 1, 1) * (embedded - base)
     contenders = {

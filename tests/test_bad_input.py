@@ -140,7 +140,7 @@ ENGINE_CASES = [
     Case("unknown output", _mlp, _ig(output="prob"),
          igw.AttributionInputError, ("output='prob'", "probability")),
     Case("unknown trace_reduce", _mlp, _ig(trace_reduce="pixels"),
-         ValueError, ("trace_reduce='pixels'", "'channels', 'none' or a callable")),
+         igw.AttributionInputError, ("trace_reduce='pixels'", "'channels', 'none' or a callable")),
     Case("progress not callable", _mlp, _ig(progress=5),
          igw.AttributionInputError, ("progress must be None or a callable", "got int")),
     Case("seed not an int", _mlp, _ig(baseline="uniform", seed="0"),

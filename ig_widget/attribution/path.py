@@ -36,7 +36,7 @@ def trace_reducer(trace_reduce: str | Reducer, ndim: int) -> Reducer:
         return (lambda t: t.sum(dim=1)) if ndim >= 3 else (lambda t: t)
     if trace_reduce == "none":
         return lambda t: t
-    raise ValueError(f"trace_reduce={trace_reduce!r} is unknown; use 'channels', 'none' or a callable")
+    raise AttributionInputError(f"trace_reduce={trace_reduce!r} is unknown; use 'channels', 'none' or a callable")
 
 
 def plain_forward(model: Callable) -> Forward:
