@@ -44,3 +44,35 @@ def test_trace_shapes_and_cumulative_end_at_the_attributions(digits):
     assert trace.gradients.shape == trace.cumulative.shape == (16, 2, 8, 8)
     torch.testing.assert_close(trace.cumulative[-1], res.attributions.sum(dim=1))
     assert igw.integrated_gradients(model, images[:2], steps=16, trace=False).trace is None
+
+
+def test_the_automatic_batch_leaves_room_for_what_the_walk_keeps(monkeypatch):
+    """The memory budget covers the chunk and the trace together: a whole-map trace takes its bytes
+    out of the budget, so chunks shrink instead of the total outgrowing it."""
+    from ig_widget.attribution import batching
+
+    point_bytes = 3 * 16 * 16 * 4
+    per_point = point_bytes * batching.ACTIVATION_FACTOR
+    monkeypatch.setattr(batching, "CPU_BUDGET_BYTES", 10 * per_point)  # room for ten points
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Tanh(), torch.nn.Flatten(), torch.nn.LazyLinear(3))
+    x = torch.rand(1, 3, 16, 16)
+    model(x)
+
+    def largest_chunk(**options) -> int:
+        done = [0]
+        sizes = []
+
+        def progress(stop, total):
+            sizes.append(stop - done[0])
+            done[0] = stop
+
+        igw.integrated_gradients(model, x, target=0, steps=64, progress=progress, **options)
+        return max(sizes)
+
+    # without a trace the walk keeps only the gradient sum, one point's bytes
+    assert largest_chunk(trace=False) == (10 * per_point - point_bytes) // per_point == 9
+    # a whole-map trace adds scores (64 floats) and per step the gradient, its increment and (at the
+    # end) the cumulative sum: three maps of one point each
+    kept = point_bytes + 64 * 4 + 3 * 64 * point_bytes
+    assert largest_chunk(trace=True, trace_reduce="none") == (10 * per_point - kept) // per_point == 6

@@ -47,7 +47,10 @@ class StoredPath:
         shape = (len(alphas), self.walk.rows_per_step)
         pieces = [([], []) for _ in self.walk.scores]
         difference = self.walk.difference
-        for chunks in self.walk.chunks(torch.as_tensor(alphas, dtype=difference.dtype, device=difference.device)):
+        stored = sum(piece.nbytes for per_target in self.gradients for piece in per_target)
+        kept = stored + len(self.walk.scores) * len(alphas) * difference.nbytes  # what this call adds
+        points = torch.as_tensor(alphas, dtype=difference.dtype, device=difference.device)
+        for chunks in self.walk.chunks(points, kept):
             for (scores, gradients), chunk in zip(pieces, chunks):
                 scores.append(chunk.scores)
                 gradients.append(chunk.gradients)

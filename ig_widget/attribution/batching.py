@@ -35,13 +35,18 @@ class Chunk:
     gradients: Tensor  # [m, ...] gradient of the score at each point
 
 
-def auto_batch_size(point_bytes: int, rows: int, total: int, device: torch.device) -> int:
-    """Points per forward pass from a memory budget, a multiple of `rows` when it can be."""
+def auto_batch_size(point_bytes: int, rows: int, total: int, device: torch.device, kept_bytes: int = 0) -> int:
+    """Points per forward pass from a memory budget, a multiple of `rows` when it can be.
+
+    `kept_bytes` is what the caller holds for the whole walk (the trace, stored gradients): it comes
+    out of the budget, so the chunk and what is kept together fit in it.
+    """
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         budget = free // 2
     else:
         budget = CPU_BUDGET_BYTES
+    budget = max(0, budget - kept_bytes)
     size = max(1, min(total, budget // max(1, point_bytes * ACTIVATION_FACTOR)))
     return (size // rows) * rows if size >= rows else size
 

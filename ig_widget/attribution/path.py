@@ -229,11 +229,13 @@ class PathWalk:
     def rows_per_step(self) -> int:
         return self.baseline.shape[0]
 
-    def chunks(self, alphas: Tensor) -> Iterator[list[Chunk]]:
-        """Per chunk, one Chunk per target for points baseline + alphas[k] * difference (step-major)."""
+    def chunks(self, alphas: Tensor, kept_bytes: int = 0) -> Iterator[list[Chunk]]:
+        """Per chunk, one Chunk per target for points baseline + alphas[k] * difference (step-major).
+        `kept_bytes`: what the caller holds besides the chunk, taken out of the automatic batch budget."""
         count = len(alphas) * self.rows_per_step
         x = self.baseline
-        size = self.batch_size or auto_batch_size(x[0].numel() * x.element_size(), self.rows_per_step, count, x.device)
+        size = self.batch_size or auto_batch_size(x[0].numel() * x.element_size(), self.rows_per_step, count,
+                                                  x.device, kept_bytes)
         make_points = straight_path(self.baseline, self.difference, alphas)
         yield from chunked_multi_gradients(self.forward, self.scores, make_points, count, size, self.progress, self.layout)
 
@@ -254,7 +256,7 @@ class PathWalk:
         # F(x') comes from the path itself when the rule evaluates alpha = 0 (left sums, trapezoid).
         baseline_values = None if starts_at_baseline else self.baseline_scores()
         path = StreamedPath(self, alphas, weights, reducer, baseline_values)
-        for chunks in self.chunks(alphas):
+        for chunks in self.chunks(alphas, path.kept_bytes()):
             path.add(chunks)
         return path
 
@@ -271,6 +273,13 @@ class StreamedPath:
             if reducer is not None else None
         self.reads_baseline = baseline_values is None
         self.baseline_values = baseline_values or [None] * count
+
+    def kept_bytes(self) -> int:
+        """Bytes held for the whole walk: the sums, and the trace with the cumulative sum it adds at the end."""
+        held = sum(total.nbytes for total in self.sums)
+        for recorder in self.recorders or []:
+            held += recorder.scores.nbytes + recorder.gradients.nbytes + 2 * recorder.increments.nbytes
+        return held
 
     def add(self, chunks: list[Chunk]) -> None:
         rows_per_step = self.walk.rows_per_step
