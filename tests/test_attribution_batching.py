@@ -76,3 +76,18 @@ def test_the_automatic_batch_leaves_room_for_what_the_walk_keeps(monkeypatch):
     # end) the cumulative sum: three maps of one point each
     kept = point_bytes + 64 * 4 + 3 * 64 * point_bytes
     assert largest_chunk(trace=True, trace_reduce="none") == (10 * per_point - kept) // per_point == 6
+
+
+def test_cpu_chunks_stop_at_a_cache_sized_working_set_but_keep_a_few_points():
+    from ig_widget.attribution import batching
+
+    cpu = torch.device("cpu")
+    per_point = lambda point_bytes: point_bytes * batching.ACTIVATION_FACTOR  # noqa: E731
+    cnn64 = 3 * 64 * 64 * 4
+    assert batching.auto_batch_size(cnn64, 1, 50, cpu) == batching.CPU_FAST_CHUNK_BYTES // per_point(cnn64) < 50
+    resnet = 3 * 224 * 224 * 4  # past the working set with one point: a few points per chunk still
+    assert batching.auto_batch_size(resnet, 1, 128, cpu) == batching.CPU_MIN_POINTS
+    digits = 64 * 4  # a tiny input keeps all its points in one chunk
+    assert batching.auto_batch_size(digits, 1, 500, cpu) == 500
+    # the memory budget stays the ceiling: what the walk keeps can leave room for fewer points
+    assert batching.auto_batch_size(resnet, 1, 128, cpu, kept_bytes=batching.CPU_BUDGET_BYTES - 3 * per_point(resnet)) == 3
