@@ -78,16 +78,20 @@ def test_the_automatic_batch_leaves_room_for_what_the_walk_keeps(monkeypatch):
     assert largest_chunk(trace=True, trace_reduce="none") == (10 * per_point - kept) // per_point == 6
 
 
-def test_cpu_chunks_stop_at_a_cache_sized_working_set_but_keep_a_few_points():
+def test_cpu_image_chunks_stop_at_a_cache_sized_working_set_but_keep_a_few_points():
     from ig_widget.attribution import batching
 
-    cpu = torch.device("cpu")
-    per_point = lambda point_bytes: point_bytes * batching.ACTIVATION_FACTOR  # noqa: E731
-    cnn64 = 3 * 64 * 64 * 4
-    assert batching.auto_batch_size(cnn64, 1, 50, cpu) == batching.CPU_FAST_CHUNK_BYTES // per_point(cnn64) < 50
-    resnet = 3 * 224 * 224 * 4  # past the working set with one point: a few points per chunk still
-    assert batching.auto_batch_size(resnet, 1, 128, cpu) == batching.CPU_MIN_POINTS
-    digits = 64 * 4  # a tiny input keeps all its points in one chunk
-    assert batching.auto_batch_size(digits, 1, 500, cpu) == 500
+    def per_point(point: torch.Tensor) -> int:
+        return point.numel() * point.element_size() * batching.ACTIVATION_FACTOR
+
+    cnn64 = torch.zeros(3, 64, 64)
+    assert batching.auto_batch_size(cnn64, 1, 50) == batching.CPU_FAST_CHUNK_BYTES // per_point(cnn64) < 50
+    resnet = torch.zeros(3, 224, 224)  # past the working set with one point: a few points per chunk still
+    assert batching.auto_batch_size(resnet, 1, 128) == batching.CPU_MIN_POINTS
+    assert batching.auto_batch_size(torch.zeros(1, 8, 8), 1, 500) == 500  # a tiny image keeps one chunk
+    # token embeddings of the same size are not capped (a transformer ran fastest in one chunk)
+    tokens = torch.zeros(64, 192)
+    assert tokens.numel() == cnn64.numel() and batching.auto_batch_size(tokens, 1, 50) == 50
     # the memory budget stays the ceiling: what the walk keeps can leave room for fewer points
-    assert batching.auto_batch_size(resnet, 1, 128, cpu, kept_bytes=batching.CPU_BUDGET_BYTES - 3 * per_point(resnet)) == 3
+    kept = batching.CPU_BUDGET_BYTES - 3 * per_point(resnet)
+    assert batching.auto_batch_size(resnet, 1, 128, kept_bytes=kept) == 3

@@ -20,10 +20,11 @@ Progress = Callable[[int, int], None]
 
 # The memory a chunk and what the walk keeps may take on the CPU.
 CPU_BUDGET_BYTES = 1 << 29
-# Speed, not memory: on a 2-core CPU, chunks whose estimated working set passes about 64 MiB ran
-# slower per point (small CNN at 64 x 64, 50 steps: 97 ms in chunks of 10 to 17 points, 139 ms in one
-# chunk of 50; ResNet-18 at 224 x 224: 2.90 s in chunks of 10, 3.19 s in 25, 3.46 s in 5), so CPU
-# chunks stop there, but never below CPU_MIN_POINTS (a tiny model keeps its one chunk).
+# Speed, not memory: on a 2-core CPU, image chunks whose estimated working set passes about 64 MiB
+# ran slower per point (small CNN at 64 x 64, 50 steps: 97 ms in chunks of 10 to 17 points, 139 ms in
+# one chunk of 50; ResNet-18 at 224 x 224: 2.90 s in chunks of 10, 3.19 s in 25, 3.46 s in 5), so CPU
+# image chunks stop there, but never below CPU_MIN_POINTS (a tiny model keeps its one chunk). MiniLM
+# ran about 3% faster in one chunk of 50 than in chunks of 21, so token sequences are not capped.
 CPU_FAST_CHUNK_BYTES = 1 << 26
 CPU_MIN_POINTS = 8
 # Bytes of activations kept for the backward pass per byte of input: a generous guess for CNNs and
@@ -40,20 +41,21 @@ class Chunk:
     gradients: Tensor  # [m, ...] gradient of the score at each point
 
 
-def auto_batch_size(point_bytes: int, rows: int, total: int, device: torch.device, kept_bytes: int = 0) -> int:
-    """Points per forward pass from a memory budget, a multiple of `rows` when it can be.
+def auto_batch_size(point: Tensor, rows: int, total: int, kept_bytes: int = 0) -> int:
+    """Points per forward pass for points shaped like `point` (one input row), from a memory budget on
+    `point`'s device, a multiple of `rows` when it can be.
 
     `kept_bytes` is what the caller holds for the whole walk (the trace, stored gradients): it comes
     out of the budget, so the chunk and what is kept together fit in it.
     """
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
+    if point.device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(point.device)
         budget = free // 2
     else:
         budget = CPU_BUDGET_BYTES
-    per_point = max(1, point_bytes * ACTIVATION_FACTOR)
+    per_point = max(1, point.numel() * point.element_size() * ACTIVATION_FACTOR)
     size = max(0, budget - kept_bytes) // per_point
-    if device.type == "cpu":
+    if point.device.type == "cpu" and point.ndim == 3:  # an image: C x H x W
         size = min(size, max(CPU_MIN_POINTS, CPU_FAST_CHUNK_BYTES // per_point))
     size = max(1, min(total, size))
     return (size // rows) * rows if size >= rows else size

@@ -59,7 +59,7 @@ def interior_gradients(
     scores = x.new_zeros(alpha_values.numel(), batch)
     with evaluation_mode(model):
         score, _ = probe(forward, x, target, output)
-        size = batch_size or auto_batch_size(x[0].numel() * x.element_size(), batch, count, x.device)
+        size = batch_size or auto_batch_size(x[0], batch, count)
         for chunk in chunked_gradients(forward, score, straight_path(base, x - base, alpha_values), count, size):
             step = torch.arange(chunk.start, chunk.stop, device=x.device) // batch
             gradients[step, chunk.rows] = chunk.gradients

@@ -233,9 +233,7 @@ class PathWalk:
         """Per chunk, one Chunk per target for points baseline + alphas[k] * difference (step-major).
         `kept_bytes`: what the caller holds besides the chunk, taken out of the automatic batch budget."""
         count = len(alphas) * self.rows_per_step
-        x = self.baseline
-        size = self.batch_size or auto_batch_size(x[0].numel() * x.element_size(), self.rows_per_step, count,
-                                                  x.device, kept_bytes)
+        size = self.batch_size or auto_batch_size(self.baseline[0], self.rows_per_step, count, kept_bytes)
         make_points = straight_path(self.baseline, self.difference, alphas)
         yield from chunked_multi_gradients(self.forward, self.scores, make_points, count, size, self.progress, self.layout)
 

@@ -81,7 +81,7 @@ def smoothgrad(
                 baseline_name=baseline_name(baseline), rule=rule, steps=steps,
             )
         noisy_score, _ = probe(forward, noisy, classes, output)
-        size = batch_size or auto_batch_size(x[0].numel() * x.element_size(), batch, noisy.shape[0], x.device)
+        size = batch_size or auto_batch_size(x[0], batch, noisy.shape[0])
         points = lambda start, stop: (noisy[start:stop], torch.arange(start, stop, device=x.device))
         gradients = torch.cat([c.gradients for c in chunked_gradients(forward, noisy_score, points, noisy.shape[0], size)])
     per_copy = gradients * noisy if method == "gradient_x_input" else gradients
@@ -138,7 +138,7 @@ def expected_gradients(
     total = torch.zeros_like(difference)
     with evaluation_mode(model):
         score, values = probe(forward, x, target, output)
-        size = batch_size or auto_batch_size(x[0].numel() * x.element_size(), batch, samples * batch, x.device)
+        size = batch_size or auto_batch_size(x[0], batch, samples * batch)
         baseline_values = torch.cat([
             score_at(forward, score, baselines[start:start + size], rows_all[start:start + size])
             for start in range(0, samples * batch, size)
