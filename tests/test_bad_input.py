@@ -124,8 +124,9 @@ ENGINE_CASES = [
          igw.AttributionInputError, ("x has dtype torch.float64", "torch.float32", "x.to(torch.float32)")),
     Case("input on another device than the model", lambda: nn.Linear(6, 4, device="meta"), _ig(),
          igw.AttributionInputError, ("x is on cpu", "the model is on meta", "x.to('meta')")),
+    # the probe's pass over x and x' stacked fails, then x alone, whose error names the user's input
     Case("input the model rejects (wrong feature count)", _mlp, _ig(x=torch.zeros(2, 7)),
-         ModelCallError, ("shape (2, 7)", "mat1 and mat2", "a batch the model accepts"), forwards=1),
+         ModelCallError, ("shape (2, 7)", "mat1 and mat2", "a batch the model accepts"), forwards=2),
     # --- steps, rule, batch size, output
     Case("steps = 0", _mlp, _ig(steps=0), igw.AttributionInputError, ("steps=0", "steps >= 1")),
     Case("steps negative", _mlp, _ig(steps=-5), igw.AttributionInputError, ("steps=-5", "steps >= 1")),

@@ -136,13 +136,43 @@ def test_baseline_score_comes_from_the_path_when_the_rule_visits_alpha_zero():
     torch.testing.assert_close(result.trace.scores[0], expected, rtol=1e-5, atol=1e-6)
 
 
-def test_rules_without_alpha_zero_still_ask_the_model_for_the_baseline():
+@pytest.mark.parametrize("steps", [5, "auto"])
+def test_rules_without_alpha_zero_get_the_baseline_score_from_the_probes_pass(steps):
+    """F(x) and F(x') come from one gradient-free pass over x and x' stacked, not two passes."""
     model = PointCounter(smooth_cnn())
-    x = sample_input(1)
-    result = integrated_gradients(model, x, target=1, steps=5)
-    assert sum(model.calls) == 1 + 1 + 5
+    x = sample_input(2)
+    result = integrated_gradients(model, x, target=1, steps=steps, batch_size=1000)
+    # one pass of 2 + 2 rows, then path points only, each once (nested refinements add new points)
+    assert model.calls[0] == 2 * x.shape[0]
+    assert sum(model.calls[1:]) == result.steps * x.shape[0]
     with torch.no_grad():
+        torch.testing.assert_close(result.score, model.inner(x)[:, 1])
         torch.testing.assert_close(result.baseline_score, model.inner(torch.zeros_like(x))[:, 1])
+
+
+class ReturnsScoresAndFeatures(nn.Module):
+    """Returns a tuple, explained through a callable target: the probe cannot split such an output."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = smooth_cnn()
+        self.calls: list[int] = []
+
+    def forward(self, x):
+        self.calls.append(x.shape[0])
+        return self.inner(x), x
+
+
+@pytest.mark.parametrize("rule", ["gausslegendre", "riemann_trapezoid"])
+def test_a_callable_target_keeps_separate_passes_and_the_same_numbers(rule):
+    model = ReturnsScoresAndFeatures()
+    x = sample_input(2)
+    result = integrated_gradients(model, x, target=lambda out: out[0][:, 1], steps=6, rule=rule, batch_size=1000)
+    at_zero = rule == "riemann_trapezoid"  # the path's own alpha = 0 point gives F(x') there
+    assert model.calls == [2] + ([] if at_zero else [2]) + [12]
+    reference = integrated_gradients(model.inner, x, target=1, steps=6, rule=rule)
+    torch.testing.assert_close(result.attributions, reference.attributions)
+    torch.testing.assert_close(result.baseline_score, reference.baseline_score)
 
 
 class FlattensWithView(nn.Module):
@@ -178,7 +208,7 @@ def test_a_model_error_is_not_taken_for_a_layout_problem():
     model = PointCounter(DetachesItsInput())
     with pytest.raises(GradientPathError, match="no gradient path"):
         integrated_gradients(model, torch.rand(1, 3, 4, 4), target=0, steps=4)
-    assert model.calls == [1, 1, 4]  # probe, baseline, one path chunk: no second try
+    assert model.calls == [2, 4]  # probe at x and x', one path chunk: no second try
 
 
 @pytest.mark.parametrize(

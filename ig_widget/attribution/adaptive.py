@@ -96,12 +96,13 @@ class StoredPath:
         return self.weighted_sum(index), self.baseline_values[index], trace
 
 
-def refine(walk: PathWalk, values: list[Tensor], rule: str, tol: float, max_steps: int):
-    """Evaluate nested point sets until every target's gap is at most `tol`; return
-    (alphas, weights, StoredPath) for the final set."""
+def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], rule: str, tol: float,
+           max_steps: int):
+    """Evaluate nested point sets until every target's gap is at most `tol` (F(x) = `values`,
+    F(x') = `baseline_values`, per target); return (alphas, weights, StoredPath) for the final set."""
     rule = nested_rule(rule)
     path = StoredPath(walk)
-    path.baseline_values = walk.baseline_scores()
+    path.baseline_values = baseline_values
     counts = nested_counts(rule, max_steps)
     dtype, device = walk.difference.dtype, walk.difference.device
     for count in counts:

@@ -8,7 +8,7 @@ the model (directly, or substituted for an embedding layer's output).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import torch
 from torch import Tensor
@@ -160,18 +160,24 @@ def integrate_path_multi(
 ) -> list[AttributionResult]:
     """`integrate_path` for several targets in one walk: one forward pass per chunk of path points,
     then one backward pass per target. `top_k` replaces `targets` by each row's k top classes."""
-    scores, values = probe_many(forward, x, targets, output, top_k)
+    # F(x') comes from the path itself where the rule evaluates alpha = 0 (left sums, trapezoid),
+    # else from the probe's pass, which then runs on x and x' together.
+    fixed = None if steps == "auto" else path_points(rule, steps)
+    starts_at_baseline = fixed is not None and fixed[0][0] == 0.0
+    scores, values, baseline_values = probe_many(forward, x, targets, output, top_k,
+                                                 baseline=None if starts_at_baseline else baseline)
     walk = PathWalk(forward, scores, baseline, x - baseline, batch_size, progress)
+    if not starts_at_baseline and baseline_values is None:
+        baseline_values = walk.baseline_scores()
     if steps == "auto":
         from .adaptive import refine
 
-        alphas, weights, path = refine(walk, values, rule, tol, max_steps)
+        alphas, weights, path = refine(walk, values, baseline_values, rule, tol, max_steps)
         rule, steps = nested_rule(rule), len(alphas)
     else:
-        alphas_np, weights_np = path_points(rule, steps)
-        alphas = torch.as_tensor(alphas_np, dtype=x.dtype, device=x.device)
-        weights = torch.as_tensor(weights_np, dtype=x.dtype, device=x.device)
-        path = walk.stream(alphas, weights, reducer, starts_at_baseline=bool(alphas_np[0] == 0.0))
+        alphas = torch.as_tensor(fixed[0], dtype=x.dtype, device=x.device)
+        weights = torch.as_tensor(fixed[1], dtype=x.dtype, device=x.device)
+        path = walk.stream(alphas, weights, reducer, baseline_values)
     results = []
     for index, score in enumerate(scores):
         summed, baseline_values, trace = path.finish(index, reducer)
@@ -193,12 +199,18 @@ def integrate_path_multi(
 
 
 def probe_many(
-    forward: Forward, x: Tensor, targets: Sequence[TargetSpec], output: str, top_k: int | None = None
-) -> tuple[list[TargetScore], list[Tensor]]:
-    """`probe` for several targets from one gradient-free pass at the input."""
+    forward: Forward, x: Tensor, targets: Sequence[TargetSpec], output: str, top_k: int | None = None,
+    baseline: Tensor | None = None,
+) -> tuple[list[TargetScore], list[Tensor], list[Tensor] | None]:
+    """`probe` for several targets from one gradient-free pass at the input: (scores, F(x), F(x')).
+
+    With `baseline`, that pass runs on x and x' stacked where it safely can (see `joint_pass`) and
+    also gives F(x'): one pass instead of two, which counts where a model is launch-bound or small.
+    F(x') is None when it was not computed.
+    """
     rows = torch.arange(x.shape[0], device=x.device)
     with torch.no_grad():
-        raw = call_model(forward, x, rows)
+        raw, at_baseline = joint_pass(forward, x, baseline, rows, targets if top_k is None else [None])
         if top_k is not None:
             ranked = resolve_target(None, output, raw, x.shape[0])
             classes = output_tensor(raw).shape[-1] if ranked.classes is not None else 1
@@ -208,12 +220,44 @@ def probe_many(
             targets = [top[:, rank] for rank in range(top_k)] if top is not None else [None]
         scores = [resolve_target(target, output, raw, x.shape[0]) for target in targets]
         values = [score(raw, rows).detach() for score in scores]
+        baseline_values = None if at_baseline is None else [score(at_baseline, rows).detach() for score in scores]
     if not all(bool(torch.isfinite(value).all()) for value in values):
         raise FloatingPointError(
             "the model's score at the input x is NaN or inf; the model must give finite scores for x "
             "(check for log(0), division by zero or overflow)"
         )
-    return scores, values
+    if baseline_values is not None:
+        check_baseline_scores(baseline_values)
+    return scores, values, baseline_values
+
+
+def joint_pass(forward: Forward, x: Tensor, baseline: Tensor | None, rows: Tensor,
+               targets: Sequence[TargetSpec]) -> tuple[Any, Any]:
+    """(model output at x, output at the baseline or None) from one pass over both stacked.
+
+    Only for class-index targets, whose scores are read from the output tensor alone, so each half
+    can stand in for a pass of its own. Anything unusual (a callable target, an output that does not
+    split into the two batches, a model that refuses the stacked batch) falls back to the pass at x
+    alone, whose errors then speak of the user's own input.
+    """
+    if baseline is None or any(callable(target) for target in targets):
+        return call_model(forward, x, rows), None
+    batch = x.shape[0]
+    try:
+        raw = forward(torch.cat([x, baseline]), torch.cat([rows, rows]))
+    except Exception:  # noqa: BLE001 - the pass at x alone reports the error properly
+        return call_model(forward, x, rows), None
+    both = output_tensor(raw)  # an output without a score tensor is an error with any class target
+    if both.ndim == 0 or both.shape[0] != 2 * batch:
+        return call_model(forward, x, rows), None
+    return both[:batch], both[batch:]
+
+
+def check_baseline_scores(values: list[Tensor]) -> None:
+    if not all(bool(torch.isfinite(value).all()) for value in values):
+        raise FloatingPointError(
+            "the model's score at the baseline is NaN or inf; choose a baseline the model gives finite scores for"
+        )
 
 
 class PathWalk:
@@ -243,16 +287,13 @@ class PathWalk:
         with torch.no_grad():
             raw = self.forward(self.baseline, rows)
             values = [score(raw, rows).detach() for score in self.scores]
-        if not all(bool(torch.isfinite(value).all()) for value in values):
-            raise FloatingPointError(
-                "the model's score at the baseline is NaN or inf; choose a baseline the model gives finite scores for"
-            )
+        check_baseline_scores(values)
         return values
 
-    def stream(self, alphas: Tensor, weights: Tensor, reducer: Reducer | None, starts_at_baseline: bool) -> StreamedPath:
-        """Walk all points once, keeping only running sums (and the reduced trace)."""
-        # F(x') comes from the path itself when the rule evaluates alpha = 0 (left sums, trapezoid).
-        baseline_values = None if starts_at_baseline else self.baseline_scores()
+    def stream(self, alphas: Tensor, weights: Tensor, reducer: Reducer | None,
+               baseline_values: list[Tensor] | None) -> StreamedPath:
+        """Walk all points once, keeping only running sums (and the reduced trace). Without
+        `baseline_values` F(x') is read off the path's point at alpha = 0."""
         path = StreamedPath(self, alphas, weights, reducer, baseline_values)
         for chunks in self.chunks(alphas, path.kept_bytes()):
             path.add(chunks)
