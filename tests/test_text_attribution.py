@@ -4,7 +4,6 @@ agreement between calling conventions, baselines, targets, and the user's model 
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 
 import pytest
 import torch
@@ -12,6 +11,7 @@ from torch import nn
 
 import ig_widget as igw
 from ig_widget.attribution.errors import AttributionInputError
+from ig_widget.examples import one_thread
 from ig_widget.text_examples import (
     SENTIMENT_LABELS,
     SentenceSimilarity,
@@ -222,17 +222,6 @@ def test_agrees_with_captum_layer_integrated_gradients(minilm):
 
 
 # ---------------------------------------------------------------- targets on small trained models
-
-
-@contextmanager
-def one_thread():
-    """Tiny models train faster on one thread than with threads fighting over two busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 GOOD, BAD = ["great", "good", "wonderful", "excellent", "lovely"], ["awful", "bad", "terrible", "boring", "dull"]
