@@ -143,7 +143,7 @@ ENGINE_CASES = [
     Case("unknown trace_reduce", _mlp, _ig(trace_reduce="pixels"),
          igw.AttributionInputError, ("trace_reduce='pixels'", "'channels', 'none' or a callable")),
     Case("progress not callable", _mlp, _ig(progress=5),
-         igw.AttributionInputError, ("progress must be None or a callable", "got int")),
+         igw.AttributionInputError, ("progress must be None, True (a tqdm bar) or a callable", "got int")),
     Case("seed not an int", _mlp, _ig(baseline="uniform", seed="0"),
          igw.AttributionInputError, ("seed must be a non-negative int", "got '0'")),
     # --- target

@@ -8,13 +8,13 @@ from torch import Tensor
 
 from .adaptive import check_adaptive
 from .baselines import BaselineSpec, Range, baseline_name, make_baseline
-from .batching import Progress
 from .errors import AttributionInputError
 from .model_state import evaluation_mode
 from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, Steps, integrate_path_multi, plain_forward, trace_reducer
+from .progress import ProgressSpec, progress_callback
 from .result import AttributionResult
 from .targets import TargetSpec, check_target_spec
-from .validation import check_batch_size, check_input, check_model, check_progress, check_seed, check_steps
+from .validation import check_batch_size, check_input, check_model, check_seed, check_steps
 
 
 def integrated_gradients(
@@ -31,7 +31,7 @@ def integrated_gradients(
     seed: int = 0,
     input_range: Range = None,
     trace_reduce: str | Reducer = "channels",
-    progress: Progress | None = None,
+    progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
     max_steps: int = DEFAULT_MAX_STEPS,
 ) -> AttributionResult:
@@ -66,7 +66,7 @@ def integrated_gradients_multi(
     seed: int = 0,
     input_range: Range = None,
     trace_reduce: str | Reducer = "channels",
-    progress: Progress | None = None,
+    progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
     max_steps: int = DEFAULT_MAX_STEPS,
 ) -> list[AttributionResult]:
@@ -89,7 +89,7 @@ def integrated_gradients_multi(
     for target in targets:
         check_target_spec(target, output)
     check_seed(seed)
-    check_progress(progress)
+    progress = progress_callback(progress, "integrated gradients")
     reducer = trace_reducer(trace_reduce, x.ndim) if trace else None
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)

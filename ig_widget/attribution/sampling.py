@@ -9,14 +9,15 @@ import torch
 from torch import Tensor
 
 from .baselines import BaselineSpec, Range, baseline_name, make_baseline
-from .batching import Progress, auto_batch_size, chunked_gradients
+from .batching import auto_batch_size, chunked_gradients
 from .errors import AttributionInputError
 from .model_state import evaluation_mode
 from .path import integrate_path, plain_forward, probe, score_at
+from .progress import ProgressSpec, progress_callback
 from .result import AttributionResult
 from .targets import TargetSpec, check_target_spec
 from .validation import (
-    check_batch_size, check_input, check_model, check_noise_level, check_positive_count, check_progress,
+    check_batch_size, check_input, check_model, check_noise_level, check_positive_count,
     check_seed, check_steps,
 )
 
@@ -101,7 +102,7 @@ def expected_gradients(
     seed: int = 0,
     batch_size: int | None = None,
     output: str = "logit",
-    progress: Progress | None = None,
+    progress: ProgressSpec = None,
 ) -> AttributionResult:
     """IG averaged over baselines drawn from `data` [N, ...], with one random alpha per draw.
 
@@ -119,7 +120,7 @@ def expected_gradients(
         )
     check_positive_count("samples", samples)
     check_seed(seed)
-    check_progress(progress)
+    progress = progress_callback(progress, "expected gradients")
     x = x.detach()
     batch = x.shape[0]
     generator = torch.Generator(device="cpu").manual_seed(seed)

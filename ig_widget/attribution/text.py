@@ -16,11 +16,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .batching import Forward, Progress
+from .batching import Forward
 from .errors import AttributionInputError
 from .model_state import evaluation_mode, model_device, modules_of
 from .adaptive import check_adaptive
 from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, integrate_path_multi
+from .progress import ProgressSpec, progress_callback
 from .targets import TargetSpec, check_target_spec
 from .text_baselines import TextBaselineSpec, check_text_baseline, text_baseline
 from .text_inputs import TextInput, TokenBatch, call_model, check_vocabulary, token_batch
@@ -47,7 +48,7 @@ def text_integrated_gradients(
     token_reduce: str = "sum",
     output: str = "logit",
     trace_reduce: str | Reducer = "embedding",
-    progress: Progress | None = None,
+    progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
 ) -> TextAttribution:
     """Attribute the target score of each sequence to its tokens.
@@ -85,7 +86,7 @@ def text_integrated_gradients_multi(
     token_reduce: str = "sum",
     output: str = "logit",
     trace_reduce: str | Reducer = "embedding",
-    progress: Progress | None = None,
+    progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
 ) -> list[TextAttribution]:
     """`text_integrated_gradients` for several targets in one walk along the path (one forward pass
@@ -96,6 +97,7 @@ def text_integrated_gradients_multi(
     if steps == "auto":
         check_adaptive(tol, DEFAULT_MAX_STEPS)
     check_batch_size(batch_size)
+    progress = progress_callback(progress, "integrated gradients (text)")
     if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence) or not targets:
         raise AttributionInputError(f"targets must be a non-empty list of targets (e.g. [0, 1]); got {targets!r}")
     for target in targets:

@@ -86,13 +86,6 @@ def check_seed(seed: int) -> None:
         raise AttributionInputError(f"seed must be a non-negative int (it fixes every random draw); got {seed!r}")
 
 
-def check_progress(progress: Callable | None) -> None:
-    if progress is not None and not callable(progress):
-        raise AttributionInputError(
-            f"progress must be None or a callable progress(done, total); got {type(progress).__name__}"
-        )
-
-
 def check_positive_count(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise AttributionInputError(f"{name} must be a positive int; got {value!r}")
