@@ -9,8 +9,7 @@ through `get_input_embeddings()`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -110,7 +109,7 @@ def text_integrated_gradients_multi(
     batch = token_batch(inputs, tokenizer, model_device(model) or model_device(layer))
     vocabulary = layer.num_embeddings if isinstance(layer, nn.Embedding) else None
     check_vocabulary(batch.input_ids, vocabulary, "inputs")
-    with evaluation_mode(model), evaluation_mode(layer), frozen_parameters(model, layer):
+    with evaluation_mode(model), evaluation_mode(layer):
         with torch.no_grad():
             embedded = layer(batch.input_ids).detach()
         base, name = text_baseline(
@@ -219,17 +218,3 @@ def substituting_forward(model: Callable, layer: nn.Module, batch: TokenBatch, c
         return raw
 
     return forward
-
-
-@contextmanager
-def frozen_parameters(*owners: Callable) -> Iterator[None]:
-    """Only the path points need gradients: no graph is kept for the weights, and flags come back."""
-    flags = [(p, p.requires_grad) for owner in owners for module in modules_of(owner)
-             for p in module.parameters(recurse=False)]
-    try:
-        for parameter, _ in flags:
-            parameter.requires_grad_(False)
-        yield
-    finally:
-        for parameter, required in flags:
-            parameter.requires_grad_(required)

@@ -25,12 +25,23 @@ import anywidget
 import traitlets
 
 from ..attribution import RULES
+from ..attribution.targets import OUTPUTS
+from .outputs import check_score_kind
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
 BASELINES = ("black", "blur", "uniform", "gaussian", "max_distance")
 SIGN_MODES = ("both", "positive", "negative", "absolute")
 CACHE_SIZE = 8  # at least; room for the listed outputs at two settings of baseline, rule and steps
 MAX_STEPS = 1024
+
+
+def check_explainer_arguments(model: Callable, output: str, score_kind: str | None) -> None:
+    """What every explainer checks before it touches the model."""
+    if not callable(model):
+        raise TypeError(f"model is a {type(model).__name__}; it needs to be a callable such as an nn.Module")
+    if output not in OUTPUTS:
+        raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
+    check_score_kind(score_kind)
 
 
 def index_of_label(label: str, labels: Sequence[str], index_word: str = "a class index") -> int:

@@ -12,12 +12,12 @@ from torch import Tensor
 
 from ..attribution import AttributionResult, integrated_gradients, integrated_gradients_multi
 from ..attribution.model_state import evaluation_mode, model_device
-from ..attribution.targets import OUTPUTS, output_tensor
+from ..attribution.targets import output_tensor
 from ..attribution.validation import call_model, check_input
 from ..encode import encode_image
-from .explainer import ExplainerWidget, Request, index_of_label
+from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .image_input import display_map, prepare_input, to_display
-from .outputs import check_score_kind, output_rows, resolve_score_kind
+from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
@@ -53,11 +53,7 @@ class ImageExplainer(ExplainerWidget):
         score_kind: str | None = None,
         **kwargs: Any,
     ):
-        if not callable(model):
-            raise TypeError(f"model is a {type(model).__name__}; it needs to be a callable such as an nn.Module")
-        if output not in OUTPUTS:
-            raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
-        check_score_kind(score_kind)
+        check_explainer_arguments(model, output, score_kind)
         x, original = prepare_input(image, preprocess)
         device = model_device(model)
         self._model, self._output = model, output

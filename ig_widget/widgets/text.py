@@ -13,14 +13,14 @@ from torch import Tensor
 
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import evaluation_mode, model_device
-from ..attribution.targets import OUTPUTS, output_tensor
+from ..attribution.targets import output_tensor
 from ..attribution.text import find_embedding, text_integrated_gradients_multi
 from ..attribution.text_baselines import TEXT_BASELINES
 from ..attribution.text_inputs import call_model, check_vocabulary, token_batch
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
-from .explainer import ExplainerWidget, Request, index_of_label
-from .outputs import check_score_kind, output_rows, resolve_score_kind
+from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
+from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
@@ -63,13 +63,9 @@ class TextExplainer(ExplainerWidget):
         score_kind: str | None = None,
         **kwargs: Any,
     ):
-        if not callable(model):
-            raise TypeError(f"model is a {type(model).__name__}; it needs to be a callable such as an nn.Module")
+        check_explainer_arguments(model, output, score_kind)
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"text must be a non-empty string; got {text!r}")
-        if output not in OUTPUTS:
-            raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
-        check_score_kind(score_kind)
         self._model, self._tokenizer = model, tokenizer
         self._output, self._top_k, self._embedding = output, top_k, embedding
         self._tokens = token_batch(text, tokenizer, model_device(model))

@@ -36,6 +36,22 @@ export function connect(model) {
   };
 }
 
+/** A getter for the model's `result` decoded by `decode`, decoded again only when the payload changes;
+ * `onNew()` then drops whatever the view derived from the old one. */
+export function resultReader(model, decode, onNew) {
+  let payload = null;
+  let decoded = null;
+  return () => {
+    const next = model.get("result");
+    if (next !== payload) {
+      payload = next;
+      decoded = decode(next);
+      onNew();
+    }
+    return decoded;
+  };
+}
+
 /** Baseline, rule and steps controls, two-way with the kernel's traits (their choices included). */
 export function pathSettings(model, { on, send }) {
   const choices = model.get("choices") || {};

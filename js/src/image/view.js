@@ -4,7 +4,7 @@
 
 import { formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
-import { connect, element, outputsColumn, pathSection, pathSettings, showPathSummary } from "../frame.js";
+import { connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
 import {
   DISPLAY_MODES, blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels,
   overlayPixels, upscale,
@@ -71,19 +71,8 @@ export function renderImage({ model, el }) {
   el.append(root);
 
   // -- drawing -----------------------------------------------------------------------------
-  let result = null;
-  let resultPayload = null;
   let clips = null; // {key, map, gradients}
-
-  const current = () => {
-    const payload = model.get("result");
-    if (payload !== resultPayload) {
-      resultPayload = payload;
-      result = decodeImageResult(payload);
-      clips = null;
-    }
-    return result;
-  };
+  const current = resultReader(model, decodeImageResult, () => (clips = null));
   const clipValues = (r) => {
     const key = `${model.get("sign")}|${model.get("clip")}`;
     if (!clips || clips.key !== key) {

@@ -4,7 +4,7 @@
 
 import { formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
-import { connect, element, outputsColumn, pathSection, pathSettings, showPathSummary } from "../frame.js";
+import { connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
 import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue } from "../normalise.js";
 import { addStyles } from "../styles.js";
@@ -63,19 +63,8 @@ export function renderText({ model, el }) {
   el.append(root);
 
   // -- state derived from the result, recomputed only when its inputs change -------------------
-  let resultPayload = null;
-  let result = null;
   let view = null; // {key, units, values, trace, clip}
-
-  const current = () => {
-    const payload = model.get("result");
-    if (payload !== resultPayload) {
-      resultPayload = payload;
-      result = decodeTextResult(payload);
-      view = null;
-    }
-    return result;
-  };
+  const current = resultReader(model, decodeTextResult, () => (view = null));
   const shown = () => {
     const r = current();
     if (!r) return null;
