@@ -179,7 +179,6 @@ export function renderImage({ model, el }) {
   root.addEventListener("keydown", moveProbe);
   root.addEventListener("mousemove", showReadout);
 
-
   on("change:result", drawResult);
   on("change:display", () => (display.setValue(model.get("display")), drawMain()));
   on("change:opacity", () => (opacity.setValue(model.get("opacity")), drawMain()));
