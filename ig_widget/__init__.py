@@ -11,6 +11,7 @@ from .attribution import (
     InteriorGradients,
     MaxDistance,
     ModelCallError,
+    PathDiagnosis,
     PathTrace,
     UniformNoise,
     expected_gradients,
@@ -48,7 +49,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
-    "GradientPathError", "InteriorGradients", "MaxDistance", "ModelCallError", "PathTrace", "UniformNoise",
+    "GradientPathError", "InteriorGradients", "MaxDistance", "ModelCallError", "PathDiagnosis", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
     "text_integrated_gradients", "text_integrated_gradients_multi", "TextAttribution", "Word", "NextToken",

@@ -5,7 +5,7 @@ from .errors import AttributionInputError, GradientPathError, ModelCallError
 from .integrated import integrated_gradients, integrated_gradients_multi
 from .local import gradient_x_input, interior_gradients, saliency
 from .quadrature import RULES, path_points
-from .result import AttributionResult, InteriorGradients, PathTrace
+from .result import AttributionResult, InteriorGradients, PathDiagnosis, PathTrace
 from .sampling import expected_gradients, smoothgrad
 from .text import text_integrated_gradients, text_integrated_gradients_multi
 from .text_result import TextAttribution, Word
@@ -13,7 +13,7 @@ from .text_targets import NextToken
 
 __all__ = [
     "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
-    "GradientPathError", "InteriorGradients", "MaxDistance", "PathTrace", "UniformNoise",
+    "GradientPathError", "InteriorGradients", "MaxDistance", "PathDiagnosis", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
     "ModelCallError", "NextToken", "TextAttribution", "Word", "text_integrated_gradients",

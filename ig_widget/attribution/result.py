@@ -25,6 +25,24 @@ class PathTrace:
 
 
 @dataclass(frozen=True)
+class PathDiagnosis:
+    """Why a completeness gap will not shrink by adding steps, found from the path's own scores.
+
+    `kind` is "endpoint_jump" (the score jumps at alpha = 0 or 1: a LayerNorm right after the stem makes
+    F(alpha x) almost F(x) for every alpha > 0, so no quadrature sees the change) or "kink" (the
+    gradient along the path changes abruptly between two points, as where a ReLU switches: the gap
+    shrinks only slowly with steps). `alpha_from`..`alpha_to` is where it happens, `share` the part of
+    |F(x) - F(x')| left unexplained there, `message` a sentence for the user with the remedy.
+    """
+
+    kind: str
+    alpha_from: float
+    alpha_to: float
+    share: float
+    message: str
+
+
+@dataclass(frozen=True)
 class AttributionResult:
     """Attributions for a batch of inputs, with what is needed to check and display them."""
 
@@ -39,6 +57,7 @@ class AttributionResult:
     rule: str | None = None
     steps: int | None = None
     trace: PathTrace | None = None
+    diagnosis: PathDiagnosis | None = None  # why the gap resists more steps, when the path shows it
 
     @property
     def total(self) -> Tensor:
