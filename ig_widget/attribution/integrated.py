@@ -9,7 +9,7 @@ from torch import Tensor
 from .adaptive import check_adaptive
 from .baselines import BaselineSpec, Range, baseline_name, make_baseline
 from .errors import AttributionInputError
-from .model_state import evaluation_mode
+from .model_state import isolated_model
 from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, Steps, integrate_path_multi, plain_forward, trace_reducer
 from .progress import ProgressSpec, progress_callback
 from .result import AttributionResult
@@ -93,12 +93,11 @@ def integrated_gradients_multi(
     reducer = trace_reducer(trace_reduce, x.ndim) if trace else None
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)
-    with evaluation_mode(model):
-        return integrate_path_multi(
-            plain_forward(model), x, base, targets,
-            output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
-            progress=progress, baseline_label=baseline_name(baseline), top_k=top_k, tol=tol, max_steps=max_steps,
-        )
+    return integrate_path_multi(
+        plain_forward(isolated_model(model)), x, base, targets,
+        output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
+        progress=progress, baseline_label=baseline_name(baseline), top_k=top_k, tol=tol, max_steps=max_steps,
+    )
 
 
 def _checked_targets(targets: Sequence[TargetSpec] | None, top_k: int | None) -> list[TargetSpec]:

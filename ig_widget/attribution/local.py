@@ -11,7 +11,7 @@ from torch import Tensor
 from .baselines import BaselineSpec, Range, make_baseline
 from .batching import auto_batch_size, chunked_gradients
 from .errors import AttributionInputError
-from .model_state import evaluation_mode
+from .model_state import isolated_model
 from .path import plain_forward, probe, straight_path
 from .result import AttributionResult, InteriorGradients
 from .targets import TargetSpec, check_target_spec
@@ -52,18 +52,17 @@ def interior_gradients(
     alpha_values = checked_alphas(alphas, x)
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)
-    forward = plain_forward(model)
+    forward = plain_forward(isolated_model(model))
     batch = x.shape[0]
     count = alpha_values.numel() * batch
     gradients = x.new_zeros(alpha_values.numel(), *x.shape)
     scores = x.new_zeros(alpha_values.numel(), batch)
-    with evaluation_mode(model):
-        score, _ = probe(forward, x, target, output)
-        size = batch_size or auto_batch_size(x[0], batch, count)
-        for chunk in chunked_gradients(forward, score, straight_path(base, x - base, alpha_values), count, size):
-            step = torch.arange(chunk.start, chunk.stop, device=x.device) // batch
-            gradients[step, chunk.rows] = chunk.gradients
-            scores[step, chunk.rows] = chunk.scores
+    score, _ = probe(forward, x, target, output)
+    size = batch_size or auto_batch_size(x[0], batch, count)
+    for chunk in chunked_gradients(forward, score, straight_path(base, x - base, alpha_values), count, size):
+        step = torch.arange(chunk.start, chunk.stop, device=x.device) // batch
+        gradients[step, chunk.rows] = chunk.gradients
+        scores[step, chunk.rows] = chunk.scores
     return InteriorGradients(alpha_values, gradients, scores, x, base, score.classes)
 
 
@@ -72,12 +71,11 @@ def _gradient_at_input(model: Callable, x: Tensor, target: TargetSpec, output: s
     check_input(x, model)
     check_target_spec(target, output)
     x = x.detach()
-    forward = plain_forward(model)
+    forward = plain_forward(isolated_model(model))
     batch = x.shape[0]
-    with evaluation_mode(model):
-        score, values = probe(forward, x, target, output)
-        points = lambda start, stop: (x[start:stop], torch.arange(start, stop, device=x.device))
-        chunks = list(chunked_gradients(forward, score, points, batch, batch))
+    score, values = probe(forward, x, target, output)
+    points = lambda start, stop: (x[start:stop], torch.arange(start, stop, device=x.device))
+    chunks = list(chunked_gradients(forward, score, points, batch, batch))
     gradients = torch.cat([chunk.gradients for chunk in chunks])
     return gradients, AttributionResult(method=method, attributions=gradients, inputs=x, score=values, target=score.classes)
 

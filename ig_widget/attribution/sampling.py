@@ -11,7 +11,7 @@ from torch import Tensor
 from .baselines import BaselineSpec, Range, baseline_name, make_baseline
 from .batching import auto_batch_size, chunked_gradients
 from .errors import AttributionInputError
-from .model_state import evaluation_mode
+from .model_state import isolated_model
 from .path import integrate_path, plain_forward, probe, score_at
 from .progress import ProgressSpec, progress_callback
 from .result import AttributionResult
@@ -65,26 +65,25 @@ def smoothgrad(
     generator = torch.Generator(device="cpu").manual_seed(seed)
     noise = torch.randn((samples, *x.shape), generator=generator, dtype=x.dtype).to(x.device)
     noisy = (x + sigma * noise).flatten(0, 1)  # sample-major: row s * batch + b
-    forward = plain_forward(model)
-    with evaluation_mode(model):
-        score, values = probe(forward, x, target, output)
-        classes = score.classes.repeat(samples) if score.classes is not None else target
-        if method == "integrated_gradients":
-            per_copy = integrate_path(
-                forward, noisy, make_baseline(baseline, noisy, seed=seed, input_range=input_range), classes,
-                output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=None,
-            )
-            attributions = _mean_over_samples(per_copy.attributions, samples, squared)
-            return AttributionResult(
-                method="smoothgrad_integrated_gradients", attributions=attributions, inputs=x,
-                score=per_copy.score.view(samples, batch).mean(0), target=score.classes,
-                baseline_score=per_copy.baseline_score.view(samples, batch).mean(0),
-                baseline_name=baseline_name(baseline), rule=rule, steps=steps,
-            )
-        noisy_score, _ = probe(forward, noisy, classes, output)
-        size = batch_size or auto_batch_size(x[0], batch, noisy.shape[0])
-        points = lambda start, stop: (noisy[start:stop], torch.arange(start, stop, device=x.device))
-        gradients = torch.cat([c.gradients for c in chunked_gradients(forward, noisy_score, points, noisy.shape[0], size)])
+    forward = plain_forward(isolated_model(model))
+    score, values = probe(forward, x, target, output)
+    classes = score.classes.repeat(samples) if score.classes is not None else target
+    if method == "integrated_gradients":
+        per_copy = integrate_path(
+            forward, noisy, make_baseline(baseline, noisy, seed=seed, input_range=input_range), classes,
+            output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=None,
+        )
+        attributions = _mean_over_samples(per_copy.attributions, samples, squared)
+        return AttributionResult(
+            method="smoothgrad_integrated_gradients", attributions=attributions, inputs=x,
+            score=per_copy.score.view(samples, batch).mean(0), target=score.classes,
+            baseline_score=per_copy.baseline_score.view(samples, batch).mean(0),
+            baseline_name=baseline_name(baseline), rule=rule, steps=steps,
+        )
+    noisy_score, _ = probe(forward, noisy, classes, output)
+    size = batch_size or auto_batch_size(x[0], batch, noisy.shape[0])
+    points = lambda start, stop: (noisy[start:stop], torch.arange(start, stop, device=x.device))
+    gradients = torch.cat([c.gradients for c in chunked_gradients(forward, noisy_score, points, noisy.shape[0], size)])
     per_copy = gradients * noisy if method == "gradient_x_input" else gradients
     return AttributionResult(
         method=f"smoothgrad_{method}", attributions=_mean_over_samples(per_copy, samples, squared),
@@ -130,22 +129,21 @@ def expected_gradients(
     rows_all = torch.arange(samples * batch, device=x.device) % batch
     difference = x[rows_all] - baselines
     trailing = (1,) * (x.ndim - 1)
-    forward = plain_forward(model)
+    forward = plain_forward(isolated_model(model))
 
     def make_points(start: int, stop: int) -> tuple[Tensor, Tensor]:
         part = slice(start, stop)
         return torch.addcmul(baselines[part], alphas[part].view(-1, *trailing), difference[part]), rows_all[part]
 
     total = torch.zeros_like(difference)
-    with evaluation_mode(model):
-        score, values = probe(forward, x, target, output)
-        size = batch_size or auto_batch_size(x[0], batch, samples * batch)
-        baseline_values = torch.cat([
-            score_at(forward, score, baselines[start:start + size], rows_all[start:start + size])
-            for start in range(0, samples * batch, size)
-        ])
-        for chunk in chunked_gradients(forward, score, make_points, samples * batch, size, progress):
-            total[chunk.start:chunk.stop] = chunk.gradients * difference[chunk.start:chunk.stop]
+    score, values = probe(forward, x, target, output)
+    size = batch_size or auto_batch_size(x[0], batch, samples * batch)
+    baseline_values = torch.cat([
+        score_at(forward, score, baselines[start:start + size], rows_all[start:start + size])
+        for start in range(0, samples * batch, size)
+    ])
+    for chunk in chunked_gradients(forward, score, make_points, samples * batch, size, progress):
+        total[chunk.start:chunk.stop] = chunk.gradients * difference[chunk.start:chunk.stop]
     return AttributionResult(
         method="expected_gradients", attributions=total.view(samples, *x.shape).mean(0), inputs=x,
         score=values, target=score.classes, baseline=baselines.view(samples, *x.shape).mean(0),

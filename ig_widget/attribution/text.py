@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from .batching import Forward
 from .errors import AttributionInputError
-from .model_state import evaluation_mode, model_device, modules_of
+from .model_state import isolated_model, model_device, modules_of
 from .adaptive import check_adaptive
 from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, integrate_path_multi
 from .progress import ProgressSpec, progress_callback
@@ -109,20 +109,21 @@ def text_integrated_gradients_multi(
     batch = token_batch(inputs, tokenizer, model_device(model) or model_device(layer))
     vocabulary = layer.num_embeddings if isinstance(layer, nn.Embedding) else None
     check_vocabulary(batch.input_ids, vocabulary, "inputs")
-    with evaluation_mode(model), evaluation_mode(layer):
-        with torch.no_grad():
-            embedded = layer(batch.input_ids).detach()
-        base, name = text_baseline(
-            baseline, batch, layer, embedded,
-            tokenizer=tokenizer, model=model, keep_special=keep_special, vocabulary=vocabulary,
-        )
-        current: dict[str, Any] = {}
-        results = integrate_path_multi(
-            substituting_forward(model, layer, batch, current), embedded, base,
-            [with_inputs(target, current) if callable(target) else target for target in targets],
-            output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
-            progress=progress, baseline_label=name, tol=tol,
-        )
+    isolated = isolated_model(model)
+    layer = isolated.twin(layer)
+    with torch.no_grad():
+        embedded = layer(batch.input_ids).detach()
+    base, name = text_baseline(
+        baseline, batch, layer, embedded,
+        tokenizer=tokenizer, model=model, keep_special=keep_special, vocabulary=vocabulary,
+    )
+    current: dict[str, Any] = {}
+    results = integrate_path_multi(
+        substituting_forward(isolated, layer, batch, current), embedded, base,
+        [with_inputs(target, current) if callable(target) else target for target in targets],
+        output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
+        progress=progress, baseline_label=name, tol=tol,
+    )
     return [TextAttribution(result, _token_scores(result.attributions, token_reduce), batch, token_reduce)
             for result in results]
 

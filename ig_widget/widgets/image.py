@@ -11,7 +11,7 @@ import traitlets
 from torch import Tensor
 
 from ..attribution import AttributionResult, integrated_gradients, integrated_gradients_multi
-from ..attribution.model_state import evaluation_mode, model_device
+from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.validation import call_model, check_input
 from ..encode import encode_image
@@ -80,8 +80,9 @@ class ImageExplainer(ExplainerWidget):
 
     def _predict(self) -> Tensor:
         check_input(self._x, self._model, name="image")
-        with evaluation_mode(self._model), torch.no_grad():
-            raw = output_tensor(call_model(lambda x, rows: self._model(x), self._x, None))
+        model = isolated_model(self._model)
+        with torch.no_grad():
+            raw = output_tensor(call_model(lambda x, rows: model(x), self._x, None))
         if not isinstance(raw, Tensor) or raw.ndim != 2 or raw.shape[0] != 1:
             shape = tuple(raw.shape) if isinstance(raw, Tensor) else type(raw).__name__
             raise ValueError(f"model(image) gave {shape}; ImageExplainer needs class scores of shape [1, classes]")

@@ -12,7 +12,7 @@ import traitlets
 from torch import Tensor
 
 from ..attribution.errors import AttributionInputError
-from ..attribution.model_state import evaluation_mode, model_device
+from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.text import find_embedding, text_integrated_gradients_multi
 from ..attribution.text_baselines import TEXT_BASELINES
@@ -87,8 +87,8 @@ class TextExplainer(ExplainerWidget):
     # -- what the model says about the text ---------------------------------------------------
     def _predict(self) -> tuple[Tensor, bool]:
         """Scores of every output at the text: class scores, or next-token logits after `position`."""
-        with evaluation_mode(self._model), torch.no_grad():
-            raw = call_model(self._model, self._tokens.per_point(torch.zeros(1, dtype=torch.long)))
+        with torch.no_grad():
+            raw = call_model(isolated_model(self._model), self._tokens.per_point(torch.zeros(1, dtype=torch.long)))
         try:
             scores = output_tensor(raw)
         except AttributionInputError:
