@@ -24,6 +24,21 @@ export function sizeOf(shape) {
   return shape.reduce((product, d) => product * d, 1);
 }
 
+/**
+ * The largest difference between a decoded value and the kernel's, by flat index: 0 for float32 (the
+ * kernel's own float32 numbers), half a quantisation step of the value's slice for int8 and uint8,
+ * half an ulp (2^-11 relative) for float16. Views print it beside values that are not exact.
+ */
+export function errorOf(payload) {
+  if (payload.dtype === "float32") return () => 0;
+  if (payload.dtype === "float16") {
+    const values = decodeArray(payload).values;
+    return (i) => Math.abs(values[i]) * 2 ** -11;
+  }
+  const sliceSize = sizeOf(payload.shape) / payload.scale.length;
+  return (i) => payload.scale[Math.floor(i / sliceSize)] / 2;
+}
+
 /** Decode a payload to {shape, values: Float32Array} with scale and offset applied per slice. */
 export function decodeArray(payload) {
   const read = READERS[payload.dtype];
@@ -61,7 +76,8 @@ export function halfToFloat(bits) {
 }
 
 /** What every explanation payload holds, decoded: the target, the attributions, the completeness check
- * and the path trace (points, scores, interior gradients, attributions accumulated up to each point). */
+ * and the path trace (points, scores, interior gradients, attributions accumulated up to each point),
+ * with the error bound of each trace value by its flat index (0 where the payload is exact). */
 export function decodeExplanation(payload) {
   const trace = payload.trace;
   return {
@@ -75,5 +91,7 @@ export function decodeExplanation(payload) {
     gradients: decodeArray(trace.gradients).values,
     cumulative: decodeArray(trace.cumulative).values,
     cumulativeTotal: decodeArray(trace.cumulative_total).values,
+    gradientError: errorOf(trace.gradients),
+    cumulativeError: errorOf(trace.cumulative),
   };
 }

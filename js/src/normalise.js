@@ -15,27 +15,38 @@ export function signed(value, sign) {
 
 /**
  * The magnitude at which the shown values reach `percent` of their total mass (sum of |value|),
- * counting from the smallest. O(n) with a fine histogram (error below max / 4096), so it can run
- * over every step of a trace at once. Returns a positive number, 1 for an all-zero map.
+ * counting from the smallest: the first magnitude m, in ascending order, whose running sum reaches
+ * percent / 100 of the total. It is one of the values, exactly (the legend prints it). O(n): a fine
+ * histogram finds the bin where the running sum crosses, and only that bin's values are sorted, so it
+ * can run over every step of a trace at once. Returns a positive number, 1 for an all-zero map.
  */
 export function clipValue(values, percent, sign = "both") {
   let peak = 0;
   for (let i = 0; i < values.length; i++) peak = Math.max(peak, Math.abs(signed(values[i], sign)));
   if (!(peak > 0)) return 1;
+  const binOf = (magnitude) => Math.min(HISTOGRAM_BINS - 1, Math.floor((magnitude / peak) * HISTOGRAM_BINS));
   const mass = new Float64Array(HISTOGRAM_BINS);
   let total = 0;
   for (let i = 0; i < values.length; i++) {
     const magnitude = Math.abs(signed(values[i], sign));
-    mass[Math.min(HISTOGRAM_BINS - 1, Math.floor((magnitude / peak) * HISTOGRAM_BINS))] += magnitude;
+    mass[binOf(magnitude)] += magnitude;
     total += magnitude;
   }
   const wanted = (Math.min(100, Math.max(0, percent)) / 100) * total;
   let running = 0;
-  for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
-    running += mass[bin];
-    if (running >= wanted) return Math.max(((bin + 1) / HISTOGRAM_BINS) * peak, Number.MIN_VALUE);
+  let bin = 0;
+  while (bin < HISTOGRAM_BINS - 1 && running + mass[bin] < wanted) running += mass[bin++];
+  const inBin = [];
+  for (let i = 0; i < values.length; i++) {
+    const magnitude = Math.abs(signed(values[i], sign));
+    if (binOf(magnitude) === bin) inBin.push(magnitude);
   }
-  return peak;
+  inBin.sort((a, b) => a - b);
+  for (const magnitude of inBin) {
+    running += magnitude;
+    if (running >= wanted) return Math.max(magnitude, Number.MIN_VALUE);
+  }
+  return inBin.at(-1) ?? peak; // the running sum fell short of `wanted` by rounding only
 }
 
 /** Values of a map (or one slice: start, length) scaled by `clip` into [-1, 1] or [0, 1]. */
