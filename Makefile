@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 setup: $(STAMP)
 
 # anywidget reads the bundle when a widget class is defined, so it is built before anything imports it.
-frontend: setup
-	cd js && npm install --no-audit --no-fund --loglevel=error && npm run build
+# `npm ci` installs exactly what js/package-lock.json says and never rewrites it (it fails instead when
+# the lock and package.json disagree); npm's own record of the install is the stamp.
+NODE_STAMP := js/node_modules/.package-lock.json
+
+$(NODE_STAMP): js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+frontend: setup $(NODE_STAMP)
+	cd js && npm run build
 
 # Debian's chromium drives the browser tests; Playwright never downloads a browser of its own.
 chromium:
@@ -37,7 +45,22 @@ test-js: frontend
 test-python: frontend chromium
 	$(BIN)/python -m pytest -ra
 
-test: test-js test-python
+# A test run must leave every tracked file as it found it (a rewritten lock file, a regenerated notebook):
+# the digests of the tracked files before and after the run are compared, so edits that were already
+# there before the run are tolerated and only what the run itself changed fails it.
+TRACKED_DIGEST := git ls-files -z | xargs -0 sha1sum 2>&1
+DIGESTS := build/tracked-files
+
+test:
+	@mkdir -p $(DIGESTS)
+	@rm -f $(DIGESTS)/before; if git rev-parse --git-dir >/dev/null 2>&1; then $(TRACKED_DIGEST) > $(DIGESTS)/before; fi
+	$(MAKE) test-js test-python
+	@if [ -f $(DIGESTS)/before ]; then \
+	  $(TRACKED_DIGEST) > $(DIGESTS)/after; \
+	  if ! diff $(DIGESTS)/before $(DIGESTS)/after > $(DIGESTS)/changed; then \
+	    echo "make test changed tracked files (they must stay as committed):"; cat $(DIGESTS)/changed; exit 1; \
+	  fi; \
+	fi
 
 bench: frontend  # Captum, the reference it is measured against, comes with the test extra
 	$(BIN)/python benchmarks/run_all.py
