@@ -91,6 +91,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     clip = traitlets.Float(99.0).tag(sync=True)
 
     choices = traitlets.Dict().tag(sync=True)  # {"baseline": [...], "rule": [...]} for the view's menus
+    limits = traitlets.Dict().tag(sync=True)  # {"steps": {"min", "max"}}: the range the steps validator accepts
     outputs = traitlets.List(traitlets.Dict()).tag(sync=True)  # top-k: {index, label, score, probability}
     result = traitlets.Dict().tag(sync=True)  # the encoded payload of the current request
     status = traitlets.Enum(("idle", "computing", "done", "error"), "idle").tag(sync=True)
@@ -106,7 +107,8 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._worker: threading.Thread | None = None
         self.last_exception: BaseException | None = None
         self._started = False
-        super().__init__(choices={"baseline": list(self.baseline_names), "rule": list(RULES)}, **kwargs)
+        super().__init__(choices={"baseline": list(self.baseline_names), "rule": list(RULES)},
+                         limits={"steps": {"min": 1, "max": MAX_STEPS}}, **kwargs)
 
     def _start(self) -> None:
         """Called by a subclass once its model and input are in place: from now on controls compute."""
@@ -168,6 +170,16 @@ class ExplainerWidget(anywidget.AnyWidget):
         if not 50.0 <= proposal["value"] <= 100.0:
             raise traitlets.TraitError(f"clip={proposal['value']!r} is a percentile of attribution mass; use 50..100")
         return proposal["value"]
+
+    def set_state(self, sync_data: dict) -> None:
+        """A change from the view that a validator refuses is answered, not only logged: the view gets
+        the kernel's values back (it snaps back) and a `refused` message naming the traits and why."""
+        try:
+            super().set_state(sync_data)
+        except traitlets.TraitError as exc:
+            names = [name for name in sync_data if name in self.keys]
+            self.send_state(names)
+            self.send({"type": "refused", "names": names, "message": str(exc)})
 
     # -- requests --------------------------------------------------------------------------------
     @traitlets.observe("target", "baseline", "rule", "steps")
