@@ -177,7 +177,7 @@ describe("render, keyboard and modes", () => {
     expect(el.querySelector(".igw-readout").textContent).toMatch(/^pixel \(1, 1\): attribution/);
   });
 
-  it("draws outlines on an enlarged canvas and hides the colour legend where it does not apply", () => {
+  it("draws outlines on an enlarged canvas and hides the colour legend where it does not apply, keeping its room", () => {
     const el = document.createElement("div");
     document.body.append(el);
     const model = imageModel();
@@ -185,10 +185,11 @@ describe("render, keyboard and modes", () => {
     model.update("display", "outline");
     const canvas = el.querySelector("canvas[data-map=attributions]");
     expect(canvas.width).toBe(8 * 24);
-    expect(el.querySelector(".igw-legend").hidden).toBe(true);
+    const legend = el.querySelector(".igw-legend");
+    expect([legend.hidden, legend.style.visibility]).toEqual([false, "hidden"]); // invisible, still in the layout
     model.update("display", "heat");
     expect(canvas.width).toBe(8);
-    expect(el.querySelector(".igw-legend").hidden).toBe(false);
+    expect([legend.hidden, legend.style.visibility]).toEqual([false, ""]);
   });
 
   it("plays the path point by point and stops at the input", () => {

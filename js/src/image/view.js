@@ -2,7 +2,7 @@
 // badge, and the alpha path (scaled input, interior gradient, accumulated attributions, chart).
 // Everything a slider move or hover needs is in `result`; only control changes go to the kernel.
 
-import { formatNumber } from "../chart.js";
+import { formatApprox, formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
 import { connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
 import {
@@ -12,7 +12,8 @@ import {
 import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
 import { addStyles } from "../styles.js";
-import { decodeImageResult, inputValues } from "./result.js";
+import { createProbe } from "./probe.js";
+import { cellAt, decodeImageResult, inputValues, valuesPerPixel } from "./result.js";
 
 const OUTLINE_MASS = 0.5; // outlines enclose the pixels holding half of the shown attribution mass
 const OUTLINE_SIZE = 192; // small images are enlarged to about this many pixels so outlines are thin lines
@@ -91,21 +92,22 @@ export function renderImage({ model, el }) {
     const mode = model.get("sign");
     const { map } = clipValues(r);
     const normalised = normalise(r.attributions, map, mode);
+    const onImage = () => valuesPerPixel(r, normalised);
     const outlineScale = Math.max(1, Math.floor(OUTLINE_SIZE / Math.max(r.width, r.height)));
-    const pixels = {
-      overlay: () => overlayPixels(r.image, normalised, mode, model.get("opacity")),
-      heat: () => heatPixels(normalised, mode),
-      masked: () => maskedPixels(r.image, normalised),
-      outline: () => outlinePixels(
+    const [pixels, width, height] = {
+      overlay: () => [overlayPixels(r.image, onImage(), mode, model.get("opacity")), r.width, r.height],
+      heat: () => [heatPixels(normalised, mode), r.mapWidth, r.mapHeight],
+      masked: () => [maskedPixels(r.image, onImage()), r.width, r.height],
+      outline: () => [outlinePixels(
         upscale(r.image, r.width, r.height, outlineScale, 3),
-        upscale(massMask(r.attributions, OUTLINE_MASS, mode), r.width, r.height, outlineScale),
+        upscale(valuesPerPixel(r, massMask(r.attributions, OUTLINE_MASS, mode)), r.width, r.height, outlineScale),
         r.width * outlineScale, r.height * outlineScale,
-      ),
+      ), r.width * outlineScale, r.height * outlineScale],
     }[model.get("display")]();
-    const scale = model.get("display") === "outline" ? outlineScale : 1;
     drawPixels(input.canvas, imagePixels(r.image, r.count), r.width, r.height);
-    drawPixels(heat.canvas, pixels, r.width * scale, r.height * scale);
-    legend.root.hidden = !["overlay", "heat"].includes(model.get("display"));
+    drawPixels(heat.canvas, pixels, width, height);
+    // hidden by visibility, not display: switching modes must not move the panels below (issue 11 §4c)
+    legend.root.style.visibility = ["overlay", "heat"].includes(model.get("display")) ? "" : "hidden";
     heat.caption.textContent = `Attributions for “${r.targetLabel}”`;
     heat.canvas.setAttribute("aria-label", `Attribution heatmap for ${r.targetLabel}, shown as ${model.get("display")}`);
     legend.update(map, mode);
@@ -117,36 +119,56 @@ export function renderImage({ model, el }) {
     const mode = model.get("sign");
     const { map, gradients } = clipValues(r);
     const alpha = r.alphas[index];
-    const offset = index * r.count;
+    const offset = index * r.cells;
     drawPixels(scaled.canvas, blendPixels(r.baseline, r.image, alpha, r.count), r.width, r.height);
-    drawPixels(gradient.canvas, heatSlice(r.gradients, gradients, mode, offset, r.count), r.width, r.height);
-    drawPixels(accumulated.canvas, heatSlice(r.cumulative, map, mode, offset, r.count), r.width, r.height);
+    drawPixels(gradient.canvas, heatSlice(r.gradients, gradients, mode, offset, r.cells), r.mapWidth, r.mapHeight);
+    drawPixels(accumulated.canvas, heatSlice(r.cumulative, map, mode, offset, r.cells), r.mapWidth, r.mapHeight);
     chart.setCursor(alpha);
-    if (readout.textContent) describePixel(); // the pixel's numbers at this alpha and target
+    if (probe.shown) describePixel(); // the pixel's numbers at this alpha and target
   }
 
   function drawResult() {
     const r = current();
     showPathSummary(r, { badge, path });
     if (!r) return;
+    for (const panel of panels) panel.canvas.style.aspectRatio = `${r.width} / ${r.height}`; // maps stretch over the image
     drawMain();
     drawPath(slider.index);
   }
 
-  // Hover (or focus a map and use the arrow keys) to read the numbers behind a pixel.
-  const probe = { x: 0, y: 0 };
+  // Hover (or focus a map and use the arrow keys) to read the numbers behind a pixel: a box marks it
+  // on every map, a tooltip beside the pointer and the readout line below give its numbers.
+  const panels = [input, heat, scaled, gradient, accumulated];
+  const pointer = createProbe(root, panels);
+  // `shown`: the readout describes a pixel (kept current); `pointing`: the pointer or focus is on a map
+  const probe = { x: 0, y: 0, shown: false, pointing: false, anchor: null };
+
+  /** The lines the tooltip shows for the pointed pixel (or map cell) at the slider's alpha. */
+  function pixelLines(r) {
+    const { x, y } = probe;
+    const cell = cellAt(r, x, y);
+    const at = slider.index * r.cells + cell.index;
+    const inputs = inputValues(r, y * r.width + x).map((v) => formatApprox(v.value, v.error)).join(", ");
+    const whole = cell.x1 - cell.x0 === 1 && cell.y1 - cell.y0 === 1;
+    const where = whole
+      ? `pixel (${x}, ${y})`
+      : `pixel (${x}, ${y}) in map cell (${cell.column}, ${cell.row}), a block of ${cell.y1 - cell.y0}×${cell.x1 - cell.x0} px`;
+    const sum = whole ? "" : " (sum over the block)";
+    return [
+      `${where}`,
+      `attribution${sum} ${formatNumber(r.attributions[cell.index])} · input ${inputs}`,
+      `at α = ${r.alphas[slider.index].toFixed(3)}: gradient ${formatApprox(r.gradients[at], r.gradientError(at))}, ` +
+        `accumulated ${formatApprox(r.cumulative[at], r.cumulativeError(at))}`,
+    ];
+  }
 
   function describePixel() {
     const r = current();
     if (!r) return;
-    const { x, y } = probe;
-    const pixel = y * r.width + x;
-    const at = slider.index * r.count + pixel;
-    const inputs = inputValues(r, pixel).map(formatNumber).join(", ");
-    readout.textContent =
-      `pixel (${x}, ${y}): attribution ${formatNumber(r.attributions[pixel])} · input ${inputs} · ` +
-      `at α = ${r.alphas[slider.index].toFixed(3)}: gradient ${formatNumber(r.gradients[at])}, ` +
-      `accumulated ${formatNumber(r.cumulative[at])}`;
+    const lines = pixelLines(r);
+    readout.textContent = `${lines[0]}: ${lines.slice(1).join(" · ")}`;
+    probe.shown = true;
+    if (probe.pointing) pointer.show(cellAt(r, probe.x, probe.y), r.width, r.height, lines, probe.anchor);
   }
 
   function showReadout(event) {
@@ -157,7 +179,18 @@ export function renderImage({ model, el }) {
     if (!box.width || !box.height) return;
     probe.x = Math.min(r.width - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * r.width)));
     probe.y = Math.min(r.height - 1, Math.max(0, Math.floor(((event.clientY - box.top) / box.height) * r.height)));
+    probe.anchor = { clientX: event.clientX, clientY: event.clientY };
+    probe.pointing = true;
     describePixel();
+  }
+
+  function hidePointer() {
+    probe.pointing = false;
+    pointer.hide();
+  }
+
+  function leaveMap(event) {
+    if (event.target instanceof HTMLCanvasElement && event.target.dataset.map) hidePointer();
   }
 
   function moveProbe(event) {
@@ -165,19 +198,27 @@ export function renderImage({ model, el }) {
     const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
     if (!r || !event.target.dataset?.map || !(event.key in moves)) return;
     const [dx, dy] = moves[event.key];
-    probe.x = Math.min(r.width - 1, Math.max(0, probe.x + dx));
-    probe.y = Math.min(r.height - 1, Math.max(0, probe.y + dy));
+    const [cellH, cellW] = r.cell; // a step moves one map cell
+    probe.x = Math.min(r.width - 1, Math.max(0, probe.x + dx * cellW));
+    probe.y = Math.min(r.height - 1, Math.max(0, probe.y + dy * cellH));
+    probe.anchor = event.target;
+    probe.pointing = true;
     describePixel();
     event.preventDefault();
   }
 
-  for (const panel of [input, heat, scaled, gradient, accumulated]) {
+  for (const panel of panels) {
     panel.canvas.tabIndex = 0;
     panel.canvas.setAttribute("aria-describedby", readoutId);
-    panel.canvas.addEventListener("focus", describePixel);
+    panel.canvas.addEventListener("focus", () => {
+      Object.assign(probe, { anchor: panel.canvas, pointing: true });
+      describePixel();
+    });
+    panel.canvas.addEventListener("blur", hidePointer);
   }
   root.addEventListener("keydown", moveProbe);
   root.addEventListener("mousemove", showReadout);
+  root.addEventListener("mouseout", leaveMap);
 
   on("change:result", drawResult);
   on("change:display", () => (display.setValue(model.get("display")), drawMain()));
@@ -190,6 +231,7 @@ export function renderImage({ model, el }) {
     link.disconnect();
     root.removeEventListener("mousemove", showReadout);
     root.removeEventListener("keydown", moveProbe);
+    root.removeEventListener("mouseout", leaveMap);
     slider.destroy();
     root.remove();
   };
