@@ -64,6 +64,19 @@ export const STYLES = `
 .igw-key-sum::before { border-color: #8073ac !important; }
 .igw-key-goal::before { border-top-style: dashed !important; border-color: var(--jp-ui-font-color2, #666) !important; }
 .igw-readout { min-height: 1.3em; font-variant-numeric: tabular-nums; color: var(--jp-ui-font-color2, #555); }
+
+/* -- pointer probe, tooltip, badge note and chart labels (image view / badge / chart owner, issue 11) -- */
+.igw-image { position: relative; }
+.igw-probe { position: absolute; pointer-events: none; box-sizing: border-box; border: 2px solid #fff;
+  outline: 1px solid #000; }
+.igw-tooltip { position: absolute; z-index: 10; pointer-events: none; padding: 3px 6px; border-radius: 3px;
+  background: var(--jp-layout-color0, #fff); color: var(--jp-ui-font-color1, #222);
+  border: 1px solid var(--jp-border-color1, #bbb); box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25);
+  font-size: var(--jp-ui-font-size0, 11px); font-variant-numeric: tabular-nums; white-space: nowrap; }
+.igw-probe[hidden], .igw-tooltip[hidden], .igw-badge-note[hidden] { display: none; }
+.igw-badge-row { flex-wrap: wrap; }
+.igw-badge-note { flex-basis: 100%; max-width: 30em; font-size: var(--jp-ui-font-size0, 11px); }
+.igw-chart .igw-goal-value, .igw-chart .igw-axis-scale { fill: var(--jp-ui-font-color2, #666); }
 `;
 
 /** Add the stylesheet inside `root` (works in shadow roots and exported HTML alike). */
