@@ -128,6 +128,7 @@ class ImageExplainer(ExplainerWidget):
             "baseline_image": encode_image(to_display(result.baseline[0], self._scale, self._offset)),
             "input_scale": [float(s) for s in self._scale],  # model value = offset + scale * byte
             "input_offset": [float(o) for o in self._offset],
+            "input": floats(self._x[0]),  # C x H x W model input, printed on hover (the bytes are only drawn)
             "attributions": floats(result.attributions[0].sum(dim=0)),
             "completeness": completeness(result),
             "trace": trace_payload(result.trace),
