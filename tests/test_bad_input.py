@@ -29,13 +29,20 @@ class Counted(nn.Module):
     def __init__(self, inner: Callable):
         super().__init__()
         self.inner = inner
-        self.forwards = 0
-        self.path_forwards = 0
+        self.counts = {"forwards": 0, "path_forwards": 0}  # shared with the explainers' twin of the module
+
+    @property
+    def forwards(self) -> int:
+        return self.counts["forwards"]
+
+    @property
+    def path_forwards(self) -> int:
+        return self.counts["path_forwards"]
 
     def forward(self, x):
-        self.forwards += 1
+        self.counts["forwards"] += 1
         if torch.is_grad_enabled() and x.requires_grad:
-            self.path_forwards += 1
+            self.counts["path_forwards"] += 1
         return self.inner(x)
 
 
@@ -302,7 +309,7 @@ def _setting(name: str, value: Any) -> Callable[[Callable], Any]:
     def call(model):
         widget = igw.ImageExplainer(model, torch.rand(1, 8, 8), labels=LABELS, steps=4)
         widget.wait()
-        model.forwards = model.path_forwards = 0
+        model.counts.update(forwards=0, path_forwards=0)
         setattr(widget, name, value)
     return call
 
@@ -404,11 +411,19 @@ class TokenBag(nn.Module):
         super().__init__()
         torch.manual_seed(0)
         self.embed, self.head = nn.Embedding(vocabulary, 8), nn.Linear(8, 3)
-        self.forwards = self.path_forwards = 0
+        self.counts = {"forwards": 0, "path_forwards": 0}  # shared with the explainers' twin of the module
+
+    @property
+    def forwards(self) -> int:
+        return self.counts["forwards"]
+
+    @property
+    def path_forwards(self) -> int:
+        return self.counts["path_forwards"]
 
     def forward(self, input_ids, attention_mask=None):
-        self.forwards += 1
-        self.path_forwards += int(torch.is_grad_enabled())
+        self.counts["forwards"] += 1
+        self.counts["path_forwards"] += int(torch.is_grad_enabled())
         return self.head(self.embed(input_ids).mean(dim=1))
 
 
@@ -517,7 +532,7 @@ def _text_setting(name: str, value: Any) -> Callable:
     def call(model, tokenizer):
         widget = igw.TextExplainer(model, tokenizer, "a fine film", labels=SENTIMENT, steps=4)
         widget.wait()
-        model.forwards = model.path_forwards = 0
+        model.counts.update(forwards=0, path_forwards=0)
         setattr(widget, name, value)
     return call
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import threading
 import types
 import warnings
@@ -153,6 +154,11 @@ class IsolatedModel:
         self._checked = True
         return result
 
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The model's own signature, so callers that pass arguments by name (text models) still can."""
+        return inspect.signature(getattr(self._callable, "forward", self._callable))
+
     def twin(self, module: nn.Module) -> nn.Module:
         """The stand-in of `module`, one of the modules the model reaches."""
         twin = self._twins.get(id(module))
@@ -242,8 +248,8 @@ class IsolatedModel:
         for name, value in module.__dict__.items():
             if "hooks" in name and isinstance(value, dict):
                 state[name] = type(value)((k, hook) for k, hook in value.items() if _defines_weight(hook))
-            elif not name.startswith("_") and type(value) in (list, tuple, dict) and len(value) <= _CONTAINER_LIMIT:
-                state[name] = self._rebind(value, 1)  # modules a forward reaches through a plain list
+            elif not name.startswith("_") and _may_hold_modules(value):
+                state[name] = self._rebind(value, 2)  # modules a forward reaches through a list or a lambda
         state["_is_full_backward_hook"] = None
         twin.__dict__.update(state)
         return twin
@@ -254,6 +260,13 @@ class IsolatedModel:
         if detached is None:
             detached = self._detached[id(parameter)] = parameter.detach()
         return detached
+
+
+def _may_hold_modules(value: Any) -> bool:
+    """Plain attributes of a module that are followed: small containers and callables."""
+    if type(value) in (list, tuple, dict):
+        return len(value) <= _CONTAINER_LIMIT
+    return isinstance(value, (types.FunctionType, types.MethodType, functools.partial))
 
 
 def _same(new: Any, old: Any) -> bool:
