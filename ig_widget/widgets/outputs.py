@@ -36,11 +36,18 @@ def resolve_score_kind(requested: str | None, model: Any, count: int) -> str:
     return "score" if count == 1 else "probability"
 
 
+SCORE_NAMES = ("logit", "log-probability")
+
+
 def output_rows(
-    scores: Tensor, probabilities: Tensor, kind: str, top_k: int, target: int | None, label: Callable[[int], str]
+    scores: Tensor, probabilities: Tensor, kind: str, top_k: int, target: int | None, label: Callable[[int], str],
+    score_name: str = "logit",
 ) -> list[dict]:
     """The top-k outputs by score, plus the target when it is not among them; a probability only
-    where the scores are class logits."""
+    where the scores are class logits (or log-probabilities: `score_name` says which, for the view to
+    name the score it shows where the probabilities round to 100% and 0%)."""
+    if score_name not in SCORE_NAMES:
+        raise ValueError(f"score_name={score_name!r} is unknown; use one of {', '.join(SCORE_NAMES)}")
     order = scores.argsort(descending=True)[:top_k].tolist()
     if target is not None and target not in order:
         order.append(target)
@@ -49,5 +56,6 @@ def output_rows(
         row = {"index": index, "label": label(index), "score": float(scores[index]), "kind": kind}
         if kind == "probability":
             row["probability"] = float(probabilities[index])
+            row["score_name"] = score_name
         rows.append(row)
     return rows

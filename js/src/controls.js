@@ -1,17 +1,36 @@
-// Small labelled form controls. Every control has a visible label that is also its accessible name.
+// Small labelled form controls. Every control has a visible label that is also its accessible name,
+// and a note beside it for a change that was refused (by the kernel, or by a page without one).
 
+// Ids must be unique on the page: several widgets share a page, each from its own copy of this module
+// (anywidget imports each widget's bundle from its own Blob URL), so a counter alone would repeat.
+const pagePrefix = `igw-${Math.random().toString(36).slice(2, 10)}`;
 let nextId = 0;
-const uniqueId = (stem) => `igw-${stem}-${++nextId}`;
+export const uniqueId = (stem) => `${pagePrefix}-${stem}-${++nextId}`;
 
-/** <label> + <select>; `onChange(value)` on user choice. Returns {root, input, setValue, setOptions}. */
-export function labelledSelect(labelText, options, value, onChange) {
+/** The label, the note and their wrapper shared by every control. */
+function controlParts(labelText, input) {
   const root = document.createElement("span");
   root.className = "igw-control";
   const label = document.createElement("label");
-  const input = document.createElement("select");
-  input.id = uniqueId("select");
   label.htmlFor = input.id;
   label.textContent = labelText;
+  const note = document.createElement("span");
+  note.className = "igw-control-note";
+  note.setAttribute("role", "status");
+  note.hidden = true;
+  /** Show `text` beside the control (a refusal); "" hides it. */
+  const setNote = (text) => {
+    note.textContent = text;
+    note.hidden = !text;
+  };
+  return { root, label, note, setNote };
+}
+
+/** <label> + <select>; `onChange(value)` on user choice. Returns {root, input, setValue, setOptions, setNote}. */
+export function labelledSelect(labelText, options, value, onChange) {
+  const input = document.createElement("select");
+  input.id = uniqueId("select");
+  const { root, label, note, setNote } = controlParts(labelText, input);
   const setOptions = (names) => {
     input.replaceChildren(
       ...names.map((name) => {
@@ -24,31 +43,32 @@ export function labelledSelect(labelText, options, value, onChange) {
   };
   setOptions(options);
   input.value = value;
-  input.addEventListener("change", () => onChange(input.value));
-  root.append(label, input);
-  return { root, input, setValue: (v) => (input.value = v), setOptions };
+  input.addEventListener("change", () => {
+    setNote("");
+    onChange(input.value);
+  });
+  root.append(label, input, note);
+  return { root, input, setValue: (v) => (input.value = v), setOptions, setNote };
 }
 
 /** <label> + <input type=range|number> with the current value shown beside a range. */
 export function labelledNumber(labelText, { type = "range", min, max, step, value, format = String }, onChange) {
-  const root = document.createElement("span");
-  root.className = "igw-control";
-  const label = document.createElement("label");
   const input = document.createElement("input");
   input.type = type;
   input.id = uniqueId(type);
-  Object.assign(input, { min: String(min), max: String(max), step: String(step), value: String(value) });
-  label.htmlFor = input.id;
-  label.textContent = labelText;
+  const limits = { min, max, step, value };
+  for (const [name, limit] of Object.entries(limits)) if (limit !== undefined) input[name] = String(limit);
+  const { root, label, note, setNote } = controlParts(labelText, input);
   const shown = document.createElement("output");
   shown.htmlFor = input.id;
   const show = () => (shown.textContent = type === "range" ? format(Number(input.value)) : "");
   show();
   input.addEventListener(type === "range" ? "input" : "change", () => {
+    setNote("");
     show();
     onChange(Number(input.value));
   });
-  root.append(label, input, shown);
+  root.append(label, input, shown, note);
   return {
     root,
     input,
@@ -56,5 +76,8 @@ export function labelledNumber(labelText, { type = "range", min, max, step, valu
       input.value = String(v);
       show();
     },
+    /** The accepted range, as the kernel sends it. */
+    setLimits: ({ min: low, max: high }) => Object.assign(input, { min: String(low), max: String(high) }),
+    setNote,
   };
 }

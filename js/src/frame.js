@@ -9,8 +9,6 @@ import { createOutputList } from "./outputs.js";
 import { createAlphaSlider } from "./slider.js";
 import { createStatusLine } from "./status.js";
 
-export const MAX_STEPS = 1024;
-
 export function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -18,20 +16,49 @@ export function element(tag, className, text) {
   return node;
 }
 
-/** `on` listens to the model until `disconnect()`; `send` sets a synced trait and sends it to the kernel. */
+/** `on` listens to the model until `disconnect()`; `send` sets a synced trait and sends it to the kernel;
+ * `onRefused(name, show)` calls `show(message)` when the kernel (or a page without one) refuses a change
+ * of `name` (the kernel's custom message {type: "refused", names, message}; its values come back as changes). */
 export function connect(model) {
   const listeners = [];
+  const refusals = [];
+  const on = (name, handler) => {
+    model.on(name, handler);
+    listeners.push([name, handler]);
+  };
+  on("msg:custom", (content) => {
+    if (content?.type !== "refused") return;
+    for (const [name, show] of refusals) if (content.names?.includes(name)) show(content.message);
+  });
   return {
-    on(name, handler) {
-      model.on(name, handler);
-      listeners.push([name, handler]);
-    },
+    on,
     send(name, value) {
       model.set(name, value);
       model.save_changes();
     },
+    onRefused(name, show) {
+      refusals.push([name, show]);
+    },
     disconnect() {
       for (const [name, handler] of listeners) model.off(name, handler);
+    },
+  };
+}
+
+const REQUEST_KEYS = ["target", "baseline", "rule", "steps"];
+
+/** On a page without a kernel (export_shim.js puts `_static_page` in the state: a note and the requests
+ * it holds results for) the values of one request setting that the page can answer, the others kept as
+ * they are; null in Jupyter, where the kernel answers everything. */
+export function staticPage(model) {
+  const page = model.get("_static_page");
+  if (!page) return null;
+  return {
+    note: page.note,
+    choices(name) {
+      const others = REQUEST_KEYS.filter((key) => key !== name);
+      return page.requests.filter((request) => others.every((key) => request[key] === model.get(key)))
+        .map((request) => request[name]);
     },
   };
 }
@@ -52,40 +79,84 @@ export function resultReader(model, decode, onNew) {
   };
 }
 
-/** Baseline, rule and steps controls, two-way with the kernel's traits (their choices included). */
-export function pathSettings(model, { on, send }) {
+/** Baseline, rule and steps controls, two-way with the kernel's traits (their choices and limits
+ * included); a refused change snaps back with the reason beside its control. On a static page the
+ * settings it holds no results for are disabled, and a note says why. Returns the elements to show. */
+export function pathSettings(model, { on, send, onRefused }) {
   const choices = model.get("choices") || {};
   const baseline = labelledSelect("Baseline", choices.baseline || [model.get("baseline")], model.get("baseline"),
     (v) => send("baseline", v));
   const rule = labelledSelect("Rule", choices.rule || [model.get("rule")], model.get("rule"), (v) => send("rule", v));
-  const steps = labelledNumber("Steps", { type: "number", min: 1, max: MAX_STEPS, step: 1, value: model.get("steps") },
-    (v) => Number.isInteger(v) && v >= 1 && v <= MAX_STEPS && send("steps", v));
-  on("change:baseline", () => baseline.setValue(model.get("baseline")));
-  on("change:rule", () => rule.setValue(model.get("rule")));
-  on("change:steps", () => steps.setValue(model.get("steps")));
+  const steps = labelledNumber("Steps", { type: "number", step: 1, value: model.get("steps") }, (v) => send("steps", v));
+  const controls = { baseline, rule, steps };
+  const page = staticPage(model);
+  const showLimits = () => {
+    const limits = (model.get("limits") || {}).steps;
+    if (limits) steps.setLimits(limits);
+  };
+  const showStatic = () => {
+    if (!page) return;
+    for (const [name, control] of Object.entries(controls)) {
+      const answered = page.choices(name);
+      for (const option of control.input.options ?? []) option.disabled = !answered.includes(option.value);
+      control.input.disabled = !answered.some((value) => value !== model.get(name));
+      control.input.title = control.input.disabled ? page.note : "";
+    }
+  };
+  for (const [name, control] of Object.entries(controls)) {
+    on(`change:${name}`, () => control.setValue(model.get(name)));
+    onRefused(name, (message) => {
+      control.setValue(model.get(name));
+      control.setNote(message);
+    });
+  }
+  for (const name of REQUEST_KEYS) on(`change:${name}`, showStatic);
   on("change:choices", () => {
     const next = model.get("choices") || {};
     if (next.baseline) baseline.setOptions(next.baseline);
     if (next.rule) rule.setOptions(next.rule);
     baseline.setValue(model.get("baseline"));
     rule.setValue(model.get("rule"));
+    showStatic();
   });
-  return [baseline.root, rule.root, steps.root];
+  on("change:limits", showLimits);
+  showLimits();
+  showStatic();
+  const elements = [baseline.root, rule.root, steps.root];
+  if (page) elements.push(element("span", "igw-static-note", page.note));
+  return elements;
 }
 
 /** The status line and the side column: outputs (a click explains that one) above the completeness
- * badge, whose button doubles the steps. Both follow the kernel from here on. */
-export function outputsColumn(model, { on, send }) {
+ * badge, whose button doubles the steps (up to the kernel's limit). Both follow the kernel from here on;
+ * on a static page only the outputs and steps it holds results for can be chosen. */
+export function outputsColumn(model, { on, send, onRefused }) {
   const status = createStatusLine();
   const outputs = createOutputList((index) => send("target", index));
-  const badge = createBadge(() => send("steps", Math.min(MAX_STEPS, model.get("steps") * 2)));
+  const page = staticPage(model);
+  const moreSteps = () => Math.min(model.get("limits")?.steps?.max ?? Infinity, model.get("steps") * 2);
+  const badge = createBadge(() => send("steps", moreSteps()));
+  const refused = element("div", "igw-control-note");
+  refused.setAttribute("role", "status");
+  refused.hidden = true;
   const side = element("div", "igw-side");
-  side.append(element("div", "igw-panel-title", "Outputs (click to explain)"), outputs.root, badge.root);
-  const updateOutputs = () => outputs.update(model.get("outputs") || [], model.get("target"));
+  side.append(element("div", "igw-panel-title", "Outputs (click to explain)"), refused, outputs.root, badge.root);
+  const updateOutputs = () => {
+    const answered = page ? page.choices("target") : null;
+    outputs.update(model.get("outputs") || [], model.get("target"),
+      answered ? (index) => answered.includes(index) : undefined, page?.note);
+    if (page) badge.button.disabled = !page.choices("steps").includes(moreSteps());
+  };
   const updateStatus = () =>
     status.update({ status: model.get("status"), progress: model.get("progress"), error: model.get("error") });
-  for (const name of ["outputs", "target"]) on(`change:${name}`, updateOutputs);
+  for (const name of ["outputs", ...REQUEST_KEYS]) on(`change:${name}`, updateOutputs);
   for (const name of ["status", "progress", "error"]) on(`change:${name}`, updateStatus);
+  onRefused("target", (message) => {
+    updateOutputs();
+    refused.textContent = message;
+    refused.hidden = false;
+  });
+  outputs.root.addEventListener("click", () => (refused.hidden = true), { capture: true });
   updateStatus();
   updateOutputs();
   return { status, badge, side };

@@ -3,19 +3,34 @@
 // A row's `kind` says what its score is: "probability" (class logits: the bar and number show the
 // softmax probability) or "score" (similarities, regression values: the number is the raw score and
 // the bar its size against the largest listed score). Rows without a kind are probabilities.
+// Where a listed probability prints as 100.0% or 0.0%, percentages no longer tell the outputs apart:
+// the numbers are then the scores themselves (the row's `score_name`: logits or log-probabilities),
+// and a caption says so; the bars still show the probabilities.
 
-/** Build the list; `onSelect(index)` on click. Returns {root, update(outputs, target)}. */
+const SCORE_NAMES = { logit: "logits", "log-probability": "log-probabilities" };
+
+/** Build the list; `onSelect(index)` on click. Returns {root, update(outputs, target, available, note)}:
+ * where `available(index)` is false the row is disabled and its tooltip ends with `note`. */
 export function createOutputList(onSelect) {
   const root = document.createElement("div");
   root.className = "igw-outputs";
   root.setAttribute("role", "group");
   root.setAttribute("aria-label", "Model outputs: choose the class to explain");
+  const caption = document.createElement("div");
+  caption.className = "igw-outputs-scale";
+  const rowsBox = document.createElement("div");
+  rowsBox.className = "igw-outputs-rows";
+  root.append(caption, rowsBox);
   return {
     root,
-    update(outputs, target) {
+    update(outputs, target, available = () => true, note = "") {
       const largest = Math.max(0, ...outputs.filter(isRawScore).map((output) => Math.abs(output.score)));
+      const saturated = outputs.filter((output) => !isRawScore(output) && saturates(output.probability));
+      const scoreName = SCORE_NAMES[saturated[0]?.score_name] ?? SCORE_NAMES.logit;
+      caption.textContent = saturated.length ? `Numbers are ${scoreName}: the probabilities round to 100% / 0%` : "";
+      caption.hidden = !saturated.length;
       const rows = outputs.map((output) => {
-        const shown = isRawScore(output) ? rawScoreRow(output, largest) : probabilityRow(output);
+        const shown = isRawScore(output) ? rawScoreRow(output, largest) : probabilityRow(output, saturated.length > 0);
         const row = document.createElement("button");
         row.type = "button";
         row.className = "igw-output";
@@ -34,11 +49,15 @@ export function createOutputList(onSelect) {
         value.className = "igw-output-value";
         value.textContent = shown.text;
         row.title = `${output.label}: ${shown.detail}`;
+        if (output.index !== target && !available(output.index)) {
+          row.disabled = true;
+          row.title += ` (${note})`;
+        }
         row.append(name, bar, value);
         row.addEventListener("click", () => onSelect(output.index));
         return row;
       });
-      root.replaceChildren(...rows);
+      rowsBox.replaceChildren(...rows);
     },
   };
 }
@@ -47,13 +66,26 @@ function isRawScore(output) {
   return output.kind === "score";
 }
 
-function probabilityRow(output) {
+/** Whether a probability prints as 100.0% or 0.0% (the precision the list prints). */
+function saturates(probability) {
+  const text = (probability * 100).toFixed(1);
+  return text === "100.0" || text === "0.0";
+}
+
+function probabilityRow(output, showScore) {
+  const name = output.score_name ?? "logit";
   return {
     fraction: output.probability,
     negative: false,
-    text: `${(output.probability * 100).toFixed(1)}%`,
-    detail: `logit ${output.score.toFixed(3)}, probability ${(output.probability * 100).toFixed(2)}%`,
+    text: showScore ? formatScore(output.score) : `${(output.probability * 100).toFixed(1)}%`,
+    detail: `${name} ${output.score.toFixed(3)}, probability ${formatProbability(output.probability)}`,
   };
+}
+
+/** A probability as a percentage with two decimals, or in exponent notation where that would read 0.00%. */
+function formatProbability(probability) {
+  const percent = probability * 100;
+  return percent !== 0 && Math.abs(percent) < 0.005 ? `${percent.toExponential(2)}%` : `${percent.toFixed(2)}%`;
 }
 
 function rawScoreRow(output, largest) {

@@ -22,7 +22,13 @@ export const STYLES = `
 .igw-ramp { width: 100%; height: 10px; display: block; image-rendering: auto; }
 .igw-legend-labels { display: flex; justify-content: space-between; font-size: var(--jp-ui-font-size0, 11px); }
 .igw-side { display: flex; flex-direction: column; gap: 8px; min-width: 220px; }
-.igw-outputs { display: flex; flex-direction: column; gap: 2px; }
+.igw-outputs, .igw-outputs-rows { display: flex; flex-direction: column; gap: 2px; }
+.igw-outputs-scale { color: var(--jp-ui-font-color2, #555); font-size: var(--jp-ui-font-size0, 11px); }
+.igw-output:disabled { opacity: 0.5; cursor: not-allowed; }
+.igw-control-note { color: var(--jp-warn-color0, #9a6700); font-size: var(--jp-ui-font-size0, 11px); }
+.igw-static-note { color: var(--jp-ui-font-color2, #555); font-size: var(--jp-ui-font-size0, 11px);
+  border-left: 3px solid var(--jp-border-color1, #999); padding-left: 6px; }
+.igw [hidden] { display: none !important; }
 .igw-output { display: grid; grid-template-columns: minmax(3em, 8em) 1fr 4em; gap: 6px; align-items: center;
   text-align: left; border-color: transparent !important; background: transparent !important; }
 .igw-output[aria-pressed=true] { border-color: var(--jp-brand-color1, #1976d2) !important; font-weight: 600; }

@@ -60,3 +60,49 @@ describe("outputs list", () => {
       ["0.623", "-0.0513", "1230", "12", "1.23e-5", "2.50e+7"]);
   });
 });
+
+describe("outputs list when probabilities saturate", () => {
+  it("shows the logits, and says so, where a probability prints as 100.0% or 0.0%", () => {
+    const list = createOutputList(() => {});
+    list.update([
+      { index: 7, label: "seven", score: 21.5, probability: 0.99999, kind: "probability", score_name: "logit" },
+      { index: 1, label: "one", score: 9.25, probability: 0.0000061, kind: "probability", score_name: "logit" },
+    ], 7);
+    expect(rows(list).map((row) => row.value)).toEqual(["21.5", "9.25"]);
+    expect(list.root.querySelector(".igw-outputs-scale").textContent).toMatch(/logits.*100%/);
+    expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(false);
+    expect(rows(list)[1].title).toBe("one: logit 9.250, probability 6.10e-4%");
+    expect(rows(list)[0].width).toBe(`${0.99999 * 100}%`);
+  });
+
+  it("names log-probabilities for a language model's next tokens", () => {
+    const list = createOutputList(() => {});
+    list.update([
+      { index: 3, label: "park", score: -0.0004, probability: 0.9996, kind: "probability", score_name: "log-probability" },
+      { index: 9, label: "zoo", score: -8.2, probability: 0.00027, kind: "probability", score_name: "log-probability" },
+    ], 3);
+    expect(rows(list).map((row) => row.value)).toEqual(["-4.00e-4", "-8.2"]);
+    expect(list.root.querySelector(".igw-outputs-scale").textContent).toMatch(/log-probabilities/);
+  });
+
+  it("keeps percentages, with no caption, while they tell the outputs apart", () => {
+    const list = createOutputList(() => {});
+    list.update([{ index: 0, label: "a", score: 2, probability: 0.6, kind: "probability", score_name: "logit" }], 0);
+    expect(rows(list)[0].value).toBe("60.0%");
+    expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(true);
+  });
+});
+
+describe("outputs a page cannot answer", () => {
+  it("disables them, with the reason in the tooltip; the shown target stays enabled", () => {
+    const list = createOutputList(() => {});
+    list.update([
+      { index: 0, label: "a", score: 2, probability: 0.6 },
+      { index: 1, label: "b", score: 1, probability: 0.3 },
+      { index: 2, label: "c", score: 0, probability: 0.1 },
+    ], 0, (index) => index === 2, "needs a kernel");
+    const buttons = [...list.root.querySelectorAll(".igw-output")];
+    expect(buttons.map((b) => b.disabled)).toEqual([false, true, false]);
+    expect(buttons[1].title).toMatch(/\(needs a kernel\)$/);
+  });
+});

@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
+import { formatNumber } from "../src/chart.js";
 import { unitColours } from "../src/text/strip.js";
 import { displayUnits, textColourOn, unitTrace, unitValues } from "../src/text/units.js";
 import { decodeTextResult } from "../src/text/result.js";
@@ -121,7 +122,7 @@ describe("text view", () => {
     span.dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     const readout = el.querySelector(".igw-readout").textContent;
     expect(readout).toContain("“film”");
-    expect(readout).toContain(`attribution ${Number(result.attributions[4].toPrecision(3))}`);
+    expect(readout).toContain(`attribution ${formatNumber(result.attributions[4])}`);
     expect(span.title).toMatch(/^film: attribution /);
   });
 

@@ -1,0 +1,161 @@
+// @vitest-environment jsdom
+// What every view shares (frame.js): refused changes snap back with their reason, the kernel's limits,
+// a static page's disabled controls and note, and ids unique across widgets on one page.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import widget from "../src/index.js";
+import { imageResult, installCanvasMock, mockModel } from "./helpers.js";
+
+function imageModel(overrides = {}) {
+  const model = mockModel({
+    _view: "image", target: 1, baseline: "black", rule: "gausslegendre", steps: 4, sign: "both", clip: 99,
+    display: "overlay", opacity: 0.6, status: "done", progress: 1, error: "",
+    choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
+    limits: { steps: { min: 1, max: 96 } },
+    outputs: [
+      { index: 1, label: "cat", score: 3, probability: 0.7 },
+      { index: 4, label: "dog", score: 1, probability: 0.2 },
+    ],
+    result: imageResult(),
+    ...overrides,
+  });
+  const custom = [];
+  const on = model.on;
+  model.on = (event, handler) => {
+    if (event === "msg:custom") custom.push(handler);
+    on(event, handler);
+  };
+  /** A custom message from the kernel. */
+  model.message = (content) => custom.forEach((handler) => handler(content, []));
+  return model;
+}
+
+const SOURCE = join(__dirname, "..", "src", "index.js");
+const ESBUILD = join(__dirname, "..", "node_modules", ".bin", "esbuild");
+
+const control = (el, text) =>
+  [...el.querySelectorAll(".igw-control")].find((node) => node.querySelector("label").textContent === text);
+
+function typeInto(input, value) {
+  input.value = value;
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+describe("refused changes", () => {
+  let el;
+  beforeEach(() => {
+    installCanvasMock();
+    el = document.createElement("div");
+    document.body.replaceChildren(el);
+  });
+
+  it("sends what is typed; when the kernel refuses, the field shows the kernel's value and the reason", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const steps = control(el, "Steps");
+    const input = steps.querySelector("input");
+    typeInto(input, "5000");
+    expect(model.saved.at(-1)).toEqual({ steps: 5000 }); // the kernel decides, not a copy of its limits
+    model.update("steps", 4); // the kernel sends its value back ...
+    model.message({ type: "refused", names: ["steps"], message: "steps=5000 is out of range; use an int in 1..1024" });
+    expect(input.value).toBe("4");
+    const note = steps.querySelector(".igw-control-note");
+    expect(note.hidden).toBe(false);
+    expect(note.textContent).toBe("steps=5000 is out of range; use an int in 1..1024");
+    typeInto(input, "8"); // the next change clears the note
+    expect(note.hidden).toBe(true);
+  });
+
+  it("snaps back a refused menu choice even when the kernel's value did not change", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const baseline = control(el, "Baseline");
+    const select = baseline.querySelector("select");
+    select.value = "blur";
+    select.dispatchEvent(new Event("change"));
+    model.state.baseline = "black"; // the value came back without a change event (it never changed there)
+    model.message({ type: "refused", names: ["baseline"], message: "no kernel" });
+    expect(select.value).toBe("black");
+    expect(baseline.querySelector(".igw-control-note").textContent).toBe("no kernel");
+  });
+
+  it("takes the steps limits from the kernel, and More steps stops at the maximum", () => {
+    const model = imageModel({ steps: 64 });
+    widget.render({ model, el });
+    const input = control(el, "Steps").querySelector("input");
+    expect([input.min, input.max]).toEqual(["1", "96"]);
+    model.update("limits", { steps: { min: 2, max: 512 } });
+    expect([input.min, input.max]).toEqual(["2", "512"]);
+    model.update("limits", { steps: { min: 1, max: 96 } });
+    el.querySelector(".igw-badge-row button").click();
+    expect(model.saved.at(-1)).toEqual({ steps: 96 });
+  });
+});
+
+describe("a static page (no kernel)", () => {
+  let el;
+  beforeEach(() => {
+    installCanvasMock();
+    el = document.createElement("div");
+    document.body.replaceChildren(el);
+  });
+
+  const request = (target, steps = 4, baseline = "black") => ({ target, baseline, rule: "gausslegendre", steps });
+
+  it("disables what it holds no result for, and says why", () => {
+    const note = "Static page: other settings need a running kernel.";
+    const model = imageModel({ _static_page: { note, keys: ["target", "baseline", "rule", "steps"],
+      requests: [request(1), request(4), request(1, 8)] } });
+    widget.render({ model, el });
+    expect(el.querySelector(".igw-static-note").textContent).toBe(note);
+    expect(control(el, "Baseline").querySelector("select").disabled).toBe(true);
+    expect(control(el, "Rule").querySelector("select").disabled).toBe(true);
+    expect(control(el, "Steps").querySelector("input").disabled).toBe(false); // 8 steps are there
+    expect(el.querySelector(".igw-badge-row button").disabled).toBe(false);
+    const rows = () => [...el.querySelectorAll(".igw-output")].map((row) => row.disabled);
+    expect(rows()).toEqual([false, false]);
+    model.update("steps", 8); // at 8 steps only class 1 is there, and no 16
+    expect(rows()).toEqual([false, true]);
+    expect(el.querySelector(".igw-badge-row button").disabled).toBe(true);
+  });
+
+  it("has no static note in Jupyter", () => {
+    widget.render({ model: imageModel(), el });
+    expect(el.querySelector(".igw-static-note")).toBeNull();
+    expect(control(el, "Baseline").querySelector("select").disabled).toBe(false);
+  });
+});
+
+describe("two widgets on one page", () => {
+  it("every label points at a control in its own widget", async () => {
+    installCanvasMock();
+    document.body.replaceChildren();
+    // In Jupyter each widget imports its own copy of the one-file bundle (a Blob URL per widget): bundle
+    // the sources as the build does and import two copies of that file.
+    const code = execFileSync(ESBUILD, [SOURCE, "--bundle", "--format=esm"], { encoding: "utf8" });
+    const folder = join(__dirname, "..", "node_modules", ".igw-test-bundles"); // inside the project root vite serves
+    mkdirSync(folder, { recursive: true });
+    const copies = [];
+    for (const name of ["first.mjs", "second.mjs"]) {
+      writeFileSync(join(folder, name), code);
+      copies.push(await import(/* @vite-ignore */ join(folder, name)));
+    }
+    const roots = copies.map((copy) => {
+      const el = document.createElement("div");
+      document.body.append(el);
+      copy.default.render({ model: imageModel(), el });
+      return el;
+    });
+    for (const root of roots) {
+      const labels = [...root.querySelectorAll("label[for]")];
+      expect(labels.length).toBeGreaterThan(3);
+      for (const label of labels) {
+        const target = document.getElementById(label.htmlFor);
+        expect(target, label.htmlFor).not.toBeNull();
+        expect(root.contains(target)).toBe(true);
+      }
+    }
+  });
+});
