@@ -130,7 +130,8 @@ class TextExplainer(ExplainerWidget):
 
     def _top_outputs(self) -> list[dict]:
         probabilities = self._scores.exp() if self._next_token else torch.softmax(self._scores, dim=0)
-        return output_rows(self._scores, probabilities, self._score_kind, self._top_k, self.target, self._label)
+        return output_rows(self._scores, probabilities, self._score_kind, self._top_k, self.target, self._label,
+                           score_name="log-probability" if self._next_token else "logit")
 
     def _label(self, index: int) -> str:
         if self._next_token:
