@@ -34,7 +34,7 @@ class ImageExplainer(ExplainerWidget):
     view) recomputes in the background; `wait()` blocks until the newest result is ready.
     """
 
-    display = traitlets.Enum(("overlay", "heat", "masked", "outline"), "overlay").tag(sync=True)
+    display = traitlets.Enum(("overlay", "heat", "masked", "outline"), "heat").tag(sync=True)  # its colours are the legend's (README)
     opacity = traitlets.Float(0.6, min=0.0, max=1.0).tag(sync=True)
 
     def __init__(

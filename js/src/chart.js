@@ -133,9 +133,11 @@ export function createPathChart() {
         label(axis.labels[i], { x: SIZE.left - 5, y: y(v) + 3, class: "igw-tick igw-tick-y", "text-anchor": "end" });
       });
       if (axis.exponent) label(`× 1e${axis.exponent}`.replace("-", "−"), { x: 2, y: SIZE.top - 1, class: "igw-tick igw-axis-scale" });
-      label(formatNumber(series.goal), {
-        x: SIZE.width - SIZE.right - 2, y: y(series.goal) + (y(series.goal) < SIZE.top + 12 ? 11 : -3),
-        class: "igw-tick igw-goal-value", "text-anchor": "end",
+      // near alpha 0, where the curves start at 0, away from where they meet the goal at alpha 1
+      const goalY = y(series.goal);
+      label(`F(x) − F(x′) = ${formatNumber(series.goal)}`, {
+        x: SIZE.left + 4, y: goalY + (goalY < SIZE.top + 12 || Math.abs(goalY - y(0)) < 12 ? 11 : -3),
+        class: "igw-tick igw-goal-value",
       });
       label("α (true position on the path)", { x: xScale(0.5), y: bottom + 26, class: "igw-tick", "text-anchor": "middle" });
       layer.replaceChildren(...children);

@@ -52,16 +52,20 @@ export function heatSlice(values, clip, sign, start, count) {
   return rgba;
 }
 
-const OVERLAY_IMAGE_BRIGHTNESS = 0.55; // the image is dimmed and greyed under the heat so colour reads as heat
+// Under the heat the image is a pale grey ghost: its contrast cut to this share and lifted towards
+// white, the background the diverging palette is drawn for (its middle is near-white). Over a dimmed
+// image (the earlier 0.55 brightness) orange and purple mixed with dark grey into brown mud.
+const GHOST_CONTRAST = 0.45;
 
-/** The image (dimmed grey) with the heat laid over it; each pixel's heat weighs opacity x |value|. */
+/** The image as a pale ghost with the heat laid over it; each pixel's heat weighs opacity x |value|. */
 export function overlayPixels(image, normalised, sign, opacity) {
   const heat = heatPixels(normalised, sign);
   const rgba = new Uint8ClampedArray(normalised.length * 4);
   for (let p = 0; p < normalised.length; p++) {
     const weight = opacity * Math.min(1, Math.abs(normalised[p]));
-    const grey = OVERLAY_IMAGE_BRIGHTNESS * (image[p * 3] + image[p * 3 + 1] + image[p * 3 + 2]) / 3;
-    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = grey * (1 - weight) + heat[p * 4 + c] * weight;
+    const grey = (image[p * 3] + image[p * 3 + 1] + image[p * 3 + 2]) / 3;
+    const ghost = 255 - (255 - grey) * GHOST_CONTRAST;
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = ghost * (1 - weight) + heat[p * 4 + c] * weight;
     rgba[p * 4 + 3] = 255;
   }
   return rgba;

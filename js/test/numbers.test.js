@@ -63,7 +63,7 @@ describe("niceTicks", () => {
     const ticks = [...chart.root.querySelectorAll(".igw-tick-y")].map((t) => t.textContent);
     expect(ticks).toContain("0");
     for (const tick of ticks) expect(tick).not.toMatch(/e/);
-    expect(chart.root.querySelector(".igw-goal-value").textContent).toBe("6.1e−5");
+    expect(chart.root.querySelector(".igw-goal-value").textContent).toBe("F(x) − F(x′) = 6.1e−5");
   });
 });
 

@@ -31,13 +31,23 @@ describe("pixels", () => {
     }
   });
 
-  it("overlays heat in proportion to opacity and |value|, over the dimmed image", () => {
+  it("overlays heat in proportion to opacity and |value|, over a pale ghost of the image", () => {
     const none = overlayPixels(image, [1, 0], "both", 0);
-    const grey = 0.55 * 100;
-    expect(rgb(none, 0).map(Math.round)).toEqual([grey, grey, grey].map(Math.round));
+    const ghost = 255 - (255 - 100) * 0.45; // mean 100, its contrast cut and lifted towards white
+    expect(rgb(none, 0).map(Math.round)).toEqual([ghost, ghost, ghost].map(Math.round));
     const full = overlayPixels(image, [1, 0], "both", 1);
     expect(rgb(full, 0)).toEqual(Array.from(DIVERGING.slice(-3)));
     expect(rgb(full, 1)).toEqual(rgb(none, 1));
+  });
+
+  it("lays colours on a pale ground: no pixel darker than mid grey where the heat is faint (no brown mud)", () => {
+    const black = new Array(3 * 3).fill(0);
+    const faint = overlayPixels(black, [0, 0.1, -0.1], "both", 0.6);
+    for (let p = 0; p < 3; p++) for (const channel of rgb(faint, p)) expect(channel).toBeGreaterThan(128);
+    const strong = overlayPixels(black, [1, -1, 0], "both", 0.6); // the palette's hue wins at full value
+    const [r, g, b] = rgb(strong, 0);
+    expect(r - b).toBeGreaterThan(80);
+    expect(r).toBeGreaterThan(150);
   });
 
   it("masks the image by |attribution| and outlines the border of a region", () => {
