@@ -1,16 +1,23 @@
 // Renders anywidget views in a static page, with no kernel and no network.
 //
 // The page carries the standard Jupyter widget state (a script element of type STATE_TYPE, buffers
-// base64-encoded at their paths) and one script element of type VIEW_TYPE per view, where the view goes. Each model's front end is its own `_esm` source, loaded from a Blob URL
-// as anywidget does. The model below implements what a render function uses: get, set, on, off,
-// save_changes, send. Changes that would need the kernel are answered from the precomputed results
-// the page carries (a script element of type PRECOMPUTED_TYPE), or politely refused.
+// base64-encoded at their paths) and one script element of type VIEW_TYPE per view, where the view
+// goes. Each model's front end is its own `_esm` source, loaded from a Blob URL as anywidget does.
+// The model below implements what a render function uses: get, set, on, off, save_changes, send.
+// Changes that would need the kernel are answered from the results the page carries (the precomputed
+// ones, a script element of type PRECOMPUTED_TYPE, and the one each widget was saved with), or refused
+// as a kernel refuses a change: the old values come back and a "refused" custom message says why.
+// Explainer views learn what the page can answer from the `_static_page` entry of their state.
 
 const STATE_TYPE = "application/vnd.jupyter.widget-state+json";
 const VIEW_TYPE = "application/vnd.jupyter.widget-view+json";
 const PRECOMPUTED_TYPE = "application/vnd.ig-widget.precomputed+json";
-const NO_KERNEL =
-  "This is a static page: computing a new result needs a running kernel. Open the notebook in Jupyter to explore further.";
+const REQUEST_KEYS = ["target", "baseline", "rule", "steps"];
+const RESULT_KEYS = ["result", "status", "error", "progress"];
+const NOTE =
+  "Static page: the slider, hover and the results saved with the page work here; anything else needs " +
+  "the notebook with a running kernel.";
+const REFUSED = "static page: this needs a running kernel";
 
 function readJson(type) {
   const element = document.querySelector(`script[type="${type}"]`);
@@ -38,7 +45,11 @@ function withBuffers(state, buffers) {
 class StaticModel {
   constructor(state, precomputed, models) {
     this.state = state;
-    this.precomputed = precomputed ?? { keys: [], entries: [] };
+    this.precomputed = withSavedResult(state, precomputed);
+    if (this.precomputed.entries.length) {
+      this.state._static_page = { note: NOTE, keys: this.precomputed.keys, requests: this.precomputed.entries.map((e) => e.request) };
+    }
+    this.confirmed = { ...state }; // the values the page stands by: a refused change goes back to these
     this.listeners = new Map();
     this.unsaved = new Set();
     this.widget_manager = { get_model: async (id) => models.get(id) };
@@ -80,35 +91,51 @@ class StaticModel {
     for (const callback of [...(this.listeners.get(event) ?? [])]) callback(...args);
   }
 
-  // In Jupyter this sends the changes to the kernel. Here: a change of a control that the kernel would
-  // recompute for is answered from a precomputed result, or told that it needs a kernel.
+  // In Jupyter this sends the changes to the kernel. Here: a change of a setting that the kernel would
+  // recompute for is answered from a result the page holds, or refused; view-only changes just stand.
   save_changes() {
     const changed = [...this.unsaved];
     this.unsaved.clear();
-    if (changed.some((name) => this.precomputed.keys.includes(name))) this.answerFromPrecomputed();
+    if (changed.some((name) => this.precomputed.keys.includes(name))) this.answerFromPrecomputed(changed);
+    else for (const name of changed) this.confirmed[name] = this.state[name];
   }
 
   send() {
-    this.refuse();
+    this.refuse([]);
   }
 
-  answerFromPrecomputed() {
+  answerFromPrecomputed(changed) {
     const { keys, entries } = this.precomputed;
     const match = entries.find((entry) => keys.every((key) => entry.request[key] === this.state[key]));
     if (!match) {
-      this.refuse();
+      this.refuse(changed);
       return;
     }
     for (const [name, value] of Object.entries(match.state)) this.set(name, value);
     this.unsaved.clear();
+    Object.assign(this.confirmed, this.state);
   }
 
-  refuse() {
-    if ("error" in this.state) this.set("error", NO_KERNEL);
-    if ("status" in this.state) this.set("status", "error");
+  /** What a kernel does with a change it refuses: its own values go back, and a message says why. */
+  refuse(names) {
+    for (const name of names) this.set(name, this.confirmed[name]);
     this.unsaved.clear();
-    this.emit("msg:custom", { type: "no-kernel", message: NO_KERNEL }, []);
+    this.emit("msg:custom", { type: "refused", names, message: REFUSED }, []);
   }
+}
+
+/** The precomputed results, plus the result the widget was saved with (an nbconvert page has only
+ * that one), so that going back to it works too. */
+function withSavedResult(state, precomputed) {
+  const keys = precomputed?.keys ?? REQUEST_KEYS;
+  const entries = [...(precomputed?.entries ?? [])];
+  if (keys.every((key) => key in state) && RESULT_KEYS.every((key) => key in state) && state.result?.kind) {
+    const request = Object.fromEntries(keys.map((key) => [key, state[key]]));
+    if (!entries.some((entry) => keys.every((key) => entry.request[key] === request[key]))) {
+      entries.push({ request, state: Object.fromEntries(RESULT_KEYS.map((key) => [key, state[key]])) });
+    }
+  }
+  return { keys: entries.length ? keys : [], entries };
 }
 
 const loaded = new Map();
@@ -151,7 +178,7 @@ async function renderView(viewScript, models, records) {
     const model = models.get(id);
     addStyle(record.state._css);
     const widget = await loadModule(record.state._esm);
-    const experimental = { invoke: async () => { model.refuse(); throw new Error(NO_KERNEL); } };
+    const experimental = { invoke: async () => { model.refuse([]); throw new Error(REFUSED); } };
     if (!model.initialized) {
       model.initialized = true;
       await widget.initialize?.({ model, experimental });

@@ -7,6 +7,7 @@ export const STYLES = `
 .igw button, .igw select, .igw input { font: inherit; color: var(--jp-ui-font-color1, #222);
   background: var(--jp-layout-color1, #fff); border: 1px solid var(--jp-border-color1, #bbb); border-radius: 3px; }
 .igw button { cursor: pointer; padding: 2px 8px; }
+.igw :is(button, select, input):disabled { opacity: 0.55; cursor: not-allowed; }
 .igw :focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
 .igw-controls { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-bottom: 6px; align-items: center; }
 .igw-control { display: inline-flex; gap: 4px; align-items: center; }

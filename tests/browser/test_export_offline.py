@@ -179,10 +179,88 @@ def test_image_explainer_page_works_offline(browser, tmp_path, digits):
     assert heat() != first
     assert not page.locator(".igw-error").is_visible()
 
-    page.get_by_label("Baseline", exact=True).select_option("blur")  # never computed: needs the kernel
-    assert "needs a running kernel" in page.locator(".igw-error").text_content()
+    assert_static_controls(page)
     assert attempted == [], f"the page tried the network: {attempted}"
     assert explainer.target == shown[0] and explainer.baseline == "black"  # the live widget is untouched
+
+
+def pressed_matches_the_map(page) -> str:
+    """The highlighted output is the one the heatmap explains; returns its label."""
+    pressed = page.locator(".igw-output[aria-pressed=true] .igw-output-label")
+    assert pressed.count() == 1
+    label = pressed.text_content()
+    assert page.locator(".igw-image figcaption").nth(1).text_content() == f"Attributions for “{label}”"
+    return label
+
+
+def assert_static_controls(page) -> None:
+    """Settings the page holds no result for are disabled, under a visible note."""
+    view = page.locator(".igw-image").first
+    note = view.locator(".igw-static-note")
+    assert note.is_visible() and "Static page" in note.text_content()
+    for name in ("Baseline", "Rule", "Steps"):
+        assert view.get_by_label(name, exact=True).is_disabled(), f"{name} needs a kernel here"
+    assert view.locator(".igw-badge-row button").is_disabled()  # More steps
+
+
+def test_a_typed_setting_the_page_cannot_answer_snaps_back(browser, tmp_path, digits):
+    """Steps stay enabled where the page holds two step counts; one it does not hold is refused like
+    the kernel refuses it: the field shows the page's value again and says why beside it."""
+    from ig_widget.examples import DIGIT_LABELS
+
+    model, images, _ = digits
+    explainer = igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=8)
+    explainer.wait()
+    explainer.steps = 16
+    explainer.wait()
+    page, attempted = open_offline(browser, igw.export_html(explainer, tmp_path / "digit.html"))
+    view = page.locator(".igw-image")
+    field = view.get_by_label("Steps", exact=True)
+    assert field.is_enabled() and view.get_by_label("Baseline", exact=True).is_disabled()
+    heat = canvas_pixels(page, selector="canvas[data-map=attributions]")
+    field.fill("5000")
+    field.press("Enter")
+    assert field.input_value() == "16"
+    message = view.locator(".igw-control:has(input[type=number]) .igw-control-note")
+    assert message.is_visible() and "needs a running kernel" in message.text_content()
+    assert canvas_pixels(page, selector="canvas[data-map=attributions]") == heat
+    field.fill("8")  # held: answered in the page
+    field.press("Enter")
+    page.wait_for_function("document.querySelector('.igw-badge').textContent !== ''")
+    assert field.input_value() == "8" and not message.is_visible()
+    assert canvas_pixels(page, selector="canvas[data-map=attributions]") != heat
+    assert attempted == []
+
+
+def test_nbconvert_page_of_an_explainer_switches_only_to_what_it_holds(browser, tmp_path, artifacts):
+    """`jupyter nbconvert --to ig_widget_html` keeps only the saved result: the other outputs are
+    disabled (a click there used to move the highlight while the map stayed on the old class)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(
+        "import ig_widget as igw\n"
+        "from ig_widget.examples import DIGIT_LABELS, train_digits_cnn\n"
+        "model, images, _ = train_digits_cnn(size=8, epochs=8, seed=0)\n"
+        "w = igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)\n"
+        "w.wait()\n"
+        "w"
+    )]
+    nbclient.NotebookClient(book, timeout=120, kernel_name="python3", store_widget_state=True).execute()
+    executed = tmp_path / "digit.ipynb"
+    nbformat.write(book, executed)
+    page, attempted = open_offline(browser, convert_with_nbconvert(executed, tmp_path / "digit.html"))
+    shown = pressed_matches_the_map(page)
+    heat = canvas_pixels(page, selector="canvas[data-map=attributions]")
+    others = page.locator(".igw-output[aria-pressed=false]")
+    assert others.count() >= 1
+    assert all(others.nth(i).is_disabled() for i in range(others.count()))
+    others.first.click(force=True)  # a disabled button: nothing happens, and nothing disagrees
+    assert pressed_matches_the_map(page) == shown
+    assert canvas_pixels(page, selector="canvas[data-map=attributions]") == heat
+    assert_static_controls(page)
+    page.screenshot(path=artifacts / "nbconvert_static_page.png", full_page=True)
+    assert attempted == [], f"the page tried the network: {attempted}"
 
 
 @pytest.mark.slow
