@@ -1,5 +1,6 @@
-"""What the view prints is what the kernel computed: trace maps cross exactly while they are small, a
-larger one says how far each value may be off, and the JS tests' completeness fixtures are written here.
+"""What the view prints is what the kernel computed: trace maps and the model input cross exactly while
+they are small, larger ones say how far each value may be off, and the JS tests' completeness fixtures
+are written here.
 
 `python tests/test_payload_precision.py` rewrites js/test/fixtures/completeness.json from real results.
 """
@@ -14,9 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ig_widget import PathDiagnosis, integrated_gradients
-from ig_widget.encode import decode_array, max_error
-from ig_widget.widgets.payload import EXACT_TRACE_VALUES, completeness, trace_payload
+from ig_widget import integrated_gradients
+from ig_widget.encode import decode_array, encode_image, max_error
+from ig_widget.widgets.image_input import display_map, prepare_input, to_display
+from ig_widget.widgets.payload import EXACT_INPUT_VALUES, EXACT_TRACE_VALUES, completeness, printed_input, trace_payload
 
 FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures" / "completeness.json"
 
@@ -46,6 +48,34 @@ def test_large_trace_maps_state_how_far_each_value_may_be():
     assert max_error(payload) == max(payload["scale"]) / 2
 
 
+def test_hover_input_is_exact_or_states_its_error():
+    pixels = np.random.default_rng(0).integers(0, 256, (12, 12, 3), dtype=np.uint8)
+    mean, std = torch.tensor([0.5, 0.4, 0.3]), torch.tensor([0.2, 0.25, 0.3])
+    normalized = lambda image: (torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255 - mean[:, None, None]) / std[:, None, None]
+    as_pixels = printed_input(*_display(pixels, normalized))
+    assert as_pixels == {}, "the bytes of an affinely preprocessed image are the input: nothing more to send"
+
+    small = torch.randn(1, 20, 20)
+    payload = printed_input(*_display(small, None))
+    np.testing.assert_array_equal(decode_array(payload["input"]), small.numpy())
+
+    side = 1 + int(np.sqrt(EXACT_INPUT_VALUES / 3))
+    large = torch.randn(3, side, side)
+    x, scale, offset, image = _display(large, None)
+    payload = printed_input(x, scale, offset, image)
+    assert set(payload) == {"input_error"}
+    restored = offset[:, None, None] + scale[:, None, None] * decode_array(image).transpose(2, 0, 1)
+    misses = np.abs(restored - large.numpy()).reshape(3, -1).max(axis=1)
+    np.testing.assert_allclose(payload["input_error"], misses, rtol=1e-5)
+    assert all(e <= s / 2 * (1 + 1e-6) for e, s in zip(payload["input_error"], scale))
+
+
+def _display(image, preprocess):
+    x, original = prepare_input(image, preprocess)
+    scale, offset = display_map(x, original)
+    return x[0], scale, offset, encode_image(to_display(x[0], scale, offset))
+
+
 def test_js_completeness_fixtures_are_current():
     assert json.loads(FIXTURE.read_text()) == completeness_fixtures(), f"run: python {__file__}"
 
@@ -70,8 +100,8 @@ class ScaleFree(nn.Module):
 def completeness_fixtures() -> dict:
     """Completeness payloads the badge tests load, from real walks at two step counts each: a ReLU
     network whose gap grows from 8 to 16 Gauss-Legendre steps (a kink), a scale-free score whose gap
-    barely moves (right Riemann sums miss the jump next to the baseline), the same closing its gap
-    with Gauss-Legendre points, and one result carrying a diagnosis."""
+    barely moves (right Riemann sums miss the jump next to the baseline), and the same closing its gap
+    with Gauss-Legendre points. The engine's diagnosis, where it gives one, travels with each."""
     torch.manual_seed(0)
     relu = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
     x = torch.tensor([[0.5, 0.1, -0.3, 0.8]])
@@ -81,13 +111,6 @@ def completeness_fixtures() -> dict:
         f"{name}_{steps}": completeness(integrated_gradients(model, x, target=0, steps=steps, rule=rule))
         for name, (model, rule, counts) in walks.items() for steps in counts
     }
-    result = integrated_gradients(relu, x, target=0, steps=16, rule="gausslegendre")
-    if result.diagnosis is None:  # the engine may not diagnose this path; the payload's form is what is tested
-        result = dataclasses.replace(result, diagnosis=PathDiagnosis(
-            kind="kink", alpha_from=0.41, alpha_to=0.47, share=0.06,
-            message="The gradient changes abruptly between alpha 0.41 and 0.47 (a ReLU switching): the gap "
-                    "shrinks only slowly with steps."))
-    fixtures["diagnosed_16"] = completeness(result)
     return fixtures
 
 

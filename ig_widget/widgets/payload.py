@@ -15,9 +15,10 @@ from typing import Any
 from torch import Tensor
 
 from ..attribution import AttributionResult, PathTrace
-from ..encode import encode_array
+from ..encode import decode_array, encode_array
 
 EXACT_TRACE_VALUES = 2**18  # float32 up to 1 MB per trace map: 64 x 64 pixels at 64 steps, 16 x 16 at 1024
+EXACT_INPUT_VALUES = 2**16  # float32 input up to 256 kB: 147 x 147 x 3; a 224 x 224 photo keeps its bytes
 
 
 def floats(values: Any) -> dict:
@@ -31,6 +32,25 @@ def signed_maps(values: Any) -> dict:
     if math.prod(values.shape) <= EXACT_TRACE_VALUES:
         return encode_array(values, dtype="float32")
     return encode_array(values, dtype="int8", per_slice=True)
+
+
+def printed_input(x: Tensor, scale: Any, offset: Any, image: dict) -> dict:
+    """What hover needs to print the model's input `x` (C x H x W) at a pixel, merged into the payload.
+
+    The display bytes give offset + scale * byte. Where that reproduces x (a ToTensor + Normalize
+    preprocess of the user's pixels) nothing more is sent. Otherwise a small input travels as float32
+    `input`; a large one adds only `input_error`, per channel the most the byte values miss by, which
+    the view prints beside them.
+    """
+    values = x.detach().cpu().double().numpy()
+    pixels = decode_array(image).astype("float64")[..., : values.shape[0]].transpose(2, 0, 1)
+    restored = offset[:, None, None] + scale[:, None, None] * pixels
+    error = abs(restored - values).reshape(len(values), -1).max(axis=1)
+    if (error <= 1e-6 * max(abs(values).max(), 1e-30)).all():
+        return {}
+    if values.size <= EXACT_INPUT_VALUES:
+        return {"input": floats(x.detach().cpu().float())}
+    return {"input_error": [float(e) for e in error]}
 
 
 def completeness(result: AttributionResult, row: int = 0) -> dict:

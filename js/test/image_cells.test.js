@@ -42,9 +42,9 @@ function model(display = "heat", result = cellResult()) {
 
 const canvasOf = (el, name) => el.querySelector(`canvas[data-map=${name}]`);
 
-function hover(el, name, x, y) {
+function hover(el, name, x, y, [width, height] = [WIDTH, HEIGHT]) {
   const canvas = canvasOf(el, name);
-  canvas.getBoundingClientRect = () => ({ left: 0, top: 0, width: WIDTH * 10, height: HEIGHT * 10 });
+  canvas.getBoundingClientRect = () => ({ left: 0, top: 0, width: width * 10, height: height * 10 });
   canvas.dispatchEvent(new MouseEvent("mousemove", { clientX: x * 10 + 5, clientY: y * 10 + 5, bubbles: true }));
 }
 
@@ -83,14 +83,14 @@ describe("a map coarser than the image", () => {
   it("points at the cell under the pointer and says it covers a block", () => {
     const m = model("heat");
     widget.render({ model: m, el });
-    hover(el, "attributions", 5, 3); // cell (2, 1): index 6
+    hover(el, "attributions", 5, 3); // cell (2, 1): index 6, pixels 4..5 x 2..3
     const payload = m.get("result");
     const map = new Float32Array(payload.attributions.data.buffer);
     const cumulative = new Float32Array(payload.trace.cumulative.data.buffer);
     const readout = el.querySelector(".igw-readout").textContent;
-    expect(readout).toMatch(/^pixel \(5, 3\) in map cell \(2, 1\), a block of 2×2 px: attribution \(sum over the block\) /);
+    expect(readout).toMatch(/^block of 2×2 px, \(4, 2\) to \(5, 3\): attribution \(sum over the block\) /);
     expect(readout).toContain(`attribution (sum over the block) ${Number(map[6].toPrecision(3))}`);
-    expect(readout).toContain(`input 0.29`); // the pixel's own input value, exact from the float32 input
+    expect(readout).toContain("input at (5, 3) 0.29"); // the pixel's own input value, exact from the float32 input
     expect(readout).toContain(`accumulated ${Number(cumulative[MAP_W * MAP_H + 6].toPrecision(3))}`); // at the last alpha
     expect(readout).not.toContain("≈");
   });
@@ -101,7 +101,24 @@ describe("a map coarser than the image", () => {
     canvas.focus();
     canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
     canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
-    expect(el.querySelector(".igw-readout").textContent).toMatch(/^pixel \(2, 2\) in map cell \(1, 1\)/);
+    expect(el.querySelector(".igw-readout").textContent).toMatch(/^block of 2×2 px, \(2, 2\) to \(3, 3\)/);
+  });
+
+  it("with the image itself on the map's grid (block means), names the input's block in input pixels", () => {
+    const full = cellResult();
+    const grid = {
+      ...full, width: MAP_W, height: MAP_H, source_width: WIDTH, source_height: HEIGHT,
+      image: uint8Image(Array.from({ length: MAP_W * MAP_H * 3 }, (_, i) => i * 7), MAP_H, MAP_W),
+      baseline_image: uint8Image(new Array(MAP_W * MAP_H * 3).fill(0), MAP_H, MAP_W),
+      input: float32(Array.from({ length: MAP_W * MAP_H }, (_, p) => p / 10), [1, MAP_H, MAP_W]),
+    };
+    widget.render({ model: model("overlay", grid), el });
+    expect([canvasOf(el, "attributions").width, canvasOf(el, "scaled").width]).toEqual([MAP_W, MAP_W]);
+    expect(canvasOf(el, "input").style.aspectRatio).toBe(`${MAP_W} / ${MAP_H}`);
+    hover(el, "attributions", 2, 1, [MAP_W, MAP_H]); // cell (2, 1): input pixels 4..5 x 2..3
+    const readout = el.querySelector(".igw-readout").textContent;
+    expect(readout).toMatch(/^block of 2×2 px, \(4, 2\) to \(5, 3\): attribution \(sum over the block\) /);
+    expect(readout).toContain("input (block mean) 0.6");
   });
 });
 

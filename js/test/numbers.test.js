@@ -105,30 +105,37 @@ describe("completeness badge", () => {
     expect(details).not.toMatch(/- -|− −|− -/);
   });
 
+  const firstLine = (badge) => badge.note.firstElementChild?.textContent;
+
   it("says when more steps did not shrink the gap, with both gaps and step counts", () => {
     const badge = render(["grew_8", 8], ["grew_16", 16]);
     const pct = (c) => `${(Math.abs(c.relative_gap) * 100).toFixed(2)}%`;
     expect(badge.note.hidden).toBe(false);
-    expect(badge.note.textContent).toBe(
+    expect(firstLine(badge)).toBe(
       `More steps did not shrink the gap: gap ${pct(fixtures.grew_16)} at 16 steps, was ${pct(fixtures.grew_8)} at 8.`);
-    expect(render(["barely_8", 8], ["barely_16", 16]).note.textContent).toMatch(/^More steps barely shrank the gap: gap 99\.97% at 16 steps, was 99\.99% at 8\.$/);
-    expect(render(["closing_16", 16], ["closing_32", 32]).note.textContent).toMatch(/^More steps: gap 25\.08% at 32 steps, was 91\.09% at 16\.$/);
+    expect(firstLine(render(["barely_8", 8], ["barely_16", 16]))).toMatch(/^More steps barely shrank the gap: gap 99\.97% at 16 steps, was 99\.99% at 8\.$/);
+    expect(firstLine(render(["closing_16", 16], ["closing_32", 32]))).toMatch(/^More steps: gap 25\.08% at 32 steps, was 91\.09% at 16\.$/);
   });
 
   it("keeps the note when the same result is shown again, and drops it for another target or fewer steps", () => {
     const badge = render(["grew_8", 8], ["grew_16", 16], ["grew_16", 16]);
-    expect(badge.note.textContent).toMatch(/did not shrink/);
-    badge.update(fixtures.closing_16, 16); // another target: its own story
+    expect(firstLine(badge)).toMatch(/did not shrink/);
+    badge.update(fixtures.closing_32, 16); // another target: its own story (here no diagnosis either)
+    expect(fixtures.closing_32.diagnosis).toBeNull();
     expect(badge.note.hidden).toBe(true);
-    expect(render(["grew_16", 16], ["grew_8", 8]).note.hidden).toBe(true);
+    const fewer = render(["grew_16", 16], ["grew_8", 8]);
+    expect(fewer.note.textContent).not.toMatch(/More steps/);
   });
 
   it("shows the kernel's diagnosis as text under the badge", () => {
-    const badge = render(["grew_8", 8], ["diagnosed_16", 16]);
+    const diagnosis = fixtures.grew_16.diagnosis;
+    expect(diagnosis).not.toBeNull(); // the engine diagnoses this ReLU path (tests/test_payload_precision.py)
+    const badge = render(["grew_8", 8], ["grew_16", 16]);
     const lines = [...badge.note.children].map((line) => line.textContent);
-    expect(lines).toEqual([expect.stringMatching(/^More steps did not shrink the gap/), fixtures.diagnosed_16.diagnosis.message]);
-    expect(badge.note.dataset.kind).toBe("kink");
-    expect(badge.note.querySelector("b, a, script")).toBeNull();
-    expect(render(["grew_8", 8]).note.hidden).toBe(true);
+    expect(lines).toEqual([expect.stringMatching(/^More steps did not shrink the gap/), diagnosis.message]);
+    expect(badge.note.dataset.kind).toBe(diagnosis.kind);
+    const alone = render(["grew_16", 16]); // no comparison yet: the diagnosis alone
+    expect([...alone.note.children].map((line) => line.textContent)).toEqual([diagnosis.message]);
+    expect(render(["closing_32", 32]).note.hidden).toBe(true);
   });
 });

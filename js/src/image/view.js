@@ -13,7 +13,7 @@ import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
 import { addStyles } from "../styles.js";
 import { createProbe } from "./probe.js";
-import { cellAt, decodeImageResult, inputValues, valuesPerPixel } from "./result.js";
+import { cellAt, cellBlock, decodeImageResult, inputValues, valuesPerPixel } from "./result.js";
 
 const OUTLINE_MASS = 0.5; // outlines enclose the pixels holding half of the shown attribution mass
 const OUTLINE_SIZE = 192; // small images are enlarged to about this many pixels so outlines are thin lines
@@ -150,13 +150,14 @@ export function renderImage({ model, el }) {
     const at = slider.index * r.cells + cell.index;
     const inputs = inputValues(r, y * r.width + x).map((v) => formatApprox(v.value, v.error)).join(", ");
     const whole = cell.x1 - cell.x0 === 1 && cell.y1 - cell.y0 === 1;
+    const onGrid = r.width !== r.sourceWidth || r.height !== r.sourceHeight; // the drawn pixels are block means
     const where = whole
       ? `pixel (${x}, ${y})`
-      : `pixel (${x}, ${y}) in map cell (${cell.column}, ${cell.row}), a block of ${cell.y1 - cell.y0}×${cell.x1 - cell.x0} px`;
-    const sum = whole ? "" : " (sum over the block)";
+      : `block of ${cell.y1 - cell.y0}×${cell.x1 - cell.x0} px, (${cell.x0}, ${cell.y0}) to (${cell.x1 - 1}, ${cell.y1 - 1})`;
+    const input = whole ? "input" : onGrid ? "input (block mean)" : `input at (${x}, ${y})`;
     return [
-      `${where}`,
-      `attribution${sum} ${formatNumber(r.attributions[cell.index])} · input ${inputs}`,
+      where,
+      `attribution${whole ? "" : " (sum over the block)"} ${formatNumber(r.attributions[cell.index])} · ${input} ${inputs}`,
       `at α = ${r.alphas[slider.index].toFixed(3)}: gradient ${formatApprox(r.gradients[at], r.gradientError(at))}, ` +
         `accumulated ${formatApprox(r.cumulative[at], r.cumulativeError(at))}`,
     ];
@@ -168,7 +169,7 @@ export function renderImage({ model, el }) {
     const lines = pixelLines(r);
     readout.textContent = `${lines[0]}: ${lines.slice(1).join(" · ")}`;
     probe.shown = true;
-    if (probe.pointing) pointer.show(cellAt(r, probe.x, probe.y), r.width, r.height, lines, probe.anchor);
+    if (probe.pointing) pointer.show(cellBlock(r, probe.x, probe.y), r.width, r.height, lines, probe.anchor);
   }
 
   function showReadout(event) {
@@ -198,7 +199,7 @@ export function renderImage({ model, el }) {
     const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
     if (!r || !event.target.dataset?.map || !(event.key in moves)) return;
     const [dx, dy] = moves[event.key];
-    const [cellH, cellW] = r.cell; // a step moves one map cell
+    const [cellH, cellW] = r.perCell; // a step moves one map cell
     probe.x = Math.min(r.width - 1, Math.max(0, probe.x + dx * cellW));
     probe.y = Math.min(r.height - 1, Math.max(0, probe.y + dy * cellH));
     probe.anchor = event.target;
