@@ -23,14 +23,19 @@ function controlParts(labelText, input) {
     note.textContent = text;
     note.hidden = !text;
   };
-  return { root, label, note, setNote };
+  /** Disable the control where it has no effect, saying why in its tooltip. */
+  const setDisabled = (disabled, reason = "") => {
+    input.disabled = disabled;
+    root.title = disabled ? reason : "";
+  };
+  return { root, label, note, setNote, setDisabled };
 }
 
-/** <label> + <select>; `onChange(value)` on user choice. Returns {root, input, setValue, setOptions, setNote}. */
+/** <label> + <select>; `onChange(value)` on user choice. Returns {root, input, setValue, setOptions, setNote, setDisabled}. */
 export function labelledSelect(labelText, options, value, onChange) {
   const input = document.createElement("select");
   input.id = uniqueId("select");
-  const { root, label, note, setNote } = controlParts(labelText, input);
+  const { root, label, note, setNote, setDisabled } = controlParts(labelText, input);
   const setOptions = (names) => {
     input.replaceChildren(
       ...names.map((name) => {
@@ -48,7 +53,7 @@ export function labelledSelect(labelText, options, value, onChange) {
     onChange(input.value);
   });
   root.append(label, input, note);
-  return { root, input, setValue: (v) => (input.value = v), setOptions, setNote };
+  return { root, input, setValue: (v) => (input.value = v), setOptions, setNote, setDisabled };
 }
 
 /** <label> + <input type=range|number> with the current value shown beside a range. */
@@ -58,7 +63,7 @@ export function labelledNumber(labelText, { type = "range", min, max, step, valu
   input.id = uniqueId(type);
   const limits = { min, max, step, value };
   for (const [name, limit] of Object.entries(limits)) if (limit !== undefined) input[name] = String(limit);
-  const { root, label, note, setNote } = controlParts(labelText, input);
+  const { root, label, note, setNote, setDisabled } = controlParts(labelText, input);
   const shown = document.createElement("output");
   shown.htmlFor = input.id;
   const show = () => (shown.textContent = type === "range" ? format(Number(input.value)) : "");
@@ -79,5 +84,6 @@ export function labelledNumber(labelText, { type = "range", min, max, step, valu
     /** The accepted range, as the kernel sends it. */
     setLimits: ({ min: low, max: high }) => Object.assign(input, { min: String(low), max: String(high) }),
     setNote,
+    setDisabled,
   };
 }

@@ -99,8 +99,7 @@ export function pathSettings(model, { on, send, onRefused }) {
     for (const [name, control] of Object.entries(controls)) {
       const answered = page.choices(name);
       for (const option of control.input.options ?? []) option.disabled = !answered.includes(option.value);
-      control.input.disabled = !answered.some((value) => value !== model.get(name));
-      control.input.title = control.input.disabled ? page.note : "";
+      control.setDisabled(!answered.some((value) => value !== model.get(name)), page.note);
     }
   };
   for (const [name, control] of Object.entries(controls)) {

@@ -128,6 +128,24 @@ describe("a static page (no kernel)", () => {
   });
 });
 
+describe("controls where they do nothing", () => {
+  it("disables Opacity unless the map is blended over the image", () => {
+    installCanvasMock();
+    const el = document.createElement("div");
+    document.body.replaceChildren(el);
+    const model = imageModel({ display: "heat" });
+    widget.render({ model, el });
+    const opacity = control(el, "Opacity");
+    const states = {};
+    for (const mode of ["heat", "overlay", "masked", "outline"]) {
+      model.update("display", mode);
+      states[mode] = opacity.querySelector("input").disabled;
+    }
+    expect(states).toEqual({ heat: true, overlay: false, masked: true, outline: true });
+    expect(opacity.title).toMatch(/overlay/);
+  });
+});
+
 describe("two widgets on one page", () => {
   it("every label points at a control in its own widget", async () => {
     installCanvasMock();
