@@ -15,6 +15,7 @@ import { addStyles } from "../styles.js";
 import { createProbe } from "./probe.js";
 import { cellAt, cellBlock, decodeImageResult, inputValues, valuesPerPixel } from "./result.js";
 
+const BLENDED_DISPLAYS = ["overlay"]; // the display modes drawn with the opacity control
 const OUTLINE_MASS = 0.5; // outlines enclose the pixels holding half of the shown attribution mass
 const OUTLINE_SIZE = 192; // small images are enlarged to about this many pixels so outlines are thin lines
 
@@ -222,7 +223,10 @@ export function renderImage({ model, el }) {
   root.addEventListener("mouseout", leaveMap);
 
   on("change:result", drawResult);
-  on("change:display", () => (display.setValue(model.get("display")), drawMain()));
+  const showOpacity = () => opacity.setDisabled(!BLENDED_DISPLAYS.includes(model.get("display")),
+    "Opacity blends the map over the image: it applies to the overlay display only");
+  on("change:display", () => (display.setValue(model.get("display")), showOpacity(), drawMain()));
+  showOpacity();
   on("change:opacity", () => (opacity.setValue(model.get("opacity")), drawMain()));
   on("change:sign", () => (sign.setValue(model.get("sign")), drawMain(), drawPath(slider.index)));
   on("change:clip", () => (clip.setValue(model.get("clip")), drawMain(), drawPath(slider.index)));
