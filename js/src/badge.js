@@ -44,9 +44,8 @@ export function stepsNote(before, after) {
   const was = Math.abs(before.completeness.relative_gap);
   const now = Math.abs(after.completeness.relative_gap);
   const numbers = `gap ${gapPercent(now)} at ${after.steps} steps, was ${gapPercent(was)} at ${before.steps}`;
-  if (now >= was) return `More steps did not shrink the gap: ${numbers}.`;
-  if (now > BARELY * was) return `More steps barely shrank the gap: ${numbers}.`;
-  return `More steps: ${numbers}.`;
+  if (gapLevel(now).level === "good" || now <= BARELY * was) return `More steps: ${numbers}.`; // nothing to worry about
+  return now >= was ? `More steps did not shrink the gap: ${numbers}.` : `More steps barely shrank the gap: ${numbers}.`;
 }
 
 /** Build the badge; `onMoreSteps()` is the "more steps" button. Returns {root, button, badge, note, update(c, steps)}. */

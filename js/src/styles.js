@@ -72,7 +72,8 @@ export const STYLES = `
 .igw-key-goal::before { border-top-style: dashed !important; border-color: var(--jp-ui-font-color2, #666) !important; }
 .igw-readout { min-height: 1.3em; font-variant-numeric: tabular-nums; color: var(--jp-ui-font-color2, #555); }
 
-/* -- pointer probe, tooltip, badge note and chart labels (image view / badge / chart owner, issue 11) -- */
+/* -- pointer probe, tooltip, badge note and chart labels (image view / badge / chart owner, issue 11);
+   the badge note wraps inside the outputs column: contain: inline-size keeps its text from widening it -- */
 .igw-image { position: relative; }
 .igw-probe { position: absolute; pointer-events: none; box-sizing: border-box; border: 2px solid #fff;
   outline: 1px solid #000; }
@@ -82,7 +83,7 @@ export const STYLES = `
   font-size: var(--jp-ui-font-size0, 11px); font-variant-numeric: tabular-nums; white-space: nowrap; }
 .igw-probe[hidden], .igw-tooltip[hidden], .igw-badge-note[hidden] { display: none; }
 .igw-badge-row { flex-wrap: wrap; }
-.igw-badge-note { flex-basis: 100%; max-width: 30em; font-size: var(--jp-ui-font-size0, 11px); }
+.igw-badge-note { flex-basis: 100%; contain: inline-size; font-size: var(--jp-ui-font-size0, 11px); }
 .igw-chart .igw-goal-value, .igw-chart .igw-axis-scale { fill: var(--jp-ui-font-color2, #666); }
 `;
 

@@ -117,6 +117,14 @@ describe("completeness badge", () => {
     expect(firstLine(render(["closing_16", 16], ["closing_32", 32]))).toMatch(/^More steps: gap 25\.08% at 32 steps, was 91\.09% at 16\.$/);
   });
 
+  it("says nothing alarming once the gap is under 1%", () => {
+    const c = (relative_gap) => ({ ...fixtures.grew_8, relative_gap, diagnosis: null });
+    const badge = createBadge(() => {});
+    badge.update(c(0.0071), 16);
+    badge.update(c(0.0065), 32);
+    expect(badge.note.textContent).toBe("More steps: gap 0.65% at 32 steps, was 0.71% at 16.");
+  });
+
   it("keeps the note when the same result is shown again, and drops it for another target or fewer steps", () => {
     const badge = render(["grew_8", 8], ["grew_16", 16], ["grew_16", 16]);
     expect(firstLine(badge)).toMatch(/did not shrink/);

@@ -162,3 +162,18 @@ def test_display_modes_keep_the_layout(lab, run_notebook, artifacts):
     for mode in modes[1:]:
         moved = [(a, b) for a, b in zip(first, layouts[mode]) if a != b]
         assert not moved and len(layouts[mode]) == len(first), f"{mode} moved parts of the view: {moved}"
+
+
+def test_more_steps_says_what_it_did(lab, run_notebook, artifacts):
+    page = run_notebook("image_more_steps.ipynb", NOTEBOOK[:2], timeout=90)
+    badge = page.locator(".igw-badge")
+    page.wait_for_function("() => /\\d+\\.\\d+%/.test(document.querySelector('.igw-badge').textContent)")
+    before = re.search(r"gap (\d+\.\d+%)", badge.inner_text())[1]
+    page.get_by_role("button", name=re.compile("^More steps")).click()
+    note = page.locator(".igw-badge-note")
+    note.wait_for(state="visible", timeout=60_000)
+    line = note.locator("div").first.inner_text()
+    after = re.search(r"gap (\d+\.\d+%)", badge.inner_text())[1]
+    assert re.fullmatch(rf"More steps(?: did not shrink the gap| barely shrank the gap)?: gap {re.escape(after)} "
+                        rf"at 32 steps, was {re.escape(before)} at 16\.", line), line
+    page.locator(".igw-side").screenshot(path=str(artifacts / "image_more_steps_note.png"))
