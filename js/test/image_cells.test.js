@@ -19,7 +19,7 @@ function cellResult() {
   const cells = MAP_W * MAP_H;
   const map = Array.from({ length: cells }, (_, i) => (i % 2 ? -1 : 1) * (0.5 + i * 0.25));
   const gradients = ALPHAS.flatMap((a) => map.map((v) => v * (1 - a) * 3));
-  const cumulative = ALPHAS.flatMap((a) => map.map((v) => v * a));
+  const cumulative = ALPHAS.flatMap((_, k) => map.map((v) => (v * (k + 1)) / ALPHAS.length)); // the map at the last point
   return {
     ...base, map_height: MAP_H, map_width: MAP_W, cell: CELL, steps: ALPHAS.length,
     input: float32(Array.from({ length: WIDTH * HEIGHT }, (_, p) => p / 100), [1, HEIGHT, WIDTH]), channels: 1,
@@ -149,13 +149,17 @@ describe("the pointer probe", () => {
     expect(tooltip.hidden).toBe(true);
   });
 
-  it("prints int8 trace values with the error their payload states", () => {
+  it("prints int8 trace values with the error their payload states, and the exact map at the last point", () => {
     const result = imageResult({ width: WIDTH, height: HEIGHT }); // helpers send the trace as int8
     widget.render({ model: model("heat", result), el });
-    hover(el, "attributions", 1, 0);
-    const half = result.trace.cumulative.scale[3] / 2;
-    const text = el.querySelector(".igw-readout").textContent;
-    expect(text).toMatch(/accumulated ≈ −?[\d.]+(e−?\d+)? ± [\d.e−]+$/);
-    expect(text).toContain(`± ${Number(half.toPrecision(1))}`);
+    hover(el, "attributions", 2, 0);
+    const readout = () => el.querySelector(".igw-readout").textContent;
+    const map = new Float32Array(result.attributions.data.buffer);
+    // at the last point the accumulated attributions are the attribution map: printed exactly, equal to it
+    expect(readout()).toMatch(new RegExp(`attribution ${Number(map[2].toPrecision(3))} .* accumulated ${Number(map[2].toPrecision(3))}$`));
+    el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowLeft", bubbles: true }));
+    const half = result.trace.cumulative.scale[2] / 2;
+    expect(readout()).toMatch(/accumulated ≈ −?[\d.]+(e−?\d+)? ± [\d.e−]+$/);
+    expect(readout()).toContain(`± ${Number(half.toPrecision(1))}`);
   });
 });

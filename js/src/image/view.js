@@ -156,11 +156,14 @@ export function renderImage({ model, el }) {
       ? `pixel (${x}, ${y})`
       : `block of ${cell.y1 - cell.y0}×${cell.x1 - cell.x0} px, (${cell.x0}, ${cell.y0}) to (${cell.x1 - 1}, ${cell.y1 - 1})`;
     const input = whole ? "input" : onGrid ? "input (block mean)" : `input at (${x}, ${y})`;
+    // accumulated up to the last point is the attribution map itself (PathTrace), sent exactly
+    const last = slider.index === r.alphas.length - 1;
+    const accumulated = last ? formatNumber(r.attributions[cell.index]) : formatApprox(r.cumulative[at], r.cumulativeError(at));
     return [
       where,
       `attribution${whole ? "" : " (sum over the block)"} ${formatNumber(r.attributions[cell.index])} · ${input} ${inputs}`,
       `at α = ${r.alphas[slider.index].toFixed(3)}: gradient ${formatApprox(r.gradients[at], r.gradientError(at))}, ` +
-        `accumulated ${formatApprox(r.cumulative[at], r.cumulativeError(at))}`,
+        `accumulated ${accumulated}`,
     ];
   }
 
