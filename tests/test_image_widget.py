@@ -219,7 +219,7 @@ def test_uint8_array_without_preprocess_becomes_unit_floats():
     [
         (torch.rand(4, 8, 8), None, r"shape \(4, 8, 8\)"),
         (torch.rand(1, 8, 8), ["a", "b"], "labels has 2 names"),
-        (np.zeros((8, 8, 3), dtype=np.float64), None, "dtype float64"),
+        (np.zeros((8, 8), dtype=bool), None, "became a torch.bool tensor"),
     ],
 )
 def test_bad_input_is_refused_before_any_work(digits, image, labels, match):

@@ -4,7 +4,8 @@ The point sets of a nested rule grow so that each contains the previous one (Fej
 doubles 7 -> 15 -> 31 ...), so a refinement evaluates only the new points; the stored gradients of
 the old ones are reweighted. Refinement stops once every row's relative completeness gap
 |sum(attributions) - (F(x) - F(x'))| / |F(x) - F(x')| is at most `tol`, or at `max_steps` points
-(with a warning that names the gap reached). For several targets the denominator is the largest
+(with a warning that names the gap reached), or earlier where more points cannot help (a jump of the
+score at an end of the path, or a gap that stopped shrinking). For several targets the denominator is the largest
 |F(x) - F(x')| among them in that row.
 """
 
@@ -16,10 +17,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .diagnosis import JUMP_PROBE, JUMP_SHARE, endpoint_jump
 from .errors import AttributionInputError
-from .path import PathRecorder, PathWalk, Reducer
+from .path import PathRecorder, PathWalk, Reducer, straight_path
 from .quadrature import nested_counts, nested_rule, path_points
-from .result import PathTrace
+from .result import PathDiagnosis, PathTrace
 
 
 def check_adaptive(tol: float, max_steps: int) -> None:
@@ -99,12 +101,21 @@ class StoredPath:
 def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], rule: str, tol: float,
            max_steps: int):
     """Evaluate nested point sets until every target's gap is at most `tol` (F(x) = `values`,
-    F(x') = `baseline_values`, per target); return (alphas, weights, StoredPath) for the final set."""
+    F(x') = `baseline_values`, per target); return (alphas, weights, StoredPath, diagnoses) for the
+    final set, `diagnoses` holding one PathDiagnosis or None per target.
+
+    Refinement gives up early, with a warning, where more points cannot help: when the score jumps
+    right at an end of the path (looked for once the first set misses `tol`, with one gradient-free
+    pass at alpha = JUMP_PROBE and 1 - JUMP_PROBE), or when two rounds in a row shrank the gap by less
+    than a quarter.
+    """
     rule = nested_rule(rule)
     path = StoredPath(walk)
     path.baseline_values = baseline_values
     counts = nested_counts(rule, max_steps)
     dtype, device = walk.difference.dtype, walk.difference.device
+    diagnoses: list[PathDiagnosis | None] = [None] * len(values)
+    history: list[float] = []
     for count in counts:
         alphas, weights = path_points(rule, count)
         known = {_key(alpha) for alpha in path.alphas}
@@ -113,7 +124,23 @@ def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], 
             path.evaluate(new)
         path.select(alphas, weights)
         worst = float(path.gaps(values).max())
+        history.append(worst)
         if worst <= tol:
+            break
+        if len(history) == 1:
+            diagnoses = endpoint_jumps(walk, values, baseline_values)
+            if any(diagnoses):
+                jump = next(d for d in diagnoses if d is not None)
+                warnings.warn(f"steps='auto' stopped at {count} points with a relative completeness gap of "
+                              f"{worst:.3g} > tol={tol}. {jump.message}", stacklevel=4)
+                break
+        elif len(history) >= 3 and history[-1] > 0.75 * history[-2] and history[-2] > 0.75 * history[-3]:
+            warnings.warn(
+                f"steps='auto' stopped at {count} points: the relative completeness gap went "
+                f"{' -> '.join(f'{gap:.3g}' for gap in history[-3:])} over the last rounds, so more points are not "
+                f"helping (tol={tol}); check the model for discontinuities along the path, or try another baseline",
+                stacklevel=4,
+            )
             break
     else:
         warnings.warn(
@@ -122,7 +149,29 @@ def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], 
             "discontinuities along the path",
             stacklevel=4,
         )
-    return torch.as_tensor(alphas, dtype=dtype, device=device), path.weights, path
+    return torch.as_tensor(alphas, dtype=dtype, device=device), path.weights, path, diagnoses
+
+
+def endpoint_jumps(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor]) -> list[PathDiagnosis | None]:
+    """Per target, a jump of the score within JUMP_PROBE of either end of the path, or None: one
+    gradient-free pass at alpha = JUMP_PROBE and 1 - JUMP_PROBE for every row."""
+    near = torch.tensor([JUMP_PROBE, 1.0 - JUMP_PROBE], dtype=walk.difference.dtype, device=walk.difference.device)
+    points, rows = straight_path(walk.baseline, walk.difference, near)(0, 2 * walk.rows_per_step)
+    found: list[PathDiagnosis | None] = []
+    with torch.no_grad():
+        raw = walk.forward(points, rows)
+        for score, end, start in zip(walk.scores, values, baseline_values):
+            after_start, before_end = score(raw, rows).detach().view(2, -1)
+            change = (end - start).abs().clamp_min(torch.finfo(end.dtype).eps)
+            shares = torch.stack([(after_start - start).abs() / change, (end - before_end).abs() / change])
+            which, row = divmod(int(shares.argmax()), shares.shape[1])
+            share = float(shares[which, row])
+            if share < JUMP_SHARE:
+                found.append(None)
+            else:
+                found.append(endpoint_jump(0.0, JUMP_PROBE, share) if which == 0
+                             else endpoint_jump(1.0 - JUMP_PROBE, 1.0, share))
+    return found
 
 
 def _key(alpha: float) -> int:

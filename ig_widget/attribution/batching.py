@@ -148,7 +148,9 @@ def _gradient_chunks(
     # builds a graph; tensors made there are ordinary tensors.
     with torch.inference_mode(False), torch.enable_grad():
         points, rows = make_points(start, stop)
-        points = points.detach()
+        # An inference tensor (made under the user's torch.inference_mode()) can never require grad: its
+        # points are copied into an ordinary tensor (the input itself for saliency and gradient x input).
+        points = points.clone() if points.is_inference() else points.detach()
         if layout is not None:
             points = points.contiguous(memory_format=layout)
         points.requires_grad_(True)

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .batching import Chunk, Forward, Progress, auto_batch_size, chunked_multi_gradients, preferred_layout
+from .diagnosis import diagnose
 from .errors import AttributionInputError
 from .quadrature import nested_rule, path_points
 from .result import AttributionResult, PathTrace
@@ -169,10 +170,11 @@ def integrate_path_multi(
     walk = PathWalk(forward, scores, baseline, x - baseline, batch_size, progress)
     if not starts_at_baseline and baseline_values is None:
         baseline_values = walk.baseline_scores()
+    diagnoses = [None] * len(scores)
     if steps == "auto":
         from .adaptive import refine
 
-        alphas, weights, path = refine(walk, values, baseline_values, rule, tol, max_steps)
+        alphas, weights, path, diagnoses = refine(walk, values, baseline_values, rule, tol, max_steps)
         rule, steps = nested_rule(rule), len(alphas)
     else:
         alphas = torch.as_tensor(fixed[0], dtype=x.dtype, device=x.device)
@@ -182,9 +184,10 @@ def integrate_path_multi(
     for index, score in enumerate(scores):
         summed, baseline_values, trace = path.finish(index, reducer)
         check_gradient_flow(summed, values[index], baseline_values, steps)
+        attributions = summed * walk.difference
         results.append(AttributionResult(
             method=method,
-            attributions=summed * walk.difference,
+            attributions=attributions,
             inputs=x,
             score=values[index],
             target=score.classes,
@@ -194,6 +197,8 @@ def integrate_path_multi(
             rule=rule,
             steps=steps,
             trace=trace,
+            diagnosis=diagnoses[index] or diagnose(trace, values[index], baseline_values,
+                                                   attributions.flatten(1).sum(dim=1)),
         ))
     return results
 

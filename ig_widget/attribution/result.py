@@ -29,9 +29,10 @@ class PathDiagnosis:
     """Why a completeness gap will not shrink by adding steps, found from the path's own scores.
 
     `kind` is "endpoint_jump" (the score jumps at alpha = 0 or 1: a LayerNorm right after the stem makes
-    F(alpha x) almost F(x) for every alpha > 0, so no quadrature sees the change) or "kink" (the
-    gradient along the path changes abruptly between two points, as where a ReLU switches: the gap
-    shrinks only slowly with steps). `alpha_from`..`alpha_to` is where it happens, `share` the part of
+    F(alpha x) almost F(x) for every alpha > 0, so no quadrature sees the change), "jump" (the score
+    jumps inside the path: a step or threshold in the model) or "kink" (the gradient along the path
+    changes abruptly between two points, as where a ReLU switches: the gap shrinks only slowly with
+    steps). See `attribution/diagnosis.py`. `alpha_from`..`alpha_to` is where it happens, `share` the part of
     |F(x) - F(x')| left unexplained there, `message` a sentence for the user with the remedy.
     """
 

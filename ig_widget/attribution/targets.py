@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .errors import AttributionInputError
 
@@ -34,13 +34,17 @@ def output_tensor(raw: Any) -> Tensor:
 
 
 def transform_scores(scores: Tensor, output: str) -> Tensor:
-    """Logits as they are, or (log-)probabilities over the output dimension."""
+    """Logits as they are, or (log-)probabilities over the output dimension.
+
+    A model with one score per row ([batch] or [batch, 1]) is read as a binary classifier's logit: its
+    probability is the sigmoid (a softmax over one output would be 1 everywhere, with zero gradient)."""
     if output == "logit":
         return scores
+    single = scores.ndim == 1 or scores.shape[1] == 1
     if output == "probability":
-        return scores.softmax(dim=1)
+        return scores.sigmoid() if single else scores.softmax(dim=1)
     if output == "log_probability":
-        return scores.log_softmax(dim=1)
+        return nn.functional.logsigmoid(scores) if single else scores.log_softmax(dim=1)
     raise AttributionInputError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
 
 
@@ -80,8 +84,7 @@ class TargetScore:
     def __call__(self, raw: Any, rows: Tensor) -> Tensor:
         if callable(self.target):
             return self.target(raw)
-        scores = transform_scores(output_tensor(raw), self.output) if self.classes is not None \
-            else output_tensor(raw)
+        scores = transform_scores(output_tensor(raw), self.output)
         if self.classes is None:
             return scores
         picked = self.classes.to(scores.device)[rows]

@@ -11,14 +11,16 @@ import traitlets
 from torch import Tensor
 
 from ..attribution import AttributionResult, integrated_gradients, integrated_gradients_multi
+from ..attribution.batching import auto_batch_size
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.validation import call_model, check_input
 from ..encode import encode_image
+from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .image_input import display_map, prepare_input, to_display
 from .outputs import output_rows, resolve_score_kind
-from .payload import completeness, floats, trace_payload
+from .payload import completeness, floats, printed_input, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
 
@@ -63,7 +65,8 @@ class ImageExplainer(ExplainerWidget):
         self._top_k = top_k
         self._score_kind = resolve_score_kind(score_kind, model, len(self._logits))
         self._scale, self._offset = display_map(self._x, original)
-        self._image = encode_image(to_display(self._x[0], self._scale, self._offset))
+        self._grid = DisplayGrid.for_image(*self._x.shape[-2:])
+        self._image = encode_image(to_display(self._grid.means(self._x[0]), self._scale, self._offset))
         top = int(self._logits.argmax())
         target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
         super().__init__(_view="image", target=top if target is None else target, baseline=baseline,
@@ -96,8 +99,8 @@ class ImageExplainer(ExplainerWidget):
     def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[AttributionResult, dict]:
         result = integrated_gradients(
             self._model, self._x, target=request.target, baseline=request.baseline, steps=request.steps,
-            rule=request.rule, batch_size=math.ceil(request.steps / PROGRESS_UPDATES), output=self._output,
-            progress=progress,
+            rule=request.rule, batch_size=self._batch_size(request.steps), output=self._output,
+            progress=progress, trace_reduce=self._grid.trace_reducer(),
         )
         return result, self._encode(result, request)
 
@@ -106,17 +109,27 @@ class ImageExplainer(ExplainerWidget):
         first = requests[0]
         results = integrated_gradients_multi(
             self._model, self._x, targets=[request.target for request in requests], baseline=first.baseline,
-            steps=first.steps, rule=first.rule, batch_size=math.ceil(first.steps / PROGRESS_UPDATES),
-            output=self._output, progress=progress,
+            steps=first.steps, rule=first.rule, batch_size=self._batch_size(first.steps),
+            output=self._output, progress=progress, trace_reduce=self._grid.trace_reducer(),
         )
         return [(result, self._encode(result, request)) for result, request in zip(results, requests)]
 
+    def _batch_size(self, steps: int) -> int:
+        """Enough chunks for a moving progress bar, none larger than the memory budget allows."""
+        return min(math.ceil(steps / PROGRESS_UPDATES), auto_batch_size(self._x[0], 1, steps))
+
     def _encode(self, result: AttributionResult, request: Request) -> dict:
         _, channels, height, width = self._x.shape
+        grid = self._grid
         return {
             "kind": "image",
-            "height": height,
-            "width": width,
+            "height": grid.rows,  # what is drawn: the display grid (the input itself up to MAX_DISPLAY_SIDE a side)
+            "width": grid.columns,
+            "map_height": grid.rows,
+            "map_width": grid.columns,
+            "cell": [grid.cell, grid.cell],  # input pixels per drawn pixel, each way
+            "source_height": height,
+            "source_width": width,
             "channels": channels,
             "target": request.target,
             "target_label": self._labels[request.target],
@@ -125,11 +138,11 @@ class ImageExplainer(ExplainerWidget):
             "steps": request.steps,
             "output": self._output,
             "image": self._image,
-            "baseline_image": encode_image(to_display(result.baseline[0], self._scale, self._offset)),
+            "baseline_image": encode_image(to_display(grid.means(result.baseline[0]), self._scale, self._offset)),
             "input_scale": [float(s) for s in self._scale],  # model value = offset + scale * byte
             "input_offset": [float(o) for o in self._offset],
-            "input": floats(self._x[0]),  # C x H x W model input, printed on hover (the bytes are only drawn)
-            "attributions": floats(result.attributions[0].sum(dim=0)),
+            **printed_input(grid.means(self._x[0]), self._scale, self._offset, self._image),  # what hover needs to print the input
+            "attributions": floats(grid.sums(result.attributions[0].sum(dim=0))),
             "completeness": completeness(result),
             "trace": trace_payload(result.trace),
         }

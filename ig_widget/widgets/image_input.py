@@ -1,8 +1,18 @@
 """From what the user hands the image widget to the model's input and to pixels the browser can draw.
 
-The view draws RGB bytes; hover reports the model's own input values. The two are linked by one
-affine map per channel, value = offset[c] + scale[c] * byte, so that the scaled input at alpha is a
-plain blend of the input and baseline pixels (an affine map commutes with the straight path).
+What is accepted, one rule for every kind of image:
+
+- a `torch.Tensor`, a `numpy.ndarray` or a PIL image;
+- shaped H x W (grey), C x H x W or H x W x C with C = 1 or 3, optionally with a leading batch of 1.
+  Where both readings fit (3 x 3 x 3), a tensor is read C x H x W and an array H x W x C, each
+  library's own convention;
+- uint8 pixels (and PIL images) become floats in [0, 1]; floats are used as they are (a numpy float
+  array becomes float32, torch's default); any other dtype (integers, bool) is refused.
+
+With `preprocess`, the image is handed to it untouched and what it returns must be a float tensor by
+the same rule. The view draws RGB bytes; hover reports the model's own input values. The two are
+linked by one affine map per channel, value = offset[c] + scale[c] * byte, so that the scaled input at
+alpha is a plain blend of the input and baseline pixels (an affine map commutes with the straight path).
 """
 
 from __future__ import annotations
@@ -14,40 +24,92 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..attribution.errors import AttributionInputError
+
 DISPLAY_CHANNELS = (1, 3)
+ACCEPTED = "a tensor or array H x W, C x H x W or H x W x C (C = 1 or 3; uint8 pixels or floats) or a PIL image"
 
 
 def prepare_input(image: Any, preprocess: Callable | None) -> tuple[Tensor, np.ndarray | None]:
-    """Return (model input [1, C, H, W] float, the original pixels H x W x C uint8 or None).
-
-    A tensor is used as the model input (after `preprocess` if given). A PIL image or an H x W (x C)
-    uint8 array goes through `preprocess`, or without one becomes floats in [0, 1] channels-first.
-    """
-    original = None if isinstance(image, Tensor) else _pixels(image)
+    """Return (model input [1, C, H, W] float, the original pixels H x W x C uint8 or None)."""
+    array = _as_array(image)
+    original = _channels_last(array, "image") if array is not None and array.dtype == np.uint8 else None
     if preprocess is not None:
         try:
             x = preprocess(image)
         except Exception as error:
-            raise ValueError(
+            raise AttributionInputError(
                 f"preprocess raised {type(error).__name__} on the image: {error}; it needs to turn the image "
                 "into a float tensor C x H x W"
             ) from error
-    elif original is not None:
-        x = torch.from_numpy(original).permute(2, 0, 1).float() / 255.0
+        if not isinstance(x, Tensor):
+            raise TypeError(f"preprocess returned {type(x).__name__}; it needs to return a torch.Tensor C x H x W")
+        x = _model_input(x.detach(), "preprocess(image)")
+    elif isinstance(image, Tensor):
+        x = _model_input(image.detach(), "image")
+    elif array is not None:
+        pixels = _channels_last(array, "image")
+        pixels = pixels.astype(np.float32) if pixels.dtype.kind == "f" else pixels
+        x = _model_input(torch.tensor(pixels).permute(2, 0, 1), "image")
     else:
-        x = image
-    if not isinstance(x, Tensor):
-        raise TypeError(f"preprocess returned {type(x).__name__}; it needs to return a torch.Tensor C x H x W")
-    if x.ndim == 4 and x.shape[0] == 1:
-        x = x[0]
-    if x.ndim != 3 or x.shape[0] not in DISPLAY_CHANNELS or not x.dtype.is_floating_point:
-        raise ValueError(
-            f"image became a {x.dtype} tensor of shape {tuple(x.shape)}; the model input needs to be a float "
-            "tensor C x H x W (or 1 x C x H x W) with 1 or 3 channels"
-        )
+        raise AttributionInputError(f"image is a {type(image).__name__}; give {ACCEPTED}")
     if not torch.isfinite(x).all():
-        raise ValueError("image contains NaN or inf (after preprocess, if given); the model input needs finite values")
-    return x.detach()[None], original
+        raise AttributionInputError(
+            "image contains NaN or inf (after preprocess, if given); the model input needs finite values")
+    return x[None], original
+
+
+def _as_array(image: Any) -> np.ndarray | None:
+    """A numpy array or PIL image as an array (a copy: a PIL buffer is read-only), else None."""
+    if hasattr(image, "convert") and hasattr(image, "mode"):
+        image = image.convert("L" if image.mode in ("L", "1", "I", "F") else "RGB")
+        return np.array(image)
+    if isinstance(image, np.ndarray):
+        return np.array(image)
+    if isinstance(image, Tensor) and image.dtype == torch.uint8:
+        return _channels_last_tensor(image.detach().cpu()).numpy()
+    return None
+
+
+def _channels_last_tensor(image: Tensor) -> Tensor:
+    """A uint8 tensor C x H x W (tensor convention) as H x W x C, for the display pixels."""
+    squeezed = image[0] if image.ndim == 4 and image.shape[0] == 1 else image
+    if squeezed.ndim == 3 and squeezed.shape[0] in DISPLAY_CHANNELS:
+        return squeezed.permute(1, 2, 0)
+    return squeezed
+
+
+def _channels_last(array: np.ndarray, name: str) -> np.ndarray:
+    """An array read as H x W x C (H x W and a leading batch of 1 allowed)."""
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim == 3 and array.shape[2] not in DISPLAY_CHANNELS and array.shape[0] in DISPLAY_CHANNELS:
+        array = array.transpose(1, 2, 0)  # channels first after all
+    if array.ndim != 3 or array.shape[2] not in DISPLAY_CHANNELS:
+        raise AttributionInputError(f"{name} has shape {array.shape}; give {ACCEPTED}")
+    return array
+
+
+def _model_input(values: Tensor, name: str) -> Tensor:
+    """A tensor by the rule above as a float tensor C x H x W."""
+    if values.ndim == 4 and values.shape[0] == 1:
+        values = values[0]
+    if values.ndim == 2:
+        values = values[None]
+    if values.ndim == 3 and values.shape[0] not in DISPLAY_CHANNELS and values.shape[2] in DISPLAY_CHANNELS:
+        values = values.permute(2, 0, 1)  # H x W x C
+    if values.ndim != 3 or values.shape[0] not in DISPLAY_CHANNELS:
+        raise AttributionInputError(
+            f"{name} has shape {tuple(values.shape)}; the model input needs 1 or 3 channels: give {ACCEPTED}")
+    if values.dtype == torch.uint8:
+        return values.float() / 255.0
+    if not values.dtype.is_floating_point:
+        raise AttributionInputError(
+            f"{name} became a {values.dtype} tensor of shape {tuple(values.shape)}; the model input needs to be "
+            f"a float tensor C x H x W (or uint8 pixels): give {ACCEPTED}")
+    return values.contiguous()
 
 
 def display_map(x: Tensor, original: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -73,18 +135,3 @@ def to_display(values: Tensor, scale: np.ndarray, offset: np.ndarray) -> np.ndar
     pixels = (array - offset[:, None, None]) / scale[:, None, None]
     pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8).transpose(1, 2, 0)
     return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
-
-
-def _pixels(image: Any) -> np.ndarray:
-    """A PIL image or array as H x W x C uint8."""
-    if hasattr(image, "convert") and hasattr(image, "mode"):
-        image = image.convert("L" if image.mode in ("L", "1", "I", "F") else "RGB")
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = array[..., None]
-    if array.ndim != 3 or array.shape[2] not in DISPLAY_CHANNELS or array.dtype != np.uint8:
-        raise ValueError(
-            f"image is a {type(image).__name__} with dtype {array.dtype} and shape {array.shape}; give a tensor "
-            "C x H x W, a PIL image, or a uint8 array H x W or H x W x 3"
-        )
-    return array

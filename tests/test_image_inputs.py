@@ -1,0 +1,63 @@
+"""One rule for the images ImageExplainer accepts (see widgets/image_input.py), with no warning leaking out."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ig_widget.widgets.image_input import prepare_input
+
+PIXELS = np.random.default_rng(0).integers(0, 256, (6, 5, 3), dtype=np.uint8)  # H x W x C
+EXPECTED = torch.from_numpy(PIXELS.copy()).permute(2, 0, 1).float()[None] / 255
+
+
+FORMS = {
+    "uint8 array H x W x C": lambda: PIXELS,
+    "uint8 array C x H x W": lambda: PIXELS.transpose(2, 0, 1).copy(),
+    "uint8 tensor C x H x W": lambda: torch.from_numpy(PIXELS.transpose(2, 0, 1).copy()),
+    "uint8 tensor H x W x C": lambda: torch.from_numpy(PIXELS.copy()),
+    "PIL image": lambda: Image.fromarray(PIXELS),
+    "float tensor C x H x W": lambda: EXPECTED[0].clone(),
+    "float tensor 1 x C x H x W": lambda: EXPECTED.clone(),
+    "float tensor H x W x C": lambda: EXPECTED[0].permute(1, 2, 0).clone(),
+    "float64 array H x W x C": lambda: PIXELS.astype(np.float64) / 255,
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_accepted_form_gives_the_same_model_input(form: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PIL's read-only buffer once leaked torch's non-writable warning
+        x, original = prepare_input(FORMS[form](), None)
+    torch.testing.assert_close(x, EXPECTED, rtol=0, atol=1e-7)
+    assert x.dtype == torch.float32
+    if "uint8" in form or "PIL" in form:
+        np.testing.assert_array_equal(original, PIXELS)  # exact display pixels
+
+
+def test_grey_images_get_one_channel() -> None:
+    grey = PIXELS[..., 0]
+    for image in (grey, Image.fromarray(grey), torch.from_numpy(grey.copy())):
+        x, _ = prepare_input(image, None)
+        assert x.shape == (1, 1, 6, 5)
+
+
+def test_an_ambiguous_shape_follows_each_library_convention() -> None:
+    cube = np.arange(27, dtype=np.uint8).reshape(3, 3, 3)
+    from_array, _ = prepare_input(cube, None)  # numpy: H x W x C
+    from_tensor, _ = prepare_input(torch.from_numpy(cube.copy()), None)  # torch: C x H x W
+    torch.testing.assert_close(from_array[0], torch.from_numpy(cube.copy()).permute(2, 0, 1).float() / 255)
+    torch.testing.assert_close(from_tensor[0], torch.from_numpy(cube.copy()).float() / 255)
+
+
+def test_preprocess_gets_the_image_untouched() -> None:
+    seen = []
+    image = Image.fromarray(PIXELS)
+    x, original = prepare_input(image, lambda picture: seen.append(picture) or EXPECTED[0] * 2)
+    assert seen == [image]
+    torch.testing.assert_close(x, EXPECTED * 2)
+    np.testing.assert_array_equal(original, PIXELS)
