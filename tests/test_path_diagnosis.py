@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 import ig_widget as igw
-from ig_widget.attribution.quadrature import nested_counts
+from ig_widget.attribution.adaptive import unresolved_alpha
+from ig_widget.attribution.quadrature import nested_counts, path_points
 from ig_widget.widgets.payload import completeness
 
 
@@ -51,8 +52,9 @@ def test_a_jump_at_the_baseline_is_named_with_its_remedy() -> None:
     assert abs(float(result.relative_gap[0])) > 0.9
     diagnosis = result.diagnosis
     assert diagnosis is not None and diagnosis.kind == "endpoint_jump"
-    assert diagnosis.alpha_from == 0.0 and diagnosis.alpha_to == pytest.approx(float(result.trace.alphas[0]))
-    assert diagnosis.share > 0.9
+    # confirmed closer to the baseline than any point steps="auto" would use
+    assert diagnosis.alpha_from == 0.0 and diagnosis.alpha_to == pytest.approx(unresolved_alpha("fejer", 255))
+    assert diagnosis.alpha_to < float(result.trace.alphas[0]) and diagnosis.share > 0.9
     assert "baseline" in diagnosis.message and "blur" in diagnosis.message
     assert completeness(result)["diagnosis"]["message"] == diagnosis.message  # what the view shows
 
@@ -61,7 +63,27 @@ def test_steps_auto_gives_up_at_once_on_a_jump() -> None:
     with pytest.warns(UserWarning, match="stopped at 7 points.*score jumps between alpha = 0"):
         result = igw.integrated_gradients(_layernorm_stem_net(), IMAGE, target=0, steps="auto")
     assert result.steps == nested_counts("fejer", 255)[0] < 255
-    assert result.diagnosis.kind == "endpoint_jump" and result.diagnosis.alpha_to == pytest.approx(1e-4)
+    assert result.diagnosis.kind == "endpoint_jump"
+    assert result.diagnosis.alpha_to == pytest.approx(unresolved_alpha("fejer", 255))
+    first_of_largest_set = path_points("fejer", nested_counts("fejer", 255)[-1])[0][0]
+    assert result.diagnosis.alpha_to < first_of_largest_set
+
+
+class ScaleFree(nn.Module):
+    """w . x / sqrt(|x|^2 + 1e-6): almost scale-free, so the score rises steeply but smoothly within
+    alpha ~ 1e-3 of the black baseline; enough points resolve it."""
+
+    def forward(self, x):
+        return (x @ torch.tensor([[1.0, -2.0, 0.5, 3.0]]).T) / torch.sqrt((x * x).sum(dim=1, keepdim=True) + 1e-6)
+
+
+def test_a_steep_but_smooth_end_is_told_apart_from_a_jump() -> None:
+    x = torch.tensor([[0.5, 0.1, -0.3, 0.8]])
+    coarse = igw.integrated_gradients(ScaleFree(), x, target=0, steps=16)
+    assert coarse.diagnosis is not None and coarse.diagnosis.kind == "steep_end"
+    assert "more steps" in coarse.diagnosis.message and "will not" not in coarse.diagnosis.message
+    fine = igw.integrated_gradients(ScaleFree(), x, target=0, steps=256)
+    assert abs(float(fine.relative_gap[0])) < 0.5 * abs(float(coarse.relative_gap[0]))  # as the message says
 
 
 def test_another_baseline_removes_the_jump() -> None:

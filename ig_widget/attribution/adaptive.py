@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .diagnosis import JUMP_PROBE, JUMP_SHARE, endpoint_jump
+from .diagnosis import JUMP_SHARE, endpoint_jump
 from .errors import AttributionInputError
 from .path import PathRecorder, PathWalk, Reducer, straight_path
 from .quadrature import nested_counts, nested_rule, path_points
@@ -106,7 +106,7 @@ def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], 
 
     Refinement gives up early, with a warning, where more points cannot help: when the score jumps
     right at an end of the path (looked for once the first set misses `tol`, with one gradient-free
-    pass at alpha = JUMP_PROBE and 1 - JUMP_PROBE), or when two rounds in a row shrank the gap by less
+    pass closer to each end than any point up to `max_steps` comes), or when two rounds in a row shrank the gap by less
     than a quarter.
     """
     rule = nested_rule(rule)
@@ -128,7 +128,7 @@ def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], 
         if worst <= tol:
             break
         if len(history) == 1:
-            diagnoses = endpoint_jumps(walk, values, baseline_values)
+            diagnoses = endpoint_jumps(walk, values, baseline_values, unresolved_alpha(rule, max_steps))
             if any(diagnoses):
                 jump = next(d for d in diagnoses if d is not None)
                 warnings.warn(f"steps='auto' stopped at {count} points with a relative completeness gap of "
@@ -152,10 +152,18 @@ def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], 
     return torch.as_tensor(alphas, dtype=dtype, device=device), path.weights, path, diagnoses
 
 
-def endpoint_jumps(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor]) -> list[PathDiagnosis | None]:
-    """Per target, a jump of the score within JUMP_PROBE of either end of the path, or None: one
-    gradient-free pass at alpha = JUMP_PROBE and 1 - JUMP_PROBE for every row."""
-    near = torch.tensor([JUMP_PROBE, 1.0 - JUMP_PROBE], dtype=walk.difference.dtype, device=walk.difference.device)
+def unresolved_alpha(rule: str, max_steps: int) -> float:
+    """Half the distance from an end of the path to the nearest point of the largest point set that
+    steps="auto" may use: a change of the score closer to the end than this, no refinement sees."""
+    counts = nested_counts(rule, max_steps)
+    return float(path_points(nested_rule(rule), counts[-1])[0][0]) / 2
+
+
+def endpoint_jumps(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor],
+                   near_end: float) -> list[PathDiagnosis | None]:
+    """Per target, a jump of the score within `near_end` of either end of the path, or None: one
+    gradient-free pass at alpha = near_end and 1 - near_end for every row."""
+    near = torch.tensor([near_end, 1.0 - near_end], dtype=walk.difference.dtype, device=walk.difference.device)
     points, rows = straight_path(walk.baseline, walk.difference, near)(0, 2 * walk.rows_per_step)
     found: list[PathDiagnosis | None] = []
     with torch.no_grad():
@@ -169,8 +177,8 @@ def endpoint_jumps(walk: PathWalk, values: list[Tensor], baseline_values: list[T
             if share < JUMP_SHARE:
                 found.append(None)
             else:
-                found.append(endpoint_jump(0.0, JUMP_PROBE, share) if which == 0
-                             else endpoint_jump(1.0 - JUMP_PROBE, 1.0, share))
+                found.append(endpoint_jump(0.0, near_end, share) if which == 0
+                             else endpoint_jump(1.0 - near_end, 1.0, share))
     return found
 
 

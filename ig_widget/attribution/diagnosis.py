@@ -34,11 +34,10 @@ JUMP_EXPLAINED = 0.25
 KINK_RATIO = 4.0
 # Below this many path points a smooth curve seen coarsely looks like a kink: no kink is named.
 KINK_MIN_POINTS = 8
-# How close to each end steps="auto" looks for a jump, as alpha.
-JUMP_PROBE = 1e-4
 
 REMEDY = ("More steps will not close this gap: use another baseline (blur, uniform or gaussian noise, or "
           "data through expected_gradients).")
+CHANGE = "F(x) \u2212 F(x\u2032)"  # as the view writes it
 
 
 def diagnose(trace: PathTrace | None, score: Tensor, baseline_score: Tensor, total: Tensor) -> PathDiagnosis | None:
@@ -81,8 +80,9 @@ def _diagnose_row(alphas: Tensor, weights: Tensor, scores: Tensor, cumulative: T
         return PathDiagnosis(
             kind="jump", alpha_from=low, alpha_to=high, share=moved / abs(change),
             message=(f"The score jumps between alpha = {low:.4g} and {high:.4g} ({moved / abs(change):.0%} of "
-                     "F(x) - F(x') happens there): a step, a rounding or a threshold inside the model. No "
-                     "quadrature integrates a jump, so more steps will not close this gap."),
+                     f"{CHANGE} happens there, and the gradient at its ends explains little of it): a step, a "
+                     "rounding or a threshold inside the model, or a very steep rise. Across a true jump more "
+                     "steps will not close the gap."),
         )
     if share < GAP_PART * relative_gap or low == 0.0 or high == 1.0:
         return None
@@ -98,19 +98,32 @@ def _diagnose_row(alphas: Tensor, weights: Tensor, scores: Tensor, cumulative: T
     return PathDiagnosis(
         kind="kink", alpha_from=low, alpha_to=high, share=share,
         message=(f"The gradient along the path changes abruptly between alpha = {low:.3g} and {high:.3g} (a ReLU "
-                 f"switching, say): there the path's gradient misses {share:.1%} of F(x) - F(x'), and the gap "
+                 f"switching, say): there the path's gradient misses {share:.1%} of {CHANGE}, and the gap "
                  "shrinks only slowly as steps grow."),
     )
 
 
 def endpoint_jump(low: float, high: float, share: float) -> PathDiagnosis:
-    """A jump of the score within [low, high] at an end of the path, carrying `share` of F(x) - F(x')."""
-    where = f"between alpha = 0 and {high:.2g}" if low == 0.0 else f"between alpha = {low:.4g} and 1"
+    """A jump of the score within [low, high] at an end of the path, carrying `share` of F(x) - F(x'),
+    measured so close to the end that no point set up to max_steps reaches inside it."""
+    where = f"between alpha = 0 and {high:.2g}" if low == 0.0 else f"between alpha = {low:.6g} and 1"
     return PathDiagnosis(
         kind="endpoint_jump", alpha_from=low, alpha_to=high, share=share,
-        message=(f"The score jumps {where}: {share:.0%} of F(x) - F(x') happens there, and the gradient along "
+        message=(f"The score jumps {where}: {share:.0%} of {CHANGE} happens there, and the gradient along "
                  "the path does not see it (a normalisation right after the input, such as a LayerNorm after "
                  "the stem, makes F(alpha x) almost F(x) for every alpha > 0). " + REMEDY),
+    )
+
+
+def steep_end(low: float, high: float, share: float, points: int) -> PathDiagnosis:
+    """The score changes steeply between an end of the path and its nearest point, yet smoothly enough
+    that more points close in on it (checked with a pass closer to the end)."""
+    where = f"between alpha = 0 and the first point at {high:.2g}" if low == 0.0 else \
+        f"between the last point at {low:.6g} and alpha = 1"
+    return PathDiagnosis(
+        kind="steep_end", alpha_from=low, alpha_to=high, share=share,
+        message=(f"The score changes by {share:.0%} of {CHANGE} {where}, faster than {points} points can "
+                 "follow; more steps (or steps='auto') shrink this gap."),
     )
 
 

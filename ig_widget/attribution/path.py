@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from .batching import Chunk, Forward, Progress, auto_batch_size, chunked_multi_gradients, preferred_layout
-from .diagnosis import diagnose
+from .diagnosis import diagnose, steep_end
 from .errors import AttributionInputError
 from .quadrature import nested_rule, path_points
 from .result import AttributionResult, PathTrace
@@ -180,9 +180,12 @@ def integrate_path_multi(
         alphas = torch.as_tensor(fixed[0], dtype=x.dtype, device=x.device)
         weights = torch.as_tensor(fixed[1], dtype=x.dtype, device=x.device)
         path = walk.stream(alphas, weights, reducer, baseline_values)
+    finished = [path.finish(index, reducer) for index in range(len(scores))]
+    if not any(diagnoses):
+        diagnoses = _diagnoses(walk, values, finished, rule, max_steps)
     results = []
     for index, score in enumerate(scores):
-        summed, baseline_values, trace = path.finish(index, reducer)
+        summed, baseline_values, trace = finished[index]
         check_gradient_flow(summed, values[index], baseline_values, steps)
         attributions = summed * walk.difference
         results.append(AttributionResult(
@@ -197,10 +200,28 @@ def integrate_path_multi(
             rule=rule,
             steps=steps,
             trace=trace,
-            diagnosis=diagnoses[index] or diagnose(trace, values[index], baseline_values,
-                                                   attributions.flatten(1).sum(dim=1)),
+            diagnosis=diagnoses[index],
         ))
     return results
+
+
+def _diagnoses(walk: PathWalk, values: list[Tensor], finished: list, rule: str, max_steps: int) -> list:
+    """Per target, why its gap resists more steps (see `diagnosis.py`), or None. A jump at an end of the
+    path seen between the end and its nearest point is checked with one gradient-free pass closer to
+    the end than steps="auto" would ever come: there it is a jump, else a steep stretch that more steps
+    resolve."""
+    from .adaptive import endpoint_jumps, unresolved_alpha
+
+    found = [diagnose(trace, value, baseline_values, (summed * walk.difference).flatten(1).sum(dim=1))
+             for value, (summed, baseline_values, trace) in zip(values, finished)]
+    if not any(d is not None and d.kind == "endpoint_jump" for d in found):
+        return found
+    confirmed = endpoint_jumps(walk, values, [each[1] for each in finished], unresolved_alpha(rule, max_steps))
+    for index, (seen, sure) in enumerate(zip(found, confirmed)):
+        if seen is not None and seen.kind == "endpoint_jump":
+            points = len(finished[index][2].alphas)
+            found[index] = sure or steep_end(seen.alpha_from, seen.alpha_to, seen.share, points)
+    return found
 
 
 def probe_many(

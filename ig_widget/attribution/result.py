@@ -29,7 +29,8 @@ class PathDiagnosis:
     """Why a completeness gap will not shrink by adding steps, found from the path's own scores.
 
     `kind` is "endpoint_jump" (the score jumps at alpha = 0 or 1: a LayerNorm right after the stem makes
-    F(alpha x) almost F(x) for every alpha > 0, so no quadrature sees the change), "jump" (the score
+    F(alpha x) almost F(x) for every alpha > 0, so no quadrature sees the change), "steep_end" (a steep
+    but smooth change next to an end, which more steps do resolve), "jump" (the score
     jumps inside the path: a step or threshold in the model) or "kink" (the gradient along the path
     changes abruptly between two points, as where a ReLU switches: the gap shrinks only slowly with
     steps). See `attribution/diagnosis.py`. `alpha_from`..`alpha_to` is where it happens, `share` the part of
