@@ -73,7 +73,7 @@ def test_auto_reaches_the_tolerance_and_evaluates_each_point_once():
     assert result.steps > nested_counts("fejer", 255)[0]  # this tolerance needs at least one refinement
     assert float(result.relative_gap.abs().max()) <= 1e-4
     probe_and_baseline = 2 * x.shape[0]
-    jump_probe = 2 * x.shape[0]  # once the first set misses tol: alpha = 1e-4 and 1 - 1e-4, no gradients
+    jump_probe = 4 * x.shape[0]  # once the first set misses tol: two points near each end, no gradients
     assert sum(model.calls) == probe_and_baseline + jump_probe + result.steps * x.shape[0]
     assert model.calls[2] == jump_probe and result.diagnosis is None
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .diagnosis import JUMP_SHARE, endpoint_jump
+from .diagnosis import JUMP_DONE, JUMP_SHARE, endpoint_jump
 from .errors import AttributionInputError
 from .path import PathRecorder, PathWalk, Reducer, straight_path
 from .quadrature import nested_counts, nested_rule, path_points
@@ -161,19 +161,30 @@ def unresolved_alpha(rule: str, max_steps: int) -> float:
 
 def endpoint_jumps(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor],
                    near_end: float) -> list[PathDiagnosis | None]:
-    """Per target, a jump of the score within `near_end` of either end of the path, or None: one
-    gradient-free pass at alpha = near_end and 1 - near_end for every row."""
-    near = torch.tensor([near_end, 1.0 - near_end], dtype=walk.difference.dtype, device=walk.difference.device)
-    points, rows = straight_path(walk.baseline, walk.difference, near)(0, 2 * walk.rows_per_step)
+    """Per target, a jump of the score within `near_end` of either end of the path, or None.
+
+    One gradient-free pass at alpha = near_end / 10 and near_end from each end. A jump is a change of at
+    least JUMP_SHARE of F(x) - F(x') that is already (mostly) done at a tenth of the distance: a smooth
+    score that changes that much there would change about a tenth as much at a tenth of the distance.
+    """
+    tenth = near_end / 10
+    near = torch.tensor([tenth, near_end, 1.0 - near_end, 1.0 - tenth],
+                        dtype=walk.difference.dtype, device=walk.difference.device)
+    points, rows = straight_path(walk.baseline, walk.difference, near)(0, 4 * walk.rows_per_step)
     found: list[PathDiagnosis | None] = []
     with torch.no_grad():
         raw = walk.forward(points, rows)
         for score, end, start in zip(walk.scores, values, baseline_values):
-            after_start, before_end = score(raw, rows).detach().view(2, -1)
+            close, near_start, near_finish, closest = score(raw, rows).detach().view(4, -1)
             change = (end - start).abs().clamp_min(torch.finfo(end.dtype).eps)
-            shares = torch.stack([(after_start - start).abs() / change, (end - before_end).abs() / change])
-            which, row = divmod(int(shares.argmax()), shares.shape[1])
-            share = float(shares[which, row])
+            at_start, at_start_tenth = (near_start - start).abs(), (close - start).abs()
+            at_end, at_end_tenth = (end - near_finish).abs(), (end - closest).abs()
+            jumps = torch.stack([
+                torch.where(at_start_tenth >= JUMP_DONE * at_start, at_start / change, 0.0),
+                torch.where(at_end_tenth >= JUMP_DONE * at_end, at_end / change, 0.0),
+            ])
+            which, row = divmod(int(jumps.argmax()), jumps.shape[1])
+            share = float(jumps[which, row])
             if share < JUMP_SHARE:
                 found.append(None)
             else:

@@ -30,6 +30,9 @@ GAP_PART = 0.5
 # and the path's gradient explains at most a quarter of that change.
 JUMP_SHARE = 0.1
 JUMP_EXPLAINED = 0.25
+# Checked close to an end: a jump is at least this much done at a tenth of the distance (a smooth
+# score would be about a tenth done there).
+JUMP_DONE = 0.5
 # A kink: the directional derivative jumps at least this many times more than its median change.
 KINK_RATIO = 4.0
 # Below this many path points a smooth curve seen coarsely looks like a kink: no kink is named.
