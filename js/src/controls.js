@@ -68,17 +68,24 @@ export function labelledNumber(labelText, { type = "range", min, max, step, valu
   shown.htmlFor = input.id;
   const show = () => (shown.textContent = type === "range" ? format(Number(input.value)) : "");
   show();
-  input.addEventListener(type === "range" ? "input" : "change", () => {
+  let committed = input.value; // the last value sent or received: each value goes out once
+  const commit = () => {
+    if (input.value === committed) return;
+    committed = input.value;
     setNote("");
     show();
     onChange(Number(input.value));
-  });
+  };
+  input.addEventListener(type === "range" ? "input" : "change", commit);
+  // Enter commits a typed number (in JupyterLab the key never becomes a change event)
+  input.addEventListener("keydown", (event) => event.key === "Enter" && commit());
   root.append(label, input, shown, note);
   return {
     root,
     input,
     setValue: (v) => {
       input.value = String(v);
+      committed = input.value;
       show();
     },
     /** The accepted range, as the kernel sends it. */

@@ -68,6 +68,16 @@ describe("refused changes", () => {
     expect(note.hidden).toBe(true);
   });
 
+  it("Enter sends a typed number once, without waiting for the field to lose focus", () => {
+    const model = imageModel();
+    widget.render({ model, el });
+    const input = control(el, "Steps").querySelector("input");
+    input.value = "12";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true })); // the blur after it sends nothing more
+    expect(model.saved).toEqual([{ steps: 12 }]);
+  });
+
   it("snaps back a refused menu choice even when the kernel's value did not change", () => {
     const model = imageModel();
     widget.render({ model, el });
