@@ -153,6 +153,11 @@ class TextExplainer(ExplainerWidget):
         )
         return [(result, self._encode(result, request)) for result, request in zip(results, requests)]
 
+    def _explained_position(self) -> int:
+        """The index of the token after which a language model's next token is explained."""
+        ids = self._tokens.input_ids
+        return int(token_positions(self._position, ids.shape[1], self._tokens.attention_mask, 1)[0])
+
     def _engine_target(self, index: int) -> int | NextToken:
         return NextToken(index, self._position) if self._next_token else index
 
@@ -163,6 +168,7 @@ class TextExplainer(ExplainerWidget):
             "target": request.target,
             "target_label": self._label(request.target),
             "task": "next_token" if self._next_token else "classifier",
+            "position": self._explained_position() if self._next_token else None,  # token index the LM predicts after
             "baseline": request.baseline,
             "rule": request.rule,
             "steps": request.steps,
