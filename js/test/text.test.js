@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
 import { formatNumber } from "../src/chart.js";
-import { unitColours } from "../src/text/strip.js";
+import { FADE_BELOW, unitColours } from "../src/text/strip.js";
 import { displayUnits, textColourOn, unitTrace, unitValues } from "../src/text/units.js";
 import { decodeTextResult } from "../src/text/result.js";
 import { float32, installCanvasMock, int8PerSlice, mockModel } from "./helpers.js";
@@ -201,5 +201,64 @@ describe("text view", () => {
     cleanup();
     expect(model.listenerCount()).toBe(0);
     expect(el.querySelector(".igw")).toBeNull();
+  });
+});
+
+describe("token colours over the theme", () => {
+  const DARK = [17, 17, 17];
+
+  it("fades values near zero into the background instead of the palette's white middle", () => {
+    expect(unitColours(0, 1, "both", DARK).background).toBe("rgb(17, 17, 17)");
+    expect(unitColours(0, 1, "both", DARK).foreground).toBe("#fff");
+    expect(unitColours(0, 1, "both").background).toBe("rgb(255, 255, 255)");
+    expect(unitColours(0, 1, "absolute", DARK).background).toBe("rgb(17, 17, 17)"); // not viridis' dark purple
+  });
+
+  it("draws values from a quarter of the clip on in the palette's own colour, whatever the theme", () => {
+    for (const value of [FADE_BELOW, 0.6, -1]) {
+      expect(unitColours(value, 1, "both", DARK).background).toBe(unitColours(value, 1, "both").background);
+    }
+    const half = unitColours(FADE_BELOW / 2, 1, "both", DARK).background;
+    expect(half).not.toBe(unitColours(FADE_BELOW / 2, 1, "both").background);
+  });
+});
+
+describe("text view marks", () => {
+  let el;
+  beforeEach(() => {
+    installCanvasMock();
+    el = document.createElement("div");
+    document.body.replaceChildren(el);
+  });
+
+  it("outlines the hovered token in both strips, and only that one", () => {
+    widget.render({ model: textModel(), el });
+    const pointed = () => ["attributions", "cumulative"].map((name) =>
+      strip(el, name).flatMap((span, i) => (span.classList.contains("igw-token-pointed") ? [i] : [])));
+    expect(pointed()).toEqual([[], []]);
+    strip(el, "attributions")[2].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    expect(pointed()).toEqual([[2], [2]]);
+    strip(el, "cumulative")[4].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
+    expect(pointed()).toEqual([[4], [4]]);
+  });
+
+  it("shows which position and token a language model's explanation is for", () => {
+    const result = { ...textResult({ tokens: ["The", "dog", "ran", "to", "the"] }), task: "next_token", position: 3,
+      target_label: " park", output: "log_probability" };
+    widget.render({ model: textModel({ result }), el });
+    const caption = el.querySelector(".igw-text-main .igw-panel-title").textContent;
+    expect(caption).toBe("Attributions for the next token “ park”, predicted after “to” (token 4 of 5)");
+    const spans = strip(el, "attributions");
+    expect(spans.map((span) => span.classList.contains("igw-token-position"))).toEqual([false, false, false, true, false]);
+    expect(spans.map((span) => span.classList.contains("igw-token-after"))).toEqual([false, false, false, false, true]);
+    const next = spans[3].nextElementSibling;
+    expect(next.className).toBe("igw-token-next");
+    expect(next.textContent).toBe(" park");
+  });
+
+  it("marks nothing for a classifier", () => {
+    widget.render({ model: textModel(), el });
+    expect(el.querySelector(".igw-token-next, .igw-token-position, .igw-token-after")).toBeNull();
+    expect(el.querySelector(".igw-text-main .igw-panel-title").textContent).toBe("Attributions for “label 0”");
   });
 });

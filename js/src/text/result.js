@@ -8,6 +8,7 @@ export function decodeTextResult(payload) {
   return {
     ...decodeExplanation(payload),
     task: payload.task,
+    position: payload.position ?? null, // a language model's explained position (its next token is the target)
     output: payload.output,
     tokens: payload.tokens,
     special: payload.special,

@@ -18,10 +18,23 @@ const TEXT_STYLES = `
 .igw-text .igw-token { padding: 1px 2px; border-radius: 3px; white-space: pre-wrap; }
 .igw-text .igw-token-special { opacity: 0.55; font-size: 0.85em; }
 .igw-text .igw-token:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); }
+.igw-text .igw-token-pointed { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
+.igw-text .igw-token-position { border-bottom: 2px solid var(--jp-ui-font-color1, #222); }
+.igw-text .igw-token-after { opacity: 0.4; }
+.igw-text .igw-token-next { margin-left: 3px; padding: 0 3px; border: 1px dashed var(--jp-ui-font-color2, #666);
+  border-radius: 3px; color: var(--jp-ui-font-color2, #555); white-space: pre-wrap; }
+.igw-text .igw-token-next::before { content: "→ "; }
 .igw-text .igw-text-main { flex: 1 1 420px; min-width: 260px; display: flex; flex-direction: column; gap: 4px; }
 .igw-text .igw-text-path { flex: 1 1 360px; min-width: 240px; max-height: 220px; overflow: auto; }
 .igw-text .igw-legend { width: 240px; }
 `;
+
+/** The unit holding a language model's explained position (its next token is the target); null otherwise. */
+function positionUnit(result, units) {
+  if (result.task !== "next_token" || result.position === null) return null;
+  const unit = units.groups.findIndex(([start, stop]) => start <= result.position && result.position < stop);
+  return unit < 0 ? null : unit;
+}
 
 export function renderText({ model, el }) {
   const root = element("div", "igw igw-text");
@@ -77,6 +90,8 @@ export function renderText({ model, el }) {
       view = { key, units, values, trace, gradients, clip: clipValue(values, model.get("clip"), model.get("sign")) };
       tokens.setUnits(units);
       accumulated.setUnits(units);
+      const explained = positionUnit(r, units);
+      for (const strip of [tokens, accumulated]) strip.markNext(explained, r.targetLabel);
     }
     return view;
   };
@@ -90,7 +105,11 @@ export function renderText({ model, el }) {
     const mode = model.get("sign");
     tokens.paint(v.values, v.clip, mode, (u) => describe(v, u));
     legend.update(v.clip, mode);
-    caption.textContent = `Attributions for “${r.targetLabel}”`;
+    const explained = positionUnit(r, v.units);
+    caption.textContent = explained === null
+      ? `Attributions for “${r.targetLabel}”`
+      : `Attributions for the next token “${r.targetLabel}”, predicted after “${v.units.texts[explained]}” ` +
+        `(token ${r.position + 1} of ${r.count})`;
     tokens.root.setAttribute("aria-label", `Tokens coloured by attribution to ${r.targetLabel}`);
   }
 
@@ -123,8 +142,10 @@ export function renderText({ model, el }) {
     if (!r || !v || pointed === null || pointed >= v.units.texts.length) {
       pointed = null;
       readout.textContent = "";
+      showPointed();
       return;
     }
+    showPointed();
     const u = pointed;
     const at = slider.index * v.units.texts.length + u;
     readout.textContent =
@@ -138,6 +159,10 @@ export function renderText({ model, el }) {
     pointed = Number(span.dataset.index);
     describeUnit();
   }
+
+  function showPointed() {
+    for (const strip of [tokens, accumulated]) strip.point(pointed);
+  }
   root.addEventListener("mouseover", showReadout);
   root.addEventListener("focusin", showReadout);
 
@@ -149,13 +174,18 @@ export function renderText({ model, el }) {
     pointed = null; // unit numbers change meaning between tokens and words
     readout.textContent = "";
     redraw();
+    showPointed();
   });
+  // token colours are drawn over the theme's background: a theme switch repaints them
+  const theme = new MutationObserver(redraw);
+  theme.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
   on("change:sign", () => (sign.setValue(model.get("sign")), redraw()));
   on("change:clip", () => (clip.setValue(model.get("clip")), redraw()));
   drawResult();
 
   return () => {
     link.disconnect();
+    theme.disconnect();
     root.removeEventListener("mouseover", showReadout);
     root.removeEventListener("focusin", showReadout);
     slider.destroy();
