@@ -42,7 +42,7 @@ def main() -> int:
         "saliency": lambda m, v: igw.saliency(m, v),
         "gradient_x_input": lambda m, v: igw.gradient_x_input(m, v),
         "smoothgrad": lambda m, v: igw.smoothgrad(m, v, samples=8),
-        "expected_gradients": lambda m, v: igw.expected_gradients(m, v, images[100:300].to(v.device), samples=32),
+        "expected_gradients": lambda m, v: igw.expected_gradients(m, v, data=images[100:300].to(v.device), samples=32),
     }
     for name, call in calls.items():
         on_gpu = call(model, x)

@@ -67,8 +67,8 @@ def image_contenders(name: str, device: torch.device) -> tuple[dict[str, Callabl
     contenders = {
         "captum": lambda: captum_ig(target),
         "captum delta": lambda: captum_ig(target, delta=True),
-        "ours": lambda: integrated_gradients(model, x, target, baseline, steps=STEPS),
-        "ours auto": lambda: integrated_gradients(model, x, target, baseline, steps="auto", tol=0.01),
+        "ours": lambda: integrated_gradients(model, x, target=target, baseline=baseline, steps=STEPS),
+        "ours auto": lambda: integrated_gradients(model, x, target=target, baseline=baseline, steps="auto", tol=0.01),
         "captum top-5": lambda: [captum_ig(klass) for klass in top],
         "ours top-5": lambda: integrated_gradients_multi(model, x, baseline=baseline, steps=STEPS, top_k=5),
         "ours top-5 auto": lambda: integrated_gradients_multi(model, x, baseline=baseline, steps="auto", top_k=5),
@@ -77,8 +77,8 @@ def image_contenders(name: str, device: torch.device) -> tuple[dict[str, Callabl
         # the same passes in the chunks ours picks: on the CPU they run faster than one batch
         "floor chunked": lambda: [bare_passes(model, chunk, target) for chunk in channels_last.split(chunk_size)],
     }
-    auto = integrated_gradients(model, x, target, baseline, steps="auto", tol=0.01, trace=False)
-    fixed = integrated_gradients(model, x, target, baseline, steps=STEPS, trace=False)
+    auto = integrated_gradients(model, x, target=target, baseline=baseline, steps="auto", tol=0.01, trace=False)
+    fixed = integrated_gradients(model, x, target=target, baseline=baseline, steps=STEPS, trace=False)
     attributions = captum_ig(target)
     captum_gap = relative_gap(attributions.sum(), fixed.score[0], fixed.baseline_score[0])
     agreement = float((fixed.attributions - attributions).abs().max() / attributions.abs().max())
@@ -115,8 +115,7 @@ def text_contenders(device: torch.device) -> tuple[dict[str, Callable], dict]:
                                 return_convergence_delta=delta)
 
     def ours(steps, klass=target, trace=True):
-        return text_integrated_gradients(model, ids, klass, baseline_ids, steps=steps, embedding=layer,
-                                         keep_special=False, trace=trace)
+        return text_integrated_gradients(model, ids, target=klass, baseline=baseline_ids, steps=steps, embedding=layer, keep_special=False, trace=trace)
 
     with torch.no_grad():
         embedded, base = layer(ids), layer(baseline_ids)
@@ -129,10 +128,8 @@ def text_contenders(device: torch.device) -> tuple[dict[str, Callable], dict]:
         "ours": lambda: ours(STEPS),
         "ours auto": lambda: ours("auto"),
         "captum top-5": lambda: [captum_ig(klass) for klass in top],
-        "ours top-5": lambda: text_integrated_gradients_multi(model, ids, top, baseline_ids, steps=STEPS,
-                                                              embedding=layer, keep_special=False),
-        "ours top-5 auto": lambda: text_integrated_gradients_multi(model, ids, top, baseline_ids, steps="auto",
-                                                                   embedding=layer, keep_special=False),
+        "ours top-5": lambda: text_integrated_gradients_multi(model, ids, targets=top, baseline=baseline_ids, steps=STEPS, embedding=layer, keep_special=False),
+        "ours top-5 auto": lambda: text_integrated_gradients_multi(model, ids, targets=top, baseline=baseline_ids, steps="auto", embedding=layer, keep_special=False),
         "floor": lambda: bare_text_passes(model, points, ids, target),
     }
     fixed = ours(STEPS, trace=False).result

@@ -2,7 +2,10 @@
 
 from .attribution import (
     RULES,
+    AttributionError,
     AttributionInputError,
+    DeviceMemoryError,
+    NonFiniteError,
     AttributionResult,
     Blur,
     Constant,
@@ -48,7 +51,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
+    "RULES", "AttributionError", "AttributionInputError", "DeviceMemoryError", "NonFiniteError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
     "GradientPathError", "InteriorGradients", "MaxDistance", "ModelCallError", "PathDiagnosis", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",

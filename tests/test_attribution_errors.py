@@ -89,7 +89,7 @@ def test_errors_name_the_fix_for_every_public_method(counted_mlp):
         lambda: igw.gradient_x_input(counted_mlp, x, output="softmax"),
         lambda: igw.interior_gradients(counted_mlp, x, output="softmax"),
         lambda: igw.smoothgrad(counted_mlp, x, output="softmax"),
-        lambda: igw.expected_gradients(counted_mlp, x, torch.randn(5, 6), output="softmax"),
+        lambda: igw.expected_gradients(counted_mlp, x, data=torch.randn(5, 6), output="softmax"),
     ]
     for call in calls:
         _expect("output='softmax' is unknown; use one of logit, probability, log_probability", call, counted_mlp)

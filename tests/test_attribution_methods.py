@@ -83,7 +83,7 @@ def test_expected_gradients_on_a_linear_model_is_exact():
     torch.manual_seed(0)
     model = nn.Linear(4, 2)
     x, data = torch.randn(3, 4), torch.randn(50, 4)
-    res = igw.expected_gradients(model, x, data, target=0, samples=16)
+    res = igw.expected_gradients(model, x, data=data, target=0, samples=16)
     torch.testing.assert_close(res.attributions, (x - res.baseline) * model.weight[0].detach())
     assert res.gap.abs().max() < 1e-5
 
@@ -91,7 +91,7 @@ def test_expected_gradients_on_a_linear_model_is_exact():
 def test_expected_gradients_is_seeded_and_near_complete_on_the_cnn(digits):
     model, images, _ = digits
     x, data = images[:2], images[100:200]
-    first = igw.expected_gradients(model, x, data, samples=200, seed=3)
-    assert torch.equal(first.attributions, igw.expected_gradients(model, x, data, samples=200, seed=3).attributions)
+    first = igw.expected_gradients(model, x, data=data, samples=200, seed=3)
+    assert torch.equal(first.attributions, igw.expected_gradients(model, x, data=data, samples=200, seed=3).attributions)
     # Monte-Carlo: completeness in expectation only; 200 draws put it within a few percent.
     assert first.relative_gap.abs().max() < 0.15

@@ -20,7 +20,7 @@ METHODS = {
     "integrated_gradients": lambda m, x: igw.integrated_gradients(m, x, target=1, steps=8),
     "interior_gradients": lambda m, x: igw.interior_gradients(m, x, target=1),
     "smoothgrad": lambda m, x: igw.smoothgrad(m, x, target=1, samples=3),
-    "expected_gradients": lambda m, x: igw.expected_gradients(m, x, torch.ones(3, 4), target=1, samples=4),
+    "expected_gradients": lambda m, x: igw.expected_gradients(m, x, data=torch.ones(3, 4), target=1, samples=4),
 }
 
 

@@ -46,7 +46,7 @@ def test_out_of_memory_even_at_one_point_fails_with_a_clear_message(method: str)
         if method == "integrated_gradients":
             igw.integrated_gradients(model, IMAGES, steps=8, batch_size=8)
         else:
-            igw.expected_gradients(model, IMAGES, torch.rand(4, 1, 6, 6), samples=4, batch_size=8)
+            igw.expected_gradients(model, IMAGES, data=torch.rand(4, 1, 6, 6), samples=4, batch_size=8)
     message = str(caught.value)
     assert "batch_size=1" in message and "runs out of device memory" in message
     assert "free device memory" in message and "smaller input" in message

@@ -135,7 +135,7 @@ IMAGE_METHODS: dict[str, Callable] = {
     "smoothgrad": lambda m, x, d, p: igw.smoothgrad(m, x, samples=4, batch_size=4),
     "smoothgrad_ig": lambda m, x, d, p: igw.smoothgrad(m, x, samples=2, method="integrated_gradients", steps=4,
                                                      batch_size=4),
-    "expected_gradients": lambda m, x, d, p: igw.expected_gradients(m, x, d, samples=6, batch_size=4, progress=p),
+    "expected_gradients": lambda m, x, d, p: igw.expected_gradients(m, x, data=d, samples=6, batch_size=4, progress=p),
 }
 # The graph-building forward that raises: the second where the path has several chunks.
 TRIP_AT = {"saliency": 1, "gradient_x_input": 1}

@@ -103,17 +103,17 @@ def test_auto_warns_when_max_steps_stops_it_short():
 def test_several_targets_equal_separate_calls(steps):
     model, x = smooth_cnn(), sample_input()
     targets = [0, 3, [4, 1]]
-    together = integrated_gradients_multi(model, x, targets, steps=steps, tol=1e-3, batch_size=10)
+    together = integrated_gradients_multi(model, x, targets=targets, steps=steps, tol=1e-3, batch_size=10)
     for target, result in zip(targets, together):
-        single = integrated_gradients(model, x, target, steps=result.steps, rule=result.rule, batch_size=10)
+        single = integrated_gradients(model, x, target=target, steps=result.steps, rule=result.rule, batch_size=10)
         assert_results_equal(result, single)
 
 
 def test_several_targets_share_one_forward_pass_per_chunk():
     single_model, multi_model = PointCounter(smooth_cnn()), PointCounter(smooth_cnn())
     x = sample_input()
-    integrated_gradients(single_model, x, 0, steps=12, batch_size=8)
-    integrated_gradients_multi(multi_model, x, [0, 1, 2, 3], steps=12, batch_size=8)
+    integrated_gradients(single_model, x, target=0, steps=12, batch_size=8)
+    integrated_gradients_multi(multi_model, x, targets=[0, 1, 2, 3], steps=12, batch_size=8)
     assert multi_model.calls == single_model.calls
 
 
@@ -123,7 +123,7 @@ def test_top_k_explains_each_rows_best_classes_in_order():
     with torch.no_grad():
         expected = model(x).topk(3, dim=1).indices
     assert torch.equal(torch.stack([result.target for result in results], dim=1), expected)
-    assert_results_equal(results[1], integrated_gradients(model, x, expected[:, 1], steps=8))
+    assert_results_equal(results[1], integrated_gradients(model, x, target=expected[:, 1], steps=8))
 
 
 def test_baseline_score_comes_from_the_path_when_the_rule_visits_alpha_zero():
@@ -262,9 +262,9 @@ def test_text_auto_reaches_the_tolerance_and_matches_the_fixed_rule():
     from ig_widget import text_integrated_gradients
 
     model, ids = TinyTextClassifier(), torch.tensor([[3, 7, 11, 2, 9]])
-    auto = text_integrated_gradients(model, ids, 1, baseline="zero", steps="auto", tol=1e-4).result
+    auto = text_integrated_gradients(model, ids, target=1, baseline="zero", steps="auto", tol=1e-4).result
     assert auto.rule == "fejer" and float(auto.relative_gap.abs().max()) <= 1e-4
-    fixed = text_integrated_gradients(model, ids, 1, baseline="zero", steps=auto.steps, rule="fejer").result
+    fixed = text_integrated_gradients(model, ids, target=1, baseline="zero", steps=auto.steps, rule="fejer").result
     assert_results_equal(auto, fixed)
 
 
@@ -284,8 +284,8 @@ def test_auto_for_several_targets_is_not_held_up_by_a_class_whose_score_barely_m
 
     model, x = WithAWigglingClass(), sample_input(1)
     with pytest.warns(UserWarning, match="max_steps"):
-        alone = integrated_gradients(model, x, 1, steps="auto", tol=1e-2, max_steps=31)
+        alone = integrated_gradients(model, x, target=1, steps="auto", tol=1e-2, max_steps=31)
     assert alone.steps == 31
-    together = integrated_gradients_multi(model, x, [0, 1], steps="auto", tol=1e-2, max_steps=31)
+    together = integrated_gradients_multi(model, x, targets=[0, 1], steps="auto", tol=1e-2, max_steps=31)
     assert together[0].steps < 31
     assert float(together[0].relative_gap.abs().max()) <= 1e-2

@@ -122,7 +122,7 @@ RANDOM_CALLS = {
     "smoothgrad": lambda m, x, d, seed: igw.smoothgrad(m, x, samples=5, seed=seed),
     "smoothgrad ig": lambda m, x, d, seed: igw.smoothgrad(
         m, x, samples=3, method="integrated_gradients", baseline="uniform", steps=4, seed=seed),
-    "expected_gradients": lambda m, x, d, seed: igw.expected_gradients(m, x, d, samples=8, seed=seed),
+    "expected_gradients": lambda m, x, d, seed: igw.expected_gradients(m, x, data=d, samples=8, seed=seed),
 }
 
 

@@ -179,7 +179,7 @@ def test_listed_queries_are_precomputed_and_a_click_needs_no_computation(similar
     real = text_module.text_integrated_gradients_multi
 
     def counted(*args, **kwargs):
-        walks.append(list(args[2]))
+        walks.append(list(kwargs["targets"]))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(text_module, "text_integrated_gradients_multi", counted)

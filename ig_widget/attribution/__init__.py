@@ -1,7 +1,9 @@
 """Attribution maths: torch and numpy only, usable in a script with no Jupyter at all."""
 
 from .baselines import Blur, Constant, GaussianNoise, MaxDistance, UniformNoise, make_baseline
-from .errors import AttributionInputError, GradientPathError, ModelCallError
+from .errors import (
+    AttributionError, AttributionInputError, DeviceMemoryError, GradientPathError, ModelCallError, NonFiniteError,
+)
 from .integrated import integrated_gradients, integrated_gradients_multi
 from .local import gradient_x_input, interior_gradients, saliency
 from .quadrature import RULES, path_points
@@ -12,7 +14,7 @@ from .text_result import TextAttribution, Word
 from .text_targets import NextToken
 
 __all__ = [
-    "RULES", "AttributionInputError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
+    "RULES", "AttributionError", "AttributionInputError", "DeviceMemoryError", "NonFiniteError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
     "GradientPathError", "InteriorGradients", "MaxDistance", "PathDiagnosis", "PathTrace", "UniformNoise",
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",

@@ -18,18 +18,10 @@ import torch
 from torch import Tensor
 
 from .diagnosis import JUMP_DONE, JUMP_SHARE, endpoint_jump
-from .errors import AttributionInputError
-from .path import PathRecorder, PathWalk, Reducer, straight_path
+from .trace_reduce import Reducer
+from .walk import PathRecorder, PathWalk, straight_path
 from .quadrature import nested_counts, nested_rule, path_points
 from .result import PathDiagnosis, PathTrace
-
-
-def check_adaptive(tol: float, max_steps: int) -> None:
-    """Arguments of steps="auto", checked before any model call."""
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
-        raise AttributionInputError(f"tol must be a number between 0 and 1 (a relative completeness gap); got {tol!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise AttributionInputError(f"max_steps must be a positive int; got {max_steps!r}")
 
 
 class StoredPath:

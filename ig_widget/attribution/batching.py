@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import GradientPathError, ModelCallError
+from .errors import DeviceMemoryError, GradientPathError, ModelCallError, NonFiniteError
 
 # (points [m, ...], rows [m]) -> model output; `rows` says which input row each point belongs to.
 Forward = Callable[[Tensor, Tensor], Any]
@@ -102,7 +102,7 @@ def chunked_multi_gradients(
             chunks, chunk_finite = _gradient_chunks(forward, scores, make_points, start, stop, layout)
         except torch.OutOfMemoryError as error:
             if size == 1:
-                raise MemoryError(
+                raise DeviceMemoryError(
                     "batch_size=1 (one path point per forward pass) still runs out of device memory; free "
                     "device memory (delete unused tensors, torch.cuda.empty_cache()), use a smaller input, "
                     "or move the model and input to the CPU"
@@ -123,7 +123,7 @@ def chunked_multi_gradients(
             progress(stop, count)
         start = stop
     if finite is not None and not finite:
-        raise FloatingPointError(
+        raise NonFiniteError(
             "the model produced NaN or inf on the path between baseline and input; check for log(0), "
             "division by zero or overflow in the model, or try another baseline"
         )

@@ -6,46 +6,70 @@ from collections.abc import Callable, Sequence
 
 from torch import Tensor
 
-from .adaptive import check_adaptive
 from .baselines import BaselineSpec, Range, baseline_name, make_baseline
 from .errors import AttributionInputError
 from .model_state import isolated_model
-from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, Steps, integrate_path_multi, plain_forward, trace_reducer
-from .progress import ProgressSpec, progress_callback
+from .options import AUTO_MAX_STEPS, DEFAULT_TOL, PathOptions, Steps
+from .orchestrate import integrate_path
+from .probes import plain_forward
+from .progress import ProgressSpec
 from .result import AttributionResult
 from .targets import TargetSpec, check_target_spec
-from .validation import check_batch_size, check_input, check_model, check_seed, check_steps
+from .trace_reduce import Reducer, image_trace_reducer
+from .validation import check_input, check_model, check_seed
 
 
 def integrated_gradients(
     model: Callable,
     x: Tensor,
+    *,
     target: TargetSpec = None,
     baseline: BaselineSpec = "black",
     steps: Steps = 50,
     rule: str = "gausslegendre",
     batch_size: int | None = None,
     trace: bool = True,
-    *,
     output: str = "logit",
     seed: int = 0,
     input_range: Range = None,
     trace_reduce: str | Reducer = "channels",
     progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
-    max_steps: int = DEFAULT_MAX_STEPS,
+    max_steps: int = AUTO_MAX_STEPS,
 ) -> AttributionResult:
-    """Attribute F_target(x) - F_target(baseline) to the features of `x` [batch, ...].
+    """Attribute F_target(x) - F_target(baseline) to the features of `x`.
 
-    `model` runs in eval mode for the call and is restored afterwards. `batch_size` is the number of
-    path points per forward pass (None: chosen from a memory budget). `trace` records the score,
-    gradient and cumulative attributions at every path point, reduced by `trace_reduce`.
-    `steps="auto"` adds points until every row's relative completeness gap is at most `tol` (at most
-    `max_steps` points), reusing every gradient already computed: Gauss-Legendre is replaced by its
-    nested relative, Fejer's rule; `result.rule` and `result.steps` say what was used.
+    The path runs straight from the baseline to `x`; every result carries F(x), F(x'), its completeness
+    gap, the trace of the path and, when the gap resists more steps, a diagnosis. `model` is never
+    changed: the call runs an eval-mode twin of it that shares its weights (see `model_state.py`).
+
+    Parameters
+    ----------
+    model : the nn.Module or callable mapping a batch [batch, ...] to scores [batch, outputs] (or [batch]).
+    x : the inputs, [batch, ...], floating, on the model's device.
+    target : default None (each row's top class). A class index, one index per row, or a callable
+        mapping the model's output to one score per row.
+    baseline : default "black". "black"/"zero", a number, "blur" (or `Blur(sigma)`), "uniform", "gaussian",
+        "max_distance", or a tensor broadcastable to `x`.
+    steps : default 50. Points on the path, or "auto": refine a nested rule until every row's relative
+        gap is at most `tol`, with at most `max_steps` points (Gauss-Legendre is then replaced by its nested
+        relative, Fejer's second rule; `result.rule` and `result.steps` say what was used).
+    rule : default "gausslegendre". The quadrature: one of `RULES`.
+    batch_size : default None (from a memory budget). Path points per forward pass.
+    trace : default True. Record F, the interior gradients and the cumulative attributions at every point.
+    output : default "logit". "probability" or "log_probability" explain the softmax (the sigmoid for a
+        model with one score per row) instead of the raw score.
+    seed : default 0. Seeds the random baselines ("uniform", "gaussian"); the same seed gives the same result.
+    input_range : default None (each row's own min and max). The (low, high) values an input can take,
+        for the "uniform" and "max_distance" baselines.
+    trace_reduce : default "channels". How the trace shrinks each point's map: summed over dim 1,
+        "none" to keep it whole, or a callable [points, ...] -> [points, ...].
+    progress : default None. True for a tqdm bar, or a callable progress(done, total) called per chunk.
+    tol : default 0.01. The relative completeness gap `steps="auto"` aims for.
+    max_steps : default 255. The most points `steps="auto"` uses.
     """
     return integrated_gradients_multi(
-        model, x, [target], baseline, steps, rule, batch_size, trace,
+        model, x, targets=[target], baseline=baseline, steps=steps, rule=rule, batch_size=batch_size, trace=trace,
         output=output, seed=seed, input_range=input_range, trace_reduce=trace_reduce, progress=progress,
         tol=tol, max_steps=max_steps,
     )[0]
@@ -54,50 +78,50 @@ def integrated_gradients(
 def integrated_gradients_multi(
     model: Callable,
     x: Tensor,
+    *,
     targets: Sequence[TargetSpec] | None = None,
+    top_k: int | None = None,
     baseline: BaselineSpec = "black",
     steps: Steps = 50,
     rule: str = "gausslegendre",
     batch_size: int | None = None,
     trace: bool = True,
-    *,
-    top_k: int | None = None,
     output: str = "logit",
     seed: int = 0,
     input_range: Range = None,
     trace_reduce: str | Reducer = "channels",
     progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
-    max_steps: int = DEFAULT_MAX_STEPS,
+    max_steps: int = AUTO_MAX_STEPS,
 ) -> list[AttributionResult]:
     """Integrated Gradients for several targets at once, one result per target, each equal to the
     `integrated_gradients` call with that target.
 
     The path is walked once: one forward pass per chunk of points, then one backward pass per target
     through the same graph, so k targets cost far less than k calls (the widget precomputes the top
-    classes this way). Give `targets` (a list of targets as `integrated_gradients` takes them) or
-    `top_k` (each row's k highest-scoring classes, best first). With steps="auto" refinement goes on
-    until every target meets `tol`.
+    classes this way). With steps="auto" refinement goes on until every target meets `tol`.
+
+    Parameters
+    ----------
+    targets : a list of targets, each as `integrated_gradients` takes one. Give this or `top_k`.
+    top_k : each row's k highest-scoring classes, best first, instead of `targets`.
+    Every other parameter is as for `integrated_gradients`.
     """
     check_model(model)
     check_input(x, model)
-    check_steps(2 if steps == "auto" else steps, rule)
-    if steps == "auto":
-        check_adaptive(tol, max_steps)
-    check_batch_size(batch_size)
     targets = _checked_targets(targets, top_k)
     for target in targets:
         check_target_spec(target, output)
     check_seed(seed)
-    progress = progress_callback(progress, "integrated gradients")
-    reducer = trace_reducer(trace_reduce, x.ndim) if trace else None
+    options = PathOptions.checked(
+        steps=steps, rule=rule, batch_size=batch_size, output=output,
+        reducer=image_trace_reducer(trace_reduce, x.ndim) if trace else None,
+        progress=progress, tol=tol, max_steps=max_steps, description="integrated gradients",
+    )
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)
-    return integrate_path_multi(
-        plain_forward(isolated_model(model)), x, base, targets,
-        output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
-        progress=progress, baseline_label=baseline_name(baseline), top_k=top_k, tol=tol, max_steps=max_steps,
-    )
+    return integrate_path(plain_forward(isolated_model(model)), x, base, targets, options,
+                          baseline_label=baseline_name(baseline), top_k=top_k)
 
 
 def _checked_targets(targets: Sequence[TargetSpec] | None, top_k: int | None) -> list[TargetSpec]:

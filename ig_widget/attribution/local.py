@@ -12,22 +12,35 @@ from .baselines import BaselineSpec, Range, make_baseline
 from .batching import auto_batch_size, chunked_gradients
 from .errors import AttributionInputError
 from .model_state import isolated_model
-from .path import plain_forward, probe, straight_path
+from .probes import plain_forward, probe
+from .walk import straight_path
 from .result import AttributionResult, InteriorGradients
 from .targets import TargetSpec, check_target_spec
 from .validation import alpha_values as checked_alphas, check_batch_size, check_input, check_model
 
 
 def saliency(
-    model: Callable, x: Tensor, target: TargetSpec = None, *, absolute: bool = False, output: str = "logit"
+    model: Callable, x: Tensor, *, target: TargetSpec = None, absolute: bool = False, output: str = "logit"
 ) -> AttributionResult:
-    """The gradient of the target score at the input (signed; |gradient| with `absolute=True`)."""
+    """The gradient of the target score at the input.
+
+    Parameters
+    ----------
+    model, x, target, output : as for `integrated_gradients`.
+    absolute : default False. |gradient| instead of the signed gradient.
+    """
     gradients, result = _gradient_at_input(model, x, target, output, "saliency")
     return _replace_attributions(result, gradients.abs() if absolute else gradients)
 
 
-def gradient_x_input(model: Callable, x: Tensor, target: TargetSpec = None, *, output: str = "logit") -> AttributionResult:
-    """Gradient times input: IG with a zero baseline and a single step at alpha = 1."""
+def gradient_x_input(model: Callable, x: Tensor, *, target: TargetSpec = None, output: str = "logit"
+                     ) -> AttributionResult:
+    """Gradient times input: IG with a zero baseline and a single step at alpha = 1.
+
+    Parameters
+    ----------
+    model, x, target, output : as for `integrated_gradients`.
+    """
     gradients, result = _gradient_at_input(model, x, target, output, "gradient_x_input")
     return _replace_attributions(result, gradients * result.inputs)
 
@@ -35,16 +48,23 @@ def gradient_x_input(model: Callable, x: Tensor, target: TargetSpec = None, *, o
 def interior_gradients(
     model: Callable,
     x: Tensor,
+    *,
     alphas: Sequence[float] | Tensor = (0.25, 0.5, 0.75, 1.0),
     target: TargetSpec = None,
     baseline: BaselineSpec = "black",
-    *,
     batch_size: int | None = None,
     output: str = "logit",
     seed: int = 0,
     input_range: Range = None,
 ) -> InteriorGradients:
-    """Gradients at baseline + alpha (x - baseline) for each alpha: where the score still changes."""
+    """Gradients at baseline + alpha (x - baseline) for each alpha: where the score still changes
+    ("Gradients of Counterfactuals").
+
+    Parameters
+    ----------
+    alphas : default (0.25, 0.5, 0.75, 1.0). Positions on the path, 0 at the baseline, 1 at `x`.
+    model, x, target, baseline, batch_size, output, seed, input_range : as for `integrated_gradients`.
+    """
     check_model(model)
     check_input(x, model)
     check_batch_size(batch_size)

@@ -12,13 +12,15 @@ from .baselines import BaselineSpec, Range, baseline_name, make_baseline
 from .batching import auto_batch_size, chunked_gradients
 from .errors import AttributionInputError
 from .model_state import isolated_model
-from .path import integrate_path, plain_forward, probe, score_at
+from .options import AUTO_MAX_STEPS, DEFAULT_TOL, PathOptions
+from .orchestrate import integrate_path
+from .probes import plain_forward, probe, score_at
 from .progress import ProgressSpec, progress_callback
 from .result import AttributionResult
 from .targets import TargetSpec, check_target_spec
 from .validation import (
     check_batch_size, check_input, check_model, check_noise_level, check_positive_count,
-    check_seed, check_steps,
+    check_seed,
 )
 
 SMOOTHGRAD_METHODS = ("saliency", "gradient_x_input", "integrated_gradients")
@@ -27,8 +29,8 @@ SMOOTHGRAD_METHODS = ("saliency", "gradient_x_input", "integrated_gradients")
 def smoothgrad(
     model: Callable,
     x: Tensor,
-    target: TargetSpec = None,
     *,
+    target: TargetSpec = None,
     method: str = "saliency",
     noise_level: float = 0.15,
     samples: int = 25,
@@ -41,11 +43,21 @@ def smoothgrad(
     rule: str = "gausslegendre",
     input_range: Range = None,
 ) -> AttributionResult:
-    """Average a method's attributions over `samples` noisy copies of each input.
+    """Average a method's attributions over `samples` noisy copies of each input (SmoothGrad).
 
-    The noise is Gaussian with standard deviation `noise_level` times each row's value range. With
-    method="integrated_gradients" each noisy copy is explained against its own baseline, and the
+    With method="integrated_gradients" each noisy copy is explained against its own baseline, and the
     result keeps completeness on average (its scores are the means over the copies).
+
+    Parameters
+    ----------
+    method : default "saliency". The method averaged: "saliency", "gradient_x_input" or "integrated_gradients".
+    noise_level : default 0.15. The noise's standard deviation, as a fraction of each row's value range.
+    samples : default 25. Noisy copies per input.
+    squared : default False. Average the squared attributions (SmoothGrad-squared).
+    steps, rule, baseline : for method="integrated_gradients", as for `integrated_gradients` (steps
+        default 32).
+    model, x, target, seed, batch_size, output, input_range : as for `integrated_gradients`; `seed` also
+        fixes the noise.
     """
     check_model(model)
     check_input(x, model)
@@ -56,8 +68,8 @@ def smoothgrad(
     check_positive_count("samples", samples)
     check_noise_level(noise_level)
     check_seed(seed)
-    if method == "integrated_gradients":
-        check_steps(steps, rule)
+    options = PathOptions.checked(steps=steps, rule=rule, batch_size=batch_size, output=output, reducer=None,
+                                  progress=None, tol=DEFAULT_TOL, max_steps=AUTO_MAX_STEPS, description="smoothgrad")
     x = x.detach()
     batch = x.shape[0]
     dims = tuple(range(1, x.ndim))
@@ -70,9 +82,8 @@ def smoothgrad(
     classes = score.classes.repeat(samples) if score.classes is not None else target
     if method == "integrated_gradients":
         per_copy = integrate_path(
-            forward, noisy, make_baseline(baseline, noisy, seed=seed, input_range=input_range), classes,
-            output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=None,
-        )
+            forward, noisy, make_baseline(baseline, noisy, seed=seed, input_range=input_range), [classes], options,
+        )[0]
         attributions = _mean_over_samples(per_copy.attributions, samples, squared)
         return AttributionResult(
             method="smoothgrad_integrated_gradients", attributions=attributions, inputs=x,
@@ -94,19 +105,26 @@ def smoothgrad(
 def expected_gradients(
     model: Callable,
     x: Tensor,
+    *,
     data: Tensor,
     target: TargetSpec = None,
-    *,
     samples: int = 64,
     seed: int = 0,
     batch_size: int | None = None,
     output: str = "logit",
     progress: ProgressSpec = None,
 ) -> AttributionResult:
-    """IG averaged over baselines drawn from `data` [N, ...], with one random alpha per draw.
+    """IG averaged over baselines drawn from `data`, with one random alpha per draw.
 
     An unbiased Monte-Carlo estimate (Erion et al.): completeness holds in expectation, against the
     mean score of the drawn baselines, which is what `baseline_score` reports.
+
+    Parameters
+    ----------
+    data : the baselines to draw from, [N, ...] with the input's per-row shape (a training set, say).
+    samples : default 64. Draws (baseline, alpha) per input row.
+    seed : default 0. Fixes the draws.
+    model, x, target, batch_size, output, progress : as for `integrated_gradients`.
     """
     check_model(model)
     check_input(x, model)

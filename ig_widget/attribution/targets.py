@@ -48,10 +48,15 @@ def transform_scores(scores: Tensor, output: str) -> Tensor:
     raise AttributionInputError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
 
 
-def check_target_spec(target: TargetSpec, output: str) -> None:
-    """Validate what can be validated without calling the model."""
+def check_output(output: str) -> None:
+    """`output` names one of OUTPUTS."""
     if output not in OUTPUTS:
         raise AttributionInputError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
+
+
+def check_target_spec(target: TargetSpec, output: str) -> None:
+    """Validate what can be validated without calling the model."""
+    check_output(output)
     if target is None or callable(target):
         return
     if isinstance(target, str) or (isinstance(target, Sequence) and any(isinstance(t, str) for t in target)):

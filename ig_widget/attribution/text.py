@@ -18,15 +18,16 @@ from torch import Tensor, nn
 from .batching import Forward
 from .errors import AttributionInputError
 from .model_state import isolated_model, model_device, modules_of
-from .adaptive import check_adaptive
-from .path import DEFAULT_MAX_STEPS, DEFAULT_TOL, Reducer, integrate_path_multi
-from .progress import ProgressSpec, progress_callback
+from .options import AUTO_MAX_STEPS, DEFAULT_TOL, PathOptions, Steps
+from .orchestrate import integrate_path
+from .progress import ProgressSpec
 from .targets import TargetSpec, check_target_spec
 from .text_baselines import TextBaselineSpec, check_text_baseline, text_baseline
-from .text_inputs import TextInput, TokenBatch, call_model, check_vocabulary, token_batch
+from .text_inputs import TextInput, TokenBatch, call_with_tokens, check_vocabulary, token_batch
 from .text_result import TextAttribution
 from .text_targets import with_inputs
-from .validation import check_batch_size, check_model, check_steps
+from .trace_reduce import Reducer, embedding_trace_reducer
+from .validation import check_model
 
 TOKEN_REDUCTIONS = ("sum", "l2")
 
@@ -34,13 +35,13 @@ TOKEN_REDUCTIONS = ("sum", "l2")
 def text_integrated_gradients(
     model: Callable,
     inputs: TextInput,
+    *,
     target: TargetSpec = None,
     baseline: TextBaselineSpec = "pad",
-    steps: int | str = 50,
+    steps: Steps = 50,
     rule: str = "gausslegendre",
     batch_size: int | None = None,
     trace: bool = True,
-    *,
     tokenizer: Any = None,
     embedding: nn.Module | str | None = None,
     keep_special: bool = True,
@@ -49,36 +50,53 @@ def text_integrated_gradients(
     trace_reduce: str | Reducer = "embedding",
     progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
+    max_steps: int = AUTO_MAX_STEPS,
 ) -> TextAttribution:
     """Attribute the target score of each sequence to its tokens.
 
-    `inputs`: a string or list of strings (tokenized with `tokenizer`), a LongTensor of token ids
-    [batch, length], or a tokenizer's output (its attention mask, token type ids and position ids are
-    passed to the model, repeated for every path point). `target`: a class index (classifiers), a
-    callable `target(output)` or `target(output, inputs)` giving one score per row (e.g. a sentence
-    similarity), or `NextToken(token, position)` for a causal language model. `baseline`: "pad",
-    "mask", "unk", "zero" (embedding), a token id, token ids, or baseline embeddings; special tokens
-    keep their own embedding unless `keep_special=False`. `embedding`: the module (or its dotted name)
-    whose output is replaced, found by itself for Hugging Face models and models with one nn.Embedding.
-    `steps="auto"` refines until the relative completeness gap is at most `tol` (as for images).
+    The path runs in embedding space, from the baseline's embeddings to the input's, substituted for
+    the output of the model's embedding layer; the model itself is never changed.
+
+    Parameters
+    ----------
+    model : an nn.Module (a Hugging Face model, or any module with an nn.Embedding) or a callable
+        wrapping one, taking token ids (and, by name, the tokenizer's other outputs).
+    inputs : a string or list of strings (tokenized with `tokenizer`), a LongTensor of token ids
+        [batch, length], or a tokenizer's output (its attention mask, token type ids and position ids
+        are passed to the model, repeated for every path point).
+    target : default None (each row's top class). A class index (classifiers), a callable
+        `target(output)` or `target(output, inputs)` giving one score per row (a sentence similarity,
+        say), or `NextToken(token, position)` for a causal language model.
+    baseline : default "pad". "pad", "mask", "unk", "zero" (the zero embedding), a token id, token ids
+        [batch, length], or baseline embeddings.
+    tokenizer : default None. Needed for string inputs and for named baseline tokens.
+    embedding : default None (found by itself for Hugging Face models and models with one nn.Embedding).
+        The module, or its dotted name, whose output is the token embeddings.
+    keep_special : default True. Special tokens ([CLS], [SEP], ...) keep their own embedding in the baseline.
+    token_reduce : default "sum". How a token's per-dimension attributions become one number: "sum"
+        (they add up to F(x) - F(x')) or "l2" (their norm).
+    trace_reduce : default "embedding". How the trace shrinks each point: summed over the embedding
+        dimension, "none", or a callable.
+    steps, rule, batch_size, trace, output, progress, tol, max_steps : as for `integrated_gradients`.
     """
     return text_integrated_gradients_multi(
-        model, inputs, [target], baseline, steps, rule, batch_size, trace, tokenizer=tokenizer, embedding=embedding,
-        keep_special=keep_special, token_reduce=token_reduce, output=output, trace_reduce=trace_reduce,
-        progress=progress, tol=tol,
+        model, inputs, targets=[target], baseline=baseline, steps=steps, rule=rule, batch_size=batch_size,
+        trace=trace, tokenizer=tokenizer, embedding=embedding, keep_special=keep_special,
+        token_reduce=token_reduce, output=output, trace_reduce=trace_reduce, progress=progress, tol=tol,
+        max_steps=max_steps,
     )[0]
 
 
 def text_integrated_gradients_multi(
     model: Callable,
     inputs: TextInput,
+    *,
     targets: Sequence[TargetSpec],
     baseline: TextBaselineSpec = "pad",
-    steps: int | str = 50,
+    steps: Steps = 50,
     rule: str = "gausslegendre",
     batch_size: int | None = None,
     trace: bool = True,
-    *,
     tokenizer: Any = None,
     embedding: nn.Module | str | None = None,
     keep_special: bool = True,
@@ -87,25 +105,31 @@ def text_integrated_gradients_multi(
     trace_reduce: str | Reducer = "embedding",
     progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
+    max_steps: int = AUTO_MAX_STEPS,
 ) -> list[TextAttribution]:
     """`text_integrated_gradients` for several targets in one walk along the path (one forward pass
     per chunk of points, one backward pass per target), one result per target, each equal to the
-    single-target call; the text widget precomputes its listed outputs this way."""
+    single-target call; the text widget precomputes its listed outputs this way.
+
+    Parameters
+    ----------
+    targets : a non-empty list of targets, each as `text_integrated_gradients` takes one.
+    Every other parameter is as for `text_integrated_gradients`.
+    """
     check_model(model)
-    check_steps(2 if steps == "auto" else steps, rule)
-    if steps == "auto":
-        check_adaptive(tol, DEFAULT_MAX_STEPS)
-    check_batch_size(batch_size)
-    progress = progress_callback(progress, "integrated gradients (text)")
     if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence) or not targets:
         raise AttributionInputError(f"targets must be a non-empty list of targets (e.g. [0, 1]); got {targets!r}")
     for target in targets:
         check_target_spec(target, output)
+    options = PathOptions.checked(
+        steps=steps, rule=rule, batch_size=batch_size, output=output,
+        reducer=embedding_trace_reducer(trace_reduce) if trace else None,
+        progress=progress, tol=tol, max_steps=max_steps, description="integrated gradients (text)",
+    )
     check_text_baseline(baseline)
     if token_reduce not in TOKEN_REDUCTIONS:
         raise AttributionInputError(f"token_reduce={token_reduce!r} is unknown; use one of {', '.join(TOKEN_REDUCTIONS)}")
     layer = find_embedding(model, embedding)
-    reducer = embedding_reducer(trace_reduce) if trace else None
     batch = token_batch(inputs, tokenizer, model_device(model) or model_device(layer))
     vocabulary = layer.num_embeddings if isinstance(layer, nn.Embedding) else None
     check_vocabulary(batch.input_ids, vocabulary, "inputs")
@@ -118,11 +142,10 @@ def text_integrated_gradients_multi(
         tokenizer=tokenizer, model=model, keep_special=keep_special, vocabulary=vocabulary,
     )
     current: dict[str, Any] = {}
-    results = integrate_path_multi(
+    results = integrate_path(
         substituting_forward(isolated, layer, batch, current), embedded, base,
-        [with_inputs(target, current) if callable(target) else target for target in targets],
-        output=output, rule=rule, steps=steps, batch_size=batch_size, reducer=reducer,
-        progress=progress, baseline_label=name, tol=tol,
+        [with_inputs(target, current) if callable(target) else target for target in targets], options,
+        baseline_label=name,
     )
     return [TextAttribution(result, _token_scores(result.attributions, token_reduce), batch, token_reduce)
             for result in results]
@@ -170,18 +193,6 @@ def _distinct(modules) -> list:
     return list(unique.values())
 
 
-def embedding_reducer(trace_reduce: str | Reducer) -> Reducer:
-    """How the trace shrinks per-point maps [points, length, dim]: summed over the embedding dim
-    by default (per-token values that add up as the attributions do)."""
-    if callable(trace_reduce):
-        return trace_reduce
-    if trace_reduce == "embedding":
-        return lambda t: t.sum(dim=-1)
-    if trace_reduce == "none":
-        return lambda t: t
-    raise AttributionInputError(f"trace_reduce={trace_reduce!r} is unknown; use 'embedding', 'none' or a callable")
-
-
 def substituting_forward(model: Callable, layer: nn.Module, batch: TokenBatch, current: dict[str, Any]) -> Forward:
     """forward(points, rows): run the model on the rows' tokens with `points` as the embedding output.
 
@@ -208,7 +219,7 @@ def substituting_forward(model: Callable, layer: nn.Module, batch: TokenBatch, c
 
         handle = layer.register_forward_hook(substitute)
         try:
-            raw = call_model(model, arguments)
+            raw = call_with_tokens(model, arguments)
         finally:
             handle.remove()
         if len(substituted) != 1:

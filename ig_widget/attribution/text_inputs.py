@@ -200,7 +200,7 @@ def _word_ids(encoding: Any, batch: int) -> list[list[int | None]] | None:
         return None
 
 
-def call_model(model: Callable, arguments: dict[str, Any]) -> Any:
+def call_with_tokens(model: Callable, arguments: dict[str, Any]) -> Any:
     """Call the model the way its forward is written.
 
     Token ids go in as `input_ids=` when the forward has a parameter of that name (Hugging Face

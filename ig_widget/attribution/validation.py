@@ -13,7 +13,7 @@ from .errors import AttributionInputError, GradientPathError, ModelCallError
 from .model_state import model_device, model_dtype, modules_of
 from .quadrature import RULES
 
-MAX_STEPS = 100_000
+STEP_LIMIT = 100_000  # steps beyond this are a mistake: Gauss-Legendre converges in far fewer
 
 _RANK_OF_FIRST_LAYER = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}
 
@@ -70,10 +70,18 @@ def check_steps(steps: int, rule: str) -> None:
     minimum = 2 if rule == "riemann_trapezoid" else 1
     if steps < minimum:
         raise AttributionInputError(f"steps={steps} is too small; {rule} needs steps >= {minimum}")
-    if steps > MAX_STEPS:
+    if steps > STEP_LIMIT:
         raise AttributionInputError(
-            f"steps={steps} is more than {MAX_STEPS}; Gauss-Legendre converges in far fewer (try 64)"
+            f"steps={steps} is more than {STEP_LIMIT}; Gauss-Legendre converges in far fewer (try 64)"
         )
+
+
+def check_adaptive(tol: float, max_steps: int) -> None:
+    """Arguments of steps="auto", checked before any model call."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
+        raise AttributionInputError(f"tol must be a number between 0 and 1 (a relative completeness gap); got {tol!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise AttributionInputError(f"max_steps must be a positive int; got {max_steps!r}")
 
 
 def check_batch_size(batch_size: int | None) -> None:
@@ -109,7 +117,7 @@ def alpha_values(alphas: Sequence[float] | Tensor, x: Tensor) -> Tensor:
     return values.to(x.device)
 
 
-def call_model(forward: Callable[[Tensor, Tensor], Any], x: Tensor, rows: Tensor) -> Any:
+def first_model_call(forward: Callable[[Tensor, Tensor], Any], x: Tensor, rows: Tensor) -> Any:
     """The first call on the user's input: a model that rejects it is reported with the input's shape
     and dtype, so a wrong shape reads as such. Out-of-memory errors pass unchanged."""
     try:

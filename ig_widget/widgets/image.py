@@ -14,7 +14,7 @@ from ..attribution import AttributionResult, integrated_gradients, integrated_gr
 from ..attribution.batching import auto_batch_size
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
-from ..attribution.validation import call_model, check_input
+from ..attribution.validation import first_model_call, check_input
 from ..encode import encode_image
 from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
@@ -85,7 +85,7 @@ class ImageExplainer(ExplainerWidget):
         check_input(self._x, self._model, name="image")
         model = isolated_model(self._model)
         with torch.no_grad():
-            raw = output_tensor(call_model(lambda x, rows: model(x), self._x, None))
+            raw = output_tensor(first_model_call(lambda x, rows: model(x), self._x, None))
         if not isinstance(raw, Tensor) or raw.ndim != 2 or raw.shape[0] != 1:
             shape = tuple(raw.shape) if isinstance(raw, Tensor) else type(raw).__name__
             raise ValueError(f"model(image) gave {shape}; ImageExplainer needs class scores of shape [1, classes]")

@@ -16,7 +16,7 @@ from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.text import find_embedding, text_integrated_gradients_multi
 from ..attribution.text_baselines import TEXT_BASELINES
-from ..attribution.text_inputs import call_model, check_vocabulary, token_batch
+from ..attribution.text_inputs import call_with_tokens, check_vocabulary, token_batch
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
@@ -88,7 +88,7 @@ class TextExplainer(ExplainerWidget):
     def _predict(self) -> tuple[Tensor, bool]:
         """Scores of every output at the text: class scores, or next-token logits after `position`."""
         with torch.no_grad():
-            raw = call_model(isolated_model(self._model), self._tokens.per_point(torch.zeros(1, dtype=torch.long)))
+            raw = call_with_tokens(isolated_model(self._model), self._tokens.per_point(torch.zeros(1, dtype=torch.long)))
         try:
             scores = output_tensor(raw)
         except AttributionInputError:
@@ -146,10 +146,7 @@ class TextExplainer(ExplainerWidget):
                       ) -> list[tuple[TextAttribution, dict]]:
         first = requests[0]
         results = text_integrated_gradients_multi(
-            self._model, self._tokens, [self._engine_target(request.target) for request in requests],
-            baseline=first.baseline, steps=first.steps, rule=first.rule,
-            batch_size=math.ceil(first.steps / PROGRESS_UPDATES), tokenizer=self._tokenizer, embedding=self._embedding,
-            output="logit" if self._next_token else self._output, progress=progress,
+            self._model, self._tokens, targets=[self._engine_target(request.target) for request in requests], baseline=first.baseline, steps=first.steps, rule=first.rule, batch_size=math.ceil(first.steps / PROGRESS_UPDATES), tokenizer=self._tokenizer, embedding=self._embedding, output="logit" if self._next_token else self._output, progress=progress,
         )
         return [(result, self._encode(result, request)) for result, request in zip(results, requests)]
 
