@@ -427,7 +427,7 @@ BASELINES = notebook("Baselines", [
     code("""
     named = ["black", "blur", "uniform", "gaussian", "max_distance"]
     results = {name: igw.integrated_gradients(model, digit, baseline=name, steps=64) for name in named}
-    results["expected gradients"] = igw.expected_gradients(model, digit, training_images, samples=1024)
+    results["expected gradients"] = igw.expected_gradients(model, digit, data=training_images, samples=1024)
 
     fig, axes = plt.subplots(2, len(results), figsize=(2.3 * len(results), 4.6))
     for column, (name, result) in enumerate(results.items()):
@@ -457,10 +457,10 @@ BASELINES = notebook("Baselines", [
     """),
     code("""
     for samples in (16, 128, 1024):
-        estimate = igw.expected_gradients(model, digit, training_images, samples=samples)
+        estimate = igw.expected_gradients(model, digit, data=training_images, samples=samples)
         print(f"{samples:5d} samples: gap {estimate.relative_gap.item():+.2%}")
-    few = igw.expected_gradients(model, digit, training_images, samples=16)
-    many = igw.expected_gradients(model, digit, training_images, samples=1024)
+    few = igw.expected_gradients(model, digit, data=training_images, samples=16)
+    many = igw.expected_gradients(model, digit, data=training_images, samples=1024)
     assert abs(many.relative_gap.item()) < abs(few.relative_gap.item())
     """),
     md("""
@@ -558,7 +558,7 @@ INVARIANCE = notebook("Input invariance", [
             m, x, target=targets, baseline=no_ink),
         "IG, blur baseline": lambda m, x, data, no_ink: igw.integrated_gradients(m, x, target=targets, baseline="blur"),
         "IG, uniform baseline": lambda m, x, data, no_ink: igw.integrated_gradients(m, x, target=targets, baseline="uniform"),
-        "expected gradients": lambda m, x, data, no_ink: igw.expected_gradients(m, x, data, target=targets, samples=256),
+        "expected gradients": lambda m, x, data, no_ink: igw.expected_gradients(m, x, data=data, target=targets, samples=256),
     }
     original = {name: method(model, batch, training_images, 0.0) for name, method in methods.items()}
     shifted = {name: method(shifted_model, shifted_batch, training_images + SHIFT, SHIFT) for name, method in methods.items()}
