@@ -50,7 +50,10 @@ def explain_one_digit() -> None:
 
 
 def write_quickstart_page(out: pathlib.Path) -> pathlib.Path:
-    """Run the quickstart notebook (widget state stored) and export it as an offline page."""
+    """Run the quickstart notebook (widget state stored) and export it as an offline page whose
+    explainers switch between their listed outputs, as an `export_html` page does."""
+    import json
+
     import nbclient
     import nbformat
 
@@ -58,11 +61,21 @@ def write_quickstart_page(out: pathlib.Path) -> pathlib.Path:
 
     out.mkdir(parents=True, exist_ok=True)
     book = nbformat.read(QUICKSTART, as_version=4)
+    results = out / "precomputed.json"
+    # one more cell, in the kernel that ran the notebook, gathers the results of its explainers
+    book.cells.append(nbformat.v4.new_code_cell(
+        "import pathlib as _pathlib, json as _json\n"
+        "from ig_widget.export import precomputed_results as _precomputed_results\n"
+        f"_pathlib.Path({str(results)!r}).write_text(_json.dumps(_precomputed_results()))"
+    ))
     nbclient.NotebookClient(book, timeout=300, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(QUICKSTART.parent)}}).execute()
+    book.cells.pop()
     executed = out / QUICKSTART.name
     nbformat.write(book, executed)
-    return export_notebook_html(executed, out / QUICKSTART.with_suffix(".html").name)
+    precomputed = json.loads(results.read_text())
+    results.unlink()
+    return export_notebook_html(executed, out / QUICKSTART.with_suffix(".html").name, precomputed=precomputed)
 
 
 def write_widget_page(out: pathlib.Path) -> pathlib.Path:

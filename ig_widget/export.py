@@ -142,9 +142,25 @@ def _split_buffers(state: dict) -> tuple[dict, list, list]:
 
 
 
-def export_notebook_html(notebook: str | pathlib.Path, path: str | pathlib.Path) -> pathlib.Path:
+def precomputed_results(targets: Iterable[int] | str | None = "shown") -> dict:
+    """Results for every explainer widget alive in this kernel, keyed by model id, computed as
+    `export_html` computes them (`targets` as there): run it in the kernel that executed a notebook and
+    give it to `export_notebook_html(..., precomputed=...)`, and the page switches between them too."""
+    from .widgets.explainer import ExplainerWidget
+
+    explainers = [widget for widget in list(Widget.widgets.values()) if isinstance(widget, ExplainerWidget)]
+    for widget in explainers:
+        widget.wait()
+    return {widget.model_id: _precomputed(widget, targets) for widget in explainers}
+
+
+def export_notebook_html(
+    notebook: str | pathlib.Path, path: str | pathlib.Path, *, precomputed: dict | None = None
+) -> pathlib.Path:
     """Convert an executed notebook to a page whose widgets render offline from its saved widget state
-    (nbconvert's own page would fetch a widget manager from a CDN; this one needs no network)."""
+    (nbconvert's own page would fetch a widget manager from a CDN; this one needs no network). Each
+    explainer shows the result it was saved with; `precomputed` (from `precomputed_results()` in the
+    kernel that ran the notebook) adds the results a click can switch to."""
     import nbformat
 
     from .offline_html import OfflineHTMLExporter
@@ -155,7 +171,7 @@ def export_notebook_html(notebook: str | pathlib.Path, path: str | pathlib.Path)
             f"{notebook} has no saved widget state; execute it with widget state stored "
             "(nbclient: store_widget_state=True; JupyterLab: Save Widget State Automatically)"
         )
-    body, _ = OfflineHTMLExporter().from_notebook_node(node)
+    body, _ = OfflineHTMLExporter(precomputed=precomputed or {}).from_notebook_node(node)
     target = pathlib.Path(path)
     target.write_text(body, encoding="utf-8")
     return target

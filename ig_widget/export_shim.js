@@ -100,7 +100,9 @@ class StaticModel {
     else for (const name of changed) this.confirmed[name] = this.state[name];
   }
 
+  // A custom message asks the kernel for something: a widget with an `error` trait shows why not.
   send() {
+    if ("error" in this.state) this.set("error", REFUSED);
     this.refuse([]);
   }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import jinja2
 from nbconvert import HTMLExporter
-from traitlets import default
+from traitlets import Dict, default
 
 from .export import page_scripts
 
@@ -26,9 +26,12 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 
 
 class OfflineHTMLExporter(HTMLExporter):
-    """HTML (JupyterLab look) with the widgets rendered from the notebook's saved state, no network."""
+    """HTML (JupyterLab look) with the widgets rendered from the notebook's saved state, no network.
+    Each explainer shows the result it was saved with; `precomputed` (see
+    `ig_widget.export.precomputed_results`) adds others its outputs list can switch to."""
 
     export_from_notebook = "HTML, widgets offline"
+    precomputed = Dict(help="precomputed explainer results by model id, as export.precomputed_results gives")
 
     @default("template_name")
     def _template_name_default(self) -> str:
@@ -43,5 +46,5 @@ class OfflineHTMLExporter(HTMLExporter):
         return [jinja2.DictLoader({TEMPLATE_NAME: TEMPLATE})]
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        resources = dict(resources or {}, igw_page_scripts=page_scripts(None))
+        resources = dict(resources or {}, igw_page_scripts=page_scripts(None, self.precomputed))
         return super().from_notebook_node(nb, resources, **kw)

@@ -179,23 +179,23 @@ def test_image_explainer_page_works_offline(browser, tmp_path, digits):
     assert heat() != first
     assert not page.locator(".igw-error").is_visible()
 
-    assert_static_controls(page)
+    assert_static_controls(page.locator(".igw-image"))
     assert attempted == [], f"the page tried the network: {attempted}"
     assert explainer.target == shown[0] and explainer.baseline == "black"  # the live widget is untouched
 
 
-def pressed_matches_the_map(page) -> str:
+def pressed_matches_the_map(view) -> str:
     """The highlighted output is the one the heatmap explains; returns its label."""
-    pressed = page.locator(".igw-output[aria-pressed=true] .igw-output-label")
+    pressed = view.locator(".igw-output[aria-pressed=true] .igw-output-label")
     assert pressed.count() == 1
     label = pressed.text_content()
-    assert page.locator(".igw-image figcaption").nth(1).text_content() == f"Attributions for “{label}”"
+    caption = view.locator("figure:has(canvas[data-map=attributions]) figcaption").text_content()
+    assert caption == f"Attributions for “{label}”"
     return label
 
 
-def assert_static_controls(page) -> None:
+def assert_static_controls(view) -> None:
     """Settings the page holds no result for are disabled, under a visible note."""
-    view = page.locator(".igw-image").first
     note = view.locator(".igw-static-note")
     assert note.is_visible() and "Static page" in note.text_content()
     for name in ("Baseline", "Rule", "Steps"):
@@ -250,15 +250,16 @@ def test_nbconvert_page_of_an_explainer_switches_only_to_what_it_holds(browser, 
     executed = tmp_path / "digit.ipynb"
     nbformat.write(book, executed)
     page, attempted = open_offline(browser, convert_with_nbconvert(executed, tmp_path / "digit.html"))
-    shown = pressed_matches_the_map(page)
+    view = page.locator(".igw-image")
+    shown = pressed_matches_the_map(view)
     heat = canvas_pixels(page, selector="canvas[data-map=attributions]")
     others = page.locator(".igw-output[aria-pressed=false]")
     assert others.count() >= 1
     assert all(others.nth(i).is_disabled() for i in range(others.count()))
     others.first.click(force=True)  # a disabled button: nothing happens, and nothing disagrees
-    assert pressed_matches_the_map(page) == shown
+    assert pressed_matches_the_map(view) == shown
     assert canvas_pixels(page, selector="canvas[data-map=attributions]") == heat
-    assert_static_controls(page)
+    assert_static_controls(view)
     page.screenshot(path=artifacts / "nbconvert_static_page.png", full_page=True)
     assert attempted == [], f"the page tried the network: {attempted}"
 
@@ -281,4 +282,34 @@ def test_the_executed_quickstart_exports_to_a_working_offline_page(browser, tmp_
     at_input = canvas_pixels(page, selector="canvas[data-map=cumulative]")
     page.locator(".igw-slider input[type=range]").first.press("Home")
     assert canvas_pixels(page, selector="canvas[data-map=cumulative]") != at_input, "the slider moved nothing"
+    assert attempted == [], f"the page tried the network: {attempted}"
+
+
+@pytest.mark.slow
+def test_the_demo_page_switches_between_the_outputs_it_holds(browser, tmp_path, artifacts):
+    """`python -m ig_widget.demo` on a headless machine writes the quickstart as a page whose explainers
+    behave like an export_html page's: the listed outputs switch map and highlight together, and the
+    settings that need a kernel are disabled under the static-page note."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    subprocess.run([sys.executable, "-m", "ig_widget.demo", "--out", str(tmp_path)], check=True,
+                   capture_output=True, timeout=300, env=environment)
+    page, attempted = open_offline(browser, tmp_path / "01_quickstart.html")
+    views = page.locator(".igw-image")
+    assert views.count() == 2
+    for index in range(2):
+        view = views.nth(index)
+        assert_static_controls(view)
+        shown = pressed_matches_the_map(view)
+        heat = canvas_pixels(page, index, "canvas[data-map=attributions]")
+        other = view.locator(".igw-output[aria-pressed=false]").first
+        assert other.is_enabled(), "the listed outputs were computed for the page"
+        label = other.locator(".igw-output-label").text_content()
+        other.click()
+        assert pressed_matches_the_map(view) == label != shown
+        assert canvas_pixels(page, index, "canvas[data-map=attributions]") != heat
+    page.screenshot(path=artifacts / "demo_page_offline.png", full_page=True)
     assert attempted == [], f"the page tried the network: {attempted}"
