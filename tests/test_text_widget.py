@@ -148,7 +148,7 @@ def test_bad_arguments_are_named(similarity, minilm):
         TextExplainer(encoder, tokenizer, TEXT)
     with pytest.raises(ValueError, match="not one of the labels"):
         TextExplainer(similarity, tokenizer, TEXT, labels=QUERIES, target="sunny")
-    with pytest.raises(TypeError, match="callable"):
+    with pytest.raises(igw.AttributionInputError, match="callable"):
         TextExplainer("model", tokenizer, TEXT)
 
 

@@ -25,7 +25,9 @@ import anywidget
 import traitlets
 
 from ..attribution import RULES
-from ..attribution.targets import OUTPUTS
+from ..attribution.errors import AttributionInputError
+from ..attribution.targets import check_output
+from ..attribution.validation import check_model
 from .outputs import check_score_kind
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
@@ -36,18 +38,16 @@ MAX_STEPS = 1024
 
 
 def check_explainer_arguments(model: Callable, output: str, score_kind: str | None) -> None:
-    """What every explainer checks before it touches the model."""
-    if not callable(model):
-        raise TypeError(f"model is a {type(model).__name__}; it needs to be a callable such as an nn.Module")
-    if output not in OUTPUTS:
-        raise ValueError(f"output={output!r} is unknown; use one of {', '.join(OUTPUTS)}")
+    """What every explainer checks before it touches the model: the engine's own checks, and the view's."""
+    check_model(model)
+    check_output(output)
     check_score_kind(score_kind)
 
 
 def index_of_label(label: str, labels: Sequence[str], index_word: str = "a class index") -> int:
     """The class index of `label`; a ValueError that shows the labels when it is not one of them."""
     if label not in labels:
-        raise ValueError(f"target={label!r} is not one of the labels ({shown(labels)}); give a label or {index_word}")
+        raise AttributionInputError(f"target={label!r} is not one of the labels ({shown(labels)}); give a label or {index_word}")
     return list(labels).index(label)
 
 
@@ -136,7 +136,7 @@ class ExplainerWidget(anywidget.AnyWidget):
         if isinstance(value, str):
             try:
                 return index_of_label(value, labels, self.index_word)
-            except ValueError as exc:
+            except AttributionInputError as exc:
                 raise traitlets.TraitError(str(exc)) from None
         if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value < len(labels):
             return int(value)

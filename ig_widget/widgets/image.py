@@ -12,9 +12,10 @@ from torch import Tensor
 
 from ..attribution import AttributionResult, integrated_gradients, integrated_gradients_multi
 from ..attribution.batching import auto_batch_size
+from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
-from ..attribution.validation import first_model_call, check_input
+from ..attribution.validation import check_input, first_model_call
 from ..encode import encode_image
 from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
@@ -88,7 +89,7 @@ class ImageExplainer(ExplainerWidget):
             raw = output_tensor(first_model_call(lambda x, rows: model(x), self._x, None))
         if not isinstance(raw, Tensor) or raw.ndim != 2 or raw.shape[0] != 1:
             shape = tuple(raw.shape) if isinstance(raw, Tensor) else type(raw).__name__
-            raise ValueError(f"model(image) gave {shape}; ImageExplainer needs class scores of shape [1, classes]")
+            raise AttributionInputError(f"model(image) gave {shape}; ImageExplainer needs class scores of shape [1, classes]")
         return raw[0].detach().cpu().float()
 
     def _top_outputs(self) -> list[dict]:
@@ -153,5 +154,5 @@ def _check_labels(labels: Sequence[str] | None, count: int) -> list[str]:
         return [str(i) for i in range(count)]
     labels = [str(label) for label in labels]
     if len(labels) != count:
-        raise ValueError(f"labels has {len(labels)} names but the model gives {count} class scores; give one per class")
+        raise AttributionInputError(f"labels has {len(labels)} names but the model gives {count} class scores; give one per class")
     return labels

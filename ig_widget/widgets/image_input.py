@@ -43,7 +43,7 @@ def prepare_input(image: Any, preprocess: Callable | None) -> tuple[Tensor, np.n
                 "into a float tensor C x H x W"
             ) from error
         if not isinstance(x, Tensor):
-            raise TypeError(f"preprocess returned {type(x).__name__}; it needs to return a torch.Tensor C x H x W")
+            raise AttributionInputError(f"preprocess returned {type(x).__name__}; it needs to return a torch.Tensor C x H x W")
         x = _model_input(x.detach(), "preprocess(image)")
     elif isinstance(image, Tensor):
         x = _model_input(image.detach(), "image")

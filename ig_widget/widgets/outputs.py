@@ -11,13 +11,15 @@ from typing import Any
 
 from torch import Tensor
 
+from ..attribution.errors import AttributionInputError
+
 SCORE_KINDS = ("probability", "score")
 
 
 def check_score_kind(requested: str | None, name: str = "score_kind") -> None:
     """Refuse an unknown kind before any work (None means: decide from the model)."""
     if requested is not None and requested not in SCORE_KINDS:
-        raise ValueError(
+        raise AttributionInputError(
             f"{name}={requested!r} is unknown; use 'probability' (class logits, listed as softmax percentages) "
             "or 'score' (raw scores such as similarities or regression values, listed as they are)"
         )
@@ -47,7 +49,7 @@ def output_rows(
     where the scores are class logits (or log-probabilities: `score_name` says which, for the view to
     name the score it shows where the probabilities round to 100% and 0%)."""
     if score_name not in SCORE_NAMES:
-        raise ValueError(f"score_name={score_name!r} is unknown; use one of {', '.join(SCORE_NAMES)}")
+        raise AttributionInputError(f"score_name={score_name!r} is unknown; use one of {', '.join(SCORE_NAMES)}")
     order = scores.argsort(descending=True)[:top_k].tolist()
     if target is not None and target not in order:
         order.append(target)

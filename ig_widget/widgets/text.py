@@ -65,7 +65,7 @@ class TextExplainer(ExplainerWidget):
     ):
         check_explainer_arguments(model, output, score_kind)
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"text must be a non-empty string; got {text!r}")
+            raise AttributionInputError(f"text must be a non-empty string; got {text!r}")
         self._model, self._tokenizer = model, tokenizer
         self._output, self._top_k, self._embedding = output, top_k, embedding
         self._tokens = token_batch(text, tokenizer, model_device(model))
@@ -92,7 +92,7 @@ class TextExplainer(ExplainerWidget):
         try:
             scores = output_tensor(raw)
         except AttributionInputError:
-            raise ValueError(
+            raise AttributionInputError(
                 f"the model returned a {type(raw).__name__} without scores; TextExplainer needs class scores "
                 "[1, classes] or next-token logits (for a sentence encoder, explain similarities with "
                 "ig_widget.text_examples.SentenceSimilarity(encoder, tokenizer, queries))"
@@ -102,7 +102,7 @@ class TextExplainer(ExplainerWidget):
         if scores.ndim == 3 and scores.shape[0] == 1:
             index = token_positions(self._position, scores.shape[1], self._tokens.attention_mask, 1)[0]
             return scores[0, index].detach().cpu().float().log_softmax(dim=0), True
-        raise ValueError(
+        raise AttributionInputError(
             f"the model gave scores of shape {tuple(scores.shape)}; TextExplainer needs class scores [1, classes] "
             "or next-token logits [1, length, vocabulary] (for a sentence encoder, wrap it: "
             "ig_widget.text_examples.SentenceSimilarity)"
@@ -112,13 +112,13 @@ class TextExplainer(ExplainerWidget):
         count = len(self._scores)
         if self._next_token:
             if labels is not None:
-                raise ValueError("labels are for classifiers; a language model's outputs are named by its tokenizer")
+                raise AttributionInputError("labels are for classifiers; a language model's outputs are named by its tokenizer")
             return [str(token) for token in self._tokenizer.convert_ids_to_tokens(list(range(count)))]
         if labels is None:
             return [str(i) for i in range(count)]
         names = [str(label) for label in labels]
         if len(names) != count:
-            raise ValueError(f"labels has {len(names)} names but the model gives {count} class scores; give one per class")
+            raise AttributionInputError(f"labels has {len(names)} names but the model gives {count} class scores; give one per class")
         return names
 
     def _label_names(self) -> list[str]:
