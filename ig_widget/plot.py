@@ -246,14 +246,29 @@ def saturation_curve(result: Any, row: int = 0, *, ax: Axes | None = None) -> tu
     fig, ax = _figure(ax, (4.0, 3.0))
     alphas, scores = as_numpy(trace.alphas), as_numpy(trace.scores[:, row])
     ax.plot(alphas, scores, marker="o", markersize=3, color=SCORE_COLOUR, label="F on the path")
-    ax.axhline(float(as_numpy(result.score[row])), color="0.2", linestyle="--", linewidth=1, label="F(x)")
+    ends = [float(as_numpy(result.score[row]))]
+    ax.axhline(ends[0], color="0.2", linestyle="--", linewidth=1, label="F(x)")
     if result.baseline_score is not None:
-        ax.axhline(float(as_numpy(result.baseline_score[row])), color="0.4", linestyle=":", linewidth=1, label="F(x')")
+        ends.append(float(as_numpy(result.baseline_score[row])))
+        ax.axhline(ends[1], color="0.4", linestyle=":", linewidth=1, label="F(x')")
     ax.set_xlabel("α (0 = baseline, 1 = input)")
     ax.set_ylabel("target score")
     ax.set_xlim(0, 1)
-    ax.legend(fontsize=8, frameon=False)
+    _legend_above_the_data(ax, np.concatenate([scores, ends]))
     return fig, ax
+
+
+LEGEND_ROOM = 0.25  # the share of the axes height kept free above the data for a one-row legend
+
+
+def _legend_above_the_data(ax: Axes, values: np.ndarray) -> None:
+    """A one-row legend in room added above every plotted value, so that it covers no line (the score
+    curve and the F(x), F(x') lines span the whole width: no corner inside the data is free)."""
+    low, high = float(np.min(values)), float(np.max(values))
+    span = high - low or max(abs(high), 1.0)
+    ax.set_ylim(low - 0.05 * span, high + span * LEGEND_ROOM / (1 - LEGEND_ROOM))
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=len(ax.lines), handlelength=1.5,
+              columnspacing=1.0, borderaxespad=0.2)
 
 
 def completeness_curve(result: Any, row: int = 0, *, ax: Axes | None = None) -> tuple[Figure, Axes]:
@@ -281,6 +296,11 @@ def completeness_curve(result: Any, row: int = 0, *, ax: Axes | None = None) -> 
 
 
 # ---------------------------------------------------------------- tokens
+
+
+TOKEN_FONT_SIZE = 10
+TOKEN_PAD = 0.25  # a token box's padding around its text, in font sizes
+TOKEN_GAP_PX = 4.0  # room between two boxes on a line
 
 
 def token_highlight(
@@ -313,18 +333,20 @@ def token_highlight(
     renderer = fig.canvas.get_renderer()
     place = transforms.blended_transform_factory(ax.transAxes, ax.transData)
     width_px = max(ax.get_window_extent(renderer).width, 1.0)
-    x, line = 0.0, 0
+    pad = TOKEN_PAD * TOKEN_FONT_SIZE * fig.dpi / 72 / width_px  # each box reaches this far beyond its text
+    gap = TOKEN_GAP_PX / width_px
+    x, line = pad, 0
     for token, value in zip(tokens, view):
         face = cmap(norm(np.clip(value, norm.vmin, norm.vmax)))
-        text = ax.text(x, line, token, transform=place, parse_math=False, fontsize=10, va="center",
+        text = ax.text(x, line, token, transform=place, parse_math=False, fontsize=TOKEN_FONT_SIZE, va="center",
                        color=_readable_ink(face),
-                       bbox={"boxstyle": "round,pad=0.25", "facecolor": face, "edgecolor": "none"})
-        advance = (text.get_window_extent(renderer).width + 10.0) / width_px
-        if x > 0 and x + advance > 1.0:
+                       bbox={"boxstyle": f"round,pad={TOKEN_PAD}", "facecolor": face, "edgecolor": "none"})
+        width = text.get_window_extent(renderer).width / width_px
+        if x > pad and x + width + pad > 1.0:  # the box would run past the axes: start a new line
             line += 1
-            x = 0.0
+            x = pad
             text.set_position((x, line))
-        x += advance
+        x += width + 2 * pad + gap
     ax.set_ylim(line + 0.6, -0.6)
     if new_figure:
         fig.set_figheight(0.4 * (line + 1) + 0.8)

@@ -222,3 +222,57 @@ def test_token_highlight_reads_a_text_result_per_token_or_per_word():
         np.testing.assert_allclose(text.get_bbox_patch().get_facecolor(), plot.DIVERGING((score / peak + 1) / 2), atol=1e-6)
     fig, ax = plot.token_highlight(result, words=True)
     assert [text.get_text() for text in ax.texts] == [word.text for word in result.words()]
+
+
+def _drawn(fig):
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+@pytest.fixture(scope="module")
+def digit_result(digits):
+    """The quickstart's explanation: a CNN's top class for one digit, rising from F(x') to F(x)."""
+    model, images, _ = digits
+    return integrated_gradients(model, images[3:4], steps=32)
+
+
+@pytest.mark.parametrize("layout", ["alone", "in_a_row"])
+@pytest.mark.parametrize("which", ["curved_result", "digit_result"])
+def test_saturation_curve_legend_covers_no_line(request, which, layout):
+    result = request.getfixturevalue(which)
+    if layout == "alone":
+        fig, ax = plot.saturation_curve(result)
+    else:  # as the quickstart draws it: the middle of three panels
+        fig, axes = plt.subplots(1, 3, figsize=(10, 3))
+        _, ax = plot.saturation_curve(result, ax=axes[1])
+        fig.tight_layout()
+    renderer = _drawn(fig)
+    box = ax.get_legend().get_window_extent(renderer)
+    curve = ax.transData.transform(ax.lines[0].get_xydata())
+    inside = [(x, y) for x, y in curve if box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1]
+    assert inside == [], "the legend covers points of the curve"
+    for line in ax.lines[1:]:  # F(x) and F(x') span the axes: the legend stays off their height
+        y = ax.transData.transform((0.5, line.get_ydata()[0]))[1]
+        assert not box.y0 <= y <= box.y1, f"the legend covers the line {line.get_label()}"
+    plt.close(fig)
+
+
+def test_token_highlight_wraps_a_long_text_within_the_axes_width():
+    tokens = [f"token{i}" for i in range(120)] + ["a-very-long-word-that-takes-room"] * 6
+    fig, ax = plot.token_highlight(tokens, np.linspace(-1, 1, len(tokens)))
+    renderer = _drawn(fig)
+    axes_box = ax.get_window_extent(renderer)
+    for text in ax.texts:
+        box = text.get_bbox_patch().get_window_extent(renderer)
+        assert axes_box.x0 - 1 <= box.x0 and box.x1 <= axes_box.x1 + 1, f"{text.get_text()!r} runs past the axes"
+    assert len({text.get_position()[1] for text in ax.texts}) > 5
+    plt.close(fig)
+
+
+def test_token_highlight_wraps_within_a_given_narrow_axes():
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    plot.token_highlight([f"word{i}" for i in range(40)], np.ones(40), ax=axes[0], colorbar=False)
+    renderer = _drawn(fig)
+    right = axes[0].get_window_extent(renderer).x1
+    assert all(text.get_bbox_patch().get_window_extent(renderer).x1 <= right + 1 for text in axes[0].texts)
+    plt.close(fig)
