@@ -214,7 +214,7 @@ describe("token colours over the theme", () => {
     expect(unitColours(0, 1, "absolute", DARK).background).toBe("rgb(17, 17, 17)"); // not viridis' dark purple
   });
 
-  it("draws values from a quarter of the clip on in the palette's own colour, whatever the theme", () => {
+  it("draws values from half the clip on in the palette's own colour, whatever the theme", () => {
     for (const value of [FADE_BELOW, 0.6, -1]) {
       expect(unitColours(value, 1, "both", DARK).background).toBe(unitColours(value, 1, "both").background);
     }

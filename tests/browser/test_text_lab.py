@@ -115,3 +115,80 @@ def test_text_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     assert dialogs == []
     assert page.locator(".igw-text script, .igw-text img, .igw-text b, .igw-text [onerror]").count() == 0
     page.locator(".igw-text").first.screenshot(path=str(artifacts / "text_explainer_lab.png"))
+
+
+LANGUAGE_MODEL = [
+    "import torch\n"
+    "from torch import nn\n"
+    "from tokenizers import Tokenizer, models, pre_tokenizers\n"
+    "from transformers import PreTrainedTokenizerFast\n"
+    "import ig_widget as igw\n"
+    "words = ['<pad>', '<unk>', 'the', 'old', 'dog', 'played', 'by', 'park', 'mat']\n"
+    "level = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token='<unk>'))\n"
+    "level.pre_tokenizer = pre_tokenizers.WhitespaceSplit()\n"
+    "tokenizer = PreTrainedTokenizerFast(tokenizer_object=level, unk_token='<unk>', pad_token='<pad>')\n"
+    "class TinyLM(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        torch.manual_seed(0)\n"
+    "        self.embed, self.rnn, self.out = nn.Embedding(9, 16), nn.GRU(16, 16, batch_first=True), nn.Linear(16, 9)\n"
+    "    def forward(self, input_ids):\n"
+    "        return self.out(self.rnn(self.embed(input_ids))[0])\n"
+    # position -2: the next token after the second 'the'; 'park' comes after it and is not seen
+    "lm = igw.TextExplainer(TinyLM(), tokenizer, 'the old dog played by the park', position=-2, baseline='zero', steps=8)\n"
+    "lm",
+]
+
+BACKGROUND = "node => getComputedStyle(node).backgroundColor"
+OUTLINE = "node => getComputedStyle(node).outlineStyle"
+
+
+def luminance(css: str) -> float:
+    red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", css)[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_language_model_view_marks_its_position_hover_and_dark_theme(lab, run_notebook, artifacts):
+    page = run_notebook("text_lm.ipynb", LANGUAGE_MODEL, wait_for=".igw-text", timeout=150)
+    view = page.locator(".igw-text")
+    view.locator(".igw-badge").wait_for(state="visible", timeout=120_000)
+    tokens = view.locator("[data-strip=attributions] .igw-token")
+    assert tokens.all_text_contents() == ["the", "old", "dog", "played", "by", "the", "park"]
+
+    # which position and which next token the explanation is for
+    explained = view.locator(".igw-output[aria-pressed=true] .igw-output-label").text_content()
+    caption = view.locator(".igw-text-main > .igw-panel-title").text_content()
+    assert caption == f"Attributions for the next token “{explained}”, predicted after “the” (token 6 of 7)"
+    marked = tokens.evaluate_all("spans => spans.map(s => [s.classList.contains('igw-token-position'),"
+                                 " s.classList.contains('igw-token-after')])")
+    assert marked == [[False, False]] * 5 + [[True, False], [False, True]]
+    next_token = view.locator("[data-strip=attributions] .igw-token-next")
+    assert next_token.is_visible() and next_token.text_content() == explained
+    assert tokens.nth(5).evaluate("node => node.nextElementSibling.className") == "igw-token-next"
+
+    # hovering a token outlines it, in both strips, and only it
+    tokens.nth(2).hover()
+    accumulated = view.locator("[data-strip=cumulative] .igw-token")
+    assert [tokens.nth(i).evaluate(OUTLINE) for i in range(7)] == ["none", "none", "solid"] + ["none"] * 4
+    assert accumulated.nth(2).evaluate(OUTLINE) == "solid"
+    tokens.nth(4).hover()
+    assert tokens.nth(2).evaluate(OUTLINE) == "none" and tokens.nth(4).evaluate(OUTLINE) == "solid"
+    view.screenshot(path=str(artifacts / "text_lm_lab.png"))
+
+    # 'park' comes after the explained position: its attribution is exactly zero. Near zero a token
+    # takes the theme's background: white on the light theme, and dark (not glowing white) on the dark one
+    assert luminance(tokens.nth(6).evaluate(BACKGROUND)) > 0.9
+    page.mouse.move(0, 0)
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=30_000)
+    page.wait_for_function(
+        "node => getComputedStyle(node).backgroundColor !== 'rgb(255, 255, 255)'", arg=tokens.nth(6).element_handle(),
+        timeout=15_000)
+    behind = view.evaluate(BACKGROUND)
+    assert luminance(behind) < 0.25, behind
+    zero = tokens.nth(6).evaluate(BACKGROUND)
+    assert zero == behind, f"a zero attribution is drawn {zero} over the dark background {behind}"
+    colours = tokens.evaluate_all("spans => spans.map(s => getComputedStyle(s).backgroundColor)")
+    assert len(set(colours)) >= 3, "the other tokens keep their colours"
+    view.screenshot(path=str(artifacts / "text_lm_lab_dark.png"))

@@ -10,7 +10,7 @@ import { textColourOn } from "./units.js";
 
 // Values under this share of the clip fade into the background, in proportion; from it on they are
 // the palette's colour, as the legend shows it.
-export const FADE_BELOW = 0.25;
+export const FADE_BELOW = 0.5;
 const WHITE = [255, 255, 255];
 
 /** Background and text colour of a value under a clip and sign mode, over a `behind` RGB colour. */
