@@ -66,7 +66,7 @@ def write_quickstart_page(out: pathlib.Path) -> pathlib.Path:
     book.cells.append(nbformat.v4.new_code_cell(
         "import pathlib as _pathlib, json as _json\n"
         "from ig_widget.export import precomputed_results as _precomputed_results\n"
-        f"_pathlib.Path({str(results)!r}).write_text(_json.dumps(_precomputed_results()))"
+        f"_pathlib.Path({str(results)!r}).write_text(_json.dumps(_precomputed_results(list(globals().values()))))"
     ))
     nbclient.NotebookClient(book, timeout=300, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(QUICKSTART.parent)}}).execute()

@@ -142,13 +142,11 @@ def _split_buffers(state: dict) -> tuple[dict, list, list]:
 
 
 
-def precomputed_results(targets: Iterable[int] | str | None = "shown") -> dict:
-    """Results for every explainer widget alive in this kernel, keyed by model id, computed as
-    `export_html` computes them (`targets` as there): run it in the kernel that executed a notebook and
-    give it to `export_notebook_html(..., precomputed=...)`, and the page switches between them too."""
-    from .widgets.explainer import ExplainerWidget
-
-    explainers = [widget for widget in list(Widget.widgets.values()) if isinstance(widget, ExplainerWidget)]
+def precomputed_results(widgets: Iterable[Widget], targets: Iterable[int] | str | None = "shown") -> dict:
+    """Results for the explainer widgets among `widgets`, keyed by model id, computed as `export_html`
+    computes them (`targets` as there): run it in the kernel that executed a notebook and give it to
+    `export_notebook_html(..., precomputed=...)`, and the page switches between them too."""
+    explainers = [widget for widget in widgets if _is_explainer(widget)]
     for widget in explainers:
         widget.wait()
     return {widget.model_id: _precomputed(widget, targets) for widget in explainers}

@@ -86,3 +86,24 @@ def test_export_waits_for_a_computation_in_flight(digits, tmp_path):
     record = scripts(page, export.STATE_TYPE)[0]["state"][widget.model_id]
     assert record["state"]["status"] == "done"
     assert record["state"]["result"]["steps"] == 1024
+
+
+def test_a_notebook_page_carries_the_precomputed_results_it_is_given(explainer, tmp_path):
+    """What the demo does: results gathered in the kernel that ran the notebook (precomputed_results)
+    go into the notebook's page, so its outputs list can switch offline."""
+    import nbformat
+
+    gathered = export.precomputed_results([explainer, "not a widget"])
+    assert list(gathered) == [explainer.model_id]
+    assert explainer.model_id in gathered
+    mine = gathered[explainer.model_id]
+    assert sorted(e["request"]["target"] for e in mine["entries"]) == sorted(o["index"] for o in explainer.outputs)
+    book = nbformat.v4.new_notebook()
+    book.metadata["widgets"] = {export.STATE_TYPE: {"version_major": 2, "version_minor": 0, "state": {}}}
+    notebook = tmp_path / "saved.ipynb"
+    nbformat.write(book, notebook)
+    page = igw.export_notebook_html(notebook, tmp_path / "saved.html", precomputed=gathered).read_text()
+    (embedded,) = scripts(page, export.PRECOMPUTED_TYPE)
+    assert embedded[explainer.model_id] == json.loads(json.dumps(mine))
+    plain = igw.export_notebook_html(notebook, tmp_path / "plain.html").read_text()
+    assert scripts(plain, export.PRECOMPUTED_TYPE) == []

@@ -56,6 +56,12 @@ def test_run_all_ends_without_an_error_and_each_widget_shows_its_class(lab, page
     assert re.search(rf"explaining class {top_label} ", printed), printed
     assert top_label != "8"
 
+    # an 8x8 digit's top class takes ~100% of the softmax: the list prints logits then, never "100.0%"
+    values = first.locator(".igw-output-value").all_text_contents()
+    assert not {"100.0%", "0.0%"} & set(values), values
+    if not all(value.endswith("%") for value in values):
+        assert "logits" in first.locator(".igw-outputs-scale").text_content()
+
     # the second explains class 8
     assert second.locator(HEAT_CAPTION).text_content() == "Attributions for “8”"
     assert second.locator(".igw-output[aria-pressed=true] .igw-output-label").text_content() == "8"
