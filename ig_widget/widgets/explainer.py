@@ -35,6 +35,7 @@ BASELINES = ("black", "blur", "uniform", "gaussian", "max_distance")
 SIGN_MODES = ("both", "positive", "negative", "absolute")
 CACHE_SIZE = 8  # at least; room for the listed outputs at two settings of baseline, rule and steps
 MAX_STEPS = 1024
+CLIP_RANGE = (50.0, 100.0)  # the clip percentile of attribution mass
 
 
 def check_explainer_arguments(model: Callable, output: str, score_kind: str | None) -> None:
@@ -91,7 +92,7 @@ class ExplainerWidget(anywidget.AnyWidget):
     clip = traitlets.Float(99.0).tag(sync=True)
 
     choices = traitlets.Dict().tag(sync=True)  # {"baseline": [...], "rule": [...]} for the view's menus
-    limits = traitlets.Dict().tag(sync=True)  # {"steps": {"min", "max"}}: the range the steps validator accepts
+    limits = traitlets.Dict().tag(sync=True)  # {"steps"|"clip": {"min", "max"}}: the ranges the validators accept
     outputs = traitlets.List(traitlets.Dict()).tag(sync=True)  # top-k: {index, label, score, probability}
     result = traitlets.Dict().tag(sync=True)  # the encoded payload of the current request
     status = traitlets.Enum(("idle", "computing", "done", "error"), "idle").tag(sync=True)
@@ -108,7 +109,8 @@ class ExplainerWidget(anywidget.AnyWidget):
         self.last_exception: BaseException | None = None
         self._started = False
         super().__init__(choices={"baseline": list(self.baseline_names), "rule": list(RULES)},
-                         limits={"steps": {"min": 1, "max": MAX_STEPS}}, **kwargs)
+                         limits={"steps": {"min": 1, "max": MAX_STEPS},
+                                 "clip": {"min": CLIP_RANGE[0], "max": CLIP_RANGE[1]}}, **kwargs)
 
     def _start(self) -> None:
         """Called by a subclass once its model and input are in place: from now on controls compute."""
@@ -167,8 +169,8 @@ class ExplainerWidget(anywidget.AnyWidget):
 
     @traitlets.validate("clip")
     def _check_clip(self, proposal: dict) -> float:
-        if not 50.0 <= proposal["value"] <= 100.0:
-            raise traitlets.TraitError(f"clip={proposal['value']!r} is a percentile of attribution mass; use 50..100")
+        if not CLIP_RANGE[0] <= proposal["value"] <= CLIP_RANGE[1]:
+            raise traitlets.TraitError(f"clip={proposal['value']!r} is a percentile of attribution mass; use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}")
         return proposal["value"]
 
     def set_state(self, sync_data: dict) -> None:
