@@ -4,7 +4,7 @@
 
 import { formatApprox, formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
-import { connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
+import { clipControl, connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
 import {
   DISPLAY_MODES, blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels,
   overlayPixels, upscale,
@@ -42,8 +42,7 @@ export function renderImage({ model, el }) {
   // -- controls ---------------------------------------------------------------------------
   const display = labelledSelect("Display", DISPLAY_MODES, model.get("display"), (v) => send("display", v));
   const sign = labelledSelect("Sign", SIGN_MODES, model.get("sign"), (v) => send("sign", v));
-  const clip = labelledNumber("Clip %", { min: 50, max: 100, step: 0.5, value: model.get("clip"), format: (v) => v.toFixed(1) },
-    (v) => send("clip", v));
+  const clip = clipControl(model, link);
   const opacity = labelledNumber("Opacity", { min: 0, max: 1, step: 0.05, value: model.get("opacity"), format: (v) => v.toFixed(2) },
     (v) => send("opacity", v));
   const controls = element("div", "igw-controls");
