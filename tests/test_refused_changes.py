@@ -25,7 +25,16 @@ def sent_messages(widget, monkeypatch) -> list[dict]:
 
 
 def test_limits_are_sent_with_the_traits(explainer):
-    assert explainer.limits == {"steps": {"min": 1, "max": MAX_STEPS}}
+    assert explainer.limits == {"steps": {"min": 1, "max": MAX_STEPS}, "clip": {"min": 50.0, "max": 100.0}}
+
+
+def test_refused_clip_snaps_back(explainer, monkeypatch):
+    sent = sent_messages(explainer, monkeypatch)
+    explainer.set_state({"clip": 20.0})
+    assert explainer.clip == 99.0
+    assert {"clip": 99.0} in [msg["state"] for msg in sent if msg.get("method") == "update"]
+    refusal = next(msg["content"] for msg in sent if msg.get("method") == "custom")
+    assert refusal["names"] == ["clip"] and "clip=20.0" in refusal["message"] and "50..100" in refusal["message"]
 
 
 @pytest.mark.parametrize("steps", [0, MAX_STEPS + 1, 5000])

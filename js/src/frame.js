@@ -126,6 +126,23 @@ export function pathSettings(model, { on, send, onRefused }) {
   return elements;
 }
 
+/** The clip percentile slider over the kernel's range (`limits.clip`); a refused value snaps back with
+ * the reason. The view follows `change:clip` itself (it redraws). */
+export function clipControl(model, { on, send, onRefused }) {
+  const range = (model.get("limits") || {}).clip || {};
+  const clip = labelledNumber("Clip %", { min: range.min, max: range.max, step: 0.5, value: model.get("clip"),
+    format: (v) => v.toFixed(1) }, (v) => send("clip", v));
+  on("change:limits", () => {
+    const next = (model.get("limits") || {}).clip;
+    if (next) clip.setLimits(next);
+  });
+  onRefused("clip", (message) => {
+    clip.setValue(model.get("clip"));
+    clip.setNote(message);
+  });
+  return clip;
+}
+
 /** The status line and the side column: outputs (a click explains that one) above the completeness
  * badge, whose button doubles the steps (up to the kernel's limit). Both follow the kernel from here on;
  * on a static page only the outputs and steps it holds results for can be chosen. */

@@ -13,7 +13,7 @@ function imageModel(overrides = {}) {
     _view: "image", target: 1, baseline: "black", rule: "gausslegendre", steps: 4, sign: "both", clip: 99,
     display: "overlay", opacity: 0.6, status: "done", progress: 1, error: "",
     choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
-    limits: { steps: { min: 1, max: 96 } },
+    limits: { steps: { min: 1, max: 96 }, clip: { min: 60, max: 100 } },
     outputs: [
       { index: 1, label: "cat", score: 3, probability: 0.7 },
       { index: 4, label: "dog", score: 1, probability: 0.2 },
@@ -101,6 +101,22 @@ describe("refused changes", () => {
     model.update("limits", { steps: { min: 1, max: 96 } });
     el.querySelector(".igw-badge-row button").click();
     expect(model.saved.at(-1)).toEqual({ steps: 96 });
+  });
+});
+
+describe("the clip slider", () => {
+  it("spans the kernel's range and snaps back when the kernel refuses", () => {
+    installCanvasMock();
+    const el = document.createElement("div");
+    document.body.replaceChildren(el);
+    const model = imageModel({ clip: 99 });
+    widget.render({ model, el });
+    const clip = control(el, "Clip %");
+    const input = clip.querySelector("input");
+    expect([input.min, input.max]).toEqual(["60", "100"]);
+    model.message({ type: "refused", names: ["clip"], message: "clip=55 is a percentile of attribution mass; use 50..100" });
+    expect(input.value).toBe("99");
+    expect(clip.querySelector(".igw-control-note").textContent).toMatch(/^clip=55/);
   });
 });
 

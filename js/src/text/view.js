@@ -3,8 +3,8 @@
 // to alpha, beside the score curve). Slider moves and hovers never wait for the kernel.
 
 import { formatNumber } from "../chart.js";
-import { labelledNumber, labelledSelect } from "../controls.js";
-import { connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
+import { labelledSelect } from "../controls.js";
+import { clipControl, connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
 import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue } from "../normalise.js";
 import { addStyles } from "../styles.js";
@@ -48,8 +48,7 @@ export function renderText({ model, el }) {
   const granularity = labelledSelect("Show", GRANULARITIES, model.get("granularity") || "tokens",
     (v) => send("granularity", v));
   const sign = labelledSelect("Sign", SIGN_MODES, model.get("sign"), (v) => send("sign", v));
-  const clip = labelledNumber("Clip %", { min: 50, max: 100, step: 0.5, value: model.get("clip"), format: (v) => v.toFixed(1) },
-    (v) => send("clip", v));
+  const clip = clipControl(model, link);
   const controls = element("div", "igw-controls");
   controls.append(granularity.root, sign.root, clip.root, ...pathSettings(model, link));
 
