@@ -1,6 +1,8 @@
 // What every explainer view shares around its own drawing: model listeners that go with the view,
-// the path settings (baseline, rule, steps) kept in step with the kernel, the outputs column with the
-// completeness badge, and the alpha path section with its slider and score chart.
+// the path settings (baseline, rule, steps) and the clip slider kept in step with the kernel (its
+// limits, and its refusals: a refused change snaps back with the reason beside the control), the
+// outputs column with the completeness badge, the alpha path section with its slider and score chart,
+// and on a static page (no kernel) the settings it holds no results for disabled under a note.
 
 import { createBadge } from "./badge.js";
 import { createPathChart, pathSeries } from "./chart.js";
