@@ -63,3 +63,12 @@ def test_committed_notebooks_have_no_outputs():
         for cell in book.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, f"{path.name} was committed with outputs"
+
+
+def test_no_cell_is_skipped_only_by_the_test_runner():
+    """nbclient skips cells tagged like this, JupyterLab's Run All does not: a cell that needs an
+    optional package guards itself instead, so what the tests run is what a reader runs."""
+    skipped = nbclient.NotebookClient(nbformat.v4.new_notebook()).skip_cells_with_tag
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            assert skipped not in cell.metadata.get("tags", []), f"{path.name} has a cell only the tests skip"
