@@ -143,6 +143,16 @@ BACKGROUND = "node => getComputedStyle(node).backgroundColor"
 OUTLINE = "node => getComputedStyle(node).outlineStyle"
 
 
+def switch_theme(page, theme: str) -> None:
+    """Switch JupyterLab's theme (a setting the server keeps for later tests) and wait until it shows."""
+    light = "true" if "Light" in theme else "false"
+    if page.evaluate("() => document.body.dataset.jpThemeLight") == light:
+        return
+    page.evaluate(f"window.jupyterapp.commands.execute('apputils:change-theme', {{theme: {theme!r}}})")
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === {light!r}", timeout=30_000)
+    page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=30_000)
+
+
 def luminance(css: str) -> float:
     red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", css)[:3])
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
@@ -177,11 +187,10 @@ def test_language_model_view_marks_its_position_hover_and_dark_theme(lab, run_no
 
     # 'park' comes after the explained position: its attribution is exactly zero. Near zero a token
     # takes the theme's background: white on the light theme, and dark (not glowing white) on the dark one
+    switch_theme(page, "JupyterLab Light")
     assert luminance(tokens.nth(6).evaluate(BACKGROUND)) > 0.9
     page.mouse.move(0, 0)
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
-    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-    page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=30_000)
+    switch_theme(page, "JupyterLab Dark")
     page.wait_for_function(
         "node => getComputedStyle(node).backgroundColor !== 'rgb(255, 255, 255)'", arg=tokens.nth(6).element_handle(),
         timeout=15_000)
@@ -192,3 +201,4 @@ def test_language_model_view_marks_its_position_hover_and_dark_theme(lab, run_no
     colours = tokens.evaluate_all("spans => spans.map(s => getComputedStyle(s).backgroundColor)")
     assert len(set(colours)) >= 3, "the other tokens keep their colours"
     view.screenshot(path=str(artifacts / "text_lm_lab_dark.png"))
+    switch_theme(page, "JupyterLab Light")  # the server keeps the theme: later tests start from the light one
