@@ -1,6 +1,8 @@
 """ig-widget: Integrated Gradients and its relatives for PyTorch models, as Jupyter widgets."""
 
 from .attribution import (
+    GenerationAttribution,
+    explain_generation,
     RULES,
     AttributionError,
     AttributionInputError,
@@ -31,6 +33,8 @@ from .attribution import (
     smoothgrad,
     text_integrated_gradients,
     text_integrated_gradients_multi,
+    blur_integrated_gradients,
+    guided_integrated_gradients,
 )
 
 __version__ = "0.1.0"
@@ -40,6 +44,11 @@ __version__ = "0.1.0"
 _WIDGETS = {"ImageExplainer": "ig_widget.widgets.image"}
 _WIDGETS.update(export_html="ig_widget.export", export_notebook_html="ig_widget.export")  # static pages
 _WIDGETS["TextExplainer"] = "ig_widget.widgets.text"
+_WIDGETS["GenerationExplainer"] = "ig_widget.widgets.generation"
+# Checks that an explanation means something (evaluation layer, above the maths).
+_EVALUATION = {"sanity_check": "ig_widget.evaluation", "deletion_insertion": "ig_widget.evaluation",
+               "input_invariance": "ig_widget.evaluation"}
+_WIDGETS.update(_EVALUATION)
 
 
 def __getattr__(name: str):
@@ -56,5 +65,7 @@ __all__ = [
     "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
     "make_baseline", "path_points", "saliency", "smoothgrad",
     "text_integrated_gradients", "text_integrated_gradients_multi", "TextAttribution", "Word", "NextToken",
+    "blur_integrated_gradients", "guided_integrated_gradients",
+    "GenerationAttribution", "explain_generation",
     *_WIDGETS,
 ]

@@ -1,11 +1,15 @@
 """Attribution maths: torch and numpy only, usable in a script with no Jupyter at all."""
 
 from .baselines import Blur, Constant, GaussianNoise, MaxDistance, UniformNoise, make_baseline
+from .generation import (
+    Alternative, Generation, GenerationAttribution, attribute_generation, explain_generation, prepare_generation,
+)
 from .errors import (
     AttributionError, AttributionInputError, DeviceMemoryError, GradientPathError, ModelCallError, NonFiniteError,
 )
 from .integrated import integrated_gradients, integrated_gradients_multi
 from .local import gradient_x_input, interior_gradients, saliency
+from .paths import blur_integrated_gradients, guided_integrated_gradients
 from .quadrature import RULES, path_points
 from .result import AttributionResult, InteriorGradients, PathDiagnosis, PathTrace
 from .sampling import expected_gradients, smoothgrad
@@ -20,4 +24,7 @@ __all__ = [
     "make_baseline", "path_points", "saliency", "smoothgrad",
     "ModelCallError", "NextToken", "TextAttribution", "Word", "text_integrated_gradients",
     "text_integrated_gradients_multi",
+    "blur_integrated_gradients", "guided_integrated_gradients",
+    "Alternative", "Generation", "GenerationAttribution", "attribute_generation", "explain_generation",
+    "prepare_generation",
 ]

@@ -20,7 +20,7 @@ from .quadrature import nested_rule, path_points
 from .result import AttributionResult
 from .targets import TargetSpec
 from .validation import check_gradient_flow
-from .walk import PathWalk
+from .walk import CurvedPath, PathWalk
 
 
 def integrate_path(
@@ -33,11 +33,14 @@ def integrate_path(
     method: str = "integrated_gradients",
     baseline_label: str | None = None,
     top_k: int | None = None,
+    path: CurvedPath | None = None,
 ) -> list[AttributionResult]:
     """IG of each target's score along baseline -> x, one result per target, in one walk: one forward
     pass per chunk of path points, then one backward pass per target. `top_k` replaces `targets` by
     each row's k top classes. With steps="auto" the path is refined until every target's relative
-    completeness gap is at most `options.tol` (see `adaptive.py`)."""
+    completeness gap is at most `options.tol` (see `adaptive.py`). `path`: a curved path from `baseline`
+    (its first point) to x instead of the straight line (Blur IG); with it, or with `options.idgi`, steps
+    must be an int and no diagnosis is made (its probes walk the straight line)."""
     rule, steps, reducer = options.rule, options.steps, options.reducer
     # F(x') comes from the path itself where the rule evaluates alpha = 0 (left sums, trapezoid),
     # else from the probe's pass, which then runs on x and x' together.
@@ -45,25 +48,26 @@ def integrate_path(
     starts_at_baseline = fixed is not None and fixed[0][0] == 0.0
     scores, values, baseline_values = probe_many(forward, x, targets, options.output, top_k,
                                                  baseline=None if starts_at_baseline else baseline)
-    walk = PathWalk(forward, scores, baseline, x - baseline, options.batch_size, options.progress)
+    walk = PathWalk(forward, scores, baseline, x - baseline, options.batch_size, options.progress, path, options.idgi)
     if not starts_at_baseline and baseline_values is None:
         baseline_values = walk.baseline_scores()
     diagnoses = [None] * len(scores)
     if steps == "auto":
-        alphas, weights, path, diagnoses = refine(walk, values, baseline_values, rule, options.tol, options.max_steps)
+        alphas, weights, streamed, diagnoses = refine(walk, values, baseline_values, rule, options.tol,
+                                                      options.max_steps)
         rule, steps = nested_rule(rule), len(alphas)
     else:
         alphas = torch.as_tensor(fixed[0], dtype=x.dtype, device=x.device)
         weights = torch.as_tensor(fixed[1], dtype=x.dtype, device=x.device)
-        path = walk.stream(alphas, weights, reducer, baseline_values)
-    finished = [path.finish(index, reducer) for index in range(len(scores))]
-    if not any(diagnoses):
+        streamed = walk.stream(alphas, weights, reducer, baseline_values, values)
+    finished = [streamed.finish(index, reducer) for index in range(len(scores))]
+    if not any(diagnoses) and not walk.direct:
         diagnoses = _diagnoses(walk, values, finished, rule, options.max_steps)
     results = []
     for index, score in enumerate(scores):
         summed, baseline_values, trace = finished[index]
         check_gradient_flow(summed, values[index], baseline_values, steps)
-        attributions = summed * walk.difference
+        attributions = walk.attributions(summed)
         results.append(AttributionResult(
             method=method,
             attributions=attributions,

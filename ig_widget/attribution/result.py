@@ -14,7 +14,9 @@ class PathTrace:
 
     `gradients` and `cumulative` are reduced as the caller asked (by default summed over channels),
     `cumulative[k]` is the attribution integrated from alpha 0 up to and including point k, so
-    `cumulative[-1]` is the reduced attribution map.
+    `cumulative[-1]` is the reduced attribution map. `points` holds the path's points themselves
+    ([steps, batch, ...], unreduced) for a path that is not the straight line (Blur IG, Guided IG),
+    whose points cannot be rebuilt from the baseline and alpha; None for the straight path.
     """
 
     alphas: Tensor  # [steps]
@@ -22,6 +24,7 @@ class PathTrace:
     scores: Tensor  # [steps, batch]: F at each scaled input
     gradients: Tensor  # [steps, batch, *reduced]
     cumulative: Tensor  # [steps, batch, *reduced]
+    points: Tensor | None = None  # [steps, batch, ...]: a curved path's points; None on the straight line
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,19 @@
-"""Walking the straight path: points in chunks, gradient sums per target, and the trace."""
+"""Walking a path: points in chunks, gradient sums per target, and the trace.
+
+The straight path baseline -> x is the default and its code is untouched by the others: a curved
+path (Blur IG's, see `paths/blur.py`) supplies its own points and velocities, and IDGI
+(`paths/idgi.py`) replaces the weighted gradient sum by its own per-point terms.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
-from .batching import Chunk, Forward, Progress, auto_batch_size, chunked_multi_gradients, preferred_layout
+from .batching import Chunk, Forward, PointMaker, Progress, auto_batch_size, chunked_multi_gradients, preferred_layout
 from .probes import check_baseline_scores
 from .result import PathTrace
 from .targets import TargetScore
@@ -27,11 +33,27 @@ def straight_path(baseline: Tensor, difference: Tensor, alphas: Tensor):
     return make_points
 
 
+class CurvedPath(Protocol):
+    """A path from a start to x that is not a straight line, as the walk needs it.
+
+    `maker(alphas)` gives make_points(start, stop) -> (points, rows) for flat point indices
+    (step-major, like `straight_path`); `velocity(alphas, start, stop)` gives d(point)/d(alpha) at
+    those points, [m, ...]; `start` is the path's first point, [B, ...].
+    """
+
+    start: Tensor
+
+    def maker(self, alphas: Tensor) -> PointMaker: ...
+
+    def velocity(self, alphas: Tensor, start: int, stop: int) -> Tensor: ...
+
+
 class PathRecorder:
     """Collects the trace: scores, reduced gradients and reduced attribution increments per point."""
 
-    def __init__(self, reducer: Reducer, alphas: Tensor, weights: Tensor, difference: Tensor):
+    def __init__(self, reducer: Reducer, alphas: Tensor, weights: Tensor, difference: Tensor, weighted: bool = True):
         self.reducer, self.alphas, self.weights, self.difference = reducer, alphas, weights, difference
+        self.weighted = weighted  # False: increments are already whole terms of the sum (IDGI)
         steps, batch = len(alphas), difference.shape[0]
         reduced_shape = reducer(difference[:1]).shape[1:]
         self.scores = difference.new_zeros(steps, batch)
@@ -54,20 +76,44 @@ class PathRecorder:
         self.increments[span] = self.reducer((by_step * self.difference).view_as(gradients)).view(
             -1, *self.increments.shape[1:])
 
-    def finish(self) -> PathTrace:
+    def add_terms(self, steps: Tensor, rows: Tensor, scores: Tensor | None, gradients: Tensor | None,
+                  terms: Tensor | None) -> None:
+        """Record points (steps[i], rows[i]) whose increments are given whole (a curved path's
+        gradient x velocity, or IDGI's terms); any of the three may be None (recorded elsewhere)."""
+        if scores is not None:
+            self.scores[steps, rows] = scores
+        if gradients is not None:
+            self.gradients[steps, rows] = self.reducer(gradients)
+        if terms is not None:
+            self.increments[steps, rows] = self.reducer(terms)
+
+    def finish(self, points: Tensor | None = None) -> PathTrace:
         shape = (-1,) + (1,) * (self.increments.ndim - 1)
-        cumulative = torch.cumsum(self.increments * self.weights.view(shape), dim=0)
-        return PathTrace(self.alphas, self.weights, self.scores, self.gradients, cumulative)
+        increments = self.increments * self.weights.view(shape) if self.weighted else self.increments
+        cumulative = torch.cumsum(increments, dim=0)
+        return PathTrace(self.alphas, self.weights, self.scores, self.gradients, cumulative, points)
 
 
 class PathWalk:
     """Gradients of several target scores at chosen path points, one forward pass per chunk."""
 
     def __init__(self, forward: Forward, scores: list[TargetScore], baseline: Tensor, difference: Tensor,
-                 batch_size: int | None, progress: Progress | None):
+                 batch_size: int | None, progress: Progress | None, path: CurvedPath | None = None,
+                 idgi: bool = False):
         self.forward, self.scores, self.baseline, self.difference = forward, scores, baseline, difference
         self.batch_size, self.progress = batch_size, progress
         self.layout = preferred_layout(baseline)
+        self.path, self.idgi = path, idgi  # None: the straight line baseline + alpha * difference
+
+    @property
+    def direct(self) -> bool:
+        """Whether the walk's sums are the attributions themselves (a curved path, IDGI), rather than
+        the weighted gradient sums that the straight path multiplies by x - x' at the end."""
+        return self.path is not None or self.idgi
+
+    def attributions(self, summed: Tensor) -> Tensor:
+        """The attributions from what `StreamedPath.finish` returns."""
+        return summed if self.direct else summed * self.difference
 
     @property
     def rows_per_step(self) -> int:
@@ -78,7 +124,8 @@ class PathWalk:
         `kept_bytes`: what the caller holds besides the chunk, taken out of the automatic batch budget."""
         count = len(alphas) * self.rows_per_step
         size = self.batch_size or auto_batch_size(self.baseline[0], self.rows_per_step, count, kept_bytes)
-        make_points = straight_path(self.baseline, self.difference, alphas)
+        make_points = straight_path(self.baseline, self.difference, alphas) if self.path is None \
+            else self.path.maker(alphas)
         yield from chunked_multi_gradients(self.forward, self.scores, make_points, count, size, self.progress, self.layout)
 
     def baseline_scores(self) -> list[Tensor]:
@@ -91,10 +138,14 @@ class PathWalk:
         return values
 
     def stream(self, alphas: Tensor, weights: Tensor, reducer: Reducer | None,
-               baseline_values: list[Tensor] | None) -> StreamedPath:
+               baseline_values: list[Tensor] | None, end_values: list[Tensor] | None = None) -> StreamedPath:
         """Walk all points once, keeping only running sums (and the reduced trace). Without
-        `baseline_values` F(x') is read off the path's point at alpha = 0."""
-        path = StreamedPath(self, alphas, weights, reducer, baseline_values)
+        `baseline_values` F(x') is read off the path's point at alpha = 0. IDGI needs F(x) per target
+        (`end_values`): the last point's score change runs to the input."""
+        if self.direct:
+            path = DirectPath(self, alphas, weights, reducer, baseline_values, end_values)
+        else:
+            path = StreamedPath(self, alphas, weights, reducer, baseline_values)
         for chunks in self.chunks(alphas, path.kept_bytes()):
             path.add(chunks)
         return path
@@ -155,3 +206,94 @@ def _accumulate(total: Tensor, weighted: Tensor, start: int, stop: int, rows: Te
         total += weighted.view(-1, *total.shape).sum(dim=0)
     else:
         total.index_add_(0, rows, weighted)
+
+
+class DirectPath(StreamedPath):
+    """Sums that are the attributions themselves: a curved path's weighted gradient x velocity, or
+    IDGI's terms (Yang et al., CVPR 2023).
+
+    IDGI keeps, at point k, only the gradient's share along its own direction: the term
+    g_k^2 / |g_k|^2 * (F_{k+1} - F_k). F_{k+1} is the next point of the same row, which may sit in the
+    next chunk: each row's last point of a chunk waits (`pending`) until it arrives, and the last point
+    of the path waits for F(x). The first point's change runs from F(x') (the same score when the rule
+    starts at alpha = 0, as in the paper's left Riemann sum), so the terms telescope to F(x) - F(x')
+    exactly, whatever the number of steps.
+    """
+
+    def __init__(self, walk: PathWalk, alphas: Tensor, weights: Tensor, reducer: Reducer | None,
+                 baseline_values: list[Tensor] | None, end_values: list[Tensor] | None):
+        super().__init__(walk, alphas, weights, reducer, baseline_values)
+        if self.recorders is not None and walk.idgi:
+            for recorder in self.recorders:
+                recorder.weighted = False
+        count = len(walk.scores)
+        if walk.idgi:
+            if end_values is None:
+                raise ValueError("IDGI needs F(x) per target (end_values)")
+            self.end_values = end_values
+            self.pending = [torch.zeros_like(walk.difference) for _ in range(count)]
+            self.pending_scores = [walk.difference.new_zeros(walk.rows_per_step) for _ in range(count)]
+
+    def kept_bytes(self) -> int:
+        held = super().kept_bytes()
+        return held + (sum(each.nbytes for each in self.pending) if self.walk.idgi else 0)
+
+    def add(self, chunks: list[Chunk]) -> None:
+        rows_per_step, walk = self.walk.rows_per_step, self.walk
+        first = chunks[0]
+        step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
+        trailing = (1,) * (first.gradients.ndim - 1)
+        if not walk.idgi:
+            velocity = walk.path.velocity(self.alphas, first.start, first.stop)
+            point_weights = self.weights[step].view(-1, *trailing)
+        for index, chunk in enumerate(chunks):
+            if chunk.start < rows_per_step and self.reads_baseline:
+                self._keep_endpoint(index, chunk, step)
+            if walk.idgi:
+                self._add_idgi(index, chunk, step, trailing)
+                continue
+            terms = chunk.gradients * velocity
+            _accumulate(self.sums[index], terms * point_weights, chunk.start, chunk.stop, chunk.rows, rows_per_step)
+            if self.recorders is not None:
+                self.recorders[index].add_terms(step, chunk.rows, chunk.scores, chunk.gradients, terms)
+
+    def _add_idgi(self, index: int, chunk: Chunk, step: Tensor, trailing: tuple) -> None:
+        rows_per_step = self.walk.rows_per_step
+        gradients, rows = chunk.gradients, chunk.rows
+        squared = gradients * gradients
+        norm = squared.flatten(1).sum(dim=1).view(-1, *trailing)
+        unit = torch.where(norm > 0, squared / norm.clamp_min(torch.finfo(norm.dtype).tiny), torch.zeros_like(squared))
+        scores = chunk.scores
+        if not self.reads_baseline:  # each row's first point changes from F(x'), not from its own score
+            scores = torch.where(step == 0, self.baseline_values[index][rows], scores)
+        count = chunk.stop - chunk.start
+        # The previous point of each row that starts this chunk waited for this chunk's score.
+        heads = min(rows_per_step, count)
+        head_rows = rows[:heads]
+        waiting = self.pending[index][head_rows] * (scores[:heads] - self.pending_scores[index][head_rows]).view(
+            -1, *trailing)
+        self.sums[index].index_add_(0, head_rows, waiting)
+        if self.recorders is not None:
+            self.recorders[index].add_terms((step[:heads] - 1).clamp_min(0), head_rows, None, None, waiting)
+        # Points whose next point is in this chunk get their term now; the last point of each row waits.
+        local = torch.arange(count, device=rows.device)
+        following = (local + rows_per_step).clamp_max(count - 1)
+        change = torch.where(local + rows_per_step < count, scores[following] - scores, torch.zeros_like(scores))
+        terms = unit * change.view(-1, *trailing)
+        _accumulate(self.sums[index], terms, chunk.start, chunk.stop, rows, rows_per_step)
+        if self.recorders is not None:
+            self.recorders[index].add_terms(step, rows, chunk.scores, gradients, terms)
+        tails = max(0, count - rows_per_step)
+        self.pending[index][rows[tails:]] = unit[tails:]
+        self.pending_scores[index][rows[tails:]] = scores[tails:]
+
+    def finish(self, index: int, reducer: Reducer | None) -> tuple[Tensor, Tensor, PathTrace | None]:
+        if self.walk.idgi:
+            trailing = (1,) * (self.sums[index].ndim - 1)
+            last = self.pending[index] * (self.end_values[index] - self.pending_scores[index]).view(-1, *trailing)
+            self.sums[index] += last
+            if self.recorders is not None:
+                rows = torch.arange(self.walk.rows_per_step, device=last.device)
+                steps = torch.full_like(rows, len(self.alphas) - 1)
+                self.recorders[index].add_terms(steps, rows, None, None, last)
+        return super().finish(index, reducer)

@@ -1,0 +1,181 @@
+"""Blur IG (Xu, Venugopalan, Sundararajan, Bhattacharya, Chen, "Attribution in Scale and Space", CVPR 2020).
+
+The path runs from a heavily blurred copy of the input to the input: point alpha is the input blurred
+by a Gaussian of sigma = max_sigma * (1 - alpha). The attribution of feature i is the path integral
+integral_0^1 dF/dx_i (gamma(alpha)) * dgamma_i/dalpha dalpha, computed with the same rules as IG. The
+blur is scipy's `ndimage.gaussian_filter` as PAIR saliency's BlurIG uses it (zeros outside the image)
+but untruncated (see `gaussian_kernels`), and its derivative in sigma is exact (the derivative of the
+kernel), where PAIR takes a finite difference of 0.01 in sigma.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..errors import AttributionInputError
+from ..model_state import isolated_model
+from ..options import PathOptions
+from ..orchestrate import integrate_path
+from ..probes import plain_forward
+from ..progress import ProgressSpec
+from ..result import AttributionResult
+from ..targets import TargetSpec, check_target_spec
+from ..trace_reduce import Reducer, image_trace_reducer
+from ..validation import check_input, check_model
+
+REACH = 6.0  # the kernel's normalisation counts taps out to 6 sigma: what lies further is below 2e-8
+SMALLEST_SIGMA = 1e-3  # below this the kernel is the identity to float precision
+
+
+def gaussian_kernels(sigmas: Tensor, side: int) -> tuple[Tensor, Tensor]:
+    """Per sigma, the 1-D kernel and its derivative in sigma, [m, 2 r + 1] with r = side - 1 (taps further
+    out only ever meet the zeros around an image of that side, but still count in the normalisation).
+
+    Unlike scipy's `gaussian_filter` the kernel is not truncated at 4 sigma: each time 4 sigma + 0.5
+    passes an integer there a tap of weight about e^-8 appears, a jump in the path that no quadrature
+    sees (it showed as a 1% completeness gap on a linear model at any number of steps). Untruncated,
+    the path is smooth in sigma and the two blurs differ by less than 1e-4 of the image's range.
+    """
+    sigmas = sigmas.clamp_min(SMALLEST_SIGMA)[:, None]
+    widest = max(int(REACH * float(sigmas.max())) + 1, side - 1)
+    taps = torch.arange(-widest, widest + 1, dtype=sigmas.dtype, device=sigmas.device)[None]
+    bell = torch.exp(-(taps**2) / (2 * sigmas**2))
+    slope = bell * taps**2 / sigmas**3  # d bell / d sigma
+    total, total_slope = bell.sum(dim=1, keepdim=True), slope.sum(dim=1, keepdim=True)
+    kernel = bell / total
+    derivative = slope / total - bell * total_slope / total**2
+    keep = min(widest, side - 1)
+    middle = slice(widest - keep, widest + keep + 1)
+    return kernel[:, middle], derivative[:, middle]
+
+
+def _filter(images: Tensor, kernels: Tensor, dim: int) -> Tensor:
+    """Each image [m, C, H, W] convolved along `dim` (-1: width, -2: height) with its own kernel [m, K],
+    zeros outside the image."""
+    m, channels = images.shape[:2]
+    size = kernels.shape[1]
+    weight = kernels.repeat_interleave(channels, dim=0)
+    weight = weight.view(m * channels, 1, 1, size) if dim == -1 else weight.view(m * channels, 1, size, 1)
+    padding = (0, size // 2) if dim == -1 else (size // 2, 0)
+    flat = images.reshape(1, m * channels, *images.shape[2:])
+    return F.conv2d(flat, weight, padding=padding, groups=m * channels).view_as(images)
+
+
+def blurred(images: Tensor, sigmas: Tensor, with_derivative: bool = False) -> tuple[Tensor, Tensor | None]:
+    """Images [m, C, H, W] blurred with one sigma each, and (optionally) the derivative in sigma."""
+    height, width = images.shape[-2:]
+    along_w, along_w_slope = gaussian_kernels(sigmas, width)
+    along_h, along_h_slope = gaussian_kernels(sigmas, height)
+    rows_done = _filter(images, along_w, -1)
+    points = _filter(rows_done, along_h, -2)
+    if not with_derivative:
+        return points, None
+    slope = _filter(_filter(images, along_w_slope, -1), along_h, -2) + _filter(rows_done, along_h_slope, -2)
+    return points, slope
+
+
+class BlurPath:
+    """gamma(alpha) = blur(x, max_sigma * (1 - alpha)); gamma(0) is `start`, gamma(1) = x."""
+
+    def __init__(self, x: Tensor, max_sigma: float):
+        self.images = x if x.ndim == 4 else x[:, None]
+        self.squeeze = x.ndim == 3
+        self.max_sigma = float(max_sigma)
+        self.start = self._shaped(blurred(self.images, self.images.new_full((len(x),), self.max_sigma))[0])
+        self._made: tuple[int, int, Tensor] | None = None  # (start, stop, velocity) of the last chunk made
+
+    def _shaped(self, images: Tensor) -> Tensor:
+        return images[:, 0] if self.squeeze else images
+
+    def _at(self, alphas: Tensor, start: int, stop: int, with_derivative: bool):
+        index = torch.arange(start, stop, device=self.images.device)
+        rows = index % len(self.images)
+        sigmas = self.max_sigma * (1 - alphas[index // len(self.images)])
+        points, slope = blurred(self.images[rows], sigmas, with_derivative)
+        return points, slope, rows
+
+    def maker(self, alphas: Tensor):
+        def make_points(start: int, stop: int) -> tuple[Tensor, Tensor]:
+            points, slope, rows = self._at(alphas, start, stop, True)
+            self._made = (start, stop, self._shaped(-self.max_sigma * slope))  # d gamma / d alpha
+            return self._shaped(points), rows
+        return make_points
+
+    def velocity(self, alphas: Tensor, start: int, stop: int) -> Tensor:
+        if self._made is not None and self._made[:2] == (start, stop):
+            return self._made[2]
+        _, slope, _ = self._at(alphas, start, stop, True)
+        return self._shaped(-self.max_sigma * slope)
+
+    def points(self, alphas: Tensor) -> Tensor:
+        """Every point of the path at `alphas`, [steps, batch, ...] (for the trace and the slider)."""
+        count = len(alphas) * len(self.images)
+        points, _, _ = self._at(alphas, 0, count, False)
+        points = points.view(len(alphas), len(self.images), *self.images.shape[1:])
+        return points[:, :, 0] if self.squeeze else points
+
+
+def blur_integrated_gradients(
+    model: Callable,
+    x: Tensor,
+    *,
+    target: TargetSpec = None,
+    max_sigma: float = 50.0,
+    steps: int = 32,
+    rule: str = "gausslegendre",
+    batch_size: int | None = None,
+    trace: bool = True,
+    output: str = "logit",
+    trace_reduce: str | Reducer = "channels",
+    progress: ProgressSpec = None,
+    idgi: bool = False,
+) -> AttributionResult:
+    """Blur IG: integrate the gradient along a path of decreasing Gaussian blur, from the input blurred
+    at `max_sigma` to the input itself.
+
+    The result is an `AttributionResult` like IG's: `baseline` is the path's start (the input blurred at
+    `max_sigma`), `baseline_score` F there, and `trace.points` the blurred images along the path (the
+    slider shows them). Completeness, sum(attributions) = F(x) - F(start), holds up to the quadrature, as
+    for IG: the gap shrinks with more steps.
+
+    Parameters
+    ----------
+    model : the nn.Module or callable mapping images [batch, C, H, W] (or [batch, H, W]) to scores.
+    x : the images, [batch, C, H, W] or [batch, H, W], floating, on the model's device.
+    target : default None (each row's top class). As for `integrated_gradients`.
+    max_sigma : default 50.0 (the paper's and PAIR saliency's). The blur, in pixels, at the path's start.
+    steps : default 32. Points on the path (an int: the path has no refinement).
+    rule : default "gausslegendre". The quadrature along alpha; "riemann_right" reproduces PAIR's sum
+        (its sigmas i * max_sigma / steps, i = 0..steps-1, are alphas 1, ..., 1/steps).
+    batch_size, trace, output, trace_reduce, progress : as for `integrated_gradients`.
+    idgi : default False. IDGI along the blur path (see `integrated_gradients`): exact completeness.
+    """
+    check_model(model)
+    check_input(x, model)
+    if x.ndim not in (3, 4):
+        raise AttributionInputError(
+            f"x has shape {tuple(x.shape)}; blur_integrated_gradients needs images [batch, C, H, W] or [batch, H, W]"
+        )
+    if isinstance(max_sigma, bool) or not isinstance(max_sigma, (int, float)) or not max_sigma > 0:
+        raise AttributionInputError(f"max_sigma must be a positive number of pixels (e.g. 50.0); got {max_sigma!r}")
+    if steps == "auto":
+        raise AttributionInputError("steps='auto' is for the straight path; give blur_integrated_gradients an int")
+    check_target_spec(target, output)
+    options = PathOptions.checked(
+        steps=steps, rule=rule, batch_size=batch_size, output=output,
+        reducer=image_trace_reducer(trace_reduce, x.ndim) if trace else None,
+        progress=progress, tol=0.01, max_steps=steps, description="blur integrated gradients", idgi=idgi,
+    )
+    x = x.detach()
+    path = BlurPath(x, max_sigma)
+    result = integrate_path(plain_forward(isolated_model(model)), x, path.start, [target], options,
+                            method="blur_idgi" if idgi else "blur_integrated_gradients",
+                            baseline_label=f"blurred (sigma {max_sigma:g})", path=path)[0]
+    if result.trace is not None:
+        result = replace(result, trace=replace(result.trace, points=path.points(result.trace.alphas)))
+    return result
