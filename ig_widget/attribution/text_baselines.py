@@ -91,8 +91,14 @@ def _named_token_id(name: str, tokenizer: Any, model: Any) -> int:
         value = getattr(source, attribute, None)
         if isinstance(value, int):
             return value
-    where = "the tokenizer" if tokenizer is not None else "no tokenizer was given and the model config"
+    if tokenizer is not None:  # GPT-2's and Llama's tokenizers have no pad token
+        eos = getattr(tokenizer, "eos_token_id", None)
+        hint = f" (its end-of-text token: baseline={eos})" if isinstance(eos, int) else ""
+        raise AttributionInputError(
+            f"baseline={name!r} needs a {name} token, but the tokenizer has none; pass baseline='zero' or a "
+            f"token id{hint}"
+        )
     raise AttributionInputError(
-        f"baseline={name!r} needs a {name} token, but {where} has none; pass tokenizer=, a token id "
-        "(baseline=<int>) or baseline='zero'"
+        f"baseline={name!r} needs a {name} token, but no tokenizer was given and the model config has none; "
+        "pass tokenizer=, a token id (baseline=<int>) or baseline='zero'"
     )

@@ -101,7 +101,28 @@ def _encode(tokenizer: Any, texts: list[str]) -> Any:
             options.update(truncation=True, max_length=limit)
     if getattr(tokenizer, "is_fast", False):
         options["return_offsets_mapping"] = True
+    if getattr(tokenizer, "pad_token", None) is None:  # GPT-2's, Llama's: padded here, not by the tokenizer
+        return _padded_without_pad_token(tokenizer, texts, options)
     return tokenizer(texts, **options)
+
+
+def _padded_without_pad_token(tokenizer: Any, texts: list[str], options: dict[str, Any]) -> dict[str, Any]:
+    """The encoding of a tokenizer without a pad token: each text alone, then padded on the right with
+    the end-of-text token (id 0 without one), masked out by the attention mask and marked special, so
+    it neither reaches the model's attention nor moves along the path."""
+    options = {**options, "padding": False, "return_tensors": None}
+    rows = [tokenizer(text, **options) for text in texts]
+    longest = max(len(row["input_ids"]) for row in rows)
+    filler = getattr(tokenizer, "eos_token_id", None)
+    filler = filler if isinstance(filler, int) else 0
+    padded: dict[str, list] = {}
+    for row in rows:
+        missing = longest - len(row["input_ids"])
+        for name, values in row.items():
+            fill = {"input_ids": filler, "attention_mask": 0, "special_tokens_mask": 1,
+                    "offset_mapping": (0, 0)}.get(name, 0)
+            padded.setdefault(name, []).append(list(values) + [fill] * missing)
+    return {name: torch.as_tensor(values) for name, values in padded.items()}
 
 
 def _from_encoding(encoding: Mapping[str, Any], tokenizer: Any, device, texts: list[str] | None) -> TokenBatch:
