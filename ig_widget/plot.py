@@ -192,7 +192,8 @@ def alpha_grid(
     clip: float = 99.0,
     ax: Axes | None = None,
 ) -> tuple[Figure, np.ndarray]:
-    """The path as a strip: top row the scaled inputs x' + alpha (x - x'), bottom row the cumulative
+    """The path as a strip: top row the path's points (x' + alpha (x - x') on the straight path, the
+    trace's own points on Blur IG's and Guided IG's), bottom row the cumulative
     attributions (or the interior gradients, `show="gradients"`) at `count` trace points spread
     evenly in alpha (each at its true alpha, from the result's trace). One colour scale for the strip.
 
@@ -214,7 +215,8 @@ def alpha_grid(
     low, high = min(inputs.min(), baseline.min()), max(inputs.max(), baseline.max())
     fig, axes = _grid(ax, 2, len(picks))
     for column, index in enumerate(picks):
-        scaled = baseline + alphas[index] * (inputs - baseline)
+        scaled = baseline + alphas[index] * (inputs - baseline) if getattr(trace, "points", None) is None \
+            else as_numpy(trace.points[index, row])  # a curved path's own point (Blur IG, Guided IG)
         axes[0, column].imshow(display_image(_rescale(scaled, low, high)), interpolation="nearest")
         axes[0, column].set_title(f"α={alphas[index]:.2f}\nF={as_numpy(trace.scores[index, row]):.2f}", fontsize=8)
         axes[1, column].imshow(np.clip(maps[index], -threshold, threshold), cmap=DIVERGING, norm=norm,
@@ -431,3 +433,47 @@ def _outline(ax: Axes, mask: np.ndarray) -> None:
     ax.contour(xs, ys, padded, levels=[0.5], colors=[OUTLINE_COLOUR], linewidths=1.5)
     ax.set_xlim(-0.5, width - 0.5)
     ax.set_ylim(height - 0.5, -0.5)
+
+
+# -- Path methods and their checks (issue 14) ---------------------------------------------------------
+
+def method_comparison(compared: Sequence[Any], *, image: Any = None, clip: float = 99.0,
+                      axes: Any = None) -> tuple[Figure, np.ndarray]:
+    """One column per method of `ig_widget.evaluation.compare_methods`: its map (the widget's diverging
+    palette, each map on its own symmetric scale clipped at the `clip` percentile of |value|) and under it
+    the checks that say whether to trust it: completeness gap (for path methods), deletion area (lower
+    is better), insertion area (higher is better) and the sanity check (SSIM with the map of the fully
+    randomized model: below 0.5 passes). `image` ([C, H, W] or [H, W]) adds a first column with the input.
+    Returns (figure, axes)."""
+    columns = len(compared) + (image is not None)
+    if axes is None:
+        fig, axes = plt.subplots(1, columns, figsize=(1.55 * columns, 2.6), squeeze=False)
+        axes = axes[0]
+    else:
+        axes = np.asarray(axes).ravel()
+        fig = axes[0].figure
+    if len(axes) != columns:
+        raise ValueError(f"method_comparison needs {columns} axes (one per method, plus the image); got {len(axes)}")
+    if image is not None:
+        axes[0].imshow(display_image(image), interpolation="nearest", cmap="gray")
+        axes[0].set_title("input", fontsize=8)
+        axes[0].set_xticks([])
+        axes[0].set_yticks([])
+    for ax, method in zip(axes[image is not None:], compared):
+        view = as_numpy(method.attributions)
+        view = view.sum(axis=0) if view.ndim == 3 else view
+        norm, cmap = colour_scale(view, "both", clip)
+        ax.imshow(np.clip(view, norm.vmin, norm.vmax), cmap=cmap, norm=norm, interpolation="nearest")
+        ax.set_title(method.name, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(_checks_text(method), fontsize=6.5, linespacing=1.3)
+    return fig, axes
+
+
+def _checks_text(method: Any) -> str:
+    lines = ["gap —" if method.relative_gap is None else f"gap {100 * method.relative_gap:+.2g}%",
+             f"deletion {method.deletion_area:.3f}", f"insertion {method.insertion_area:.3f}"]
+    if method.sanity_passed is not None:
+        lines.append(f"sanity {'pass' if method.sanity_passed else 'FAIL'} (SSIM {method.sanity_ssim:.2f})")
+    return "\n".join(lines)

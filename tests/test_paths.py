@@ -211,3 +211,16 @@ def test_bad_arguments_are_refused_before_any_model_call(call, words, count_call
         call(counted, images[:1])
     assert words in str(caught.value)
     assert counted.forwards <= 1  # at most the input check's shape probe
+
+
+def test_notebook_09_is_the_jupytext_pair_of_its_script():
+    jupytext = pytest.importorskip("jupytext")
+    import pathlib
+
+    import nbformat
+
+    folder = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
+    script = jupytext.read(folder / "09_paths_and_checks.py")
+    book = nbformat.read(folder / "09_paths_and_checks.ipynb", as_version=4)
+    assert [(c.cell_type, c.source) for c in script.cells] == [(c.cell_type, c.source) for c in book.cells], \
+        "regenerate: jupytext --to ipynb notebooks/09_paths_and_checks.py"
