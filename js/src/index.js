@@ -2,9 +2,10 @@
 // widget uses this one bundle; the synced `_view` trait picks the view from the registry below.
 
 import { renderImage } from "./image/view.js";
+import { renderGeneration } from "./generation/view.js";
 import { renderText } from "./text/view.js";
 
-const views = { image: renderImage, text: renderText };
+const views = { image: renderImage, text: renderText, generation: renderGeneration };
 
 function render({ model, el }) {
   const name = model.get("_view");

@@ -1,0 +1,199 @@
+"""GenerationExplainer on the kernel side: rows appear selected-first, the payload holds what the view
+prints exactly, alternatives explain contrasts, and a refused selection snaps back. The JS tests'
+generation fixture is written here from a real payload:
+
+    .venv/bin/python tests/test_generation_widget.py     # rewrites js/test/fixtures/generation.json
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("anywidget")
+pytest.importorskip("transformers")
+pytest.importorskip("tokenizers")
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import ig_widget as igw  # noqa: E402
+from ig_widget.encode import decode_array  # noqa: E402
+from ig_widget.generation_examples import byte_level_tokenizer, random_gpt2  # noqa: E402
+from ig_widget.widgets.generation import generation_payload  # noqa: E402
+
+FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures" / "generation.json"
+PROMPT = "The <b>quick</b> fox"
+
+
+def _model():
+    tokenizer = byte_level_tokenizer()
+    return random_gpt2(len(tokenizer), layers=1, hidden=16, heads=2, seed=2), tokenizer
+
+
+@pytest.fixture(scope="module")
+def gpt2():
+    return _model()
+
+
+def test_payload_keys_are_the_documented_ones(gpt2):
+    model, tokenizer = gpt2
+    widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=3, steps=4)
+    widget.wait()
+    documented = inspect.getdoc(generation_payload)
+    assert widget.status == "done", widget.error
+    for key in widget.result:
+        assert key in documented, key
+    assert widget.result["target_kinds"] == ["logit", "log_probability", "contrast"]
+    assert widget._view == "generation" and widget.choices["baseline"][0] == "zero"
+
+
+def test_rows_appear_selected_first_then_all_and_match_explain_generation(gpt2):
+    model, tokenizer = gpt2
+    seen = []
+
+    class Recording(igw.GenerationExplainer):
+        def _publish(self):
+            super()._publish()
+            seen.append(list(self.result["rows"]))
+
+    widget = Recording(model, tokenizer, PROMPT, max_new_tokens=4, steps=6, selected=2)
+    widget.wait()
+    assert widget.status == "done", widget.error
+    computed = [rows for rows in seen if rows]
+    assert computed[0] == [2], seen
+    assert computed[-1] == [0, 1, 2, 3]
+    alone = igw.explain_generation(model, tokenizer, PROMPT, continuation=widget.generation.token_ids[
+        widget.generation.prompt_length:], steps=6, baseline="zero")
+    torch.testing.assert_close(widget.explanation.matrix, alone.matrix, rtol=1e-5, atol=1e-6)
+    # what the view prints is the kernel's float32, exactly
+    np.testing.assert_array_equal(decode_array(widget.result["matrix"]), widget.explanation.matrix.numpy())
+    assert widget.result["row_completeness"][1]["gap"] == float(widget.explanation.rows[1].gap)
+
+
+def test_an_alternative_explains_the_contrast_and_another_row_drops_it(gpt2):
+    model, tokenizer = gpt2
+    widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=3, steps=4)
+    widget.wait()
+    other = widget.result["alternatives"][1][1]["index"]
+    if other == widget.result["chosen_tokens"][1]:
+        other = widget.result["alternatives"][1][0]["index"]
+    widget.selected = 1
+    widget.alternative = other
+    widget.target_kind = "contrast"
+    widget.wait()
+    assert widget.status == "done", widget.error
+    contrast = widget.explanation
+    assert contrast.target == "contrast" and contrast.row_indices == [1] and contrast.contrasts == [other]
+    reference = igw.explain_generation(model, tokenizer, PROMPT, continuation=widget.generation.token_ids[
+        widget.generation.prompt_length:], steps=4, target="contrast", alternative=other)
+    torch.testing.assert_close(contrast.matrix[0], reference.matrix[1], rtol=1e-5, atol=1e-6)
+    assert widget.result["contrast"]["row"] == 1 and widget.result["contrast"]["alternative"] == other
+    widget.selected = 0
+    assert widget.target_kind == "logit" and widget.alternative is None
+    widget.wait()
+    assert widget.result["contrast"] is None and widget.explanation.target == "logit"
+
+
+def test_log_probability_rows_and_a_newer_request_replaces_an_older(gpt2):
+    model, tokenizer = gpt2
+    widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=3, steps=4)
+    widget.steps = 64
+    widget.steps = 8
+    widget.target_kind = "log_probability"
+    widget.wait()
+    assert widget.result["steps"] == 8 and widget.result["matrix_kind"] == "log_probability"
+    assert widget.explanation.target == "log_probability" and widget.explanation.rows[0].result.steps == 8
+
+
+def test_a_refused_selection_snaps_back_with_why(gpt2):
+    model, tokenizer = gpt2
+    widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=3, steps=4)
+    sent = []
+    widget.send = lambda content, buffers=None: sent.append(content)
+    widget.set_state({"selected": 7})
+    assert widget.selected == 0
+    assert sent and sent[0]["type"] == "refused" and "selected=7" in sent[0]["message"]
+    with pytest.raises(Exception, match="baseline='blur'"):
+        igw.GenerationExplainer(model, tokenizer, PROMPT, baseline="blur")
+    widget.wait()
+
+
+def test_markup_in_tokens_travels_as_text(gpt2):
+    model, tokenizer = gpt2
+    widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=2, steps=4)
+    assert "".join(widget.result["tokens"][: widget.result["prompt_length"]]) == PROMPT
+    widget.wait()
+
+
+# ---------------------------------------------------------------- the JS fixture
+
+def generation_fixture() -> dict:
+    """Two real payloads (the logit matrix; a contrast at row 1) and the kernel's numbers the view must print."""
+    model, tokenizer = _model()
+    widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=3, steps=4)
+    widget.wait()
+    plain = widget.result
+    matrix = widget.explanation.matrix
+    alternative = next(alt["index"] for alt in plain["alternatives"][1] if alt["index"] != plain["chosen_tokens"][1])
+    widget.selected = 1
+    widget.alternative = alternative
+    widget.target_kind = "contrast"
+    widget.wait()
+    contrast = widget.explanation
+    return {
+        "payload": _jsonable(plain),
+        "contrast_payload": _jsonable(widget.result),
+        "expected": {
+            "matrix": matrix.tolist(),
+            "contrast_row": contrast.matrix[0].tolist(),
+            "contrast_alternative": alternative,
+            "gaps": [float(row.gap) for row in widget._matrices[next(iter(widget._matrices))].rows],
+        },
+    }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def _close(a, b, where="") -> bool:
+    """Equal, floats (and float32 arrays) to 1e-5 relative: another CPU may round a last bit differently."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if "base64" in a and "base64" in b:
+            x = np.frombuffer(base64.b64decode(a["base64"]), dtype=np.uint8)
+            y = np.frombuffer(base64.b64decode(b["base64"]), dtype=np.uint8)
+            return x.shape == y.shape
+        if a.get("dtype") == "float32" and "data" in a:
+            x = np.frombuffer(base64.b64decode(a["data"]["base64"]), "<f4")
+            y = np.frombuffer(base64.b64decode(b["data"]["base64"]), "<f4")
+            return a["shape"] == b["shape"] and bool(np.allclose(x, y, rtol=1e-5, atol=1e-7))
+        return a.keys() == b.keys() and all(_close(a[key], b[key], f"{where}.{key}") for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y, where) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-5 * max(abs(a), abs(b), 1e-7)
+    return a == b
+
+
+def test_js_generation_fixture_is_current():
+    assert _close(json.loads(FIXTURE.read_text()), json.loads(json.dumps(generation_fixture()))), \
+        f"run: .venv/bin/python {__file__}"
+
+
+if __name__ == "__main__":
+    FIXTURE.parent.mkdir(exist_ok=True)
+    FIXTURE.write_text(json.dumps(generation_fixture(), indent=1) + "\n")
+    print(f"wrote {FIXTURE}")
