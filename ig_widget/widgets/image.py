@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import traitlets
 from torch import Tensor
 
-from ..attribution import AttributionResult, integrated_gradients, integrated_gradients_multi
+from ..attribution import (
+    AttributionResult, blur_integrated_gradients, guided_integrated_gradients, integrated_gradients,
+    integrated_gradients_multi,
+)
 from ..attribution.batching import auto_batch_size
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
@@ -24,6 +29,8 @@ from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, printed_input, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
+PATHS = ("straight", "blur", "guided")  # the path control's choices: IG, Blur IG, Guided IG
+BLUR_SIGMA = 50.0  # Blur IG's start (the paper's), or half the image's longer side when that is less
 
 
 class ImageExplainer(ExplainerWidget):
@@ -35,10 +42,17 @@ class ImageExplainer(ExplainerWidget):
     lists the outputs as softmax percentages (class logits), "score" as raw values (regression,
     similarities); by default "score" for a single output, else "probability". Changing `target`, `baseline`, `rule` or `steps` (here or in the
     view) recomputes in the background; `wait()` blocks until the newest result is ready.
+
+    `path` picks the path method: "straight" (IG), "blur" (Blur IG: from the image blurred at sigma =
+    min(50, half its longer side) to the image; the baseline does not apply) or "guided" (Guided IG from
+    the baseline; its own left Riemann sum, so the rule does not apply). `idgi=True` applies IDGI on
+    any of them (its gap is zero by construction). The alpha slider shows each path's own points.
     """
 
     display = traitlets.Enum(("overlay", "heat", "masked", "outline"), "heat").tag(sync=True)  # its colours are the legend's (README)
     opacity = traitlets.Float(0.6, min=0.0, max=1.0).tag(sync=True)
+    path = traitlets.Unicode("straight").tag(sync=True)  # one of PATHS; each path keeps its own results
+    idgi = traitlets.Bool(False).tag(sync=True)  # IDGI on the chosen path
 
     def __init__(
         self,
@@ -51,6 +65,8 @@ class ImageExplainer(ExplainerWidget):
         baseline: str = "black",
         steps: int = 32,
         rule: str = "gausslegendre",
+        path: str = "straight",
+        idgi: bool = False,
         output: str = "logit",
         top_k: int = 5,
         score_kind: str | None = None,
@@ -71,9 +87,42 @@ class ImageExplainer(ExplainerWidget):
         top = int(self._logits.argmax())
         target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
         super().__init__(_view="image", target=top if target is None else target, baseline=baseline,
-                         steps=steps, rule=rule, **kwargs)
+                         steps=steps, rule=rule, path=path, idgi=idgi, **kwargs)
+        self.choices = {**self.choices, "path": list(PATHS)}
+        self._caches = {(self.path, self.idgi): self._cache}  # each path keeps its results (the base's cache)
         self.outputs = self._top_outputs()
         self._start()
+
+    @traitlets.validate("path")
+    def _check_path(self, proposal: dict) -> str:
+        if proposal["value"] not in PATHS:
+            raise traitlets.TraitError(f"path={proposal['value']!r} is unknown; use one of {', '.join(PATHS)}")
+        return proposal["value"]
+
+    @traitlets.observe("path", "idgi")
+    def _on_path(self, change: dict) -> None:
+        """Another path shows its own results: its cache replaces the shown one, then the usual request."""
+        if not hasattr(self, "_caches"):
+            return
+        with self._state_lock:
+            self._cache = self._caches.setdefault((self.path, self.idgi), OrderedDict())
+        if self._started:
+            self.request()
+
+    def _remember(self, request, computed: tuple) -> None:
+        """Keep a result with the path it was computed on (the user may have switched since)."""
+        payload = computed[1]
+        shown = self._cache
+        self._cache = self._caches.setdefault((payload["path"], payload["idgi"]), OrderedDict())
+        try:
+            super()._remember(request, computed)
+        finally:
+            self._cache = shown
+
+    def _show(self, payload: dict) -> None:
+        if (payload.get("path"), payload.get("idgi")) != (self.path, self.idgi):
+            return  # computed on a path the view has left
+        super()._show(payload)
 
     def _label_names(self) -> list[str]:
         return self._labels
@@ -98,31 +147,51 @@ class ImageExplainer(ExplainerWidget):
                            self._labels.__getitem__)
 
     def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[AttributionResult, dict]:
+        path, idgi = self.path, self.idgi
+        if path != "straight":
+            return self._compute_many([request], progress)[0]
         result = integrated_gradients(
             self._model, self._x, target=request.target, baseline=request.baseline, steps=request.steps,
             rule=request.rule, batch_size=self._batch_size(request.steps), output=self._output,
-            progress=progress, trace_reduce=self._grid.trace_reducer(),
+            progress=progress, trace_reduce=self._grid.trace_reducer(), idgi=idgi,
         )
-        return result, self._encode(result, request)
+        return result, self._encode(result, request, path, idgi)
 
     def _compute_many(self, requests: list[Request], progress: Callable[[int, int], None]
                       ) -> list[tuple[AttributionResult, dict]]:
+        path, idgi = self.path, self.idgi  # read once: the results say which path they were computed on
         first = requests[0]
-        results = integrated_gradients_multi(
-            self._model, self._x, targets=[request.target for request in requests], baseline=first.baseline,
-            steps=first.steps, rule=first.rule, batch_size=self._batch_size(first.steps),
-            output=self._output, progress=progress, trace_reduce=self._grid.trace_reducer(),
-        )
-        return [(result, self._encode(result, request)) for result, request in zip(results, requests)]
+        common = dict(output=self._output, progress=progress, trace_reduce=self._grid.trace_reducer(), idgi=idgi)
+        if path == "straight":
+            results = integrated_gradients_multi(
+                self._model, self._x, targets=[request.target for request in requests], baseline=first.baseline,
+                steps=first.steps, rule=first.rule, batch_size=self._batch_size(first.steps), **common)
+        elif path == "blur":  # one walk per target: the blur path has no multi-target walk yet
+            results = [blur_integrated_gradients(
+                self._model, self._x, target=request.target, steps=request.steps, rule=request.rule,
+                max_sigma=self._blur_sigma(), batch_size=self._batch_size(request.steps), **common)
+                for request in requests]
+        else:
+            results = [guided_integrated_gradients(
+                self._model, self._x, target=request.target, baseline=request.baseline, steps=request.steps,
+                **common) for request in requests]
+        return [(result, self._encode(result, request, path, idgi)) for result, request in zip(results, requests)]
+
+    def _blur_sigma(self) -> float:
+        return min(BLUR_SIGMA, max(self._x.shape[-2:]) / 2)
 
     def _batch_size(self, steps: int) -> int:
         """Enough chunks for a moving progress bar, none larger than the memory budget allows."""
         return min(math.ceil(steps / PROGRESS_UPDATES), auto_batch_size(self._x[0], 1, steps))
 
-    def _encode(self, result: AttributionResult, request: Request) -> dict:
+    def _encode(self, result: AttributionResult, request: Request, path: str = "straight", idgi: bool = False) -> dict:
         _, channels, height, width = self._x.shape
         grid = self._grid
         return {
+            "path": path,
+            "idgi": idgi,
+            "path_label": _path_label(path, idgi, self._blur_sigma()),
+            **self._path_images(result),
             "kind": "image",
             "height": grid.rows,  # what is drawn: the display grid (the input itself up to MAX_DISPLAY_SIDE a side)
             "width": grid.columns,
@@ -147,6 +216,23 @@ class ImageExplainer(ExplainerWidget):
             "completeness": completeness(result),
             "trace": trace_payload(result.trace),
         }
+
+
+    def _path_images(self, result: AttributionResult) -> dict:
+        """A curved path's points as display images, [steps, H, W, 3] uint8 on the display grid (the slider
+        shows them); nothing for the straight path, whose points the view blends from x' and x."""
+        points = None if result.trace is None else result.trace.points
+        if points is None:
+            return {}
+        frames = np.stack([to_display(self._grid.means(point), self._scale, self._offset) for point in points[:, 0]])
+        return {"path_images": encode_image(frames)}
+
+
+def _path_label(path: str, idgi: bool, sigma: float) -> str:
+    """How the view names the path (its slider panel's caption)."""
+    name = {"straight": "x′ + α(x − x′)", "blur": f"blurred input (σ = {sigma:g} at α = 0 → 0 at α = 1)",
+            "guided": "Guided IG's path (features moved so far)"}[path]
+    return f"{name} · IDGI" if idgi else name
 
 
 def _check_labels(labels: Sequence[str] | None, count: int) -> list[str]:

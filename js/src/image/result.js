@@ -32,6 +32,8 @@ export function decodeImageResult(payload) {
     baseline: decodeBytes(payload.baseline_image),
     input: payload.input ? decodeArray(payload.input).values : null,
     inputError: payload.input_error ?? null,
+    pathImages: payload.path_images ? decodeBytes(payload.path_images) : null, // [steps, H, W, 3] of a curved path
+    pathLabel: payload.path_label ?? "",
     inputScale: payload.input_scale,
     inputOffset: payload.input_offset,
   };

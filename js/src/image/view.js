@@ -12,6 +12,7 @@ import {
 import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
 import { addStyles } from "../styles.js";
+import { pathMethodControls } from "./paths.js";
 import { createProbe } from "./probe.js";
 import { cellAt, cellBlock, decodeImageResult, inputValues, valuesPerPixel } from "./result.js";
 
@@ -46,7 +47,9 @@ export function renderImage({ model, el }) {
   const opacity = labelledNumber("Opacity", { min: 0, max: 1, step: 0.05, value: model.get("opacity"), format: (v) => v.toFixed(2) },
     (v) => send("opacity", v));
   const controls = element("div", "igw-controls");
-  controls.append(display.root, sign.root, clip.root, opacity.root, ...pathSettings(model, link));
+  const settings = pathSettings(model, link);
+  const methods = pathMethodControls(model, link, { baseline: settings[0], rule: settings[1] });
+  controls.append(display.root, sign.root, clip.root, opacity.root, ...methods, ...settings);
 
   // -- main row ----------------------------------------------------------------------------
   const { status, badge, side } = outputsColumn(model, link);
@@ -120,7 +123,11 @@ export function renderImage({ model, el }) {
     const { map, gradients } = clipValues(r);
     const alpha = r.alphas[index];
     const offset = index * r.cells;
-    drawPixels(scaled.canvas, blendPixels(r.baseline, r.image, alpha, r.count), r.width, r.height);
+    // a curved path (Blur IG, Guided IG) sends its own points; the straight one is blended from x' and x
+    const point = r.pathImages
+      ? imagePixels(r.pathImages.subarray(index * r.count * 3, (index + 1) * r.count * 3), r.count)
+      : blendPixels(r.baseline, r.image, alpha, r.count);
+    drawPixels(scaled.canvas, point, r.width, r.height);
     drawPixels(gradient.canvas, heatSlice(r.gradients, gradients, mode, offset, r.cells), r.mapWidth, r.mapHeight);
     drawPixels(accumulated.canvas, heatSlice(r.cumulative, map, mode, offset, r.cells), r.mapWidth, r.mapHeight);
     chart.setCursor(alpha);
@@ -132,6 +139,7 @@ export function renderImage({ model, el }) {
     showPathSummary(r, { badge, path });
     if (!r) return;
     for (const panel of panels) panel.canvas.style.aspectRatio = `${r.width} / ${r.height}`; // maps stretch over the image
+    scaled.caption.textContent = r.pathImages ? `Path point at α: ${r.pathLabel}` : "Scaled input x′ + α(x − x′)";
     drawMain();
     drawPath(slider.index);
   }

@@ -1,0 +1,77 @@
+// @vitest-environment jsdom
+// The image view on a curved path: the path control's choices and the slider's points come from the
+// kernel's payload (fixtures/paths.json, written by tests/test_paths_payload.py from a real explainer).
+import { beforeEach, describe, expect, it } from "vitest";
+import widget from "../src/index.js";
+import fixture from "./fixtures/paths.json";
+import { imageResult, installCanvasMock, mockModel, uint8Image } from "./helpers.js";
+
+const [steps, height, width] = fixture.shape;
+
+function guidedModel(overrides = {}) {
+  const result = {
+    ...imageResult({ width, height }),
+    path: fixture.path, idgi: false, path_label: fixture.path_label,
+    path_images: { ...uint8Image(fixture.path_images, height, width), shape: fixture.shape },
+  };
+  return mockModel({
+    _view: "image", target: 1, baseline: "black", rule: "gausslegendre", steps, sign: "both", clip: 99,
+    display: "heat", opacity: 0.6, status: "done", progress: 1, error: "", path: fixture.path, idgi: false,
+    choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"], path: fixture.choices },
+    outputs: [{ index: 1, label: "one", score: 3, probability: 0.7 }],
+    result,
+    ...overrides,
+  });
+}
+
+const frame = (k) => {
+  const rgba = [];
+  const size = width * height * 3;
+  for (let p = 0; p < width * height; p++) {
+    for (let c = 0; c < 3; c++) rgba.push(fixture.path_images[k * size + p * 3 + c]);
+    rgba.push(255);
+  }
+  return rgba;
+};
+
+describe("path control", () => {
+  let el;
+  beforeEach(() => {
+    installCanvasMock();
+    el = document.createElement("div");
+    document.body.replaceChildren(el);
+  });
+
+  it("offers the kernel's paths and sends the chosen one", () => {
+    const model = guidedModel();
+    widget.render({ model, el });
+    const select = [...el.querySelectorAll("select")].find((s) => s.previousSibling?.textContent === "Path");
+    expect([...select.options].map((o) => o.value)).toEqual(fixture.choices);
+    expect(select.value).toBe("guided");
+    select.value = "blur";
+    select.dispatchEvent(new Event("change"));
+    expect(model.get("path")).toBe("blur");
+    const idgi = [...el.querySelectorAll("input[type=checkbox]")].find((i) => i.nextSibling?.textContent === "IDGI");
+    idgi.checked = true;
+    idgi.dispatchEvent(new Event("change"));
+    expect(model.get("idgi")).toBe(true);
+  });
+
+  it("draws each of the path's own points on the slider, byte for byte", () => {
+    widget.render({ model: guidedModel(), el });
+    const slider = el.querySelector(".igw-slider input");
+    const scaled = el.querySelector("canvas[data-map=scaled]");
+    slider.dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    expect(Array.from(scaled.pixels)).toEqual(frame(0));
+    slider.dispatchEvent(new KeyboardEvent("keydown", { key: "End", bubbles: true }));
+    expect(Array.from(scaled.pixels)).toEqual(frame(steps - 1));
+    expect(el.textContent).toContain(`Path point at α: ${fixture.path_label}`);
+  });
+
+  it("disables the rule on Guided IG's path, saying why", () => {
+    widget.render({ model: guidedModel(), el });
+    const rule = [...el.querySelectorAll("select")].find((s) => s.previousSibling?.textContent === "Rule");
+    expect(rule.disabled).toBe(true);
+    expect(rule.parentElement.title).toMatch(/no rule is used/);
+  });
+});

@@ -1,0 +1,92 @@
+"""The image view's path payload (path, idgi, path_label, path_images) and the JS fixture written from it.
+
+`python tests/test_paths_payload.py` rewrites js/test/fixtures/paths.json from a real ImageExplainer.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ig_widget.encode import decode_array
+
+FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures" / "paths.json"
+
+
+def _explainer(path: str, idgi: bool = False):
+    from ig_widget.widgets.image import ImageExplainer
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 6 * 8, 3))
+    image = torch.rand(3, 6, 8, generator=torch.Generator().manual_seed(1))
+    widget = ImageExplainer(model, image, steps=4, path=path, idgi=idgi)
+    widget.wait()
+    return widget
+
+
+def paths_fixture() -> dict:
+    widget = _explainer("guided")
+    payload = widget.result
+    frames = decode_array(payload["path_images"])
+    return {
+        "choices": widget.choices["path"],
+        "path": payload["path"],
+        "path_label": payload["path_label"],
+        "shape": list(frames.shape),
+        "path_images": [int(v) for v in frames.ravel()],
+    }
+
+
+@pytest.mark.parametrize("path", ["blur", "guided"])
+def test_curved_paths_send_their_points_as_display_images(path):
+    widget = _explainer(path)
+    payload, result = widget.result, widget.explanation
+    frames = decode_array(payload["path_images"])
+    assert frames.shape == (4, 6, 8, 3) and payload["path_images"]["dtype"] == "uint8"
+    assert payload["path"] == path and result.method == f"{path}_integrated_gradients"
+    # each frame is the trace's point in the view's display bytes: byte = (value - offset) / scale
+    points = result.trace.points[:, 0].permute(0, 2, 3, 1).double().numpy()
+    expected = np.clip(np.rint((points - widget._offset) / widget._scale), 0, 255)
+    np.testing.assert_array_equal(frames, expected)
+
+
+def test_the_straight_path_sends_no_points():
+    widget = _explainer("straight")
+    assert "path_images" not in widget.result and widget.result["path"] == "straight"
+
+
+def test_switching_path_keeps_each_paths_results_apart():
+    widget = _explainer("straight")
+    straight = widget.explanation
+    widget.path = "blur"
+    widget.wait()
+    assert widget.explanation.method == "blur_integrated_gradients"
+    widget.idgi = True
+    widget.wait()
+    assert widget.explanation.method == "blur_idgi" and abs(widget.result["completeness"]["relative_gap"]) < 1e-5
+    widget.path, widget.idgi = "straight", False
+    widget.wait()
+    assert widget.explanation is straight  # from the straight path's own cache, not recomputed
+
+
+def test_an_unknown_path_is_refused_with_the_choices():
+    import traitlets
+
+    widget = _explainer("straight")
+    with pytest.raises(traitlets.TraitError, match="path='zigzag' is unknown; use one of straight, blur, guided"):
+        widget.path = "zigzag"
+
+
+def test_js_paths_fixture_is_current():
+    assert json.loads(FIXTURE.read_text()) == paths_fixture(), f"run: python {__file__}"
+
+
+if __name__ == "__main__":
+    FIXTURE.parent.mkdir(exist_ok=True)
+    FIXTURE.write_text(json.dumps(paths_fixture()) + "\n")
+    print(f"wrote {FIXTURE}")
