@@ -90,3 +90,35 @@ if __name__ == "__main__":
     FIXTURE.parent.mkdir(exist_ok=True)
     FIXTURE.write_text(json.dumps(paths_fixture()) + "\n")
     print(f"wrote {FIXTURE}")
+
+
+def test_run_checks_fills_the_checks_panel_for_the_shown_settings(digits):
+    from ig_widget.examples import DIGIT_LABELS
+    from ig_widget.widgets.image import ImageExplainer
+
+    model, images, _ = digits
+    widget = ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16, path="blur")
+    checks = widget.run_checks()
+    assert widget.checks == checks
+    assert checks["for"] == {"target": widget.target, "baseline": "black", "rule": "gausslegendre", "steps": 16,
+                             "path": "blur", "idgi": False}
+    sanity = checks["sanity"]
+    assert sanity["layers"] == ["classifier", "features.2", "features.0"] and sanity["passed"] is True
+    assert all(isinstance(v, str) and len(v.split(".")[1]) == 2 for v in sanity["ssim"])  # printed as Python prints
+    curves = checks["deletion"]
+    assert curves["fractions"][0] == 0 and curves["fractions"][-1] == 1
+    assert float(curves["deletion_area"]) < float(curves["insertion_area"])
+
+
+def test_the_views_run_checks_message_runs_them_in_the_background(digits):
+    import time
+
+    from ig_widget.widgets.image import ImageExplainer
+
+    model, images, _ = digits
+    widget = ImageExplainer(model, images[0], steps=8)
+    widget._on_message(widget, {"type": "run_checks"}, [])
+    deadline = time.time() + 60
+    while "deletion" not in widget.checks and "error" not in widget.checks and time.time() < deadline:
+        time.sleep(0.1)
+    assert "deletion" in widget.checks and widget.checks["sanity"]["passed"] is True

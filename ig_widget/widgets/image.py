@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,6 +23,7 @@ from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_input, first_model_call
 from ..encode import encode_image
+from ..evaluation import deletion_insertion, sanity_check
 from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .image_input import display_map, prepare_input, to_display
@@ -53,6 +55,9 @@ class ImageExplainer(ExplainerWidget):
     opacity = traitlets.Float(0.6, min=0.0, max=1.0).tag(sync=True)
     path = traitlets.Unicode("straight").tag(sync=True)  # one of PATHS; each path keeps its own results
     idgi = traitlets.Bool(False).tag(sync=True)  # IDGI on the chosen path
+    # The checks panel: {"for": the settings checked, "sanity": ..., "deletion": ...} from `run_checks`
+    # (numbers for the curves, and each printed number as the text Python prints); {} until run.
+    checks = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -91,7 +96,56 @@ class ImageExplainer(ExplainerWidget):
         self.choices = {**self.choices, "path": list(PATHS)}
         self._caches = {(self.path, self.idgi): self._cache}  # each path keeps its results (the base's cache)
         self.outputs = self._top_outputs()
+        self.on_msg(self._on_message)
         self._start()
+
+    def _on_message(self, _widget: Any, content: dict, _buffers: Any) -> None:
+        """The view's Run checks button: the checks run in the background, the kernel stays free."""
+        if isinstance(content, dict) and content.get("type") == "run_checks":
+            threading.Thread(target=self._run_checks_safely, daemon=True).start()
+
+    def _run_checks_safely(self) -> None:
+        try:
+            self.run_checks()
+        except Exception as exc:  # shown in the panel: the user's model can raise anything
+            self.checks = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def run_checks(self) -> dict:
+        """Sanity check (cascading randomization of a copy of the model) and deletion/insertion curves for
+        the shown explanation (its target, path, baseline, rule and steps); the view's checks panel shows
+        them and an exported page keeps them. Returns the payload it sets on `checks`."""
+        self.wait()
+        request, path, idgi = Request(self.target, self.baseline, self.rule, self.steps), self.path, self.idgi
+        result = self.explanation
+        if result is None:
+            raise AttributionInputError("no explanation to check yet: the last computation failed (see .error)")
+        settings = {"target": request.target, "baseline": request.baseline, "rule": request.rule,
+                    "steps": request.steps, "path": path, "idgi": idgi}
+        self.checks = {"for": settings, "running": True}
+
+        def method(model, x, target=None):
+            return self._attribute(model, x, target, request, path, idgi)
+
+        sanity = sanity_check(self._model, self._x, target=request.target, method=method) \
+            if isinstance(self._model, torch.nn.Module) else None
+        curves = deletion_insertion(self._model, self._x, result, target=request.target)
+        payload = {"for": settings, "deletion": _curves_payload(curves)}
+        if sanity is not None:
+            payload["sanity"] = _sanity_payload(sanity)
+        self.checks = payload
+        return payload
+
+    def _attribute(self, model: Callable, x: Tensor, target: int, request: Request, path: str, idgi: bool) -> Tensor:
+        """The shown method's attributions on another model (a randomized copy), without a trace."""
+        if path == "straight":
+            return integrated_gradients(model, x, target=target, baseline=request.baseline, steps=request.steps,
+                                        rule=request.rule, output=self._output, trace=False, idgi=idgi).attributions
+        if path == "blur":
+            return blur_integrated_gradients(model, x, target=target, steps=request.steps, rule=request.rule,
+                                             max_sigma=self._blur_sigma(), output=self._output, trace=False,
+                                             idgi=idgi).attributions
+        return guided_integrated_gradients(model, x, target=target, baseline=request.baseline, steps=request.steps,
+                                           output=self._output, trace=False, idgi=idgi).attributions
 
     @traitlets.validate("path")
     def _check_path(self, proposal: dict) -> str:
@@ -226,6 +280,30 @@ class ImageExplainer(ExplainerWidget):
             return {}
         frames = np.stack([to_display(self._grid.means(point), self._scale, self._offset) for point in points[:, 0]])
         return {"path_images": encode_image(frames)}
+
+
+def _curves_payload(curves) -> dict:
+    """Deletion and insertion of row 0: the curves (drawn) and the two areas (printed, as text)."""
+    return {
+        "fractions": [float(v) for v in curves.fractions],
+        "deletion": [float(v) for v in curves.deletion[:, 0]],
+        "insertion": [float(v) for v in curves.insertion[:, 0]],
+        "deletion_area": f"{float(curves.deletion_area[0]):.3f}",
+        "insertion_area": f"{float(curves.insertion_area[0]):.3f}",
+        "output": curves.output,
+    }
+
+
+def _sanity_payload(sanity) -> dict:
+    """Per randomized layer (output layer first) the SSIM and rank correlation with the original map, as
+    printed; whether the map changed once every layer was random."""
+    return {
+        "layers": list(sanity.layers),
+        "ssim": [f"{float(v):.2f}" for v in sanity.ssim[:, 0]],
+        "spearman": [f"{float(v):.2f}" for v in sanity.spearman[:, 0]],
+        "threshold": f"{sanity.threshold:g}",
+        "passed": bool(sanity.passed[0]),
+    }
 
 
 def _path_label(path: str, idgi: bool, sigma: float) -> str:

@@ -85,6 +85,22 @@ export const STYLES = `
 .igw-badge-row { flex-wrap: wrap; }
 .igw-badge-note { flex-basis: 100%; contain: inline-size; font-size: var(--jp-ui-font-size0, 11px); }
 .igw-chart .igw-goal-value, .igw-chart .igw-axis-scale { fill: var(--jp-ui-font-color2, #666); }
+
+/* -- path methods and the checks panel (issue 14) -- */
+.igw-checks { margin-top: 8px; padding-top: 6px; border-top: 1px solid var(--jp-border-color2, #ddd);
+  font-size: var(--jp-ui-font-size1, 13px); }
+.igw-checks-header { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+.igw-checks-title { font-weight: 600; }
+.igw-checks-state { color: var(--jp-ui-font-color2, #555); font-size: var(--jp-ui-font-size0, 11px); }
+.igw-checks[data-stale="true"] .igw-checks-sanity, .igw-checks[data-stale="true"] .igw-checks-deletion { opacity: 0.5; }
+.igw-checks-verdict[data-passed="false"] { color: var(--jp-error-color1, #b00020); font-weight: 600; }
+.igw-checks-table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 4px 0; }
+.igw-checks-table th, .igw-checks-table td { padding: 1px 8px 1px 0; text-align: left; }
+.igw-checks-deletion { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+.igw-checks-deletion svg { border: 1px solid var(--jp-border-color2, #ddd); }
+.igw-curve-deletion, .igw-curve-insertion { fill: none; stroke-width: 1.5; }
+.igw-curve-deletion { stroke: #5e3c99; }
+.igw-curve-insertion { stroke: #e66101; stroke-dasharray: 4 2; }
 `;
 
 /** Add the stylesheet inside `root` (works in shadow roots and exported HTML alike). */

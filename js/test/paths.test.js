@@ -75,3 +75,44 @@ describe("path control", () => {
     expect(rule.parentElement.title).toMatch(/no rule is used/);
   });
 });
+
+describe("checks panel", () => {
+  let el;
+  beforeEach(() => {
+    installCanvasMock();
+    el = document.createElement("div");
+    document.body.replaceChildren(el);
+  });
+
+  const checks = {
+    for: { target: 1, baseline: "black", rule: "gausslegendre", steps: 4, path: "guided", idgi: false },
+    sanity: { layers: ["head", "conv"], ssim: ["0.41", "0.22"], spearman: ["0.90", "0.85"], threshold: "0.5", passed: true },
+    deletion: { fractions: [0, 0.5, 1], deletion: [0.9, 0.2, 0.1], insertion: [0.1, 0.8, 0.9],
+      deletion_area: "0.350", insertion_area: "0.650", output: "probability" },
+  };
+
+  it("asks the kernel to run the checks and prints its numbers as Python printed them", () => {
+    const model = guidedModel({ checks: {} });
+    const sent = [];
+    model.send = (content) => sent.push(content);
+    widget.render({ model, el });
+    el.querySelector(".igw-checks-run").click();
+    expect(sent).toEqual([{ type: "run_checks" }]);
+    model.update("checks", checks);
+    const text = el.querySelector(".igw-checks").textContent;
+    expect(text).toContain("Sanity check passes");
+    expect(text).toContain("SSIM 0.22 < 0.5");
+    expect(text).toContain("Deletion area 0.350");
+    expect(text).toContain("insertion area 0.650");
+    expect(el.querySelectorAll(".igw-checks-table tr")).toHaveLength(3);
+    expect(el.querySelector(".igw-checks").dataset.stale).toBe("false");
+  });
+
+  it("marks checks run for other settings", () => {
+    const model = guidedModel({ checks });
+    widget.render({ model, el });
+    model.update("path", "blur");
+    expect(el.querySelector(".igw-checks").dataset.stale).toBe("true");
+    expect(el.querySelector(".igw-checks-state").textContent).toContain("path guided");
+  });
+});

@@ -12,6 +12,7 @@ import {
 import { createLegend } from "../legend.js";
 import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
 import { addStyles } from "../styles.js";
+import { createChecksPanel } from "./checks.js";
 import { pathMethodControls } from "./paths.js";
 import { createProbe } from "./probe.js";
 import { cellAt, cellBlock, decodeImageResult, inputValues, valuesPerPixel } from "./result.js";
@@ -71,7 +72,8 @@ export function renderImage({ model, el }) {
   readout.id = readoutId;
   readout.setAttribute("aria-live", "polite");
 
-  root.append(status.root, controls, mainRow, path.root, readout);
+  const checks = createChecksPanel(model, link);
+  root.append(status.root, controls, mainRow, path.root, readout, checks.root);
   el.append(root);
 
   // -- drawing -----------------------------------------------------------------------------

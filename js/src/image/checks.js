@@ -1,0 +1,103 @@
+// The checks panel of the image view: does the shown map mean something? A sanity check (cascading
+// randomization of a copy of the model, SSIM and rank correlation with the original map per layer) and
+// the deletion / insertion curves with their areas. The kernel computes them on "Run checks" and puts
+// them in the `checks` trait (an exported page keeps them); every number printed here is the text
+// Python printed. Checks made for other settings than the shown ones are marked as such.
+
+import { element, staticPage } from "../frame.js";
+
+const SETTINGS = ["target", "baseline", "rule", "steps", "path", "idgi"];
+const CURVE_WIDTH = 160;
+const CURVE_HEIGHT = 60;
+const SVG = "http://www.w3.org/2000/svg";
+
+function curve(fractions, values, className) {
+  const line = document.createElementNS(SVG, "polyline");
+  line.setAttribute("class", className);
+  const low = 0;
+  const high = Math.max(1e-12, ...values);
+  line.setAttribute("points", fractions.map((f, k) =>
+    `${(f * CURVE_WIDTH).toFixed(1)},${(CURVE_HEIGHT - ((values[k] - low) / (high - low)) * CURVE_HEIGHT).toFixed(1)}`).join(" "));
+  return line;
+}
+
+export function createChecksPanel(model, { on }) {
+  const root = element("section", "igw-checks");
+  root.setAttribute("aria-label", "Checks of the explanation");
+  const title = element("span", "igw-checks-title", "Checks");
+  const button = element("button", "igw-checks-run", "Run checks");
+  button.type = "button";
+  const state = element("span", "igw-checks-state");
+  state.setAttribute("role", "status");
+  const sanity = element("div", "igw-checks-sanity");
+  const deletion = element("div", "igw-checks-deletion");
+  const header = element("div", "igw-checks-header");
+  header.append(title, button, state);
+  root.append(header, sanity, deletion);
+  const page = staticPage(model);
+  if (page) {
+    button.disabled = true;
+    button.title = page.note;
+  }
+  button.addEventListener("click", () => {
+    state.textContent = "running…";
+    model.send({ type: "run_checks" });
+  });
+
+  function show() {
+    const checks = model.get("checks") || {};
+    sanity.replaceChildren();
+    deletion.replaceChildren();
+    if (checks.error) {
+      state.textContent = checks.error;
+      return;
+    }
+    if (!checks.for) {
+      state.textContent = page ? "not run before this page was saved" : "not run yet";
+      return;
+    }
+    if (checks.running) {
+      state.textContent = "running…";
+      return;
+    }
+    const stale = SETTINGS.filter((name) => checks.for[name] !== model.get(name));
+    state.textContent = stale.length
+      ? `run for other settings (${stale.map((name) => `${name} ${checks.for[name]}`).join(", ")})`
+      : `for path ${checks.for.path}${checks.for.idgi ? " · IDGI" : ""}, baseline ${checks.for.baseline}, ${checks.for.steps} steps`;
+    root.dataset.stale = stale.length ? "true" : "false";
+    if (checks.sanity) {
+      const s = checks.sanity;
+      const verdict = element("div", "igw-checks-verdict",
+        s.passed ? `Sanity check passes: the map changes once the model is random (SSIM ${s.ssim[s.ssim.length - 1]} < ${s.threshold})`
+          : `Sanity check FAILS: the map survives a random model (SSIM ${s.ssim[s.ssim.length - 1]} ≥ ${s.threshold})`);
+      verdict.dataset.passed = String(s.passed);
+      const table = element("table", "igw-checks-table");
+      const head = element("tr");
+      for (const text of ["randomized down to", "SSIM", "rank corr."]) head.append(element("th", "", text));
+      table.append(head);
+      s.layers.forEach((layer, k) => {
+        const row = element("tr");
+        row.append(element("td", "", layer), element("td", "", s.ssim[k]), element("td", "", s.spearman[k]));
+        table.append(row);
+      });
+      sanity.append(verdict, table);
+    }
+    if (checks.deletion) {
+      const d = checks.deletion;
+      const svg = document.createElementNS(SVG, "svg");
+      svg.setAttribute("viewBox", `0 0 ${CURVE_WIDTH} ${CURVE_HEIGHT}`);
+      svg.setAttribute("width", String(CURVE_WIDTH));
+      svg.setAttribute("height", String(CURVE_HEIGHT));
+      svg.setAttribute("role", "img");
+      svg.setAttribute("aria-label", `Deletion and insertion curves of the target's ${d.output}`);
+      svg.append(curve(d.fractions, d.deletion, "igw-curve-deletion"), curve(d.fractions, d.insertion, "igw-curve-insertion"));
+      const text = element("div", "igw-checks-areas",
+        `Deletion area ${d.deletion_area} (lower is better) · insertion area ${d.insertion_area} (higher is better)`);
+      deletion.append(svg, text);
+    }
+  }
+  on("change:checks", show);
+  for (const name of SETTINGS) on(`change:${name}`, show);
+  show();
+  return { root };
+}
