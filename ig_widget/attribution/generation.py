@@ -280,7 +280,7 @@ def prepare_generation(
                     for i in range(generated)]
     return Generation(
         token_ids=full.detach(),
-        tokens=[_text(tokenizer, int(token)) for token in full],
+        tokens=_token_texts(full.tolist(), tokenizer),
         generated=generated,
         alternatives=alternatives,
         log_probabilities=[float(log_probabilities[i, chosen[i]]) for i in range(generated)],
@@ -387,6 +387,19 @@ def _alternatives(logits: Tensor, log_probabilities: Tensor, chosen: int, top_k:
 def _text(tokenizer: Any, token: int) -> str:
     decode = getattr(tokenizer, "decode", None)
     return str(decode([token])) if callable(decode) else str(token)
+
+
+def _token_texts(ids: list[int], tokenizer: Any) -> list[str]:
+    """Each token as the text reads: what decoding it after its predecessor adds, so a word-level
+    tokenizer's spaces between words stay (decoding one token alone drops them)."""
+    decode = getattr(tokenizer, "decode", None)
+    if not callable(decode):
+        return [str(token) for token in ids]
+    texts = [str(decode(ids[:1]))]
+    for previous, token in zip(ids, ids[1:]):
+        before, both = str(decode([previous])), str(decode([previous, token]))
+        texts.append(both[len(before):] if both.startswith(before) else str(decode([token])))
+    return texts
 
 
 def _special(ids: Tensor, tokenizer: Any) -> list[bool]:

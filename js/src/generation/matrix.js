@@ -50,7 +50,16 @@ export function createMatrix(onSelect) {
   const tip = document.createElement("div");
   tip.className = "igw-gen-tip";
   tip.hidden = true;
-  root.append(canvas, tip);
+  const labels = document.createElement("div"); // the generated tokens, one per row, as text
+  labels.className = "igw-gen-rowlabels";
+  labels.setAttribute("aria-hidden", "true");
+  const body = document.createElement("div");
+  body.className = "igw-gen-matrix-body";
+  const plot = document.createElement("div");
+  plot.className = "igw-gen-matrix-plot";
+  plot.append(canvas, tip);
+  body.append(labels, plot);
+  root.append(body);
   let state = null; // {cells, units, result, selected, sign, size, labels}
 
   function cellAt(x, y) {
@@ -79,8 +88,8 @@ export function createMatrix(onSelect) {
     tip.textContent = describe(cell.row, cell.column);
     tip.dataset.row = String(cell.row);
     tip.dataset.column = String(cell.column);
-    tip.style.left = `${event.clientX - root.getBoundingClientRect().left + 12}px`;
-    tip.style.top = `${event.clientY - root.getBoundingClientRect().top + 12}px`;
+    tip.style.left = `${event.clientX - plot.getBoundingClientRect().left + 12}px`;
+    tip.style.top = `${event.clientY - plot.getBoundingClientRect().top + 12}px`;
     tip.hidden = false;
   });
   canvas.addEventListener("mouseleave", () => (tip.hidden = true));
@@ -116,6 +125,16 @@ export function createMatrix(onSelect) {
       canvas.height = Math.round(height * ratio);
       canvas.style.width = `${width}px`;
       canvas.style.height = `${height}px`;
+      labels.replaceChildren(...Array.from({ length: result.generated }, (_, row) => {
+        const label = document.createElement("div");
+        label.textContent = result.tokens[result.promptLength + row];
+        label.style.height = `${size.height}px`;
+        label.style.lineHeight = `${size.height}px`;
+        label.style.fontSize = `${Math.min(12, size.height - 2)}px`;
+        label.classList.toggle("igw-gen-rowlabel-selected", row === selected);
+        return label;
+      }));
+      labels.hidden = size.height < 8;
       canvas.setAttribute("aria-label", `Generation matrix: ${result.generated} generated tokens by ${cells.units} ` +
         `context ${units.texts === result.tokens ? "tokens" : "units"}; arrow keys choose the row`);
       const context = canvas.getContext?.("2d");

@@ -31,6 +31,11 @@ const GENERATION_STYLES = `
 .igw-gen .igw-token:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); }
 .igw-gen .igw-gen-main { flex: 1 1 420px; min-width: 260px; display: flex; flex-direction: column; gap: 4px; }
 .igw-gen .igw-gen-matrix { position: relative; overflow: auto; max-width: 760px; }
+.igw-gen .igw-gen-matrix-body { display: flex; align-items: flex-start; gap: 4px; }
+.igw-gen .igw-gen-matrix-plot { position: relative; }
+.igw-gen .igw-gen-rowlabels { white-space: pre; text-align: right; max-width: 10em; overflow: hidden; padding-top: 1px;
+  color: var(--jp-ui-font-color2, #555); }
+.igw-gen .igw-gen-rowlabel-selected { color: var(--jp-ui-font-color0, #000); font-weight: 600; }
 .igw-gen .igw-gen-matrix canvas { display: block; border: 1px solid var(--jp-border-color2, #ddd); }
 .igw-gen .igw-gen-matrix canvas:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); }
 .igw-gen .igw-gen-tip { position: absolute; pointer-events: none; padding: 2px 6px; border-radius: 3px;
