@@ -37,7 +37,7 @@ NOTEBOOK = [
     # a tokenizer that splits at '|' keeps each hostile string, spaces and all, one token
     "import re\n"
     "class PipeTokenizer:\n"
-    "    is_fast, pad_token_id, all_special_ids = True, 0, [0]\n"
+    "    is_fast, pad_token, pad_token_id, all_special_ids = True, '[PAD]', 0, [0]\n"
     "    def __init__(self):\n"
     "        self.vocabulary = {'[PAD]': 0}\n"
     "    def __call__(self, texts, **options):\n"
@@ -159,8 +159,9 @@ def luminance(css: str) -> float:
 
 
 def test_language_model_view_marks_its_position_hover_and_dark_theme(lab, run_notebook, artifacts):
-    page = run_notebook("text_lm.ipynb", LANGUAGE_MODEL, wait_for=".igw-text", timeout=150)
-    view = page.locator(".igw-text")
+    page = run_notebook("text_lm.ipynb", LANGUAGE_MODEL, wait_for=None)
+    view = page.locator(".igw-text", has_text="park")  # JupyterLab may restore an earlier test's notebook too
+    view.wait_for(state="visible", timeout=150_000)
     view.locator(".igw-badge").wait_for(state="visible", timeout=120_000)
     tokens = view.locator("[data-strip=attributions] .igw-token")
     assert tokens.all_text_contents() == ["the", "old", "dog", "played", "by", "the", "park"]
