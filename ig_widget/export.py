@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import pathlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,10 +18,10 @@ from typing import Any
 import anywidget
 from ipywidgets import Widget
 
-SHIM = pathlib.Path(__file__).with_name("export_shim.js")
-STATE_TYPE = "application/vnd.jupyter.widget-state+json"
-VIEW_TYPE = "application/vnd.jupyter.widget-view+json"
-PRECOMPUTED_TYPE = "application/vnd.ig-widget.precomputed+json"
+from .page import PRECOMPUTED_TYPE, STATE_TYPE, page_scripts, view_script
+
+__all__ = ["PRECOMPUTED_TYPE", "STATE_TYPE", "export_html", "export_notebook_html", "precomputed_results"]
+
 PAGE_STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 960px; padding: 0 1rem; }
 .igw-note { color: #555; font-size: 0.9rem; border-left: 3px solid #999; padding-left: 0.6rem; }
@@ -64,29 +63,6 @@ def export_html(
     target = pathlib.Path(path)
     target.write_text(page, encoding="utf-8")
     return target
-
-
-def view_script(model_id: str) -> str:
-    """The placeholder the shim replaces with the widget's view (the same tag nbconvert writes)."""
-    return _json_script(VIEW_TYPE, {"version_major": 2, "version_minor": 0, "model_id": model_id})
-
-
-def page_scripts(state: dict | None, precomputed: dict | None = None) -> str:
-    """The data and the shim that render every view placeholder of a page."""
-    parts = [] if state is None else [_json_script(STATE_TYPE, state)]
-    if precomputed:
-        parts.append(_json_script(PRECOMPUTED_TYPE, precomputed))
-    parts.append(f'<script type="module">\n{_safe_script(SHIM.read_text(encoding="utf-8"))}\n</script>')
-    return "\n".join(parts)
-
-
-def _json_script(kind: str, data: Any) -> str:
-    return f'<script type="{kind}">{_safe_script(json.dumps(data))}</script>'
-
-
-def _safe_script(text: str) -> str:
-    """Script content that cannot end its <script> element early (`</` never appears as is)."""
-    return text.replace("</", "<\\/")
 
 
 def _as_widget_list(widgets: Widget | Sequence[Widget]) -> list[Widget]:

@@ -13,7 +13,7 @@ import jinja2
 from nbconvert import HTMLExporter
 from traitlets import Dict, default
 
-from .export import page_scripts
+from .page import page_scripts
 
 TEMPLATE_NAME = "igw_offline.html.j2"
 TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
