@@ -72,3 +72,28 @@ def test_no_cell_is_skipped_only_by_the_test_runner():
     for path in NOTEBOOKS.glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             assert skipped not in cell.metadata.get("tags", []), f"{path.name} has a cell only the tests skip"
+
+
+PAIRED = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+
+
+def test_every_tutorial_is_a_jupytext_pair():
+    """Each tutorial is a percent-format script a person opens and edits, paired with its .ipynb."""
+    notebooks = {path.stem for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    assert notebooks and notebooks == {path.stem for path in PAIRED}, "every .ipynb has its .py and back"
+    assert not (NOTEBOOKS / "build_notebooks.py").exists(), "the scripts are the sources now"
+
+
+@pytest.mark.parametrize("path", PAIRED, ids=lambda p: p.stem)
+def test_script_and_notebook_agree(path):
+    """Same cells (type, source, tags) in the script and the notebook: edit the .py, then
+    `jupytext --sync notebooks/<name>.py` (or open the pair in JupyterLab, which saves both)."""
+    jupytext = pytest.importorskip("jupytext")
+    script = jupytext.read(path)
+    book = nbformat.read(path.with_suffix(".ipynb"), as_version=4)
+
+    def cells(notebook):
+        return [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in notebook.cells]
+
+    assert cells(script) == cells(book), f"regenerate: jupytext --sync {path.relative_to(NOTEBOOKS.parent)}"
+    assert book.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
