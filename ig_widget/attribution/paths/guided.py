@@ -154,39 +154,37 @@ class _GuidedWalk:
 
     def _move(self, row: int, step: int, gradient: Tensor) -> None:
         """PAIR's `guided_ig_impl` inner loop for one row: move the lowest-|gradient| features until the
-        path has covered (step + 1) / steps of the L1 distance."""
+        path has covered (step + 1) / steps of the L1 distance. Masked writes are `torch.where` (no index
+        lists) and the same comparisons and divisions as PAIR's, so the same features move."""
         target, start, x = self.target[row], self.start[row], self.current[row]
         difference = target - start
-        total = difference.abs().sum()
-        if float(total) == 0:
+        total = float(difference.abs().sum())
+        if total == 0:
             return
         alpha = (step + 1.0) / self.steps
         low, high = max(alpha - self.max_dist, 0.0), min(alpha + self.max_dist, 1.0)
         x_low, x_high = start + difference * low, start + difference * high
-        goal = float(total) * (1 - (step + 1) / self.steps)
+        moving = difference != 0
+        divisor = torch.where(moving, difference, torch.ones_like(difference))
+        goal = total * (1 - (step + 1) / self.steps)
         ranked = gradient.clone()
-        gamma = math.inf
-        moves = 0
-        while gamma > 1.0 and moves < MOST_MOVES:
-            moves += 1
-            alpha_of_x = torch.where(difference != 0, (x - start) / torch.where(difference != 0, difference, 1.0),
-                                     torch.full_like(x, high))
-            behind = alpha_of_x < low
-            x[behind] = x_low[behind]
+        k = int(math.floor(self.fraction * (ranked.numel() - 1)))  # numpy's quantile, method 'lower'
+        for _ in range(MOST_MOVES):
+            behind = moving & ((x - start) / divisor < low)  # features with no distance to go never lag
+            x = torch.where(behind, x_low, x)
             now = float((x - target).abs().sum())
             if math.isclose(goal, now, rel_tol=CLOSE, abs_tol=CLOSE):
                 break
-            ranked[x == x_high] = math.inf
+            ranked = torch.where(x == x_high, math.inf, ranked)
             magnitude = ranked.abs()
-            k = int(math.floor(self.fraction * (magnitude.numel() - 1)))  # numpy's quantile, method 'lower'
-            threshold = torch.kthvalue(magnitude, k + 1).values
+            threshold = torch.kthvalue(magnitude, k + 1).values  # a sort per step measured 10x slower
             chosen = (magnitude <= threshold) & (ranked != math.inf)
             room = float(((x - x_high).abs() * chosen).sum())
             gamma = (now - goal) / room if room > 0 else math.inf
-            if gamma > 1.0:
-                x[chosen] = x_high[chosen]
-            else:
-                x[chosen] = (x + (x_high - x) * gamma)[chosen]
+            x = torch.where(chosen, x_high if gamma > 1.0 else x + (x_high - x) * gamma, x)
+            if gamma <= 1.0:
+                break
+        self.current[row] = x
 
     def finish(self, value: Tensor, base_value: Tensor) -> tuple[Tensor, PathTrace | None]:
         """The attributions (x's dtype and shape) and the trace; with IDGI, its terms replace g * dx."""
