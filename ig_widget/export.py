@@ -88,34 +88,62 @@ def _precomputed(widget: Any, targets: Iterable[int] | str | None) -> dict:
     """Payloads for the requests the page can answer without a kernel: those the widget has already
     computed, plus `targets` at the current baseline, rule and steps (computed now, off the view:
     the widget's traits are not touched)."""
-    from .widgets.explainer import Request
-
-    payloads = {request: payload for request, (_, payload) in widget._cache.items()}
+    payloads = widget.computed_payloads()
     if targets == "shown":
         targets = [output["index"] for output in widget.outputs]
     elif isinstance(targets, str):
         raise ValueError(f"targets={targets!r}; use 'shown', a list of class indices, or None")
     for target in targets or []:
-        request = Request(int(target), widget.baseline, widget.rule, widget.steps)
+        request = widget.current_request(target)
         if request not in payloads:
-            payloads[request] = widget._compute(request, lambda done, total: None)[1]
+            payloads[request] = widget.compute_payload(request)
     entries = []
     for request, payload in payloads.items():
-        state, paths, buffers = _split_buffers({"result": payload, "status": "done", "error": "", "progress": 1.0})
+        state, paths, buffers = split_buffers({"result": payload, "status": "done", "error": "", "progress": 1.0})
         entries.append({
             "request": request._asdict(),
             "state": state,
             "buffers": [{"path": path, "encoding": "base64", "data": base64.b64encode(bytes(buffer)).decode("ascii")}
                         for path, buffer in zip(paths, buffers)],
         })
-    return {"keys": list(Request._fields), "entries": entries}
+    return {"keys": list(widget.current_request()._fields), "entries": entries}
 
 
-def _split_buffers(state: dict) -> tuple[dict, list, list]:
-    from ipywidgets.widgets.widget import _remove_buffers
+BINARY = (bytes, bytearray, memoryview)
 
-    return _remove_buffers(state)
 
+def split_buffers(state: Any, path: list | None = None) -> tuple[Any, list[list], list]:
+    """The Jupyter widget protocol's split of a state into JSON and binary buffers: (the state without
+    its buffers, each buffer's path of keys and indices, the buffers). A buffer in a dict is left out,
+    one in a list leaves None in its place, as ipywidgets sends them and export_shim.js puts them back."""
+    path = path or []
+    paths: list[list] = []
+    buffers: list = []
+    if isinstance(state, dict):
+        kept: Any = {}
+        for key, value in state.items():
+            if isinstance(value, BINARY):
+                paths.append([*path, key])
+                buffers.append(value)
+                continue
+            kept[key], inner_paths, inner = split_buffers(value, [*path, key])
+            paths += inner_paths
+            buffers += inner
+        return kept, paths, buffers
+    if isinstance(state, (list, tuple)):
+        kept = []
+        for index, value in enumerate(state):
+            if isinstance(value, BINARY):
+                paths.append([*path, index])
+                buffers.append(value)
+                kept.append(None)
+                continue
+            item, inner_paths, inner = split_buffers(value, [*path, index])
+            kept.append(item)
+            paths += inner_paths
+            buffers += inner
+        return kept, paths, buffers
+    return state, paths, buffers
 
 
 def precomputed_results(widgets: Iterable[Widget], targets: Iterable[int] | str | None = "shown") -> dict:

@@ -107,3 +107,41 @@ def test_a_notebook_page_carries_the_precomputed_results_it_is_given(explainer, 
     assert embedded[explainer.model_id] == json.loads(json.dumps(mine))
     plain = igw.export_notebook_html(notebook, tmp_path / "plain.html").read_text()
     assert scripts(plain, export.PRECOMPUTED_TYPE) == []
+
+
+def test_buffers_split_as_the_widget_protocol_splits_them(explainer):
+    """export's own split of a state into JSON and binary buffers equals ipywidgets' (private) one."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    state = {"result": explainer.result, "list": [b"ab", {"x": memoryview(b"cd")}, 3], "status": "done"}
+    ours, theirs = export.split_buffers(state), _remove_buffers(state)
+    assert ours[0] == theirs[0] and ours[1] == theirs[1]
+    assert [bytes(b) for b in ours[2]] == [bytes(b) for b in theirs[2]] and ours[2]
+
+
+def test_export_goes_through_public_methods_only():
+    """No attribute with a leading underscore (the widget's cache, its compute hooks, ipywidgets'
+    private helpers) is read in export.py; a request's `_asdict` and `_fields` are named-tuple API."""
+    import ast
+    import pathlib
+
+    tree = ast.parse(pathlib.Path(export.__file__).read_text(encoding="utf-8"))
+    private = [node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+               and node.attr.startswith("_") and not node.attr.startswith("__")
+               and node.attr not in ("_asdict", "_fields")]  # a named tuple's public API
+    private += [alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names if alias.name.startswith("_")]
+    assert private == []
+
+
+def test_computed_payloads_and_compute_payload_leave_the_view_alone(explainer):
+    explainer.wait()
+    before = dict(explainer.computed_payloads())
+    shown = explainer.result
+    other = next(row["index"] for row in explainer.outputs if row["index"] != explainer.target)
+    request = explainer.current_request(other)
+    payload = explainer.compute_payload(request)
+    assert payload["target"] == other and explainer.result is shown
+    assert explainer.computed_payloads().keys() == before.keys()
+    assert request._asdict() == {"target": other, "baseline": explainer.baseline, "rule": explainer.rule,
+                                 "steps": explainer.steps}

@@ -1,22 +1,15 @@
-"""The base of every explainer widget: traits shared with the browser and the compute machinery.
+"""The base of every explainer widget: the traits shared with the browser, their validation, and the
+hooks a subclass fills in (compute one request, compute several in one walk, name the classes).
 
-A control change (target, baseline, rule, steps) becomes a request. A cached result is shown at once;
-otherwise a background thread computes it, so the kernel stays responsive while the view shows
-progress. A newer request replaces an older one: the engine's progress callback stops a computation
-that is no longer wanted.
-
-Once the wanted result is shown, the same thread computes every other listed output at the same
-baseline, rule and steps in one multi-target walk (one forward pass over the path, one backward pass
-per target) and caches them, so clicking between the listed outputs needs no recomputation. The
-wanted target goes first on its own: a lone target is ready sooner than a walk for all of them
-(ResNet-18 on 2 CPU cores, 32 steps: 14 s alone, 22 s for five in one walk, 80 s for five alone).
+When and where a request is computed is `RequestScheduler`'s job (`scheduler.py`): a cached result is
+shown at once, otherwise a background thread computes it, a newer request replaces an older one, and
+the other listed outputs at the same settings follow in one multi-target walk.
 """
 
 from __future__ import annotations
 
 import numbers
 import pathlib
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -29,6 +22,9 @@ from ..attribution.errors import AttributionInputError
 from ..attribution.targets import check_output
 from ..attribution.validation import check_model
 from .outputs import check_score_kind
+from .scheduler import RequestScheduler, Superseded
+
+__all__ = ["ExplainerWidget", "Request", "Superseded"]
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
 BASELINES = ("black", "blur", "uniform", "gaussian", "max_distance")
@@ -70,10 +66,6 @@ class Request(NamedTuple):
         return self.baseline, self.rule, self.steps
 
 
-class Superseded(Exception):
-    """Raised inside the engine's progress callback when a newer request has arrived."""
-
-
 class ExplainerWidget(anywidget.AnyWidget):
     """Shared traits and compute machinery; subclasses say how to compute and encode one request."""
 
@@ -100,17 +92,32 @@ class ExplainerWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)  # readable message of the last failed request
 
     def __init__(self, **kwargs: Any):
-        self._wanted: Request | None = None  # the newest request: what the view should show
-        self._walking: frozenset[Request] = frozenset()  # requests the multi-target walk in flight computes
-        self._state_lock = threading.Lock()  # guards the three above with the cache, and what is shown
-        self._compute_lock = threading.Lock()
-        self._cache: OrderedDict[Request, tuple[Any, dict]] = OrderedDict()
-        self._worker: threading.Thread | None = None
         self.last_exception: BaseException | None = None
         self._started = False
+        self._scheduler = RequestScheduler(
+            compute=lambda request, progress: self._compute(request, progress),
+            compute_many=lambda requests, progress: self._compute_many(requests, progress),
+            listed=self._listed, show=lambda payload: self._show(payload), show_error=self._show_error,
+            show_progress=lambda fraction: setattr(self, "progress", fraction),
+            show_computing=self._show_computing, capacity=lambda: max(CACHE_SIZE, 2 * len(self.outputs)),
+            remember=lambda request, computed: self._remember(request, computed),
+        )
         super().__init__(choices={"baseline": list(self.baseline_names), "rule": list(RULES)},
                          limits={"steps": {"min": 1, "max": MAX_STEPS},
                                  "clip": {"min": CLIP_RANGE[0], "max": CLIP_RANGE[1]}}, **kwargs)
+
+    # The scheduler's cache and lock: a subclass may swap the cache (ImageExplainer keeps one per path).
+    @property
+    def _cache(self) -> OrderedDict:
+        return self._scheduler.cache
+
+    @_cache.setter
+    def _cache(self, cache: OrderedDict) -> None:
+        self._scheduler.cache = cache
+
+    @property
+    def _state_lock(self):
+        return self._scheduler.lock
 
     def _start(self) -> None:
         """Called by a subclass once its model and input are in place: from now on controls compute."""
@@ -189,115 +196,44 @@ class ExplainerWidget(anywidget.AnyWidget):
         if self._started:
             self.request()
 
+    def current_request(self, target: int | None = None) -> Request:
+        """The request the controls describe now (for another `target` at the same settings if given)."""
+        return Request(self.target if target is None else int(target), self.baseline, self.rule, self.steps)
+
     def request(self) -> None:
         """Show the result for the current controls: from the cache, or computed in the background."""
-        request = Request(self.target, self.baseline, self.rule, self.steps)
-        with self._state_lock:
-            self._wanted = request
-            cached = self._cache.get(request)
-            if cached is not None:
-                self._cache.move_to_end(request)
-                self._show(cached[1])
-            else:
-                self.status, self.progress = "computing", 0.0
-            if request in self._walking:  # the walk in flight shows it when done
-                return
-            if cached is not None and not self._missing(request):
-                return
-        self._worker = threading.Thread(target=self._work, args=(request,), daemon=True)
-        self._worker.start()
+        self._scheduler.request(self.current_request())
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Block until the newest request, and the other listed outputs at its settings, are computed
         (for scripts and tests; the view never waits)."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
-            if worker.is_alive():
-                raise TimeoutError(f"the attribution did not finish within {timeout} s")
+        self._scheduler.wait(timeout)
 
     @property
     def explanation(self) -> Any:
         """The attribution result behind the view, or None while it is being computed."""
-        request = Request(self.target, self.baseline, self.rule, self.steps)
-        cached = self._cache.get(request)
+        cached = self._scheduler.cached(self.current_request())
         return cached[0] if cached else None
 
-    def _work(self, request: Request) -> None:
-        with self._compute_lock:  # one computation at a time; one no longer wanted stops at its next chunk
-            if self._wanted != request:  # replaced while queued: the newer request has its own worker
-                return
-            if request not in self._cache and not self._compute_wanted(request):
-                return
-            self._compute_listed(request)
+    def computed_payloads(self) -> dict[Request, dict]:
+        """The encoded payload of every request computed so far and still cached (on the shown path)."""
+        return self._scheduler.payloads()
 
-    def _compute_wanted(self, request: Request) -> bool:
-        """Compute the wanted request alone and show it; False when it failed or was replaced."""
-        try:
-            computed = self._compute(request, self._progress_reporter(lambda: self._wanted == request))
-        except Superseded:
-            return False
-        except Exception as exc:  # shown in the view: the user's model can raise anything
-            with self._state_lock:
-                if self._wanted == request:
-                    self._show_error(exc)
-            return False
-        with self._state_lock:
-            self._remember(request, computed)
-            if self._wanted == request:
-                self._show(computed[1])
-        return True
+    def compute_payload(self, request: Request) -> dict:
+        """The payload of `request`, computed now in this thread, off the view: no trait changes, no caching
+        (what `export_html` uses for targets the view has not computed)."""
+        return self._scheduler.compute_now(request)[1]
 
-    def _compute_listed(self, request: Request) -> None:
-        """Compute the listed outputs not yet cached at the request's settings, in one walk."""
-        with self._state_lock:
-            missing = self._missing(request)
-            self._walking = frozenset(missing)
-        if not missing:
-            return
+    def _listed(self, request: Request) -> list[Request]:
+        """The requests one walk computes with `request`: the listed outputs at its settings."""
+        return [Request(output["index"], *request.settings()) for output in self.outputs]
 
-        def still_useful() -> bool:  # the wanted result is cached or in this walk, at these settings
-            wanted = self._wanted
-            return wanted is not None and wanted.settings() == request.settings() and (
-                wanted in self._walking or wanted in self._cache)
-
-        try:
-            computed = self._compute_many(missing, self._progress_reporter(still_useful, missing))
-        except Superseded:
-            computed = None
-        except Exception as exc:  # only news to the view when it waits for one of these targets
-            computed = None
-            with self._state_lock:
-                if self._wanted in self._walking:
-                    self._show_error(exc)
-        with self._state_lock:
-            self._walking = frozenset()
-            for each, result in zip(missing, computed or []):
-                self._remember(each, result)
-                if self._wanted == each:
-                    self._show(result[1])
-
-    def _missing(self, request: Request) -> list[Request]:
-        """The listed outputs at the request's settings that are not cached yet."""
-        listed = [Request(output["index"], *request.settings()) for output in self.outputs]
-        return [each for each in listed if each not in self._cache]
-
-    def _progress_reporter(self, still_useful: Callable[[], bool], shown: Sequence[Request] | None = None
-                           ) -> Callable[[int, int], None]:
-        """Stops the computation once it is no longer useful; moves the view's progress bar while the
-        wanted request is among those computed (`shown`, or any when None)."""
-        def report(done: int, total: int) -> None:
-            if not still_useful():
-                raise Superseded()
-            if shown is None or self._wanted in shown:
-                self.progress = done / max(1, total)
-
-        return report
+    def _show_computing(self) -> None:
+        self.status, self.progress = "computing", 0.0
 
     def _remember(self, request: Request, computed: tuple[Any, dict]) -> None:
-        self._cache[request] = computed
-        while len(self._cache) > max(CACHE_SIZE, 2 * len(self.outputs)):
-            self._cache.popitem(last=False)
+        """Keep a computed result (a subclass may pick the cache it goes to)."""
+        self._scheduler.store(request, computed)
 
     def _show(self, payload: dict) -> None:
         with self.hold_sync():

@@ -1,0 +1,187 @@
+"""Request scheduling for the explainer views: a cache, one background thread, and the newest request wins.
+
+A view's control change becomes a request. A cached result is shown at once; otherwise a background
+thread computes it, so the kernel stays responsive while the view shows progress. A newer request
+replaces an older one: the engine's progress callback raises `Superseded` in a computation that is
+no longer wanted, so it stops at its next chunk.
+
+Once the wanted result is shown, the same thread computes the other listed requests at the same
+settings (for an explainer: the other listed outputs at the same baseline, rule and steps) in one
+multi-target walk, and caches them, so clicking between them needs no recomputation. The wanted one
+goes first on its own: a lone target is ready sooner than a walk for all of them (ResNet-18 on 2 CPU
+cores, 32 steps: 14 s alone, 22 s for five in one walk, 80 s for five alone).
+
+Nothing here knows about widgets or traits: the owner passes the computations and what to do with
+their results as functions (`tests/test_scheduler.py` drives it with a fake computation and real
+threads). A request is any hashable value with `settings()`: what it shares with the requests that
+one walk computes together.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Protocol
+
+Progress = Callable[[int, int], None]
+Computed = tuple[Any, dict]  # (the attribution result, its encoded payload)
+
+
+class Schedulable(Hashable, Protocol):
+    def settings(self) -> Hashable: ...
+
+
+class Superseded(Exception):
+    """Raised inside the engine's progress callback when a newer request has arrived."""
+
+
+class RequestScheduler:
+    """Computes requests in the background, newest first, with a cache.
+
+    compute(request, progress) -> (result, payload); compute_many(requests, progress) -> one per request,
+    in one walk; listed(request) -> the requests to compute with it in that walk (cached ones are
+    skipped). show(payload) is called, under `lock`, when the wanted request's result is ready;
+    show_error(exc) when it failed; show_progress(fraction) while the wanted request computes;
+    show_computing() when a request has to wait for a computation. remember(request, computed) stores
+    a result (default: `store`, into `cache`); capacity() is how many results the cache keeps.
+    """
+
+    def __init__(
+        self,
+        *,
+        compute: Callable[[Any, Progress], Computed],
+        compute_many: Callable[[list, Progress], list[Computed]],
+        listed: Callable[[Any], Sequence],
+        show: Callable[[dict], None],
+        show_error: Callable[[BaseException], None],
+        show_progress: Callable[[float], None],
+        show_computing: Callable[[], None],
+        capacity: Callable[[], int],
+        remember: Callable[[Any, Computed], None] | None = None,
+    ):
+        self._compute, self._compute_many, self._listed = compute, compute_many, listed
+        self._show, self._show_error = show, show_error
+        self._show_progress, self._show_computing = show_progress, show_computing
+        self._capacity = capacity
+        self._remember = remember or self.store
+        self.lock = threading.Lock()  # guards the cache, `wanted`, the walk in flight, and what is shown
+        self._compute_lock = threading.Lock()  # one computation at a time
+        self.cache: OrderedDict[Any, Computed] = OrderedDict()
+        self.wanted: Schedulable | None = None  # the newest request: what the view should show
+        self._walking: frozenset = frozenset()  # requests the multi-target walk in flight computes
+        self._worker: threading.Thread | None = None
+
+    # -- public ----------------------------------------------------------------------------------
+    def request(self, request: Schedulable) -> None:
+        """Show `request`'s result: from the cache, or computed in the background (then the listed ones)."""
+        with self.lock:
+            self.wanted = request
+            cached = self.cache.get(request)
+            if cached is not None:
+                self.cache.move_to_end(request)
+                self._show(cached[1])
+            else:
+                self._show_computing()
+            if request in self._walking:  # the walk in flight shows it when done
+                return
+            if cached is not None and not self._missing(request):
+                return
+        self._worker = threading.Thread(target=self._work, args=(request,), daemon=True)
+        self._worker.start()
+
+    def wait(self, timeout: float | None = 60.0) -> None:
+        """Block until the newest request, and the listed ones at its settings, are computed."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+            if worker.is_alive():
+                raise TimeoutError(f"the attribution did not finish within {timeout} s")
+
+    def cached(self, request: Schedulable) -> Computed | None:
+        """The cached (result, payload) of `request`, or None."""
+        return self.cache.get(request)
+
+    def payloads(self) -> dict:
+        """Every cached request with its payload, oldest first."""
+        with self.lock:
+            return {request: payload for request, (_, payload) in self.cache.items()}
+
+    def compute_now(self, request: Schedulable) -> Computed:
+        """Compute `request` in this thread, off the view: nothing is shown, cached or superseded."""
+        return self._compute(request, lambda done, total: None)
+
+    def store(self, request: Schedulable, computed: Computed) -> None:
+        """Keep a result in `cache`, dropping the oldest beyond `capacity()`."""
+        self.cache[request] = computed
+        while len(self.cache) > self._capacity():
+            self.cache.popitem(last=False)
+
+    # -- the worker ------------------------------------------------------------------------------
+    def _work(self, request: Schedulable) -> None:
+        with self._compute_lock:  # one no longer wanted stops at its next chunk
+            if self.wanted != request:  # replaced while queued: the newer request has its own worker
+                return
+            if request not in self.cache and not self._compute_wanted(request):
+                return
+            self._compute_listed(request)
+
+    def _compute_wanted(self, request: Schedulable) -> bool:
+        """Compute the wanted request alone and show it; False when it failed or was replaced."""
+        try:
+            computed = self._compute(request, self._reporter(lambda: self.wanted == request))
+        except Superseded:
+            return False
+        except Exception as exc:  # shown in the view: the user's model can raise anything
+            with self.lock:
+                if self.wanted == request:
+                    self._show_error(exc)
+            return False
+        with self.lock:
+            self._remember(request, computed)
+            if self.wanted == request:
+                self._show(computed[1])
+        return True
+
+    def _compute_listed(self, request: Schedulable) -> None:
+        """Compute the listed requests not yet cached at the request's settings, in one walk."""
+        with self.lock:
+            missing = self._missing(request)
+            self._walking = frozenset(missing)
+        if not missing:
+            return
+
+        def still_useful() -> bool:  # the wanted result is cached or in this walk, at these settings
+            wanted = self.wanted
+            return wanted is not None and wanted.settings() == request.settings() and (
+                wanted in self._walking or wanted in self.cache)
+
+        try:
+            computed = self._compute_many(missing, self._reporter(still_useful, missing))
+        except Superseded:
+            computed = None
+        except Exception as exc:  # only news to the view when it waits for one of these
+            computed = None
+            with self.lock:
+                if self.wanted in self._walking:
+                    self._show_error(exc)
+        with self.lock:
+            self._walking = frozenset()
+            for each, result in zip(missing, computed or []):
+                self._remember(each, result)
+                if self.wanted == each:
+                    self._show(result[1])
+
+    def _missing(self, request: Schedulable) -> list:
+        return [each for each in self._listed(request) if each not in self.cache]
+
+    def _reporter(self, still_useful: Callable[[], bool], shown: Sequence | None = None) -> Progress:
+        """Stops the computation once it is no longer useful; reports progress while the wanted
+        request is among those computed (`shown`, or any when None)."""
+        def report(done: int, total: int) -> None:
+            if not still_useful():
+                raise Superseded()
+            if shown is None or self.wanted in shown:
+                self._show_progress(done / max(1, total))
+
+        return report

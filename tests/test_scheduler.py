@@ -1,0 +1,183 @@
+"""RequestScheduler without anywidget: a fake computation that records what it was asked, real threads.
+
+The fake's progress calls are where a computation can be stopped, as the engine's are; each one waits
+on a gate the test opens, so the test decides what happens while a computation is in flight.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+import time
+from typing import NamedTuple
+
+from ig_widget.widgets.scheduler import RequestScheduler, Superseded
+
+TIMEOUT = 10.0
+
+
+def wait_for(condition, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.002)
+
+
+class Ask(NamedTuple):
+    target: int
+    steps: int
+
+    def settings(self) -> int:
+        return self.steps
+
+
+class Fake:
+    """compute / compute_many that record each call and the requests in it, and pass through `gate`
+    at every progress call (CHUNKS per computation)."""
+
+    CHUNKS = 3
+
+    def __init__(self, listed=(0, 1, 2), fail_on: int | None = None):
+        self.calls: list[tuple[str, list[Ask]]] = []
+        self.finished: list[list[Ask]] = []
+        self.stopped: list[list[Ask]] = []
+        self.gate = threading.Event()  # every computation passes it at each progress call
+        self.gate.set()
+        self.walk_gate = threading.Event()  # the listed walk ("many") also passes this one
+        self.walk_gate.set()
+        self.started = threading.Event()
+        self.listed_targets = list(listed)
+        self.fail_on = fail_on
+        self.shown: list[dict] = []
+        self.errors: list[BaseException] = []
+        self.progress: list[float] = []
+        self.computing = 0
+        self.scheduler = RequestScheduler(
+            compute=lambda request, progress: self.compute_many([request], progress, "one")[0],
+            compute_many=lambda requests, progress: self.compute_many(requests, progress, "many"),
+            listed=lambda request: [Ask(t, request.steps) for t in self.listed_targets],
+            show=self.shown.append, show_error=self.errors.append, show_progress=self.progress.append,
+            show_computing=self._computing, capacity=lambda: 8,
+        )
+
+    def _computing(self):
+        self.computing += 1
+
+    def compute_many(self, requests, progress, how):
+        self.calls.append((how, list(requests)))
+        self.started.set()
+        try:
+            for chunk in range(self.CHUNKS):
+                assert self.gate.wait(TIMEOUT), "the test never opened the gate"
+                if how == "many":
+                    assert self.walk_gate.wait(TIMEOUT), "the test never opened the walk's gate"
+                progress(chunk + 1, self.CHUNKS)
+                if self.fail_on is not None and any(r.target == self.fail_on for r in requests):
+                    raise FloatingPointError(f"model gave NaN for {self.fail_on}")
+        except Superseded:
+            self.stopped.append(list(requests))
+            raise
+        self.finished.append(list(requests))
+        return [(f"result {r}", {"target": r.target, "steps": r.steps}) for r in requests]
+
+
+def test_the_wanted_request_is_shown_first_then_the_listed_ones_come_in_one_walk():
+    fake = Fake()
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.calls == [("one", [Ask(1, 4)]), ("many", [Ask(0, 4), Ask(2, 4)])]
+    assert fake.shown == [{"target": 1, "steps": 4}] and fake.computing == 1
+    assert fake.progress[-1] == 1.0 and all(0 < p <= 1 for p in fake.progress)
+    assert set(fake.scheduler.payloads()) == {Ask(0, 4), Ask(1, 4), Ask(2, 4)}
+
+
+def test_a_cache_hit_needs_no_computation():
+    fake = Fake()
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    calls = len(fake.calls)
+    for target in (0, 2, 1):
+        fake.scheduler.request(Ask(target, 4))
+        fake.scheduler.wait(TIMEOUT)
+    assert len(fake.calls) == calls  # every listed output came from the one walk
+    assert [payload["target"] for payload in fake.shown] == [1, 0, 2, 1]
+    assert fake.computing == 1  # never "computing" for a cached result
+    assert fake.scheduler.cached(Ask(2, 4))[0] == f"result {Ask(2, 4)}"
+
+
+def test_the_newest_request_wins_and_superseded_work_stops_at_its_next_progress_call():
+    fake = Fake()
+    fake.gate.clear()
+    fake.scheduler.request(Ask(1, 4))
+    assert fake.started.wait(TIMEOUT)  # the first computation is in flight, held at its first chunk
+    fake.scheduler.request(Ask(1, 8))  # a newer request replaces it
+    fake.gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.stopped[0] == [Ask(1, 4)]  # stopped at its next progress call
+    assert [Ask(1, 4)] not in fake.finished
+    assert fake.shown == [{"target": 1, "steps": 8}]  # the old one is never shown
+    assert fake.scheduler.cached(Ask(1, 4)) is None
+    assert fake.calls[1:] == [("one", [Ask(1, 8)]), ("many", [Ask(0, 8), Ask(2, 8)])]
+
+
+def test_a_request_answered_by_the_walk_in_flight_waits_for_it():
+    fake = Fake()
+    fake.walk_gate.clear()  # the listed walk is held at its first chunk
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: len(fake.calls) == 2)
+    fake.scheduler.request(Ask(2, 4))  # in the walk in flight: no new computation
+    assert fake.computing == 2  # "computing" until the walk lands
+    fake.walk_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert [how for how, _ in fake.calls] == ["one", "many"]
+    assert fake.shown[-1] == {"target": 2, "steps": 4}
+
+
+def test_a_walk_at_settings_no_longer_wanted_stops():
+    fake = Fake()
+    fake.walk_gate.clear()
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: len(fake.calls) == 2)
+    fake.scheduler.request(Ask(0, 16))  # other settings: the walk at 4 steps is of no use now
+    fake.walk_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert [Ask(0, 4), Ask(2, 4)] in fake.stopped
+    assert fake.shown[-1] == {"target": 0, "steps": 16}
+
+
+def test_a_failure_is_shown_for_the_wanted_request_and_the_next_request_still_works():
+    fake = Fake(fail_on=1)
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert len(fake.errors) == 1 and isinstance(fake.errors[0], FloatingPointError)
+    assert fake.shown == [] and [how for how, _ in fake.calls] == ["one"]  # no walk after a failure
+    fake.fail_on = None
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.shown == [{"target": 1, "steps": 4}]
+
+
+def test_compute_now_is_off_the_view():
+    fake = Fake()
+    computed = fake.scheduler.compute_now(Ask(2, 4))
+    assert computed[1] == {"target": 2, "steps": 4}
+    assert fake.shown == [] and fake.scheduler.payloads() == {} and fake.progress == []
+
+
+def test_the_cache_keeps_its_capacity_dropping_the_oldest():
+    fake = Fake(listed=())
+    for steps in range(1, 11):
+        fake.scheduler.request(Ask(0, steps))
+        fake.scheduler.wait(TIMEOUT)
+    assert list(fake.scheduler.payloads()) == [Ask(0, steps) for steps in range(3, 11)]
+
+
+def test_the_scheduler_imports_nothing_of_widgets():
+    import ast
+
+    import ig_widget.widgets.scheduler as module
+
+    tree = ast.parse(pathlib.Path(module.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "threading", "collections", "typing"}, imported
