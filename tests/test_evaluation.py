@@ -112,3 +112,25 @@ def test_checks_refuse_bad_input_before_any_work(digits):
         igw.sanity_check(lambda t: model(t), images[:1])
     with pytest.raises(igw.AttributionInputError, match="method='nope' is unknown"):
         igw.sanity_check(model, images[:1], method="nope")
+
+
+def test_compare_methods_and_its_figure(digits):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ig_widget import plot
+    from ig_widget.evaluation import compare_methods
+
+    model, images, _ = digits
+    compared = compare_methods(model, images[:1], steps=8, baselines=("black", "blur"), sanity=False)
+    names = [method.name for method in compared]
+    assert names == ["saliency", "gradient × input", "IG (black)", "IG (blur)", "SmoothGrad", "Blur IG", "Guided IG"]
+    for method in compared:
+        assert method.attributions.shape == images[0].shape
+        assert (method.gap is None) == (method.name in ("saliency", "gradient × input", "SmoothGrad"))
+        assert 0 <= method.deletion_area <= 1 and 0 <= method.insertion_area <= 1
+    fig, axes = plot.method_comparison(compared, image=images[0])
+    assert len(axes) == len(compared) + 1
+    assert axes[3].get_xlabel().startswith("gap ") and "deletion" in axes[3].get_xlabel()
+    assert axes[1].get_xlabel().startswith("gap —")
+    matplotlib.pyplot.close(fig)
