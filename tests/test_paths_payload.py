@@ -122,3 +122,17 @@ def test_the_views_run_checks_message_runs_them_in_the_background(digits):
     while "deletion" not in widget.checks and "error" not in widget.checks and time.time() < deadline:
         time.sleep(0.1)
     assert "deletion" in widget.checks and widget.checks["sanity"]["passed"] is True
+
+
+def test_an_exported_page_keeps_the_checks_panel(digits, tmp_path):
+    import ig_widget as igw
+    from ig_widget.widgets.image import ImageExplainer
+
+    model, images, _ = digits
+    widget = ImageExplainer(model, images[0], steps=8, path="guided")
+    checks = widget.run_checks()
+    page = tmp_path / "page.html"
+    igw.export_html([widget], page, targets=None)
+    html = page.read_text()
+    assert f'"deletion_area": "{checks["deletion"]["deletion_area"]}"' in html
+    assert '"path": "guided"' in html
