@@ -49,6 +49,9 @@ _WIDGETS["GenerationExplainer"] = "ig_widget.widgets.generation"
 _EVALUATION = {"sanity_check": "ig_widget.evaluation", "deletion_insertion": "ig_widget.evaluation",
                "input_invariance": "ig_widget.evaluation"}
 _WIDGETS.update(_EVALUATION)
+# Data-set runs and their store (need the `datasets` extra: zarr, pandas) and their gallery.
+_WIDGETS.update(attribute_dataset="ig_widget.datasets", open_attributions="ig_widget.datasets",
+                AttributionStore="ig_widget.datasets")
 
 
 def __getattr__(name: str):

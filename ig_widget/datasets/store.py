@@ -1,0 +1,255 @@
+"""The on-disk store of a data-set run: a Zarr (v3) group, one chunk of examples per file.
+
+Layout (N examples, each of shape S, `unit` examples per chunk, k top classes):
+
+    attributions  float16 [N, *S]   attribution / scale, so every value lies in [-1, 1]
+    scale         float32 [N]       max |attribution| of the example (0 for an all-zero map)
+    inputs        float16 [N, *S]   the input, for thumbnails and the example's full view
+    label, prediction, target       int64 [N] (-1: none)
+    score, baseline_score, gap      float32 [N]: F(x), F(x'), sum(attributions) - (F(x) - F(x')), in float32
+    confidence                      float32 [N]: softmax probability of the prediction
+    concentration                   float32 [N]: share of sum |attribution| in the top 10% of features
+    top_classes, top_probabilities  [N, k]
+    done          bool [units]      one file per unit, written after the unit's data: what resuming skips
+    summary/*                       per-class mean |attribution| (and of the class's errors), by the leader
+
+Quantisation: the attributions are stored as float16 after dividing by the example's max |value|, so
+a stored value a' differs from the computed a by at most 2^-11 |a| + 2^-25 max|a| (float16 has an
+11-bit significand; the second term is its subnormal spacing), and nothing overflows. The gap and
+every number of the table are computed in float32 before quantising and stored in float32.
+Inputs are stored as float16 too (relative error <= 2^-11; exact for 8-bit images scaled to [0, 1]
+by a power of two, such as the digits / 16).
+
+Every array is chunked by the unit of work, so one process writes each chunk file exactly once, two
+ranks never write the same file, and reading one example or one page reads only its chunks.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..attribution.baselines import make_baseline
+from ..attribution.errors import AttributionInputError
+from ..attribution.result import AttributionResult
+
+FORMAT = "ig-widget attributions 1"
+TOP_SHARE = 0.1  # concentration: the share of |attribution| held by this fraction of the features
+FLOAT16_RELATIVE_ERROR = 2.0 ** -11
+FLOAT16_ABSOLUTE_ERROR = 2.0 ** -25  # times the example's scale
+
+
+def _zarr():
+    try:
+        import zarr
+    except ImportError as missing:
+        raise ImportError(
+            "data-set runs store their results with Zarr: pip install 'ig-widget[datasets]' (or pip install zarr)"
+        ) from missing
+    return zarr
+
+
+TABLE_FLOATS = ("score", "baseline_score", "gap", "confidence", "concentration")
+TABLE_INTS = ("label", "prediction", "target")
+
+
+def create_store(path: pathlib.Path, config: dict, shape: tuple[int, ...], top_k: int) -> None:
+    """Create the group and its empty arrays (the leader only)."""
+    zarr = _zarr()
+    count, unit = config["count"], config["unit"]
+    group = zarr.open_group(str(path), mode="w")
+    group.create_array("attributions", shape=(count, *shape), chunks=(unit, *shape), dtype="float16", fill_value=0)
+    group.create_array("inputs", shape=(count, *shape), chunks=(unit, *shape), dtype="float16", fill_value=0)
+    group.create_array("scale", shape=(count,), chunks=(unit,), dtype="float32", fill_value=0)
+    for name in TABLE_FLOATS:
+        group.create_array(name, shape=(count,), chunks=(unit,), dtype="float32", fill_value=np.nan)
+    for name in TABLE_INTS:
+        group.create_array(name, shape=(count,), chunks=(unit,), dtype="int64", fill_value=-1)
+    group.create_array("top_classes", shape=(count, top_k), chunks=(unit, top_k), dtype="int64", fill_value=-1)
+    group.create_array("top_probabilities", shape=(count, top_k), chunks=(unit, top_k), dtype="float32",
+                       fill_value=np.nan)
+    units = -(-count // unit)
+    group.create_array("done", shape=(units,), chunks=(1,), dtype="bool", fill_value=False)
+    group.attrs.update({"format": FORMAT, "config": config, "complete": False})
+
+
+def existing_config(path: pathlib.Path) -> dict | None:
+    """The config of a store at `path`, None when there is none."""
+    if not (path / "zarr.json").exists():
+        return None
+    group = _zarr().open_group(str(path), mode="r")
+    if group.attrs.get("format") != FORMAT:
+        raise AttributionInputError(
+            f"out={str(path)!r} holds something other than an ig-widget attribution store; give another path"
+        )
+    return dict(group.attrs["config"])
+
+
+def write_unit(path: pathlib.Path, unit_index: int, start: int, columns: dict[str, np.ndarray]) -> None:
+    """Write one unit's rows, then mark it done (so a unit is either finished or redone whole)."""
+    group = _zarr().open_group(str(path), mode="r+")
+    stop = start + len(columns["score"])
+    for name, values in columns.items():
+        group[name][start:stop] = values
+    group["done"][unit_index] = True
+
+
+def done_units(path: pathlib.Path) -> np.ndarray:
+    return _zarr().open_group(str(path), mode="r")["done"][:]
+
+
+def mark_complete(path: pathlib.Path, summary: dict[str, np.ndarray]) -> None:
+    group = _zarr().open_group(str(path), mode="r+")
+    for name, values in summary.items():
+        group.create_array(f"summary/{name}", data=values, overwrite=True)
+    group.attrs["complete"] = True
+
+
+def quantise(attributions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(float16 values in [-1, 1], float32 scale per example)."""
+    flat = attributions.reshape(len(attributions), -1)
+    scale = np.abs(flat).max(axis=1).astype(np.float32)
+    divided = attributions / np.where(scale > 0, scale, 1).reshape((-1,) + (1,) * (attributions.ndim - 1))
+    return divided.astype(np.float16), scale
+
+
+def concentration(attributions: np.ndarray) -> np.ndarray:
+    """Per example, the share of sum |attribution| held by its top TOP_SHARE of features."""
+    flat = np.abs(attributions.reshape(len(attributions), -1)).astype(np.float64)
+    keep = max(1, int(round(TOP_SHARE * flat.shape[1])))
+    top = -np.sort(-flat, axis=1)[:, :keep].sum(axis=1)
+    total = flat.sum(axis=1)
+    return np.where(total > 0, top / np.where(total > 0, total, 1), 0.0).astype(np.float32)
+
+
+class AttributionStore:
+    """A finished (or partly finished) data-set run on disk.
+
+    `len(store)` examples; `store[i]` one example's `AttributionResult` (batch of one, attributions as
+    stored, see the module docstring for their error); `store.table` the per-example table (a pandas
+    DataFrame); `store.page(indices)` inputs and attributions of some examples, reading only their chunks.
+    """
+
+    def __init__(self, path: str | pathlib.Path):
+        self.path = pathlib.Path(path)
+        config = existing_config(self.path)
+        if config is None:
+            raise AttributionInputError(f"there is no attribution store at {str(self.path)!r}; run attribute_dataset first")
+        self.config = config
+        self._group = _zarr().open_group(str(self.path), mode="r")
+        self._table = None
+
+    def __len__(self) -> int:
+        return int(self.config["count"])
+
+    def __repr__(self) -> str:
+        state = "complete" if self.complete else f"{int(self._group['done'][:].sum())} of {len(self._group['done'])} units done"
+        return f"AttributionStore({str(self.path)!r}, {len(self)} examples, {state})"
+
+    @property
+    def complete(self) -> bool:
+        return bool(_zarr().open_group(str(self.path), mode="r").attrs.get("complete", False))
+
+    @property
+    def labels(self) -> list[str]:
+        """Class names (from `labels=`), or the class indices as text."""
+        return list(self.config.get("labels") or [str(index) for index in range(self.config["classes"])])
+
+    @property
+    def example_shape(self) -> tuple[int, ...]:
+        return tuple(self.config["shape"])
+
+    def column(self, name: str) -> np.ndarray:
+        return self._group[name][:]
+
+    @property
+    def table(self):
+        """index, label, prediction, target, correct, score (F(x)), baseline_score (F(x')), gap,
+        relative_gap, confidence, concentration, top1..topk and p_top1..p_topk."""
+        if self._table is None:
+            import pandas as pd
+
+            columns: dict[str, Any] = {"index": np.arange(len(self))}
+            for name in (*TABLE_INTS, *TABLE_FLOATS):
+                columns[name] = self.column(name)
+            columns["correct"] = (columns["label"] == columns["prediction"]) & (columns["label"] >= 0)
+            change = np.abs(columns["score"] - columns["baseline_score"])
+            columns["relative_gap"] = columns["gap"] / np.maximum(change, np.finfo(np.float32).eps)
+            classes, probabilities = self.column("top_classes"), self.column("top_probabilities")
+            for rank in range(classes.shape[1]):
+                columns[f"top{rank + 1}"] = classes[:, rank]
+                columns[f"p_top{rank + 1}"] = probabilities[:, rank]
+            self._table = pd.DataFrame(columns)
+        return self._table
+
+    def page(self, indices) -> dict[str, np.ndarray]:
+        """Inputs and attributions (float32, scale applied) of `indices`; reads only their chunks."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if len(indices) == 0:
+            empty = np.zeros((0, *self.example_shape), np.float32)
+            return {"inputs": empty, "attributions": empty}
+        attributions = self._group["attributions"].oindex[indices].astype(np.float32)
+        scale = self._group["scale"].oindex[indices]
+        attributions *= scale.reshape((-1,) + (1,) * (attributions.ndim - 1))
+        return {"inputs": self._group["inputs"].oindex[indices].astype(np.float32), "attributions": attributions}
+
+    def __getitem__(self, index: int) -> AttributionResult:
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"store[i] takes an int index; got {type(index).__name__} (use store.page(indices) for many)")
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range for a store of {len(self)} examples")
+        index = int(index) % len(self)
+        if not self._group["done"][index // self.config["unit"]]:
+            raise IndexError(f"example {index} has not been computed yet (the run stopped before it); resume the run")
+        part = self.page([index])
+        row = {name: self._group[name][index].item() for name in ("score", "baseline_score", "target")}
+        inputs = torch.from_numpy(part["inputs"])
+        return AttributionResult(
+            method=self.config["method"],
+            attributions=torch.from_numpy(part["attributions"]),
+            inputs=inputs,
+            score=torch.tensor([row["score"]], dtype=torch.float32),
+            target=None if row["target"] < 0 else torch.tensor([int(row["target"])]),
+            baseline=make_baseline(self.config["baseline"], inputs),
+            baseline_score=torch.tensor([row["baseline_score"]], dtype=torch.float32),
+            baseline_name=str(self.config["baseline"]),
+            rule=self.config["rule"],
+            steps=self.config["steps"],
+        )
+
+    def summary(self) -> dict[str, np.ndarray]:
+        """Per class (by label, else by prediction): `class_mean` [C, *S] mean |attribution|, `error_mean`
+        the same over the class's misclassified examples (zeros where none), `count`, `errors`."""
+        return {name: self._group[f"summary/{name}"][:] for name in ("class_mean", "error_mean", "count", "errors")}
+
+
+def open_attributions(path: str | pathlib.Path) -> AttributionStore:
+    """Open the store a data-set run wrote at `path` (see `attribute_dataset`)."""
+    return AttributionStore(path)
+
+
+def class_summary(store: AttributionStore, page: int = 1024) -> dict[str, np.ndarray]:
+    """Mean |attribution| per class and of each class's errors, read one page at a time."""
+    classes = store.config["classes"]
+    labels, predictions = store.column("label"), store.column("prediction")
+    by = np.where(labels >= 0, labels, predictions)
+    wrong = (labels >= 0) & (labels != predictions)
+    sums = np.zeros((classes, *store.example_shape), np.float64)
+    error_sums = np.zeros_like(sums)
+    for start in range(0, len(store), page):
+        indices = np.arange(start, min(start + page, len(store)))
+        magnitude = np.abs(store.page(indices)["attributions"]).astype(np.float64)
+        np.add.at(sums, by[indices], magnitude)
+        np.add.at(error_sums, by[indices][wrong[indices]], magnitude[wrong[indices]])
+    count = np.bincount(by, minlength=classes)
+    errors = np.bincount(by[wrong], minlength=classes)
+    shape = (-1,) + (1,) * len(store.example_shape)
+    return {
+        "class_mean": (sums / np.maximum(count, 1).reshape(shape)).astype(np.float32),
+        "error_mean": (error_sums / np.maximum(errors, 1).reshape(shape)).astype(np.float32),
+        "count": count.astype(np.int64),
+        "errors": errors.astype(np.int64),
+    }

@@ -1,0 +1,194 @@
+"""Data-set runs (ig_widget.datasets): the store holds what the engine computes, within the stated
+float16 error; errors come before any work; a killed run resumes with nothing lost or redone; two
+processes under real torchrun write the same store as one."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("zarr")
+
+import ig_widget as igw  # noqa: E402
+from ig_widget.attribution.errors import AttributionInputError  # noqa: E402
+from ig_widget.datasets.store import FLOAT16_ABSOLUTE_ERROR, FLOAT16_RELATIVE_ERROR  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import datasets_worker as worker  # noqa: E402
+
+WORKER = pathlib.Path(worker.__file__)
+ROOT = WORKER.parent.parent
+
+
+def test_store_round_trips_the_engines_results_within_float16(tmp_path, digits):
+    model, images, labels = digits
+    x, y = images[:40], labels[:40]
+    store = igw.attribute_dataset(model, (x, y), out=tmp_path / "run", target="label", steps=16, unit=16,
+                                  progress=False)
+    reference = igw.integrated_gradients(model, x, target=y, steps=16, trace=False)
+    assert len(store) == 40 and store.complete
+    table = store.table
+    np.testing.assert_array_equal(table["index"], np.arange(40))
+    np.testing.assert_array_equal(table["label"], y.numpy())
+    np.testing.assert_array_equal(table["prediction"], model(x).argmax(1).numpy())
+    np.testing.assert_allclose(table["score"], reference.score.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(table["baseline_score"], reference.baseline_score.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(table["gap"], reference.gap.numpy(), atol=1e-4)
+    np.testing.assert_allclose(table["confidence"], model(x).softmax(1).max(1).values.detach().numpy(), rtol=1e-5)
+    for i in (0, 17, 39):
+        result = store[i]
+        assert isinstance(result, igw.AttributionResult)
+        computed = reference.attributions[i:i + 1]
+        bound = FLOAT16_RELATIVE_ERROR * computed.abs() + (FLOAT16_ABSOLUTE_ERROR + 1e-6) * computed.abs().max()
+        assert ((result.attributions - computed).abs() <= bound + 1e-7).all()
+        torch.testing.assert_close(result.inputs, x[i:i + 1])  # digits / 16 are exact in float16
+        assert result.steps == 16 and result.rule == "gausslegendre" and int(result.target) == int(y[i])
+    summary = store.summary()
+    assert summary["count"].sum() == 40
+    assert summary["class_mean"].shape == (10, 1, 8, 8)
+
+
+def test_reading_one_example_reads_only_its_chunk(tmp_path):
+    store = worker.run(str(tmp_path / "run"))
+    chunks = sorted((tmp_path / "run" / "attributions" / "c").iterdir())
+    assert len(chunks) == worker.COUNT // worker.UNIT  # one file per unit of examples
+    read = []
+    original = pathlib.Path.read_bytes
+
+    def spy(self, *args, **kwargs):
+        read.append(self)
+        return original(self, *args, **kwargs)
+
+    pathlib.Path.read_bytes = spy
+    try:
+        store.page([3])
+    finally:
+        pathlib.Path.read_bytes = original
+    attribution_chunks = [p for p in read if "attributions" in p.parts and "c" in p.parts]
+    assert len(attribution_chunks) <= 1
+
+
+def test_errors_come_before_any_model_call(tmp_path):
+    model, inputs, labels = worker.build()
+    calls = model.seen
+    with pytest.raises(AttributionInputError, match="no labels"):
+        igw.attribute_dataset(model, inputs, out=tmp_path / "a", target="label")
+    with pytest.raises(AttributionInputError, match="depends on each input alone"):
+        igw.attribute_dataset(model, (inputs, labels), out=tmp_path / "a", baseline="uniform")
+    with pytest.raises(AttributionInputError, match="iterable-style"):
+        igw.attribute_dataset(model, Stream(), out=tmp_path / "a")
+    with pytest.raises(AttributionInputError, match="steps"):
+        igw.attribute_dataset(model, (inputs, labels), out=tmp_path / "a", steps=0)
+    assert not calls and not (tmp_path / "a").exists()
+
+
+class Stream(torch.utils.data.IterableDataset):
+    def __iter__(self):
+        yield torch.zeros(1, 8, 8)
+
+
+def test_other_settings_in_out_are_refused_unless_overwrite(tmp_path):
+    model, inputs, labels = worker.build()
+    igw.attribute_dataset(model, (inputs[:8], labels[:8]), out=tmp_path / "a", steps=4, progress=False)
+    with pytest.raises(AttributionInputError, match="other settings.*steps"):
+        igw.attribute_dataset(model, (inputs[:8], labels[:8]), out=tmp_path / "a", steps=8, progress=False)
+    store = igw.attribute_dataset(model, (inputs[:8], labels[:8]), out=tmp_path / "a", steps=8, overwrite=True,
+                                  progress=False)
+    assert store.config["steps"] == 8
+
+
+def test_the_users_model_is_not_changed(tmp_path):
+    model, inputs, labels = worker.build()
+    model.train()
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    igw.attribute_dataset(model, (inputs[:8], labels[:8]), out=tmp_path / "a", steps=4, progress=False)
+    assert model.training and all(m.training for m in model.modules())
+    assert all(p.grad is None and p.requires_grad for p in model.parameters())
+    for name, p in model.named_parameters():
+        assert torch.equal(p, before[name])
+
+
+def test_data_forms_give_the_same_store(tmp_path):
+    model, inputs, labels = worker.build()
+    dataset = torch.utils.data.TensorDataset(inputs[:16], labels[:16])
+    loader = torch.utils.data.DataLoader(dataset, batch_size=8)
+    a = igw.attribute_dataset(model, (inputs[:16], labels[:16]), out=tmp_path / "a", steps=4, unit=8, progress=False)
+    b = igw.attribute_dataset(model, loader, out=tmp_path / "b", steps=4, progress=False)
+    assert b.config["unit"] == 8
+    np.testing.assert_array_equal(a.page(range(16))["attributions"], b.page(range(16))["attributions"])
+    np.testing.assert_array_equal(a.table["gap"], b.table["gap"])
+
+
+def _assert_same_store(a, b):
+    assert len(a) == len(b)
+    for name in ("label", "prediction", "target", "top_classes"):
+        np.testing.assert_array_equal(a.column(name), b.column(name))
+    for name in ("score", "baseline_score", "gap", "confidence", "concentration", "top_probabilities"):
+        np.testing.assert_allclose(a.column(name), b.column(name), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.page(range(len(a)))["attributions"], b.page(range(len(b)))["attributions"],
+                               rtol=2e-3, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_with_nothing_lost_or_redone(tmp_path):
+    out = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, str(WORKER), str(out), "--slow", "0.05"], cwd=ROOT, env=env)
+    done_dir = out / "done" / "c"
+    units = worker.COUNT // worker.UNIT
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            finished = len(list(done_dir.iterdir())) if done_dir.exists() else 0
+            if finished >= 3:
+                break
+            assert process.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    finished = len(list(done_dir.iterdir()))
+    assert 3 <= finished < units, f"killed after {finished} of {units} units"
+    stopped = igw.open_attributions(out)
+    assert not stopped.complete
+    done_before = stopped.column("done")
+    chunk_files = {index: out / "attributions" / "c" / str(index) / "0" / "0" / "0" for index in np.flatnonzero(done_before)}
+    written = {index: path.stat().st_mtime_ns for index, path in chunk_files.items()}
+
+    model, inputs, labels = worker.build()
+    from ig_widget.datasets import attribute_dataset
+    torch.set_num_threads(1)
+    resumed = attribute_dataset(model, (inputs, labels), out=out, target="label", steps=worker.STEPS,
+                                unit=worker.UNIT, progress=False)
+    assert resumed.complete
+    # Nothing redone: one path pass (unit x steps rows) per unit left undone, and the finished units'
+    # chunk files untouched.
+    path_passes = sum(1 for rows in model.seen if rows == worker.UNIT * worker.STEPS)
+    assert path_passes == units - int(done_before.sum())
+    assert {index: path.stat().st_mtime_ns for index, path in chunk_files.items()} == written
+    fresh = worker.run(str(tmp_path / "fresh"))
+    _assert_same_store(resumed, fresh)
+
+
+@pytest.mark.slow
+def test_two_processes_under_torchrun_write_the_single_process_store(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+               str(WORKER), str(tmp_path / "two")]
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    two = igw.open_attributions(tmp_path / "two")
+    assert two.complete
+    one = worker.run(str(tmp_path / "one"))
+    _assert_same_store(two, one)
+    np.testing.assert_allclose(two.summary()["class_mean"], one.summary()["class_mean"], rtol=2e-3, atol=1e-6)
