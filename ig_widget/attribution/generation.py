@@ -377,7 +377,7 @@ def _eos(tokenizer: Any, model: Any) -> int | None:
 
 def _alternatives(logits: Tensor, log_probabilities: Tensor, chosen: int, top_k: int, tokenizer: Any
                   ) -> list[Alternative]:
-    order = log_probabilities.argsort(descending=True)[:top_k].tolist()
+    order = torch.topk(log_probabilities, min(top_k, len(log_probabilities))).indices.tolist()
     if chosen not in order:
         order.insert(0, chosen)
     return [Alternative(token, _text(tokenizer, token), float(log_probabilities[token].exp()), float(logits[token]))
