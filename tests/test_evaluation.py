@@ -114,6 +114,7 @@ def test_checks_refuse_bad_input_before_any_work(digits):
         igw.sanity_check(model, images[:1], method="nope")
 
 
+@pytest.mark.slow
 def test_compare_methods_and_its_figure(digits):
     import matplotlib
 
