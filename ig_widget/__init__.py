@@ -51,7 +51,7 @@ _EVALUATION = {"sanity_check": "ig_widget.evaluation", "deletion_insertion": "ig
 _WIDGETS.update(_EVALUATION)
 # Data-set runs and their store (need the `datasets` extra: zarr, pandas) and their gallery.
 _WIDGETS.update(attribute_dataset="ig_widget.datasets", open_attributions="ig_widget.datasets",
-                AttributionStore="ig_widget.datasets")
+                AttributionStore="ig_widget.datasets", DatasetExplorer="ig_widget.widgets.dataset")
 
 
 def __getattr__(name: str):

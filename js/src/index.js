@@ -4,8 +4,9 @@
 import { renderImage } from "./image/view.js";
 import { renderGeneration } from "./generation/view.js";
 import { renderText } from "./text/view.js";
+import { renderDataset } from "./dataset/view.js";
 
-const views = { image: renderImage, text: renderText, generation: renderGeneration };
+const views = { image: renderImage, text: renderText, generation: renderGeneration, dataset: renderDataset };
 
 function render({ model, el }) {
   const name = model.get("_view");

@@ -101,6 +101,31 @@ export const STYLES = `
 .igw-curve-deletion, .igw-curve-insertion { fill: none; stroke-width: 1.5; }
 .igw-curve-deletion { stroke: #5e3c99; }
 .igw-curve-insertion { stroke: #e66101; stroke-dasharray: 4 2; }
+/* -- data-set gallery (issue 16) -- */
+.igw-ds { font-size: var(--jp-ui-font-size1, 13px); color: var(--jp-ui-font-color1, #222); }
+.igw-ds-header { color: var(--jp-ui-font-color2, #555); margin-bottom: 4px; }
+.igw-ds-controls, .igw-ds-pager { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; margin: 4px 0; }
+.igw-ds-control { display: inline-flex; gap: 4px; align-items: center; }
+.igw-ds-control input { width: 4.5em; }
+.igw-ds-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(132px, 1fr)); gap: 6px; }
+.igw-ds-card { display: flex; flex-direction: column; gap: 2px; padding: 4px; text-align: left; cursor: pointer;
+  font: inherit; color: inherit; background: var(--jp-layout-color1, #fff);
+  border: 1px solid var(--jp-border-color2, #ddd); border-radius: 3px; }
+.igw-ds-card:hover, .igw-ds-card:focus-visible { border-color: var(--jp-brand-color1, #1976d2); }
+.igw-ds-card[data-correct="false"] { border-left: 3px solid var(--jp-error-color1, #b00020); }
+.igw-ds-pictures { display: flex; gap: 3px; }
+.igw-ds-thumb { width: 56px; height: 56px; image-rendering: pixelated; }
+.igw-ds-large { width: 168px; height: 168px; image-rendering: pixelated; }
+.igw-ds-caption { display: flex; justify-content: space-between; gap: 4px; }
+.igw-ds-numbers { font-size: var(--jp-ui-font-size0, 11px); color: var(--jp-ui-font-color2, #555);
+  font-variant-numeric: tabular-nums; }
+.igw-ds-detail:not(:empty) { margin-top: 8px; padding-top: 6px; border-top: 1px solid var(--jp-border-color2, #ddd); }
+.igw-ds-detail-title { font-weight: 600; display: flex; gap: 10px; align-items: center; }
+.igw-ds-table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 4px 0; }
+.igw-ds-table th, .igw-ds-table td { padding: 1px 8px 1px 0; text-align: left; }
+.igw-ds-summary { margin-top: 8px; }
+.igw-ds-summary-grid { display: flex; flex-wrap: wrap; gap: 8px; }
+.igw-ds-summary-label { font-size: var(--jp-ui-font-size0, 11px); }
 `;
 
 /** Add the stylesheet inside `root` (works in shadow roots and exported HTML alike). */

@@ -1,0 +1,107 @@
+// @vitest-environment jsdom
+// The data-set gallery on a real DatasetExplorer state (fixtures/dataset.json, written by
+// tests/test_dataset_widget.py): what it prints is Python's text, a click sets `opened`, the pager
+// and the controls send the kernel's traits.
+import { describe, expect, it } from "vitest";
+import widget from "../src/index.js";
+import fixture from "./fixtures/dataset.json";
+
+function revive(value) {
+  if (Array.isArray(value)) return value.map(revive);
+  if (value && typeof value === "object") {
+    if (typeof value.base64 === "string") {
+      const bytes = Uint8Array.from(Buffer.from(value.base64, "base64"));
+      return new DataView(bytes.buffer);
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
+  }
+  return value;
+}
+
+function galleryModel() {
+  const state = { _view: "dataset", ...revive(fixture) };
+  const handlers = {};
+  const saved = [];
+  return {
+    saved,
+    get: (name) => state[name],
+    set: (name, value) => { state[name] = value; },
+    save_changes: () => saved.push({ ...state }),
+    on: (name, handler) => { (handlers[name] ||= []).push(handler); },
+    off: (name, handler) => { handlers[name] = (handlers[name] || []).filter((h) => h !== handler); },
+    emit: (name) => (handlers[name] || []).forEach((h) => h()),
+    state,
+  };
+}
+
+function render() {
+  const model = galleryModel();
+  const el = document.createElement("div");
+  document.body.append(el);
+  const cleanup = widget.render({ model, el });
+  return { model, el, cleanup };
+}
+
+describe("dataset gallery", () => {
+  it("shows one card per row of the page with Python's printed numbers", () => {
+    const { el } = render();
+    const cards = el.querySelectorAll(".igw-ds-card");
+    const rows = fixture.page_data.rows;
+    expect(cards.length).toBe(rows.length);
+    rows.forEach((row, i) => {
+      expect(cards[i].dataset.index).toBe(String(row.index));
+      const text = cards[i].textContent;
+      expect(text).toContain(row.text.confidence);
+      expect(text).toContain(`gap ${row.text.gap}`);
+      expect(text).toContain(row.text.concentration);
+    });
+    const page = fixture.page_data;
+    expect(el.querySelector(".igw-ds-page-text").textContent).toBe(`page ${page.page + 1} of ${page.pages} · ${page.matches} matching`);
+  });
+
+  it("misclassified cards say so in text, not only by colour", () => {
+    const { el } = render();
+    for (const card of el.querySelectorAll(".igw-ds-card")) {
+      const row = fixture.page_data.rows.find((r) => String(r.index) === card.dataset.index);
+      expect(card.textContent).toContain(row.correct ? "✓" : "✗");
+    }
+  });
+
+  it("a click on a card asks the kernel to open that example", () => {
+    const { el, model } = render();
+    const card = el.querySelectorAll(".igw-ds-card")[2];
+    card.click();
+    expect(model.saved.at(-1).opened).toBe(Number(card.dataset.index));
+  });
+
+  it("the opened example's table prints the kernel's text", () => {
+    const { el } = render();
+    const cells = [...el.querySelectorAll(".igw-ds-table tr")].map((tr) => [tr.children[0].textContent, tr.children[1].textContent]);
+    expect(cells).toEqual(fixture.detail.rows);
+  });
+
+  it("sort, filter and paging controls send the traits, with the kernel's choices", () => {
+    const { el, model } = render();
+    const menus = el.querySelectorAll(".igw-ds-controls select");
+    const sort = [...menus].find((menu) => [...menu.options].some((o) => o.value === "concentration"));
+    expect([...sort.options].map((o) => o.value)).toEqual(fixture.meta.choices.sort.map(([key]) => key));
+    sort.value = "gap";
+    sort.dispatchEvent(new Event("change"));
+    expect(model.saved.at(-1).sort).toBe("gap");
+    el.querySelector(".igw-ds-next").click();
+    expect(model.saved.at(-1).page).toBe(fixture.page + 1);
+  });
+
+  it("the per-class summary lists every class with Python's counts", () => {
+    const { el } = render();
+    const labels = [...el.querySelectorAll(".igw-ds-summary-label")].map((n) => n.textContent);
+    expect(labels).toEqual(fixture.summary.classes.map((c) => `${c.label}: ${c.count} examples, ${c.errors} errors`));
+  });
+
+  it("cleanup removes the view and its listeners", () => {
+    const { el, cleanup, model } = render();
+    cleanup();
+    expect(el.querySelector(".igw-ds")).toBeNull();
+    model.emit("change:page_data");
+  });
+});

@@ -1,0 +1,175 @@
+"""DatasetExplorer over a store of 10,000 examples: pages loaded as shown (one page's payload and time
+measured), order and filters synced with Python, a click opens the example (stored or live), the
+per-class summary, export of a page. `python tests/test_dataset_widget.py` rewrites the JS fixture
+js/test/fixtures/dataset.json from a real store."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+pytest.importorskip("zarr")
+
+import ig_widget as igw  # noqa: E402
+from ig_widget.encode import decode_array  # noqa: E402
+from ig_widget.examples import digits_data  # noqa: E402
+
+FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures" / "dataset.json"
+COUNT = 10_000
+
+
+def tiny_digits_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).eval()
+
+
+def digits_store(out: pathlib.Path, count: int = COUNT):
+    images, labels = digits_data()
+    repeats = -(-count // len(images))
+    x, y = images.repeat(repeats, 1, 1, 1)[:count], labels.repeat(repeats)[:count]
+    model = tiny_digits_model()
+    return model, igw.attribute_dataset(model, (x, y), out=out, steps=4, unit=500, progress=False)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    return digits_store(tmp_path_factory.mktemp("gallery") / "digits")
+
+
+def payload_bytes(payload: dict) -> int:
+    """Bytes a page sends: its binary buffers plus the JSON of the rest."""
+    buffers = sum(len(value["data"]) for value in payload.values() if isinstance(value, dict) and "data" in value)
+    rest = {key: value for key, value in payload.items() if not (isinstance(value, dict) and "data" in value)}
+    return buffers + len(json.dumps(rest))
+
+
+def test_one_page_is_sent_not_the_store(big, record_property):
+    _, store = big
+    start = time.perf_counter()
+    widget = igw.DatasetExplorer(store)
+    opened = time.perf_counter() - start
+    start = time.perf_counter()
+    widget.page = 7
+    paged = time.perf_counter() - start
+    page = widget.page_data
+    size = payload_bytes(page)
+    record_property("page_bytes", size)
+    record_property("page_seconds", round(paged, 4))
+    print(f"\n{len(store)} examples: gallery opens in {opened:.3f} s; one page of {widget.page_size}: "
+          f"{size} bytes, {1000 * paged:.1f} ms")
+    assert len(page["rows"]) == widget.page_size == 24
+    assert page["images"]["shape"] == [24, 8, 8] and page["maps"]["shape"] == [24, 8, 8]
+    assert size < 16_000  # 24 thumbnails of 8x8 (uint8 image, int8 map) and their printed numbers
+    assert paged < 1.0
+    assert page["indices"] == list(range(7 * 24, 8 * 24))
+    state_bytes = sum(payload_bytes(value) if isinstance(value, dict) else 0 for value in
+                      (widget.page_data, widget.summary, widget.meta))
+    assert state_bytes < 60_000  # no trait holds the store
+
+
+def test_order_and_filters_are_synced_with_python(big):
+    _, store = big
+    widget = igw.DatasetExplorer(store)
+    table = store.table
+    widget.sort, widget.descending = "gap", True
+    expected = table.index.to_numpy()[np.argsort(-np.abs(table["gap"].to_numpy()), kind="stable")]
+    np.testing.assert_array_equal(widget.selection, expected)
+    assert widget.page_data["indices"] == list(expected[:24])
+    widget.correct, widget.label_filter = "wrong", 3
+    kept = table[(table["label"] == 3) & ~table["correct"]]
+    assert set(widget.selection) == set(kept["index"]) and len(widget.selection) == len(kept) > 0
+    assert widget.page_data["matches"] == len(kept)
+    widget.page = 10_000  # past the end: the last page
+    assert widget.page == widget.pages - 1
+    widget.min_confidence = 0.99
+    assert all(table["confidence"].iloc[i] >= 0.99 for i in widget.selection)
+
+
+def test_printed_numbers_are_pythons(big):
+    _, store = big
+    widget = igw.DatasetExplorer(store, page_size=12)
+    table = store.table
+    for row in widget.page_data["rows"]:
+        line = table.iloc[row["index"]]
+        assert row["text"]["gap"] == f"{line['gap']:.4g}"
+        assert row["text"]["confidence"] == f"{100 * line['confidence']:.1f}%"
+    widget.opened = 42
+    shown = dict(widget.detail["rows"])
+    assert shown["F(x)"] == f"{table['score'].iloc[42]:.4g}" and shown["gap"] == f"{table['gap'].iloc[42]:.4g}"
+    np.testing.assert_array_equal(decode_array(widget.detail["map"]), store[42].attributions[0].sum(0).numpy())
+
+
+def test_a_click_opens_a_live_explainer_when_the_model_is_given(big):
+    model, store = big
+    widget = igw.DatasetExplorer(store, model=model)
+    assert widget.explainer is None
+    explainer = widget.open_example(11)
+    assert isinstance(explainer, igw.ImageExplainer) and widget.detail["index"] == 11
+    explainer.wait()
+    stored = store[11]
+    assert explainer.target == int(store.table["label"].iloc[11])
+    live = explainer.explanation.attributions
+    torch.testing.assert_close(live, stored.attributions, atol=2e-3 * float(live.abs().max()), rtol=0)
+
+
+def test_per_class_summary(big):
+    _, store = big
+    widget = igw.DatasetExplorer(store)
+    summary = store.summary()
+    classes = widget.summary["classes"]
+    assert [c["count"] for c in classes] == list(summary["count"]) and sum(c["count"] for c in classes) == COUNT
+    assert [c["errors"] for c in classes] == list(summary["errors"])
+    means = decode_array(widget.summary["class_mean"])
+    step = np.asarray(widget.summary["class_mean"]["scale"]).reshape(-1, 1, 1)
+    assert (np.abs(means - summary["class_mean"].sum(axis=1)) <= step / 2 + 1e-6).all()
+
+
+def test_export_html_writes_the_shown_page(big, tmp_path):
+    _, store = big
+    widget = igw.DatasetExplorer(store)
+    widget.sort, widget.correct = "confidence", "wrong"
+    page = igw.export_html(widget, tmp_path / "page.html", title="misclassified digits")
+    text = page.read_text()
+    assert '"_view": "dataset"' in text or "dataset" in text
+    assert "http://" not in text.split("<script")[0] and "src=\"http" not in text  # offline: nothing fetched
+    assert len(text) < 400_000
+
+
+def dataset_fixture(tmp: pathlib.Path) -> dict:
+    _, store = digits_store(tmp / "fixture", count=40)
+    widget = igw.DatasetExplorer(store, page_size=12)
+    widget.opened = 3
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        if isinstance(value, bytes):
+            return {"base64": base64.b64encode(value).decode()}
+        return value
+
+    state = {name: getattr(widget, name) for name in
+             ("meta", "page_data", "detail", "summary", "sort", "descending", "label_filter", "correct",
+              "min_confidence", "page", "page_size", "opened")}
+    return plain(state)
+
+
+def test_js_fixture_is_current(tmp_path):
+    assert json.loads(FIXTURE.read_text()) == json.loads(json.dumps(dataset_fixture(tmp_path))), \
+        f"run: python {__file__}"
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        FIXTURE.write_text(json.dumps(dataset_fixture(pathlib.Path(directory)), indent=1) + "\n")
+    print(f"wrote {FIXTURE}")
