@@ -34,6 +34,7 @@ def paths_fixture() -> dict:
     payload = widget.result
     frames = decode_array(payload["path_images"])
     return {
+        "checks": widget.run_checks(),  # the checks panel's payload for this explainer's settings
         "choices": widget.choices["path"],
         "path": payload["path"],
         "path_label": payload["path_label"],

@@ -84,15 +84,12 @@ describe("checks panel", () => {
     document.body.replaceChildren(el);
   });
 
-  const checks = {
-    for: { target: 1, baseline: "black", rule: "gausslegendre", steps: 4, path: "guided", idgi: false },
-    sanity: { layers: ["head", "conv"], ssim: ["0.41", "0.22"], spearman: ["0.90", "0.85"], threshold: "0.5", passed: true },
-    deletion: { fractions: [0, 0.5, 1], deletion: [0.9, 0.2, 0.1], insertion: [0.1, 0.8, 0.9],
-      deletion_area: "0.350", insertion_area: "0.650", output: "probability" },
-  };
+  const { checks } = fixture; // written by tests/test_paths_payload.py from ImageExplainer.run_checks()
+  const settings = { target: checks.for.target, baseline: checks.for.baseline, rule: checks.for.rule,
+    steps: checks.for.steps, path: checks.for.path, idgi: checks.for.idgi };
 
   it("asks the kernel to run the checks and prints its numbers as Python printed them", () => {
-    const model = guidedModel({ checks: {} });
+    const model = guidedModel({ checks: {}, ...settings });
     const sent = [];
     model.send = (content) => sent.push(content);
     widget.render({ model, el });
@@ -100,17 +97,20 @@ describe("checks panel", () => {
     expect(sent).toEqual([{ type: "run_checks" }]);
     model.update("checks", checks);
     const text = el.querySelector(".igw-checks").textContent;
-    expect(text).toContain("Sanity check passes");
-    expect(text).toContain("SSIM 0.22 < 0.5");
-    expect(text).toContain("Deletion area 0.350");
-    expect(text).toContain("insertion area 0.650");
-    expect(el.querySelectorAll(".igw-checks-table tr")).toHaveLength(3);
+    const { sanity, deletion } = checks;
+    expect(text).toContain(sanity.passed ? "Sanity check passes" : "Sanity check FAILS");
+    expect(text).toContain(`SSIM ${sanity.ssim[sanity.ssim.length - 1]}`);
+    expect(text).toContain(`Deletion area ${deletion.deletion_area}`);
+    expect(text).toContain(`insertion area ${deletion.insertion_area}`);
+    expect(el.querySelectorAll(".igw-checks-table tr")).toHaveLength(sanity.layers.length + 1);
+    sanity.layers.forEach((layer, k) => expect(text).toContain(`${layer}${sanity.ssim[k]}${sanity.spearman[k]}`));
     expect(el.querySelector(".igw-checks").dataset.stale).toBe("false");
   });
 
   it("marks checks run for other settings", () => {
-    const model = guidedModel({ checks });
+    const model = guidedModel({ checks, ...settings });
     widget.render({ model, el });
+    expect(el.querySelector(".igw-checks").dataset.stale).toBe("false");
     model.update("path", "blur");
     expect(el.querySelector(".igw-checks").dataset.stale).toBe("true");
     expect(el.querySelector(".igw-checks-state").textContent).toContain("path guided");
