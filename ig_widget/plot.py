@@ -21,18 +21,15 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 
-SIGNS = ("both", "positive", "negative", "absolute")
-DISPLAY_MODES = ("overlay", "heat", "masked", "outline")  # as the widget's `display`
-# The widget's palettes (js/src/colormaps.js), so that a figure and the view read the same: ColorBrewer
-# PuOr without its darkest classes, reversed so that positive is orange (colour-blind safe), and
-# viridis' anchors for magnitudes.
-DIVERGING = mcolors.LinearSegmentedColormap.from_list("igw_diverging", [
-    "#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7", "#fee0b6", "#fdb863", "#e08214", "#b35806",
-])
-SEQUENTIAL = mcolors.LinearSegmentedColormap.from_list("igw_sequential", [
-    "#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725",
-])
-SCORE_COLOUR, SUM_COLOUR = "#e08214", "#8073ac"  # as the widget's path chart: score orange, sum purple
+from . import schema
+from .schema import DISPLAY_MODES, SCORE_COLOUR, SUM_COLOUR  # noqa: F401 (SUM_COLOUR: re-exported)
+
+SIGNS = schema.SIGN_MODES
+# The widget's palettes (ig_widget/schema.py sends them to the views), so that a figure and the view
+# read the same: ColorBrewer PuOr without its darkest classes, reversed so that positive is orange
+# (colour-blind safe), and viridis' anchors for magnitudes.
+DIVERGING = mcolors.LinearSegmentedColormap.from_list("igw_diverging", list(schema.DIVERGING))
+SEQUENTIAL = mcolors.LinearSegmentedColormap.from_list("igw_sequential", list(schema.SEQUENTIAL))
 OUTLINE_COLOUR = "#ffb000"  # amber: stands out on grey and on colour images
 MASK_DIM = 0.2  # brightness left to pixels outside the mask in display="masked"
 

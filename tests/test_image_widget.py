@@ -50,7 +50,7 @@ def test_traits_and_top_prediction(explainer, digits):
     assert [row["label"] for row in explainer.outputs] == [DIGIT_LABELS[row["index"]] for row in explainer.outputs]
     assert sum(torch.softmax(logits, 0)[row["index"]].item() for row in explainer.outputs) == pytest.approx(
         sum(row["probability"] for row in explainer.outputs), rel=1e-5)
-    assert set(explainer.choices) == {"baseline", "rule", "path"}
+    assert set(explainer.choices) == {"baseline", "rule", "path", "sign", "display"}  # menus sent by the kernel (schema.py)
 
 
 def test_payload_matches_the_attribution_result(explainer, digits):

@@ -21,6 +21,7 @@ from ..attribution import RULES
 from ..attribution.errors import AttributionInputError
 from ..attribution.targets import check_output
 from ..attribution.validation import check_model
+from ..schema import CLIP_RANGE, MAX_STEPS, SIGN_MODES, limits, palette
 from .outputs import check_score_kind
 from .scheduler import RequestScheduler, Superseded
 
@@ -28,10 +29,7 @@ __all__ = ["ExplainerWidget", "Request", "Superseded"]
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
 BASELINES = ("black", "blur", "uniform", "gaussian", "max_distance")
-SIGN_MODES = ("both", "positive", "negative", "absolute")
 CACHE_SIZE = 8  # at least; room for the listed outputs at two settings of baseline, rule and steps
-MAX_STEPS = 1024
-CLIP_RANGE = (50.0, 100.0)  # the clip percentile of attribution mass
 
 
 def check_explainer_arguments(model: Callable, output: str, score_kind: str | None) -> None:
@@ -83,8 +81,9 @@ class ExplainerWidget(anywidget.AnyWidget):
     sign = traitlets.Enum(SIGN_MODES, "both").tag(sync=True)
     clip = traitlets.Float(99.0).tag(sync=True)
 
-    choices = traitlets.Dict().tag(sync=True)  # {"baseline": [...], "rule": [...]} for the view's menus
+    choices = traitlets.Dict().tag(sync=True)  # {"baseline": [...], "rule": [...], "sign": [...]} for the view's menus
     limits = traitlets.Dict().tag(sync=True)  # {"steps"|"clip": {"min", "max"}}: the ranges the validators accept
+    palette = traitlets.Dict().tag(sync=True)  # schema.palette(): the colours the view draws with
     outputs = traitlets.List(traitlets.Dict()).tag(sync=True)  # top-k: {index, label, score, probability}
     result = traitlets.Dict().tag(sync=True)  # the encoded payload of the current request
     status = traitlets.Enum(("idle", "computing", "done", "error"), "idle").tag(sync=True)
@@ -102,9 +101,8 @@ class ExplainerWidget(anywidget.AnyWidget):
             show_computing=self._show_computing, capacity=lambda: max(CACHE_SIZE, 2 * len(self.outputs)),
             remember=lambda request, computed: self._remember(request, computed),
         )
-        super().__init__(choices={"baseline": list(self.baseline_names), "rule": list(RULES)},
-                         limits={"steps": {"min": 1, "max": MAX_STEPS},
-                                 "clip": {"min": CLIP_RANGE[0], "max": CLIP_RANGE[1]}}, **kwargs)
+        super().__init__(choices={"baseline": list(self.baseline_names), "rule": list(RULES), "sign": list(SIGN_MODES)},
+                         limits=limits(), palette=palette(), **kwargs)
 
     # The scheduler's cache and lock: a subclass may swap the cache (ImageExplainer keeps one per path).
     @property

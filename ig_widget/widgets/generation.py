@@ -27,11 +27,11 @@ from ..attribution.generation import (
 )
 from ..attribution.validation import check_model
 from ..encode import encode_array
-from .explainer import BUNDLE, MAX_STEPS, SIGN_MODES, Superseded
+from ..schema import CLIP_RANGE, GRANULARITIES, MAX_STEPS, SIGN_MODES, limits, palette
+from ..schema import MATRIX_SCALES as SCALES
+from .explainer import BUNDLE, Superseded
 from .payload import completeness, floats, signed_maps
 
-GRANULARITIES = ("tokens", "words")
-SCALES = ("shared", "row")  # matrix colours: one scale for every row, or each row its own
 PROGRESS_UPDATES = 8  # path chunks per walk: enough for a moving progress bar
 FIRST_ROW_SHARE = 0.25  # of the progress bar, for the selected row computed alone before the others
 CACHE_SIZE = 8
@@ -179,6 +179,7 @@ class GenerationExplainer(anywidget.AnyWidget):
 
     choices = traitlets.Dict().tag(sync=True)  # {"baseline": [...], "rule": [...], "target_kind": [...]}
     limits = traitlets.Dict().tag(sync=True)  # {"steps": {"min", "max"}, "clip": {"min", "max"}}
+    palette = traitlets.Dict().tag(sync=True)  # schema.palette(): the colours the view draws with
     result = traitlets.Dict().tag(sync=True)  # generation_payload(...)
     status = traitlets.Enum(("idle", "computing", "done", "error"), "idle").tag(sync=True)
     progress = traitlets.Float(0.0).tag(sync=True)
@@ -206,8 +207,9 @@ class GenerationExplainer(anywidget.AnyWidget):
         self._started = False
         self.last_exception: BaseException | None = None
         super().__init__(
-            choices={"baseline": self._baselines(), "rule": list(RULES), "target_kind": list(TARGET_KINDS)},
-            limits={"steps": {"min": 1, "max": MAX_STEPS}, "clip": {"min": 50.0, "max": 100.0}},
+            choices={"baseline": self._baselines(), "rule": list(RULES), "target_kind": list(TARGET_KINDS),
+                     "sign": list(SIGN_MODES)},
+            limits=limits(), palette=palette(),
             target_kind=target_kind, alternative=alternative, baseline=baseline, steps=steps, rule=rule, **kwargs)
         self._started = True
         self.request()
@@ -252,8 +254,9 @@ class GenerationExplainer(anywidget.AnyWidget):
 
     @traitlets.validate("clip")
     def _check_clip(self, proposal: dict) -> float:
-        if not 50.0 <= proposal["value"] <= 100.0:
-            raise traitlets.TraitError(f"clip={proposal['value']!r} is a percentile of attribution mass; use 50..100")
+        if not CLIP_RANGE[0] <= proposal["value"] <= CLIP_RANGE[1]:
+            raise traitlets.TraitError(f"clip={proposal['value']!r} is a percentile of attribution mass; "
+                                       f"use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}")
         return proposal["value"]
 
     def set_state(self, sync_data: dict) -> None:

@@ -23,6 +23,7 @@ from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_input, first_model_call
 from ..encode import encode_image
+from ..schema import DISPLAY_MODES
 from ..evaluation import deletion_insertion, sanity_check
 from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
@@ -51,7 +52,7 @@ class ImageExplainer(ExplainerWidget):
     any of them (its gap is zero by construction). The alpha slider shows each path's own points.
     """
 
-    display = traitlets.Enum(("overlay", "heat", "masked", "outline"), "heat").tag(sync=True)  # its colours are the legend's (README)
+    display = traitlets.Enum(DISPLAY_MODES, "heat").tag(sync=True)  # its colours are the legend's (README)
     opacity = traitlets.Float(0.6, min=0.0, max=1.0).tag(sync=True)
     path = traitlets.Unicode("straight").tag(sync=True)  # one of PATHS; each path keeps its own results
     idgi = traitlets.Bool(False).tag(sync=True)  # IDGI on the chosen path
@@ -93,7 +94,7 @@ class ImageExplainer(ExplainerWidget):
         target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
         super().__init__(_view="image", target=top if target is None else target, baseline=baseline,
                          steps=steps, rule=rule, path=path, idgi=idgi, **kwargs)
-        self.choices = {**self.choices, "path": list(PATHS)}
+        self.choices = {**self.choices, "path": list(PATHS), "display": list(DISPLAY_MODES)}
         self._caches = {(self.path, self.idgi): self._cache}  # each path keeps its results (the base's cache)
         self.outputs = self._top_outputs()
         self.on_msg(self._on_message)

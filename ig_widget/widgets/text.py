@@ -19,12 +19,12 @@ from ..attribution.text_baselines import TEXT_BASELINES
 from ..attribution.text_inputs import call_with_tokens, check_vocabulary, token_batch
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
+from ..schema import GRANULARITIES
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
-GRANULARITIES = ("tokens", "words")
 
 
 class TextExplainer(ExplainerWidget):
@@ -81,6 +81,7 @@ class TextExplainer(ExplainerWidget):
         target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
         super().__init__(_view="text", target=top if target is None else target, baseline=baseline,
                          steps=steps, rule=rule, **kwargs)
+        self.choices = {**self.choices, "granularity": list(GRANULARITIES)}
         self.outputs = self._top_outputs()
         self._start()
 

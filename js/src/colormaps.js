@@ -1,16 +1,8 @@
-// Colour lookup tables (256 RGB entries). Signed attributions use a diverging, colour-blind-safe
-// purple-white-orange map (ColorBrewer PuOr, reversed so that positive is orange); magnitudes use a
-// sequential dark-to-bright map (viridis anchors). Colour is never the only channel: hover shows numbers.
+// Colour lookup tables (256 RGB entries) built from the kernel's palette (the `palette` trait, defined
+// once in ig_widget/schema.py: a diverging, colour-blind-safe purple-white-orange map for signed
+// attributions, a sequential dark-to-bright one for magnitudes). No colour is written here: a view calls
+// usePalette(model.get("palette")) before it draws. Colour is never the only channel: hover shows numbers.
 
-// The darkest class at each end is left out so that both ends stay visible over a dimmed image and
-// on a dark theme.
-const DIVERGING_ANCHORS = [
-  "#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7", "#fee0b6", "#fdb863", "#e08214", "#b35806",
-];
-const SEQUENTIAL_ANCHORS = [
-  "#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89",
-  "#35b779", "#6ece58", "#b5de2b", "#fde725",
-];
 export const LUT_SIZE = 256;
 
 function hexToRgb(hex) {
@@ -31,12 +23,21 @@ export function buildLut(anchors) {
   return lut;
 }
 
-export const DIVERGING = buildLut(DIVERGING_ANCHORS);
-export const SEQUENTIAL = buildLut(SEQUENTIAL_ANCHORS);
+let luts = null; // {key, diverging, sequential}: the tables of the palette in use
+
+/** Use the kernel's palette ({diverging: [hex...], sequential: [hex...]}); the tables are rebuilt only
+ * when it changes. Every view of the bundle shares them (one palette per kernel). */
+export function usePalette(palette) {
+  if (!palette?.diverging || !palette?.sequential) return;
+  const key = JSON.stringify([palette.diverging, palette.sequential]);
+  if (luts?.key === key) return;
+  luts = { key, diverging: buildLut(palette.diverging), sequential: buildLut(palette.sequential) };
+}
 
 /** The table for a sign mode: diverging for signed values, sequential for magnitudes. */
 export function lutFor(sign) {
-  return sign === "both" ? DIVERGING : SEQUENTIAL;
+  if (!luts) throw new Error("ig-widget: no palette yet (the kernel sends it in the `palette` trait)");
+  return sign === "both" ? luts.diverging : luts.sequential;
 }
 
 /** Table index of a normalised value: [-1, 1] for "both", [0, 1] otherwise. */

@@ -49,6 +49,12 @@ export function connect(model) {
 
 const REQUEST_KEYS = ["target", "baseline", "rule", "steps"];
 
+/** The kernel's choices for the menu of trait `name` (`choices[name]`: sign modes, display modes,
+ * granularities... defined once in ig_widget/schema.py); the current value alone if none were sent. */
+export function choicesFor(model, name) {
+  return (model.get("choices") || {})[name] || [model.get(name)];
+}
+
 /** On a page without a kernel (export_shim.js puts `_static_page` in the state: a note and the requests
  * it holds results for) the values of one request setting that the page can answer, the others kept as
  * they are; null in Jupyter, where the kernel answers everything. */

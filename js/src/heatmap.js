@@ -4,7 +4,6 @@
 import { LUT_SIZE, lutFor, lutIndex } from "./colormaps.js";
 import { signed } from "./normalise.js";
 
-export const DISPLAY_MODES = ["overlay", "heat", "masked", "outline"];
 const OUTLINE_RGB = [255, 64, 0];
 
 /** Map values only, through the palette of the sign mode. */

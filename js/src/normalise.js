@@ -2,7 +2,6 @@
 // clip value (a percentile of attribution mass) sets where the colour scale saturates, so that a few
 // extreme pixels do not wash out the rest.
 
-export const SIGN_MODES = ["both", "positive", "negative", "absolute"];
 const HISTOGRAM_BINS = 4096;
 
 /** The value a sign mode shows: signed for "both", otherwise a magnitude >= 0. */

@@ -1,6 +1,8 @@
 // Styles for every view, themed by JupyterLab's CSS variables with fallbacks for other front ends.
 // Inserted once per widget root, so the bundle stays one file.
 
+import { usePalette } from "./colormaps.js";
+
 export const STYLES = `
 .igw { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
   color: var(--jp-ui-font-color1, #222); background: var(--jp-layout-color0, #fff); padding: 6px; }
@@ -59,16 +61,16 @@ export const STYLES = `
 .igw-chart .igw-goal { stroke: var(--jp-ui-font-color2, #666); stroke-dasharray: 3 3; }
 .igw-chart .igw-cursor { stroke: var(--jp-brand-color1, #1976d2); stroke-width: 1.5; }
 .igw-chart path { fill: none; stroke-width: 1.8; }
-.igw-chart .igw-line-score { stroke: #e08214; }
-.igw-chart .igw-dot { fill: #e08214; }
-.igw-chart .igw-line-sum { stroke: #8073ac; }
+.igw-chart .igw-line-score { stroke: var(--igw-score); }
+.igw-chart .igw-dot { fill: var(--igw-score); }
+.igw-chart .igw-line-sum { stroke: var(--igw-sum); }
 .igw-chart text { fill: var(--jp-ui-font-color1, #222); font-size: 10px; }
 .igw-chart-box { margin: 0; }
 .igw-chart-key { display: flex; gap: 12px; font-size: var(--jp-ui-font-size0, 11px); }
 .igw-chart-key span::before { content: ""; display: inline-block; width: 14px; height: 0; margin-right: 4px;
   vertical-align: middle; border-top: 2px solid; }
-.igw-key-score::before { border-color: #e08214 !important; }
-.igw-key-sum::before { border-color: #8073ac !important; }
+.igw-key-score::before { border-color: var(--igw-score) !important; }
+.igw-key-sum::before { border-color: var(--igw-sum) !important; }
 .igw-key-goal::before { border-top-style: dashed !important; border-color: var(--jp-ui-font-color2, #666) !important; }
 .igw-readout { min-height: 1.3em; font-variant-numeric: tabular-nums; color: var(--jp-ui-font-color2, #555); }
 
@@ -128,9 +130,13 @@ export const STYLES = `
 .igw-ds-summary-label { font-size: var(--jp-ui-font-size0, 11px); }
 `;
 
-/** Add the stylesheet inside `root` (works in shadow roots and exported HTML alike). */
-export function addStyles(root) {
+/** Add the stylesheet inside `root` (works in shadow roots and exported HTML alike), with the kernel's
+ * `palette` (ig_widget/schema.py): the heat maps' tables, and the chart's colours as CSS variables. */
+export function addStyles(root, palette) {
   const style = document.createElement("style");
   style.textContent = STYLES;
   root.prepend(style);
+  usePalette(palette);
+  if (palette?.score) root.style.setProperty("--igw-score", palette.score);
+  if (palette?.sum) root.style.setProperty("--igw-sum", palette.sum);
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { DIVERGING, LUT_SIZE, SEQUENTIAL, buildLut, lutFor, lutIndex } from "../src/colormaps.js";
+import { LUT_SIZE, buildLut, lutFor, lutIndex, usePalette } from "../src/colormaps.js";
+import { contract } from "./helpers.js";
+
+// the kernel's palette (ig_widget/schema.py, through fixtures/contract.json): the tests below hold it to
+// what the views need (light middle, dark distinct ends, monotone magnitudes)
+usePalette(contract.palette);
+const DIVERGING = lutFor("both");
+const SEQUENTIAL = lutFor("absolute");
 import { clipValue, massMask, normalise, signed } from "../src/normalise.js";
 
 const luminance = (lut, i) => 0.2126 * lut[i * 3] + 0.7152 * lut[i * 3 + 1] + 0.0722 * lut[i * 3 + 2];

@@ -1,4 +1,11 @@
-// Test helpers: payloads built by the rules of ig_widget/encode.py, and a mock anywidget model.
+// Test helpers: the kernel's contract and real payloads, both written by Python (tests/test_schema.py
+// writes fixtures/contract.json, image.json and text.json from real explainers), small payload builders
+// by the rules of ig_widget/encode.py for tests of one decoding rule, and a mock anywidget model that
+// carries the kernel's choices, limits and palette.
+
+import contractFixture from "./fixtures/contract.json";
+import imageJson from "./fixtures/image.json";
+import textJson from "./fixtures/text.json";
 
 /** int8 with one symmetric scale per leading slice, like encode_array(..., "int8", per_slice=True). */
 export function int8PerSlice(values, shape) {
@@ -25,39 +32,69 @@ export function uint8Image(bytes, height, width) {
   return { dtype: "uint8", shape: [height, width, 3], scale: [1], offset: [0], data: new DataView(Uint8Array.from(bytes).buffer) };
 }
 
-/** A small image result shaped like ImageExplainer's payload: an 8 x 6 image, 4 path points. */
-export function imageResult({ target = 1, width = 8, height = 6, seed = 1 } = {}) {
-  const count = width * height;
-  const alphas = [0.07, 0.33, 0.67, 0.93];
-  const image = Array.from({ length: count * 3 }, (_, i) => (i * 37 + seed * 11) % 256);
-  const baseline = new Array(count * 3).fill(0);
-  const attribution = Array.from({ length: count }, (_, p) => Math.sin(p * seed + 1) * (p % 5));
-  const gradients = alphas.flatMap((a, k) => attribution.map((v, p) => v * (1 - a) + 0.01 * ((p + k) % 3)));
-  const cumulative = alphas.flatMap((a) => attribution.map((v) => v * a));
-  const total = attribution.reduce((s, v) => s + v, 0);
-  const sums = alphas.map((a) => a * total);
-  return {
-    kind: "image", width, height, channels: 3, target, target_label: `class ${target}`, baseline: "black",
-    rule: "gausslegendre", steps: alphas.length, output: "logit",
-    image: uint8Image(image, height, width), baseline_image: uint8Image(baseline, height, width),
-    input_scale: [1 / 255, 1 / 255, 1 / 255], input_offset: [0, 0, 0],
-    attributions: float32(attribution, [height, width]),
-    completeness: { score: 2 + total, baseline_score: 2, total: total * 0.98, gap: -total * 0.02, relative_gap: -0.02 },
-    trace: {
-      alphas: float32(alphas), weights: float32([0.17, 0.33, 0.33, 0.17]),
-      scores: float32(alphas.map((a) => 2 + total * Math.sqrt(a))),
-      gradients: int8PerSlice(gradients, [alphas.length, height, width]),
-      cumulative: int8PerSlice(cumulative, [alphas.length, height, width]),
-      cumulative_total: float32(sums),
+/** A fixture with every {base64} turned back into the DataView a kernel sends. */
+export function revive(value) {
+  if (Array.isArray(value)) return value.map(revive);
+  if (value && typeof value === "object") {
+    if (typeof value.base64 === "string") {
+      const bytes = Uint8Array.from(Buffer.from(value.base64, "base64"));
+      return new DataView(bytes.buffer);
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
+  }
+  return value;
+}
+
+/** The contract the kernel sends (ig_widget/schema.py): choices, limits, palette, payload schemas. */
+export const contract = contractFixture;
+/** Real payloads and view state written by tests/test_schema.py from real explainers. */
+export const imageFixture = revive(imageJson);
+export const textFixture = revive(textJson);
+
+/** A real ImageExplainer payload (an 8 x 6 image, 4 Gauss-Legendre points, 5 classes): target 1 or 4;
+ * `trace: "int8"` gives target 1 with its trace as the kernel sends a large image's (int8 per step). */
+export function imageResult({ target = 1, width = 8, height = 6, trace = "float32" } = {}) {
+  const payload = imageFixture.payloads[trace === "int8" ? "int8_trace" : String(target)];
+  if (!payload || payload.width !== width || payload.height !== height) {
+    throw new Error(`no image fixture for target ${target}, ${width} x ${height}: rerun tests/test_schema.py`);
+  }
+  return structuredClone(payload);
+}
+
+/** A real TextExplainer payload: "0" / "1" (a classifier on "unbelievable film"), "hostile" (markup
+ * tokens), "next_token" (a language model), "long" (512 tokens). */
+export function textResult(name = "0") {
+  const payload = textFixture.payloads[name];
+  if (!payload) throw new Error(`no text fixture ${name}: rerun tests/test_schema.py`);
+  return structuredClone(payload);
+}
+
+/** The keys of a payload kind's schema (required and optional), at the top level. */
+export function schemaKeys(kind) {
+  const { required, optional } = contract.payloads[kind];
+  return new Set([...Object.keys(required), ...Object.keys(optional)]);
+}
+
+/** `payload` behind a proxy that records each top-level key read (`read`). */
+export function recordingPayload(payload) {
+  const read = new Set();
+  const proxy = new Proxy(payload, {
+    get(target, key, receiver) {
+      if (typeof key === "string") read.add(key);
+      return Reflect.get(target, key, receiver);
     },
-  };
+  });
+  return { proxy, read };
 }
 
 /** The part of anywidget's model interface a view uses, with a record of what the view sent. */
 export function mockModel(state) {
   const handlers = new Map();
   const model = {
-    state: { ...state },
+    state: {
+      limits: contract.limits, palette: contract.palette, ...state,
+      choices: { ...contract.choices, ...(state.choices ?? {}) },
+    },
     saved: [],
     pending: {},
     get: (name) => model.state[name],

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { blendPixels, heatPixels, heatSlice, upscale, maskedPixels, outlinePixels, overlayPixels } from "../src/heatmap.js";
-import { DIVERGING, SEQUENTIAL } from "../src/colormaps.js";
+import { lutFor, usePalette } from "../src/colormaps.js";
+import { contract } from "./helpers.js";
+
+// the kernel's palette (ig_widget/schema.py, through fixtures/contract.json)
+usePalette(contract.palette);
+const DIVERGING = lutFor("both");
+const SEQUENTIAL = lutFor("absolute");
 import { gapLevel } from "../src/badge.js";
 import { pathSeries } from "../src/chart.js";
 import { nearestIndex } from "../src/slider.js";

@@ -1,7 +1,13 @@
 // @vitest-environment jsdom
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/index.js";
+import { gapLevel, gapPercent } from "../src/badge.js";
 import { imageResult, installCanvasMock, mockModel } from "./helpers.js";
+
+// real payloads from tests/test_schema.py (fixtures/image.json): what the view prints is read from them
+const first = imageResult();
+const alphas = new Float32Array(first.trace.alphas.data.buffer.slice(0));
+const gap = first.completeness.relative_gap;
 
 function imageModel(overrides = {}) {
   return mockModel({
@@ -38,8 +44,8 @@ describe("render", () => {
       expect(canvas.pixels).toHaveLength(8 * 6 * 4);
     }
     expect(new Set(canvasOf(el, "attributions").pixels).size).toBeGreaterThan(10);
-    expect(el.querySelector(".igw-badge").textContent).toMatch(/2\.00%/);
-    expect(el.querySelector(".igw-badge").dataset.level).toBe("fair");
+    expect(el.querySelector(".igw-badge").textContent).toContain(`gap ${gapPercent(gap)}`);
+    expect(el.querySelector(".igw-badge").dataset.level).toBe(gapLevel(gap).level);
   });
 
   it("sets labels as text, never as markup", () => {
@@ -57,7 +63,7 @@ describe("render", () => {
     slider.dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
     expect(canvasOf(el, "scaled").pixels).not.toEqual(before.scaled);
     expect(canvasOf(el, "cumulative").pixels).not.toEqual(before.cumulative);
-    expect(slider.value).toBe(String(new Float32Array([0.07])[0]));
+    expect(slider.value).toBe(String(alphas[0]));
     expect(el.querySelector(".igw-alpha").textContent).toMatch(/point 1 of 4/);
     slider.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
     expect(el.querySelector(".igw-alpha").textContent).toMatch(/point 2 of 4/);
@@ -75,9 +81,9 @@ describe("render", () => {
     expect(model.saved).toEqual([{ target: 4 }]);
     model.update("target", 4);
     expect(el.querySelector(".igw-output[data-index='4']").getAttribute("aria-pressed")).toBe("true");
-    model.update("result", imageResult({ target: 4, seed: 3 }));
+    model.update("result", imageResult({ target: 4 }));
     expect(canvasOf(el, "attributions").pixels).not.toEqual(heatBefore);
-    expect(canvasOf(el, "attributions").previousElementSibling.textContent).toBe("Attributions for “class 4”");
+    expect(canvasOf(el, "attributions").previousElementSibling.textContent).toBe("Attributions for “dog”");
   });
 
   it("sends control changes and doubles the steps from the badge", () => {
@@ -123,7 +129,7 @@ describe("render", () => {
     expect(el.querySelector(".igw-badge-row").hidden).toBe(true); // no empty badge before a result
     model.update("result", imageResult());
     expect(el.querySelector(".igw-badge-row").hidden).toBe(false);
-    expect(el.querySelector(".igw-badge").textContent).toMatch(/gap 2\.00%/);
+    expect(el.querySelector(".igw-badge").textContent).toContain(`gap ${gapPercent(gap)}`);
     expect(model.listenerCount()).toBeGreaterThan(0);
     cleanup();
     expect(model.listenerCount()).toBe(0);
@@ -145,11 +151,11 @@ describe("render", () => {
     canvas.getBoundingClientRect = () => ({ left: 0, top: 0, width: 80, height: 60 });
     canvas.dispatchEvent(new MouseEvent("mousemove", { clientX: 15, clientY: 5, bubbles: true }));
     const readout = el.querySelector(".igw-readout");
-    expect(readout.textContent).toContain("at α = 0.930");
+    expect(readout.textContent).toContain(`at α = ${alphas[3].toFixed(3)}`);
     el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
-    expect(readout.textContent).toMatch(/^pixel \(1, 0\): .* at α = 0\.070/);
+    expect(readout.textContent).toMatch(new RegExp(`^pixel \\(1, 0\\): .* at α = ${alphas[0].toFixed(3)}`));
     const before = readout.textContent;
-    model.update("result", imageResult({ target: 4, seed: 3 }));
+    model.update("result", imageResult({ target: 4 }));
     expect(readout.textContent).toMatch(/^pixel \(1, 0\): attribution/);
     expect(readout.textContent).not.toBe(before);
   });

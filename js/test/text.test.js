@@ -5,46 +5,20 @@ import { formatNumber } from "../src/chart.js";
 import { FADE_BELOW, unitColours } from "../src/text/strip.js";
 import { displayUnits, textColourOn, unitTrace, unitValues } from "../src/text/units.js";
 import { decodeTextResult } from "../src/text/result.js";
-import { float32, installCanvasMock, int8PerSlice, mockModel } from "./helpers.js";
+import { usePalette } from "../src/colormaps.js";
+import { contract, installCanvasMock, mockModel, textFixture, textResult } from "./helpers.js";
+
+usePalette(contract.palette); // the pure colour functions below draw with the kernel's palette
 
 const HOSTILE = ["<script>window.__pwned = 1</script>", "<img src=x onerror=\"window.__pwned = 2\">", "&amp;", "🙂"];
 
-/** A text result shaped like TextExplainer's payload: [CLS] tokens... [SEP], 4 path points. */
-function textResult({ tokens = ["[CLS]", "un", "##believ", "able", "film", "[SEP]"], words, target = 0 } = {}) {
-  const count = tokens.length;
-  const special = tokens.map((_, i) => i === 0 || i === count - 1);
-  const alphas = [0.07, 0.33, 0.67, 0.93];
-  const attribution = tokens.map((_, i) => (special[i] ? 0 : Math.sin(i + 1) * (1 + (i % 3))));
-  const cumulative = alphas.flatMap((a) => attribution.map((v) => v * a * a));
-  const gradients = alphas.flatMap((a) => attribution.map((v) => v * (1 - a)));
-  const total = attribution.reduce((s, v) => s + v, 0);
-  const groups = words ?? tokens.map((_, i) => [i, i + 1]);
-  return {
-    kind: "text", task: "classifier", target, target_label: `label ${target}`, baseline: "pad",
-    rule: "gausslegendre", steps: alphas.length, output: "logit",
-    tokens, special, space_before: tokens.map((_, i) => i > 0),
-    words: groups, word_texts: groups.map(([a, b]) => tokens.slice(a, b).join("")),
-    attributions: float32(attribution),
-    completeness: { score: 1 + total, baseline_score: 1, total, gap: 0, relative_gap: 0.001 },
-    trace: {
-      alphas: float32(alphas), weights: float32([0.17, 0.33, 0.33, 0.17]),
-      scores: float32(alphas.map((a) => 1 + total * a * a)),
-      gradients: int8PerSlice(gradients, [alphas.length, count]),
-      cumulative: int8PerSlice(cumulative, [alphas.length, count]),
-      cumulative_total: float32(alphas.map((a) => total * a * a)),
-    },
-  };
-}
+// Real TextExplainer payloads (tests/test_schema.py writes fixtures/text.json): a classifier on
+// "unbelievable film" with a WordPiece tokenizer, markup tokens, a language model, 512 tokens.
+const alphas = new Float32Array(textResult().trace.alphas.data.buffer.slice(0));
 
 function textModel(overrides = {}) {
   return mockModel({
-    _view: "text", target: 0, baseline: "pad", rule: "gausslegendre", steps: 4, sign: "both", clip: 100,
-    granularity: "tokens", status: "done", progress: 1, error: "",
-    choices: { baseline: ["pad", "mask", "unk", "zero"], rule: ["gausslegendre", "riemann_left"] },
-    outputs: [
-      { index: 0, label: "positive", score: 2, probability: 0.8 },
-      { index: 1, label: HOSTILE[1], score: 0.5, probability: 0.2 },
-    ],
+    _view: "text", ...textFixture.state, clip: 100, status: "done", progress: 1, error: "",
     result: textResult(),
     ...overrides,
   });
@@ -54,11 +28,11 @@ const strip = (el, name) => [...el.querySelectorAll(`[data-strip=${name}] .igw-t
 const colours = (spans) => spans.map((s) => s.style.backgroundColor);
 
 describe("text units", () => {
-  const result = decodeTextResult(textResult({ words: [[0, 1], [1, 4], [4, 5], [5, 6]] }));
+  const result = decodeTextResult(textResult());
 
   it("merges subwords into words whose values are the sums of their tokens", () => {
     const words = displayUnits(result, "words");
-    expect(words.texts).toEqual(["[CLS]", "un##believable", "film", "[SEP]"]);
+    expect(words.texts).toEqual(["[CLS]", "unbelievable", "film", "[SEP]"]);
     expect(words.special).toEqual([true, false, false, true]);
     const values = unitValues(result.attributions, words.groups);
     const tokens = result.attributions;
@@ -98,7 +72,7 @@ describe("text view", () => {
     widget.render({ model: textModel(), el });
     expect(el.querySelector(".igw").getAttribute("data-lm-suppress-shortcuts")).toBe("true");
     const spans = strip(el, "attributions");
-    expect(spans.map((s) => s.textContent)).toEqual(["[CLS]", "un", "##believ", "able", "film", "[SEP]"]);
+    expect(spans.map((s) => s.textContent)).toEqual(["[CLS]", "un", "believ", "able", "film", "[SEP]"]);
     expect(spans[0].classList.contains("igw-token-special")).toBe(true);
     expect(new Set(colours(spans)).size).toBeGreaterThan(3);
     expect(el.querySelector(".igw-badge").dataset.level).toBe("good");
@@ -106,10 +80,9 @@ describe("text view", () => {
   });
 
   it("shows token and label strings literally and runs nothing", () => {
-    const tokens = ["[CLS]", ...HOSTILE, "[SEP]"];
-    widget.render({ model: textModel({ result: textResult({ tokens }) }), el });
+    widget.render({ model: textModel({ result: textResult("hostile"), outputs: textFixture.outputs.hostile }), el });
     const spans = strip(el, "attributions");
-    expect(spans.map((s) => s.textContent)).toEqual(tokens);
+    expect(spans.map((s) => s.textContent)).toEqual(HOSTILE);
     expect(el.querySelectorAll(".igw script, .igw img, .igw [onerror]")).toHaveLength(0);
     expect(el.querySelector(".igw-output[data-index='1'] .igw-output-label").textContent).toBe(HOSTILE[1]);
     expect(window.__pwned).toBeUndefined();
@@ -131,10 +104,10 @@ describe("text view", () => {
     widget.render({ model, el });
     strip(el, "attributions")[4].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     const readout = el.querySelector(".igw-readout");
-    expect(readout.textContent).toContain("at α = 0.930");
+    expect(readout.textContent).toContain(`at α = ${alphas[3].toFixed(3)}`);
     el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
     expect(readout.textContent).toContain("“film”");
-    expect(readout.textContent).toContain("at α = 0.070");
+    expect(readout.textContent).toContain(`at α = ${alphas[0].toFixed(3)}`);
     model.update("granularity", "words");
     expect(readout.textContent).toBe("");
   });
@@ -152,12 +125,12 @@ describe("text view", () => {
     model.update("target", 1);
     expect(el.querySelector(".igw-output[data-index='1']").getAttribute("aria-pressed")).toBe("true");
     expect(el.querySelector(".igw-output[data-index='0']").getAttribute("aria-pressed")).toBe("false");
-    model.update("result", textResult({ target: 1 }));
-    expect(el.querySelector(".igw-panel-title").textContent).toContain("label 1");
+    model.update("result", textResult("1"));
+    expect(el.querySelector(".igw-panel-title").textContent).toBe(`Attributions for “${HOSTILE[1]}”`);
     const span = strip(el, "attributions")[2];
     expect(span.tabIndex).toBe(0);
     span.focus();
-    expect(el.querySelector(".igw-readout").textContent).toContain("“##believ”");
+    expect(el.querySelector(".igw-readout").textContent).toContain("“believ”");
   });
 
   it("the alpha slider recolours the accumulated tokens without the kernel", () => {
@@ -174,16 +147,15 @@ describe("text view", () => {
   });
 
   it("switches to words in the view alone", () => {
-    const model = textModel({ result: textResult({ words: [[0, 1], [1, 4], [4, 5], [5, 6]] }) });
+    const model = textModel();
     widget.render({ model, el });
     model.update("granularity", "words");
-    expect(strip(el, "attributions").map((s) => s.textContent)).toEqual(["[CLS]", "un##believable", "film", "[SEP]"]);
+    expect(strip(el, "attributions").map((s) => s.textContent)).toEqual(["[CLS]", "unbelievable", "film", "[SEP]"]);
     expect(strip(el, "cumulative")).toHaveLength(4);
   });
 
   it("renders 512 tokens and recolours all of them on a slider move (speed is measured in benchmarks)", () => {
-    const tokens = Array.from({ length: 512 }, (_, i) => (i === 0 ? "[CLS]" : i === 511 ? "[SEP]" : `tok${i}`));
-    widget.render({ model: textModel({ result: textResult({ tokens }) }), el });
+    widget.render({ model: textModel({ result: textResult("long") }), el });
     expect(strip(el, "attributions")).toHaveLength(512);
     const slider = el.querySelector(".igw-slider input");
     slider.dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
@@ -243,17 +215,18 @@ describe("text view marks", () => {
   });
 
   it("shows which position and token a language model's explanation is for", () => {
-    const result = { ...textResult({ tokens: ["The", "dog", "ran", "to", "the"] }), task: "next_token", position: 3,
-      target_label: " park", output: "log_probability" };
+    const result = textResult("next_token"); // "[CLS] the dog ran to the [SEP]", explained after the second "the"
+    const { position, tokens, target_label: next } = result;
+    expect([result.task, position, tokens.length]).toEqual(["next_token", 5, 7]);
     widget.render({ model: textModel({ result }), el });
     const caption = el.querySelector(".igw-text-main .igw-panel-title").textContent;
-    expect(caption).toBe("Attributions for the next token “ park”, predicted after “to” (token 4 of 5)");
+    expect(caption).toBe(`Attributions for the next token “${next}”, predicted after “the” (token 6 of 7)`);
     const spans = strip(el, "attributions");
-    expect(spans.map((span) => span.classList.contains("igw-token-position"))).toEqual([false, false, false, true, false]);
-    expect(spans.map((span) => span.classList.contains("igw-token-after"))).toEqual([false, false, false, false, true]);
-    const next = spans[3].nextElementSibling;
-    expect(next.className).toBe("igw-token-next");
-    expect(next.textContent).toBe(" park");
+    expect(spans.map((span) => span.classList.contains("igw-token-position"))).toEqual(tokens.map((_, i) => i === 5));
+    expect(spans.map((span) => span.classList.contains("igw-token-after"))).toEqual(tokens.map((_, i) => i === 6));
+    const marked = spans[5].nextElementSibling;
+    expect(marked.className).toBe("igw-token-next");
+    expect(marked.textContent).toBe(next);
   });
 
   it("marks nothing for a classifier", () => {

@@ -7,10 +7,10 @@
 
 import { formatApprox, formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
-import { connect, element, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
+import { choicesFor, connect, element, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
 import { createBadge } from "../badge.js";
 import { createLegend } from "../legend.js";
-import { SIGN_MODES, clipValue } from "../normalise.js";
+import { clipValue } from "../normalise.js";
 import { createOutputList } from "../outputs.js";
 import { createStatusLine } from "../status.js";
 import { addStyles } from "../styles.js";
@@ -50,7 +50,7 @@ const ROW_KIND_WORDS = { logit: "logit", log_probability: "log-probability" };
 export function renderGeneration({ model, el }) {
   const root = element("div", "igw igw-gen");
   root.setAttribute("data-lm-suppress-shortcuts", "true");
-  addStyles(root);
+  addStyles(root, model.get("palette"));
   root.append(Object.assign(document.createElement("style"), { textContent: GENERATION_STYLES }));
   const link = connect(model);
   const { on, send } = link;
@@ -61,13 +61,13 @@ export function renderGeneration({ model, el }) {
 
   // -- controls ---------------------------------------------------------------------------------
   const first = decodeGenerationResult(model.get("result"));
-  const kinds = (first?.targetKinds ?? ["logit", "log_probability"]).filter((kind) => kind !== "contrast");
+  const kinds = (first?.targetKinds ?? choicesFor(model, "target_kind")).filter((kind) => kind !== "contrast");
   const rowKind = labelledSelect("Rows explain", kinds, model.get("target_kind"), (v) => sendMany({ target_kind: v, alternative: null }));
-  const granularity = labelledSelect("Show", first?.granularities ?? ["tokens", "words"], model.get("granularity"),
+  const granularity = labelledSelect("Show", first?.granularities ?? [model.get("granularity")], model.get("granularity"),
     (v) => send("granularity", v));
-  const scale = labelledSelect("Matrix colours", first?.scales ?? ["shared", "row"], model.get("scale"), (v) => send("scale", v));
-  const sign = labelledSelect("Sign", SIGN_MODES, model.get("sign"), (v) => send("sign", v));
-  const clipLimits = model.get("limits")?.clip ?? { min: 50, max: 100 };
+  const scale = labelledSelect("Matrix colours", first?.scales ?? [model.get("scale")], model.get("scale"), (v) => send("scale", v));
+  const sign = labelledSelect("Sign", choicesFor(model, "sign"), model.get("sign"), (v) => send("sign", v));
+  const clipLimits = model.get("limits")?.clip ?? {};
   const clip = labelledNumber("Clip %", { ...clipLimits, step: 0.5, value: model.get("clip"), format: (v) => v.toFixed(1) },
     (v) => send("clip", v));
   const controls = element("div", "igw-controls");

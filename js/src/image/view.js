@@ -4,20 +4,20 @@
 
 import { formatApprox, formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
-import { clipControl, connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
 import {
-  DISPLAY_MODES, blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels,
-  overlayPixels, upscale,
+  choicesFor, clipControl, connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary,
+} from "../frame.js";
+import {
+  blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels, overlayPixels, upscale,
 } from "../heatmap.js";
 import { createLegend } from "../legend.js";
-import { SIGN_MODES, clipValue, massMask, normalise } from "../normalise.js";
+import { clipValue, massMask, normalise } from "../normalise.js";
 import { addStyles } from "../styles.js";
 import { createChecksPanel } from "./checks.js";
 import { pathMethodControls } from "./paths.js";
 import { createProbe } from "./probe.js";
 import { cellAt, cellBlock, decodeImageResult, inputValues, valuesPerPixel } from "./result.js";
 
-const BLENDED_DISPLAYS = ["overlay"]; // the display modes drawn with the opacity control
 const OUTLINE_MASS = 0.5; // outlines enclose the pixels holding half of the shown attribution mass
 const OUTLINE_SIZE = 192; // small images are enlarged to about this many pixels so outlines are thin lines
 
@@ -37,13 +37,14 @@ function mapPanel(title, name) {
 export function renderImage({ model, el }) {
   const root = element("div", "igw igw-image");
   root.setAttribute("data-lm-suppress-shortcuts", "true");
-  addStyles(root);
+  const palette = model.get("palette") || {};
+  addStyles(root, palette);
   const link = connect(model);
   const { on, send } = link;
 
   // -- controls ---------------------------------------------------------------------------
-  const display = labelledSelect("Display", DISPLAY_MODES, model.get("display"), (v) => send("display", v));
-  const sign = labelledSelect("Sign", SIGN_MODES, model.get("sign"), (v) => send("sign", v));
+  const display = labelledSelect("Display", choicesFor(model, "display"), model.get("display"), (v) => send("display", v));
+  const sign = labelledSelect("Sign", choicesFor(model, "sign"), model.get("sign"), (v) => send("sign", v));
   const clip = clipControl(model, link);
   const opacity = labelledNumber("Opacity", { min: 0, max: 1, step: 0.05, value: model.get("opacity"), format: (v) => v.toFixed(2) },
     (v) => send("opacity", v));
@@ -112,7 +113,7 @@ export function renderImage({ model, el }) {
     drawPixels(input.canvas, imagePixels(r.image, r.count), r.width, r.height);
     drawPixels(heat.canvas, pixels, width, height);
     // hidden by visibility, not display: switching modes must not move the panels below (issue 11 §4c)
-    legend.root.style.visibility = ["overlay", "heat"].includes(model.get("display")) ? "" : "hidden";
+    legend.root.style.visibility = (palette.legend_displays ?? []).includes(model.get("display")) ? "" : "hidden";
     heat.caption.textContent = `Attributions for “${r.targetLabel}”`;
     heat.canvas.setAttribute("aria-label", `Attribution heatmap for ${r.targetLabel}, shown as ${model.get("display")}`);
     legend.update(map, mode);
@@ -235,7 +236,7 @@ export function renderImage({ model, el }) {
   root.addEventListener("mouseout", leaveMap);
 
   on("change:result", drawResult);
-  const showOpacity = () => opacity.setDisabled(!BLENDED_DISPLAYS.includes(model.get("display")),
+  const showOpacity = () => opacity.setDisabled(!(palette.blended_displays ?? []).includes(model.get("display")),
     "Opacity blends the map over the image: it applies to the overlay display only");
   on("change:display", () => (display.setValue(model.get("display")), showOpacity(), drawMain()));
   showOpacity();

@@ -1,7 +1,6 @@
 // What the text view shows as one coloured unit: a token, or a word made of consecutive tokens
-// (its value is the sum of its tokens' values, so the units still add up to F(x) - F(x')).
-
-export const GRANULARITIES = ["tokens", "words"];
+// (its value is the sum of its tokens' values, so the units still add up to F(x) - F(x')). The
+// granularities offered come from the kernel (`choices.granularity`, ig_widget/schema.py).
 
 /**
  * The units of a decoded result: {texts, spaceBefore, special, groups}, where groups[u] is the

@@ -4,13 +4,15 @@
 
 import { formatNumber } from "../chart.js";
 import { labelledSelect } from "../controls.js";
-import { clipControl, connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
+import {
+  choicesFor, clipControl, connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary,
+} from "../frame.js";
 import { createLegend } from "../legend.js";
-import { SIGN_MODES, clipValue } from "../normalise.js";
+import { clipValue } from "../normalise.js";
 import { addStyles } from "../styles.js";
 import { decodeTextResult } from "./result.js";
 import { createTokenStrip } from "./strip.js";
-import { GRANULARITIES, displayUnits, unitTrace, unitValues } from "./units.js";
+import { displayUnits, unitTrace, unitValues } from "./units.js";
 
 const TEXT_STYLES = `
 .igw-text .igw-tokens { line-height: 1.9; max-width: 760px; white-space: normal; overflow-wrap: anywhere;
@@ -39,15 +41,15 @@ function positionUnit(result, units) {
 export function renderText({ model, el }) {
   const root = element("div", "igw igw-text");
   root.setAttribute("data-lm-suppress-shortcuts", "true");
-  addStyles(root);
+  addStyles(root, model.get("palette"));
   root.append(Object.assign(document.createElement("style"), { textContent: TEXT_STYLES }));
   const link = connect(model);
   const { on, send } = link;
 
   // -- controls ---------------------------------------------------------------------------
-  const granularity = labelledSelect("Show", GRANULARITIES, model.get("granularity") || "tokens",
+  const granularity = labelledSelect("Show", choicesFor(model, "granularity"), model.get("granularity"),
     (v) => send("granularity", v));
-  const sign = labelledSelect("Sign", SIGN_MODES, model.get("sign"), (v) => send("sign", v));
+  const sign = labelledSelect("Sign", choicesFor(model, "sign"), model.get("sign"), (v) => send("sign", v));
   const clip = clipControl(model, link);
   const controls = element("div", "igw-controls");
   controls.append(granularity.root, sign.root, clip.root, ...pathSettings(model, link));

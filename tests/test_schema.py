@@ -1,0 +1,290 @@
+"""The Python-to-JavaScript contract (ig_widget/schema.py): real payloads hold to their schemas, the
+widgets send the constants the views need, and the fixtures the JS tests load are written here from
+real widgets and are current.
+
+    .venv/bin/python tests/test_schema.py   # rewrites js/test/fixtures/{contract,image,text}.json
+
+The JS tests (js/test/helpers.js) build their models from these files, so a payload key or a constant
+changed in Python fails the vitest suite until the views follow, and a view that reads a key the
+schema does not define fails there too (helpers.js's `readKeys`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+
+import pytest
+import torch
+from torch import nn
+
+from ig_widget import schema
+from ig_widget.encode import decode_array, encode_array
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures"
+HOSTILE = ["<script>window.__pwned = 1</script>", "<img src=x onerror=\"window.__pwned = 2\">", "&amp;", "🙂"]
+VIEW_STATE = ("choices", "limits", "palette")
+
+
+# ---------------------------------------------------------------- small real widgets
+
+def image_widget(target: int = 1):
+    from ig_widget.widgets.image import ImageExplainer
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 6 * 8, 5))
+    image = torch.rand(3, 6, 8, generator=torch.Generator().manual_seed(1))
+    widget = ImageExplainer(model, image, labels=["zero", "cat <b>", "two", "three", "dog"], target=target, steps=4,
+                            top_k=2)
+    widget.wait()
+    return widget
+
+
+class TokenBag(nn.Module):
+    """Mean of token embeddings, then a linear head: linear along the path, so IG is exact."""
+
+    def __init__(self, vocabulary: int, classes: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed, self.head = nn.Embedding(vocabulary, 4), nn.Linear(4, classes)
+
+    def forward(self, input_ids, attention_mask=None):
+        return self.head(self.embed(input_ids).mean(dim=1))
+
+
+class CausalBag(nn.Module):
+    def __init__(self, vocabulary: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed, self.out = nn.Embedding(vocabulary, 8), nn.Linear(8, vocabulary)
+
+    def forward(self, input_ids, attention_mask=None):
+        return self.out(self.embed(input_ids).cumsum(dim=1))  # position t sees tokens up to t
+
+
+def wordpiece(vocabulary: list[str]):
+    tokenizers = pytest.importorskip("tokenizers")
+    transformers = pytest.importorskip("transformers")
+    ids = {token: index for index, token in enumerate(vocabulary)}
+    level = tokenizers.Tokenizer(tokenizers.models.WordPiece(ids, unk_token="[UNK]"))
+    level.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
+    level.post_processor = tokenizers.processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])])
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=level, unk_token="[UNK]", pad_token="[PAD]",
+                                                cls_token="[CLS]", sep_token="[SEP]")
+
+
+class HostileTokenizer:
+    """Token strings that are markup: the text is those tokens joined by spaces."""
+
+    tokens = ["[PAD]", *HOSTILE]
+    pad_token, pad_token_id = "[PAD]", 0
+    all_special_ids = [0]
+
+    def __call__(self, texts, **options):
+        texts = [texts] if isinstance(texts, str) else texts
+        rows = [[self.tokens.index(token) for token in self._split(text)] for text in texts]
+        return {"input_ids": torch.tensor(rows), "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long)}
+
+    def _split(self, text):
+        found, rest = [], text
+        while rest:
+            token = next(t for t in self.tokens[1:] if rest.startswith(t))
+            found.append(token)
+            rest = rest[len(token):].lstrip(" ")
+        return found
+
+    def convert_ids_to_tokens(self, ids):
+        return [self.tokens[i] for i in ids]
+
+    def decode(self, ids):
+        return " ".join(self.convert_ids_to_tokens(ids))
+
+
+BASE = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+
+
+def text_widgets() -> dict:
+    import ig_widget as igw
+
+    words = [*BASE, "un", "##believ", "##able", "film"]
+    classifier = igw.TextExplainer(TokenBag(len(words), 2), wordpiece(words), "unbelievable film",
+                                   labels=["label 0", HOSTILE[1]], target=0, steps=4)
+    hostile = HostileTokenizer()
+    markup = igw.TextExplainer(TokenBag(len(hostile.tokens), 2), hostile, " ".join(HOSTILE), labels=["safe", HOSTILE[1]],
+                               steps=4, baseline="zero")
+    story = [*BASE, "the", "dog", "ran", "to", "park"]
+    language = igw.TextExplainer(CausalBag(len(story)), wordpiece(story), "the dog ran to the", position=-2,
+                                 steps=4, baseline="zero")
+    many = [*BASE, *(f"w{i}" for i in range(510))]
+    long = igw.TextExplainer(TokenBag(len(many), 2), wordpiece(many), " ".join(many[4:]), steps=4)
+    widgets = {"classifier": classifier, "hostile": markup, "next_token": language, "long": long}
+    for widget in widgets.values():
+        widget.wait()
+    return widgets
+
+
+# ---------------------------------------------------------------- the fixtures
+
+def jsonable(value):
+    """bytes as {"base64": ...} (helpers.js turns them back into the DataView a kernel sends)."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+    return value
+
+
+def view_state(widget) -> dict:
+    """What a view reads besides `result`: the kernel's traits as the widget sends them."""
+    names = [*VIEW_STATE, "outputs", "target", "baseline", "rule", "steps", "sign", "clip"]
+    return {name: getattr(widget, name) for name in names}
+
+
+def image_fixture() -> dict:
+    first, second = image_widget(1), image_widget(4)
+    payload = first.result
+    # what the kernel sends for a large image's trace (int8, a scale per step; payload.signed_maps)
+    int8_trace = {**payload, "trace": {**payload["trace"], **{
+        name: encode_array(decode_array(payload["trace"][name]), dtype="int8", per_slice=True)
+        for name in ("gradients", "cumulative")}}}
+    return jsonable({
+        "state": {**view_state(first), "display": first.display, "opacity": first.opacity, "path": first.path,
+                  "idgi": first.idgi},
+        "payloads": {"1": payload, "4": second.result, "int8_trace": int8_trace},
+        "outputs_4": second.outputs,
+    })
+
+
+def text_fixture() -> dict:
+    widgets = text_widgets()
+    classifier = widgets["classifier"]
+    first = classifier.result
+    classifier.target = 1
+    classifier.wait()
+    return jsonable({
+        "state": {**view_state(classifier), "target": 0, "granularity": "tokens"},
+        "payloads": {"0": first, "1": classifier.result, **{name: widgets[name].result for name in ("hostile", "next_token", "long")}},
+        "outputs": {name: widgets[name].outputs for name in ("hostile",)},
+    })
+
+
+WRITERS = {"contract": schema.describe, "image": image_fixture, "text": text_fixture}
+
+
+def _close(a, b) -> bool:
+    """Equal; floats to 1e-5 relative, float32 buffers to 1e-5 (another CPU may round a last bit)."""
+    import numpy as np
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.get("dtype") in ("float32", "int8") and "data" in a and "data" in b:
+            kind = "<f4" if a["dtype"] == "float32" else "i1"
+            x = np.frombuffer(base64.b64decode(a["data"]["base64"]), kind).astype(float)
+            y = np.frombuffer(base64.b64decode(b["data"]["base64"]), kind).astype(float)
+            return (a["shape"] == b["shape"] and _close(a["scale"], b["scale"])
+                    and bool(np.allclose(x, y, rtol=1e-5, atol=1e-6 if kind == "<f4" else 1)))
+        return a.keys() == b.keys() and all(_close(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        return abs(a - b) <= 1e-5 * max(abs(a), abs(b), 1e-6)
+    return a == b
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_js_fixtures_are_current(name):
+    written = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    assert _close(written, json.loads(json.dumps(WRITERS[name]()))), f"run: .venv/bin/python {__file__}"
+
+
+# ---------------------------------------------------------------- the payloads hold to their schemas
+
+def test_image_payloads_hold_to_their_schema():
+    widget = image_widget()
+    schema.check_payload(widget.result)
+    for row in widget.outputs:
+        schema.check_output_row(row)
+    widget.path = "blur"
+    widget.wait()
+    schema.check_payload(widget.result)  # with path_images
+
+
+def test_text_payloads_hold_to_their_schema():
+    for widget in text_widgets().values():
+        schema.check_payload(widget.result)
+        for row in widget.outputs:
+            schema.check_output_row(row)
+
+
+def test_generation_payloads_hold_to_their_schema():
+    import ig_widget as igw
+
+    story = [*BASE, "the", "dog", "ran", "to", "park"]
+    widget = igw.GenerationExplainer(CausalBag(len(story)), wordpiece(story), "the dog", max_new_tokens=2, steps=4)
+    widget.wait()
+    schema.check_payload(widget.result)
+    widget.selected = 1
+    widget.alternative = next(row["index"] for row in widget.result["alternatives"][1]
+                              if row["index"] != widget.result["chosen_tokens"][1])
+    widget.target_kind = "contrast"
+    widget.wait()
+    schema.check_payload(widget.result)  # with its contrast
+
+
+def test_a_payload_off_its_schema_is_named():
+    payload = dict(image_widget().result)
+    payload["heat"] = 1
+    with pytest.raises(ValueError, match=r"keys not in the schema \['heat'\]"):
+        schema.check_payload(payload)
+    del payload["heat"], payload["channels"]
+    with pytest.raises(ValueError, match=r"keys missing \['channels'\]"):
+        schema.check_payload(payload)
+    payload["channels"] = "3"
+    with pytest.raises(ValueError, match="image.channels = str is not a int"):
+        schema.check_payload(payload)
+
+
+def test_every_view_gets_its_constants_from_the_kernel():
+    import ig_widget as igw
+
+    image = image_widget()
+    assert image.choices["sign"] == list(schema.SIGN_MODES)
+    assert image.choices["display"] == list(schema.DISPLAY_MODES)
+    assert image.palette == schema.palette() and image.limits == schema.limits()
+    text = text_widgets()["classifier"]
+    assert text.choices["granularity"] == list(schema.GRANULARITIES) and text.palette == schema.palette()
+    story = [*BASE, "the", "dog", "ran", "to", "park"]
+    generation = igw.GenerationExplainer(CausalBag(len(story)), wordpiece(story), "the dog", max_new_tokens=1, steps=2)
+    assert generation.palette == schema.palette() and generation.choices["sign"] == list(schema.SIGN_MODES)
+    assert generation.limits == schema.limits()
+    assert generation.result["scales"] == list(schema.MATRIX_SCALES)
+
+
+def test_the_figures_draw_with_the_views_palette():
+    from matplotlib import colors
+
+    from ig_widget import plot
+
+    assert colors.to_hex(plot.DIVERGING(0.0)) == schema.DIVERGING[0]
+    assert colors.to_hex(plot.SEQUENTIAL(1.0)) == schema.SEQUENTIAL[-1]
+    assert plot.SIGNS == schema.SIGN_MODES and plot.DISPLAY_MODES == schema.DISPLAY_MODES
+
+
+def test_no_view_constant_is_copied_into_the_frontend():
+    """The lists and colours the kernel sends appear nowhere in js/src as literals."""
+    source = "\n".join(path.read_text(encoding="utf-8") for path in (FIXTURES.parents[1] / "src").rglob("*.js"))
+    for values in (schema.SIGN_MODES, schema.DISPLAY_MODES, schema.GRANULARITIES, schema.MATRIX_SCALES):
+        literal = ", ".join(f'"{value}"' for value in values)
+        assert f"[{literal}]" not in source, values
+    for colour in (*schema.DIVERGING, *schema.SEQUENTIAL):
+        assert colour not in source.lower(), colour
+
+
+if __name__ == "__main__":
+    FIXTURES.mkdir(exist_ok=True)
+    for name, write in WRITERS.items():
+        (FIXTURES / f"{name}.json").write_text(json.dumps(jsonable(write()), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {FIXTURES / name}.json")
