@@ -265,3 +265,22 @@ def test_copied_token_peaks_on_its_source():
         # the source outweighs every other context token together
         source = gen.matrix[torch.arange(5), torch.arange(5)]
         assert (source > gen.matrix.abs().sum(dim=1) - source).all()
+
+
+def test_a_long_context_is_walked_in_chunks_within_the_memory_budget(gpt2, monkeypatch):
+    """The mechanism that keeps 1,024-token contexts inside the CPU budget, at a size CI affords: with
+    the budget shrunk so that only a few path points fit per forward pass, the walk runs in many chunks
+    and gives the rows of the walk in one chunk."""
+    from ig_widget.attribution import batching
+
+    model, tokenizer = gpt2
+    generation = prepare_generation(model, tokenizer, PROMPT * 3, max_new_tokens=3)
+    whole = attribute_generation(model, generation, tokenizer=tokenizer, steps=8, batch_size=8)
+    length, dim = len(generation.tokens), model.config.n_embd
+    per_point = length * dim * 4 * batching.ACTIVATION_FACTOR
+    monkeypatch.setattr(batching, "CPU_BUDGET_BYTES", 2 * per_point)
+    chunks = []
+    small = attribute_generation(model, generation, tokenizer=tokenizer, steps=8,
+                                 progress=lambda done, total: chunks.append(done))
+    assert len(chunks) >= 4, chunks  # at most 2 of the 8 points per pass
+    torch.testing.assert_close(small.matrix, whole.matrix, rtol=1e-5, atol=1e-6)

@@ -197,3 +197,18 @@ if __name__ == "__main__":
     FIXTURE.parent.mkdir(exist_ok=True)
     FIXTURE.write_text(json.dumps(generation_fixture(), indent=1) + "\n")
     print(f"wrote {FIXTURE}")
+
+
+def test_export_html_carries_every_row_and_the_alternatives(gpt2, tmp_path):
+    """The page holds the whole payload (matrix, every row's trace, the alternatives), so selecting,
+    hovering and walking the path work offline; only a new contrast needs the kernel."""
+    from ig_widget.export import export_html
+
+    model, tokenizer = gpt2
+    widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=3, steps=4)
+    widget.wait()
+    page = export_html(widget, tmp_path / "generation.html").read_text()
+    assert '"_view": "generation"' in page or '"_view":"generation"' in page
+    assert widget.result["complete"] and len(widget.result["alternatives"]) == 3
+    for key in ("matrix", "trace_cumulative", "trace_scores"):
+        assert f'"{key}"' in page
