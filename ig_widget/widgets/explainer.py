@@ -22,6 +22,7 @@ from ..attribution.errors import AttributionInputError
 from ..attribution.targets import check_output
 from ..attribution.validation import check_model
 from ..schema import CLIP_RANGE, MAX_STEPS, SIGN_MODES, limits, palette
+from . import static_picture
 from .outputs import check_score_kind
 from .scheduler import RequestScheduler, Superseded
 
@@ -212,6 +213,16 @@ class ExplainerWidget(anywidget.AnyWidget):
         """The attribution result behind the view, or None while it is being computed."""
         cached = self._scheduler.cached(self.current_request())
         return cached[0] if cached else None
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        """The live view, plus a picture and a text line for front ends that cannot run widgets
+        (GitHub, nbviewer without widget state, a terminal): see `static_picture`."""
+        shown = super()._repr_mimebundle_(**kwargs)
+        if shown is None:
+            return None
+        data, metadata = shown
+        data = {**data, **static_picture.mime_bundle(self)}
+        return data, metadata
 
     def computed_payloads(self) -> dict[Request, dict]:
         """The encoded payload of every request computed so far and still cached (on the shown path)."""

@@ -5,6 +5,7 @@ import { renderImage } from "./image/view.js";
 import { renderGeneration } from "./generation/view.js";
 import { renderText } from "./text/view.js";
 import { renderDataset } from "./dataset/view.js";
+import { suppressShortcuts } from "./shortcuts.js";
 
 const views = { image: renderImage, text: renderText, generation: renderGeneration, dataset: renderDataset };
 
@@ -17,7 +18,12 @@ function render({ model, el }) {
     el.append(message);
     return () => message.remove();
   }
-  return view({ model, el });
+  const release = suppressShortcuts(el);
+  const cleanup = view({ model, el });
+  return () => {
+    release();
+    cleanup?.();
+  };
 }
 
 export default { render };

@@ -12,6 +12,8 @@ Reuse them from any test module in this folder (mark the tests `@pytest.mark.bro
   returns the page. Kernel-side state is best checked through marker files the notebook writes
   into `lab.root` (`lab_driver.wait_for_file`).
 - `artifacts`: the `test-artifacts/` folder (gitignored) for screenshots.
+- `notebook7`, `voila`, `marimo_quickstart` (session): Jupyter Notebook 7, Voila, and `marimo run` of
+  notebooks/01_quickstart_marimo.py, each started once, on first use (`front_ends.py`).
 
 The browser tests skip when chromium or playwright is missing.
 """
@@ -22,9 +24,11 @@ from pathlib import Path
 
 import pytest
 
+import front_ends
 import lab_driver as lab_tools
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+MARIMO_QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart_marimo.py"
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +36,31 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
     home = tmp_path_factory.mktemp("lab-home")
     server = lab_tools.start_lab(root, home)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory):
+    server = front_ends.start_notebook7(tmp_path_factory.mktemp("nb7-root"), tmp_path_factory.mktemp("nb7-home"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def voila(tmp_path_factory):
+    server = front_ends.start_voila(tmp_path_factory.mktemp("voila-root"), tmp_path_factory.mktemp("voila-home"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def marimo_quickstart(tmp_path_factory):
+    pytest.importorskip("marimo")
+    root = tmp_path_factory.mktemp("marimo-root")
+    notebook = root / MARIMO_QUICKSTART.name
+    notebook.write_text(MARIMO_QUICKSTART.read_text())
+    server = front_ends.start_marimo(notebook, tmp_path_factory.mktemp("marimo-home"))
     yield server
     server.stop()
 

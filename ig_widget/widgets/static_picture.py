@@ -1,0 +1,125 @@
+"""A picture of an explainer's result for places where the live view cannot run.
+
+GitHub's notebook view, nbviewer without widget state and a terminal ignore
+`application/vnd.jupyter.widget-view+json`; they pick the next mimetype they know from the same
+output. `mime_bundle(widget)` adds two: `image/png` (the attribution map or the coloured tokens, drawn
+by `ig_widget.plot`, beside the listed outputs with their scores, the explained one marked) and a
+`text/plain` line naming the explained output and the completeness gap. Front ends that run widgets
+(JupyterLab, Notebook 7, Voila, VS Code, Colab) rank the widget view first and never show them.
+
+The picture is the explanation at display time (a later click in the view does not redraw it). A
+result still being computed is waited for up to `PICTURE_WAIT_S`; after that the output carries the
+text line alone. Size: a small figure at a low dpi, quantised to a 64-colour palette (PNG's
+indexed mode): about 3 kB of base64 per output for the quickstart's digit and a MiniLM sentence (tests/browser/test_static_mime.py
+measures it).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+PICTURE_WAIT_S = 2.0  # how long displaying an explainer waits for a result still being computed
+DPI = 72
+COLOURS = 64  # palette size of the PNG: the maps' colour ramps survive it, the file shrinks ~3x
+SHOWN_OUTPUTS = 5
+
+
+def mime_bundle(widget: Any, wait: float = PICTURE_WAIT_S) -> dict[str, Any]:
+    """`text/plain` and, when the widget has a result of a kind drawn here, `image/png` (bytes)."""
+    result = _result(widget, wait)
+    name = type(widget).__name__
+    if result is None:
+        return {"text/plain": f"{name} (no result yet: the picture needs the live view)"}
+    try:
+        bundle = {"text/plain": f"{name}: {_summary(widget, result)}"}
+        png = picture(widget, result)
+    except Exception as exc:  # displaying the live view never fails for the picture's sake
+        return {"text/plain": f"{name} (no picture: {type(exc).__name__}: {exc})"}
+    if png is not None:
+        bundle["image/png"] = png
+    return bundle
+
+
+def picture(widget: Any, result: Any) -> bytes | None:
+    """The PNG of `result` as `widget` shows it (image and text views), or None for other views."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from .. import plot  # matplotlib only when a picture is drawn
+
+    view = getattr(widget, "_view", None)
+    if view not in ("image", "text"):
+        return None
+    with matplotlib.rc_context({"font.size": 8, "figure.dpi": DPI}):
+        figure = matplotlib.figure.Figure(figsize=(4.6, 2.0) if view == "image" else (6.0, 1.8), dpi=DPI)
+        FigureCanvasAgg(figure)  # a renderer for the token layout, whatever backend pyplot uses
+        drawing, listing = figure.subplots(1, 2, width_ratios=(1.4, 1) if view == "image" else (2.4, 1))
+        if view == "image":
+            plot.image_heatmap(result, display="heat", clip=float(getattr(widget, "clip", 99.0)), ax=drawing)
+            figure.tight_layout(pad=0.3)
+        else:  # tokens wrap to the axes' width when drawn: fix the layout first
+            figure.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.2, wspace=0.05)
+            plot.token_highlight(result, ax=drawing)
+        _outputs(listing, widget)
+        return _png(figure)
+
+
+def _result(widget: Any, wait: float) -> Any:
+    result = widget.explanation
+    if result is None and wait > 0:
+        try:
+            widget.wait(wait)
+        except TimeoutError:
+            return None
+        result = widget.explanation
+    return result
+
+
+def _label(widget: Any, index: int) -> str:
+    for row in widget.outputs:
+        if row.get("index") == index:
+            return str(row.get("label", index))
+    return str(index)
+
+
+def _summary(widget: Any, result: Any) -> str:
+    gap = getattr(result, "relative_gap", None)
+    gap_text = f", completeness gap {100 * float(np.asarray(gap).ravel()[0]):+.2f}%" if gap is not None else ""
+    return f"explaining “{_label(widget, widget.target)}”{gap_text}"
+
+
+def _values(rows: list[dict]) -> tuple[str, list[str]]:
+    """The column's heading and one value per row: percentages, or (as the view does where they would
+    round to 100.0% and 0.0%, or there are none) the scores themselves."""
+    percentages = [f"{100 * row['probability']:.1f}%" for row in rows if "probability" in row]
+    if len(percentages) == len(rows) and not {"100.0%", "0.0%"} & set(percentages):
+        return "outputs", percentages
+    names = {row.get("score_name", "score") for row in rows}
+    return f"outputs ({names.pop() if len(names) == 1 else 'score'}s)", [f"{row['score']:.3g}" for row in rows]
+
+
+def _outputs(ax: Any, widget: Any) -> None:
+    """The listed outputs as text, the explained one marked and bold (the view's outputs column)."""
+    ax.set_axis_off()
+    rows = widget.outputs[:SHOWN_OUTPUTS]
+    heading, values = _values(rows)
+    ax.text(0.0, 1.0, heading, transform=ax.transAxes, va="top", weight="bold")
+    for line, (row, value) in enumerate(zip(rows, values), start=1):
+        chosen = row.get("index") == widget.target
+        text = f"{'▶' if chosen else ' '} {row.get('label', row.get('index'))}   {value}"
+        ax.text(0.0, 1.0 - 0.14 * line, text, transform=ax.transAxes, va="top", parse_math=False,
+                weight="bold" if chosen else "normal")
+
+
+def _png(figure: Any) -> bytes:
+    from PIL import Image
+
+    raw = io.BytesIO()
+    figure.savefig(raw, format="png", dpi=DPI)
+    raw.seek(0)
+    small = io.BytesIO()
+    Image.open(raw).convert("RGB").quantize(COLOURS).save(small, format="png", optimize=True)
+    return small.getvalue()
