@@ -104,7 +104,7 @@ class HostileTokenizer:
     """A tokenizer whose token strings are markup: the text is those tokens joined by spaces."""
 
     tokens = ["[PAD]", *HOSTILE_LABELS]
-    pad_token_id = 0
+    pad_token, pad_token_id = "[PAD]", 0  # like a real tokenizer's (the engine pads one without, text by text)
     all_special_ids = [0]
 
     def __call__(self, texts, **options):
