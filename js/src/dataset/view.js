@@ -2,7 +2,7 @@
 // time, sort and filter controls whose values are the kernel's traits, a pager, the clicked example's
 // stored result, and the per-class summary. Every printed number arrives as text from the kernel.
 
-import { decodeArray } from "../decode.js";
+import { decodeArray, decodeBytes } from "../decode.js";
 import { element } from "../frame.js";
 import { addStyles } from "../styles.js";
 import { greyOrRgb, magnitudePixels, paletteLuts, pixelCanvas, signedPixels } from "./pixels.js";
@@ -91,7 +91,8 @@ export function renderDataset({ model, el }) {
       grid.append(element("div", "igw-ds-empty", "No example matches these filters."));
       return;
     }
-    const images = decodeArray(page.images);
+    // images: the stored bytes (each example scaled to 0..255 by the kernel), drawn as they are
+    const images = { shape: page.images.shape, values: decodeBytes(page.images) };
     const maps = decodeArray(page.maps);
     const { height, width, channels } = imageShape(images.shape, true);
     const pixels = height * width;
@@ -129,7 +130,7 @@ export function renderDataset({ model, el }) {
     const close = element("button", "igw-ds-close", "close");
     close.addEventListener("click", () => send("opened", -1));
     title.append(close);
-    const image = decodeArray(shown.image);
+    const image = { shape: shown.image.shape, values: decodeBytes(shown.image) };
     const map = decodeArray(shown.map);
     const { height, width, channels } = imageShape(image.shape, false);
     const pictures = element("div", "igw-ds-pictures");
