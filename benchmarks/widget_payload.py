@@ -17,10 +17,10 @@ import statistics
 import time
 
 import torch
-from ipywidgets.widgets.widget import _remove_buffers
 from models import SmallCNN
 
 from ig_widget import ImageExplainer
+from ig_widget.export import split_buffers
 from ig_widget.widgets.explainer import BUNDLE
 
 PAYLOAD_GOAL_BYTES = 4_000_000
@@ -107,7 +107,7 @@ def browser_timing(state: dict, buffer_paths: list, buffers: list) -> dict:
 
 def main() -> None:
     widget, seconds = explain()
-    state, buffer_paths, buffers = _remove_buffers(widget.get_state())
+    state, buffer_paths, buffers = split_buffers(widget.get_state())
     binary = sum(len(memoryview(buffer).cast("B")) for buffer in buffers)
     result_json = len(json.dumps(state["result"]))
     total = binary + result_json
