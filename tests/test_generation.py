@@ -284,3 +284,15 @@ def test_a_long_context_is_walked_in_chunks_within_the_memory_budget(gpt2, monke
                                  progress=lambda done, total: chunks.append(done))
     assert len(chunks) >= 4, chunks  # at most 2 of the 8 points per pass
     torch.testing.assert_close(small.matrix, whole.matrix, rtol=1e-5, atol=1e-6)
+
+
+def test_word_granularity_sums_the_tokens_of_each_word(gpt2):
+    model, tokenizer = gpt2
+    gen = igw.explain_generation(model, tokenizer, PROMPT, max_new_tokens=2, steps=4)
+    groups = gen.word_groups()
+    assert [g.start for g in groups][0] == 0 and groups[-1].stop == len(gen.tokens)
+    assert all("".join(gen.tokens[g.start:g.stop])[:1] in (" ", "T") or g.start >= len(gen.tokens) - gen.generated
+               for g in groups)
+    words = "".join(gen.tokens[: len(gen.tokens) - gen.generated]).split()
+    assert len([g for g in groups if g.stop <= len(gen.tokens) - gen.generated]) == len(words)
+    torch.testing.assert_close(gen.word_matrix().sum(dim=1), gen.matrix.sum(dim=1))

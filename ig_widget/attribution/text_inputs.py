@@ -101,7 +101,10 @@ def _encode(tokenizer: Any, texts: list[str]) -> Any:
             options.update(truncation=True, max_length=limit)
     if getattr(tokenizer, "is_fast", False):
         options["return_offsets_mapping"] = True
-    if getattr(tokenizer, "pad_token", None) is None:  # GPT-2's, Llama's: padded here, not by the tokenizer
+    if getattr(tokenizer, "pad_token", None) is None and getattr(tokenizer, "pad_token_id", None) is None:
+        # GPT-2's, Llama's: one text needs no padding; several are padded here, not by the tokenizer
+        if len(texts) == 1:
+            return tokenizer(texts, **{**options, "padding": False})
         return _padded_without_pad_token(tokenizer, texts, options)
     return tokenizer(texts, **options)
 
@@ -111,7 +114,7 @@ def _padded_without_pad_token(tokenizer: Any, texts: list[str], options: dict[st
     the end-of-text token (id 0 without one), masked out by the attention mask and marked special, so
     it neither reaches the model's attention nor moves along the path."""
     options = {**options, "padding": False, "return_tensors": None}
-    rows = [tokenizer(text, **options) for text in texts]
+    rows = [{name: values[0] for name, values in tokenizer([text], **options).items()} for text in texts]
     longest = max(len(row["input_ids"]) for row in rows)
     filler = getattr(tokenizer, "eos_token_id", None)
     filler = filler if isinstance(filler, int) else 0
