@@ -74,7 +74,12 @@ def test_no_cell_is_skipped_only_by_the_test_runner():
             assert skipped not in cell.metadata.get("tags", []), f"{path.name} has a cell only the tests skip"
 
 
-PAIRED = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+def _is_jupytext(path: pathlib.Path) -> bool:
+    """A jupytext script starts with its YAML header (a marimo notebook, also .py, does not)."""
+    return "jupytext:" in path.read_text(encoding="utf-8")[:300]
+
+
+PAIRED = sorted(path for path in NOTEBOOKS.glob("[0-9][0-9]_*.py") if _is_jupytext(path))
 
 
 def test_every_tutorial_is_a_jupytext_pair():
