@@ -47,24 +47,24 @@ export function connect(model) {
   };
 }
 
-const REQUEST_KEYS = ["target", "baseline", "rule", "steps"];
-
 /** The kernel's choices for the menu of trait `name` (`choices[name]`: sign modes, display modes,
  * granularities... defined once in ig_widget/schema.py); the current value alone if none were sent. */
 export function choicesFor(model, name) {
   return (model.get("choices") || {})[name] || [model.get(name)];
 }
 
-/** On a page without a kernel (export_shim.js puts `_static_page` in the state: a note and the requests
- * it holds results for) the values of one request setting that the page can answer, the others kept as
+/** On a page without a kernel (export_shim.js puts `_static_page` in the state: a note, the request's
+ * keys as the kernel named them (ig_widget/export.py: the fields of its Request) and the requests it
+ * holds results for) the values of one request setting that the page can answer, the others kept as
  * they are; null in Jupyter, where the kernel answers everything. */
 export function staticPage(model) {
   const page = model.get("_static_page");
   if (!page) return null;
   return {
     note: page.note,
+    keys: page.keys ?? [],
     choices(name) {
-      const others = REQUEST_KEYS.filter((key) => key !== name);
+      const others = (page.keys ?? []).filter((key) => key !== name);
       return page.requests.filter((request) => others.every((key) => request[key] === model.get(key)))
         .map((request) => request[name]);
     },
@@ -117,7 +117,7 @@ export function pathSettings(model, { on, send, onRefused }) {
       control.setNote(message);
     });
   }
-  for (const name of REQUEST_KEYS) on(`change:${name}`, showStatic);
+  for (const name of page?.keys ?? []) on(`change:${name}`, showStatic);
   on("change:choices", () => {
     const next = model.get("choices") || {};
     if (next.baseline) baseline.setOptions(next.baseline);
@@ -173,7 +173,7 @@ export function outputsColumn(model, { on, send, onRefused }) {
   };
   const updateStatus = () =>
     status.update({ status: model.get("status"), progress: model.get("progress"), error: model.get("error") });
-  for (const name of ["outputs", ...REQUEST_KEYS]) on(`change:${name}`, updateOutputs);
+  for (const name of new Set(["outputs", "target", ...(page?.keys ?? [])])) on(`change:${name}`, updateOutputs);
   for (const name of ["status", "progress", "error"]) on(`change:${name}`, updateStatus);
   onRefused("target", (message) => {
     updateOutputs();
