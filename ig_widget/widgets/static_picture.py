@@ -25,12 +25,16 @@ PICTURE_WAIT_S = 2.0  # how long displaying an explainer waits for a result stil
 DPI = 72
 COLOURS = 64  # palette size of the PNG: the maps' colour ramps survive it, the file shrinks ~3x
 SHOWN_OUTPUTS = 5
+DRAWN_VIEWS = ("image", "text")  # the generation view keeps anywidget's plain bundle
 
 
 def mime_bundle(widget: Any, wait: float = PICTURE_WAIT_S) -> dict[str, Any]:
-    """`text/plain` and, when the widget has a result of a kind drawn here, `image/png` (bytes)."""
-    result = _result(widget, wait)
+    """`text/plain` and `image/png` (bytes) for the image and text views: what replaces or joins the
+    widget's own bundle entries. Empty for other views."""
     name = type(widget).__name__
+    if getattr(widget, "_view", None) not in DRAWN_VIEWS:  # nothing drawn here: never wait for it
+        return {}
+    result = _result(widget, wait)
     if result is None:
         return {"text/plain": f"{name} (no result yet: the picture needs the live view)"}
     try:
@@ -51,7 +55,7 @@ def picture(widget: Any, result: Any) -> bytes | None:
     from .. import plot  # matplotlib only when a picture is drawn
 
     view = getattr(widget, "_view", None)
-    if view not in ("image", "text"):
+    if view not in DRAWN_VIEWS:
         return None
     with matplotlib.rc_context({"font.size": 8, "figure.dpi": DPI}):
         figure = matplotlib.figure.Figure(figsize=(4.6, 2.0) if view == "image" else (6.0, 1.8), dpi=DPI)
