@@ -283,6 +283,16 @@ def test_no_view_constant_is_copied_into_the_frontend():
         assert colour not in source.lower(), colour
 
 
+
+def test_the_contract_imports_only_the_standard_library():
+    """Every layer may read the contract: it imports nothing of the package, nor numpy, torch or Jupyter."""
+    import ast
+
+    tree = ast.parse(pathlib.Path(schema.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {(node.module or ".").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "collections", "typing"}, imported
+
 if __name__ == "__main__":
     FIXTURES.mkdir(exist_ok=True)
     for name, write in WRITERS.items():
