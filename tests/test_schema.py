@@ -281,6 +281,11 @@ def test_no_view_constant_is_copied_into_the_frontend():
         assert f"[{literal}]" not in source, values
     for colour in (*schema.DIVERGING, *schema.SEQUENTIAL):
         assert colour not in source.lower(), colour
+    package = pathlib.Path(schema.__file__).parent
+    for path in package.rglob("*.py"):  # nor into another Python module (plot.py, the gallery's payload)
+        if path.name != "schema.py":
+            text = path.read_text(encoding="utf-8").lower()
+            assert not [c for c in (*schema.DIVERGING, *schema.SEQUENTIAL) if c in text], path
 
 
 

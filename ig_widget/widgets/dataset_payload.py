@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import schema
 from ..encode import encode_array
 
 SORT_KEYS = (
@@ -33,12 +34,8 @@ SORT_KEYS = (
 )
 CORRECT = (("all", "all"), ("correct", "correct only"), ("wrong", "misclassified only"))
 PAGE_SIZES = (12, 24, 48, 96)
-# The views' palette (purple-white-orange diverging for signed maps, viridis for magnitudes).
-PALETTE = {
-    "diverging": ["#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7", "#fee0b6", "#fdb863", "#e08214", "#b35806"],
-    "sequential": ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58",
-                   "#b5de2b", "#fde725"],
-}
+# The views' palette (purple-white-orange diverging for signed maps, viridis for magnitudes), from the contract.
+PALETTE = {"diverging": list(schema.DIVERGING), "sequential": list(schema.SEQUENTIAL)}
 
 
 def percent(value: float) -> str:
