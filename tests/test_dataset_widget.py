@@ -90,6 +90,11 @@ def test_order_and_filters_are_synced_with_python(big):
     assert widget.page == widget.pages - 1
     widget.min_confidence = 0.99
     assert all(table["confidence"].iloc[i] >= 0.99 for i in widget.selection)
+    widget.correct, widget.label_filter, widget.min_confidence = "all", -1, 0.0
+    widget.min_concentration = 0.45
+    assert len(widget.selection) == int((table["concentration"] >= 0.45).sum()) > 0
+    widget.min_concentration, widget.min_relative_gap = 0.0, 1e-6
+    assert len(widget.selection) == int((table["relative_gap"].abs() >= 1e-6).sum())
 
 
 def test_printed_numbers_are_pythons(big):
@@ -158,7 +163,7 @@ def dataset_fixture(tmp: pathlib.Path) -> dict:
 
     state = {name: getattr(widget, name) for name in
              ("meta", "page_data", "detail", "summary", "sort", "descending", "label_filter", "correct",
-              "min_confidence", "page", "page_size", "opened")}
+              "min_confidence", "min_relative_gap", "min_concentration", "page", "page_size", "opened")}
     return plain(state)
 
 

@@ -21,7 +21,8 @@ from ..attribution.errors import AttributionInputError
 from .dataset_payload import CORRECT, PAGE_SIZES, SORT_KEYS, detail_payload, meta_payload, page_payload, summary_payload
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
-FILTER_TRAITS = ("sort", "descending", "label_filter", "correct", "min_confidence", "max_confidence", "page_size")
+FILTER_TRAITS = ("sort", "descending", "label_filter", "correct", "min_confidence", "max_confidence",
+                 "min_relative_gap", "min_concentration", "page_size")
 
 
 class DatasetExplorer(anywidget.AnyWidget):
@@ -40,6 +41,8 @@ class DatasetExplorer(anywidget.AnyWidget):
     correct = traitlets.Enum([key for key, _ in CORRECT], "all").tag(sync=True)
     min_confidence = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)
     max_confidence = traitlets.Float(1.0, min=0.0, max=1.0).tag(sync=True)
+    min_relative_gap = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)  # keep |relative gap| >= this
+    min_concentration = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)  # keep top-10% share >= this
     page = traitlets.Int(0).tag(sync=True)
     page_size = traitlets.Int(24).tag(sync=True)
     page_data = traitlets.Dict().tag(sync=True)  # the shown page only (dataset_payload.page_payload)
@@ -102,6 +105,10 @@ class DatasetExplorer(anywidget.AnyWidget):
             keep &= table["correct"].to_numpy() == (self.correct == "correct")
         confidence = table["confidence"].to_numpy()
         keep &= (confidence >= self.min_confidence) & (confidence <= self.max_confidence)
+        if self.min_relative_gap > 0:
+            keep &= np.abs(table["relative_gap"].to_numpy()) >= self.min_relative_gap
+        if self.min_concentration > 0:
+            keep &= table["concentration"].to_numpy() >= self.min_concentration
         kept = np.flatnonzero(keep)
         key = table[self.sort].to_numpy()[kept]
         if self.sort in ("gap", "relative_gap"):

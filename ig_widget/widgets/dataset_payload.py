@@ -3,7 +3,8 @@
 meta (sent once):
     {"count", "labels": [str], "shape": [C, H, W], "settings": str (method, steps, rule, baseline),
      "choices": {"sort": [[key, text]], "correct": [[key, text]], "page_size": [int]},
-     "limits": {"confidence": {"min": 0, "max": 1}}, "palette": {"diverging": [hex], "sequential": [hex]}}
+     "limits": {"confidence" | "relative_gap" | "concentration": {"min", "max"}},
+     "palette": {"diverging": [hex], "sequential": [hex]}}
 page (one page of thumbnails, never the whole store):
     {"page", "pages", "matches", "indices": [int],
      "images": uint8 [n, H, W] (or [n, H, W, 3]) per-example min-max scaled, encode.py's contract,
@@ -55,7 +56,8 @@ def meta_payload(store) -> dict:
         "settings": f"{config['method']}, {config['steps']} steps ({config['rule']}), baseline {config['baseline_name']}",
         "choices": {"sort": [list(pair) for pair in SORT_KEYS], "correct": [list(pair) for pair in CORRECT],
                     "page_size": list(PAGE_SIZES)},
-        "limits": {"confidence": {"min": 0.0, "max": 1.0}},
+        "limits": {"confidence": {"min": 0.0, "max": 1.0}, "relative_gap": {"min": 0.0, "max": 1.0},
+                   "concentration": {"min": 0.0, "max": 1.0}},
         "palette": PALETTE,
     }
 

@@ -88,6 +88,11 @@ describe("dataset gallery", () => {
     sort.value = "gap";
     sort.dispatchEvent(new Event("change"));
     expect(model.saved.at(-1).sort).toBe("gap");
+    const concentration = el.querySelector("input[data-trait=min_concentration]");
+    expect(concentration.max).toBe(String(fixture.meta.limits.concentration.max));
+    concentration.value = "0.4";
+    concentration.dispatchEvent(new Event("change"));
+    expect(model.saved.at(-1).min_concentration).toBe(0.4);
     el.querySelector(".igw-ds-next").click();
     expect(model.saved.at(-1).page).toBe(fixture.page + 1);
   });

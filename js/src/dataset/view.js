@@ -55,17 +55,25 @@ export function renderDataset({ model, el }) {
     (v) => send("descending", v === "true"));
   const sizeMenu = select("per page", meta.choices.page_size.map((n) => [n, String(n)]), model.get("page_size"),
     (v) => send("page_size", Number(v)));
-  const confidence = element("label", "igw-ds-control");
-  confidence.append(element("span", null, "min confidence"));
-  const confidenceInput = element("input");
-  Object.assign(confidenceInput, { type: "number", step: "0.05", min: String(meta.limits.confidence.min),
-    max: String(meta.limits.confidence.max), value: String(model.get("min_confidence")) });
-  confidenceInput.addEventListener("change", () => {
-    const value = Math.min(meta.limits.confidence.max, Math.max(meta.limits.confidence.min, Number(confidenceInput.value)));
-    send("min_confidence", value);
-  });
-  confidence.append(confidenceInput);
-  controls.append(classMenu.label, correctMenu.label, sortMenu.label, orderMenu.label, sizeMenu.label, confidence);
+  // number fields for the kernel's lower bounds, each clamped to the kernel's limits
+  const bound = (labelText, trait, limit) => {
+    const label = element("label", "igw-ds-control");
+    label.append(element("span", null, labelText));
+    const input = element("input");
+    Object.assign(input, { type: "number", step: "0.05", min: String(limit.min), max: String(limit.max),
+      value: String(model.get(trait)) });
+    input.dataset.trait = trait;
+    input.addEventListener("change", () => send(trait, Math.min(limit.max, Math.max(limit.min, Number(input.value) || 0))));
+    label.append(input);
+    return { label, input };
+  };
+  const bounds = [
+    bound("min confidence", "min_confidence", meta.limits.confidence),
+    bound("min |relative gap|", "min_relative_gap", meta.limits.relative_gap),
+    bound("min concentration", "min_concentration", meta.limits.concentration),
+  ];
+  controls.append(classMenu.label, correctMenu.label, sortMenu.label, orderMenu.label, sizeMenu.label,
+    ...bounds.map((b) => b.label));
 
   const pager = element("div", "igw-ds-pager");
   const previous = element("button", "igw-ds-previous", "◀ previous");
@@ -180,12 +188,13 @@ export function renderDataset({ model, el }) {
     sortMenu.menu.value = model.get("sort");
     orderMenu.menu.value = String(model.get("descending"));
     sizeMenu.menu.value = String(model.get("page_size"));
-    confidenceInput.value = String(model.get("min_confidence"));
+    for (const { input } of bounds) input.value = String(model.get(input.dataset.trait));
   };
   on("change:page_data", drawPage);
   on("change:detail", drawDetail);
   on("change:summary", drawSummary);
-  for (const name of ["label_filter", "correct", "sort", "descending", "page_size", "min_confidence"]) {
+  for (const name of ["label_filter", "correct", "sort", "descending", "page_size", "min_confidence", "min_relative_gap",
+    "min_concentration"]) {
     on(`change:${name}`, syncControls);
   }
   drawPage();
