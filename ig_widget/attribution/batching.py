@@ -87,9 +87,17 @@ def chunked_multi_gradients(
     batch_size: int,
     progress: Progress | None = None,
     layout: torch.memory_format | None = None,
+    deferred: list | None = None,
+    check_finite: bool = True,
 ) -> Iterator[list[Chunk]]:
     """Like `chunked_gradients` for several scores at once: one forward pass per chunk, then one
     backward pass per score through the same graph. Yields one Chunk per score.
+
+    The finite check of every score and gradient is one 0-d flag read once at the end. With
+    `deferred` (a list) it is not read here: the flag is appended to it for the caller to read with
+    its other checks (one host synchronisation per walk), who must then raise `path_not_finite()`.
+    `check_finite=False`: no flag at all, for a caller that checks what it keeps instead (the
+    straight walk's running sums and scores, which NaN and inf reach).
 
     A model that refuses the points in `layout` on the first chunk (a `.view` that needs contiguous
     input, say) gets every chunk in the default layout instead.
@@ -99,7 +107,7 @@ def chunked_multi_gradients(
     while start < count:
         stop = min(count, start + size)
         try:
-            chunks, chunk_finite = _gradient_chunks(forward, scores, make_points, start, stop, layout)
+            chunks, chunk_finite = _gradient_chunks(forward, scores, make_points, start, stop, layout, check_finite)
         except torch.OutOfMemoryError as error:
             if size == 1:
                 raise DeviceMemoryError(
@@ -117,16 +125,25 @@ def chunked_multi_gradients(
                 raise
             layout = None
             continue
-        finite = chunk_finite if finite is None else finite & chunk_finite
+        if chunk_finite is not None:
+            finite = chunk_finite if finite is None else finite & chunk_finite
         yield chunks
         if progress is not None:
             progress(stop, count)
         start = stop
-    if finite is not None and not finite:
-        raise NonFiniteError(
-            "the model produced NaN or inf on the path between baseline and input; check for log(0), "
-            "division by zero or overflow in the model, or try another baseline"
-        )
+    if finite is None:
+        return
+    if deferred is not None:
+        deferred.append(finite)
+    elif not finite:
+        raise path_not_finite()
+
+
+def path_not_finite() -> NonFiniteError:
+    return NonFiniteError(
+        "the model produced NaN or inf on the path between baseline and input; check for log(0), "
+        "division by zero or overflow in the model, or try another baseline"
+    )
 
 
 def preferred_layout(x: Tensor) -> torch.memory_format | None:
@@ -142,8 +159,10 @@ def _gradient_chunks(
     start: int,
     stop: int,
     layout: torch.memory_format | None,
-) -> tuple[list[Chunk], Tensor]:
-    """The chunk's scores and gradients, and a 0-d flag saying whether all of them are finite."""
+    check_finite: bool = True,
+) -> tuple[list[Chunk], Tensor | None]:
+    """The chunk's scores and gradients, and a 0-d flag saying whether all of them are finite (None
+    without `check_finite`)."""
     # Inside inference_mode(False) so that a call from a user's `torch.inference_mode()` block still
     # builds a graph; tensors made there are ordinary tensors.
     with torch.inference_mode(False), torch.enable_grad():
@@ -164,7 +183,8 @@ def _gradient_chunks(
         ]
     if any(gradient is None for gradient in gradients):
         raise GradientPathError(_NO_PATH)
-    finite = torch.stack([torch.isfinite(v).all() & torch.isfinite(g).all() for v, g in zip(values, gradients)]).all()
+    finite = torch.stack([torch.isfinite(v).all() & torch.isfinite(g).all() for v, g in zip(values, gradients)]).all() \
+        if check_finite else None
     if layout is not None:  # hand back the default layout: later elementwise work runs on fast paths
         gradients = [gradient.contiguous() for gradient in gradients]
     chunks = [Chunk(start, stop, rows, value.detach(), gradient) for value, gradient in zip(values, gradients)]

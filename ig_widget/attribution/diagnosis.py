@@ -43,6 +43,17 @@ REMEDY = ("More steps will not close this gap: use another baseline (blur, unifo
 CHANGE = "F(x) \u2212 F(x\u2032)"  # as the view writes it
 
 
+def diagnosis_needed(trace: PathTrace | None, score: Tensor, baseline_score: Tensor, total: Tensor) -> Tensor | None:
+    """Whether `diagnose` can find anything, as a 0-d bool left on the device (None: it cannot), so a
+    walk reads it once with its other checks and a small gap costs no host synchronisation of its own.
+    The same test as `diagnose`'s first: some row's relative gap passes `DIAGNOSED_GAP`."""
+    if trace is None or len(trace.alphas) < 2:
+        return None
+    change = score - baseline_score
+    relative = (total - change).abs() / change.abs().clamp_min(torch.finfo(change.dtype).eps)
+    return ~(relative.max() <= DIAGNOSED_GAP)  # NaN reads as needed, as in `diagnose`
+
+
 def diagnose(trace: PathTrace | None, score: Tensor, baseline_score: Tensor, total: Tensor) -> PathDiagnosis | None:
     """The diagnosis of the worst row whose relative gap passes `DIAGNOSED_GAP`, or None.
 

@@ -64,13 +64,16 @@ def probe_many(
         scores = [resolve_target(target, output, raw, x.shape[0]) for target in targets]
         values = [score(raw, rows).detach() for score in scores]
         baseline_values = None if at_baseline is None else [score(at_baseline, rows).detach() for score in scores]
+    # One read of the device for both ends (each check alone would wait for it once).
+    ends = values + (baseline_values or [])
+    if bool(torch.isfinite(torch.cat([value.reshape(-1) for value in ends])).all()):
+        return scores, values, baseline_values
     if not all(bool(torch.isfinite(value).all()) for value in values):
         raise NonFiniteError(
             "the model's score at the input x is NaN or inf; the model must give finite scores for x "
             "(check for log(0), division by zero or overflow)"
         )
-    if baseline_values is not None:
-        check_baseline_scores(baseline_values)
+    check_baseline_scores(baseline_values)
     return scores, values, baseline_values
 
 

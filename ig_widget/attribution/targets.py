@@ -59,6 +59,10 @@ def check_target_spec(target: TargetSpec, output: str) -> None:
     check_output(output)
     if target is None or callable(target):
         return
+    if isinstance(target, int) and not isinstance(target, bool):  # checked on the host, no tensor
+        if target < 0:
+            raise AttributionInputError(f"target={target!r} is negative; class indices start at 0")
+        return
     if isinstance(target, str) or (isinstance(target, Sequence) and any(isinstance(t, str) for t in target)):
         raise AttributionInputError(
             f"target={target!r} is a label; the attribution functions take class indices, e.g. "
@@ -85,6 +89,7 @@ class TargetScore:
     target: TargetSpec
     output: str
     classes: Tensor | None  # one class index per input row, None for a callable or scalar model
+    index: int | None = None  # the one class of every row, when the target was given as an int
 
     def __call__(self, raw: Any, rows: Tensor) -> Tensor:
         if callable(self.target):
@@ -92,6 +97,8 @@ class TargetScore:
         scores = transform_scores(output_tensor(raw), self.output)
         if self.classes is None:
             return scores
+        if self.index is not None:  # one select instead of an index and a gather (same values)
+            return scores[:, self.index]
         picked = self.classes.to(scores.device)[rows]
         return scores.gather(1, picked[:, None])[:, 0]
 
@@ -131,11 +138,14 @@ def resolve_target(target: TargetSpec, output: str, raw: Any, batch: int) -> Tar
             raise AttributionInputError(
                 f"target has {classes.numel()} entries for a batch of {batch}; give one int, or one per row"
             )
-        if (classes >= count).any():
+        out_of_range = target >= count if isinstance(target, int) and not isinstance(target, bool) \
+            else (classes >= count).any()  # an int is checked on the host
+        if out_of_range:
             raise AttributionInputError(
                 f"target={target!r} is out of range: the model has {count} outputs (0 to {count - 1})"
             )
-    return TargetScore(target, output, classes.to(scores.device).clone())
+    index = target if isinstance(target, int) and not isinstance(target, bool) else None
+    return TargetScore(target, output, classes.to(scores.device).clone(), index)
 
 
 def _check_row_scores(scores: Any, batch: int, source: str) -> None:

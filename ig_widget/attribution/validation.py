@@ -135,18 +135,30 @@ def check_gradient_flow(path_gradient: Tensor, score: Tensor, baseline_score: Te
     """`path_gradient` [B, ...] is the weighted sum of the gradients at the `points` path points of each
     row. A row whose score moved while that sum is exactly zero has a step inside the model (round,
     comparison, integer cast): its attributions would all be zero. One point proves nothing."""
+    flat = flat_gradient_rows(path_gradient, score, baseline_score, points)
+    if flat is not None and flat.any():
+        raise_flat_gradient(flat, score, baseline_score, points)
+
+
+def flat_gradient_rows(path_gradient: Tensor, score: Tensor, baseline_score: Tensor, points: int) -> Tensor | None:
+    """`check_gradient_flow`'s test without reading it: [B] bools, True where a row's score moved while
+    its path gradient is exactly zero (None when `points` < 2). Stays on the device until a caller
+    reads it with its other checks."""
     if points < 2:
-        return
+        return None
     moved = (score - baseline_score).abs() > 1e-6 * score.abs().clamp_min(1.0)
-    flat = (path_gradient.flatten(1) == 0).all(dim=1) & moved
-    if flat.any():
-        row = int(flat.nonzero()[0, 0])
-        raise GradientPathError(
-            f"the score of row {row} changes from F(baseline)={float(baseline_score[row]):.4g} to "
-            f"F(x)={float(score[row]):.4g}, but its gradient is zero at all {points} path points, so every "
-            "attribution would be zero. The model is piecewise constant in its input (a round(), a "
-            "comparison or an integer cast?): make it differentiable in its input"
-        )
+    return (path_gradient.flatten(1) == 0).all(dim=1) & moved
+
+
+def raise_flat_gradient(flat: Tensor, score: Tensor, baseline_score: Tensor, points: int) -> None:
+    """The error for the first row of `flat_gradient_rows` that is True."""
+    row = int(flat.nonzero()[0, 0])
+    raise GradientPathError(
+        f"the score of row {row} changes from F(baseline)={float(baseline_score[row]):.4g} to "
+        f"F(x)={float(score[row]):.4g}, but its gradient is zero at all {points} path points, so every "
+        "attribution would be zero. The model is piecewise constant in its input (a round(), a "
+        "comparison or an integer cast?): make it differentiable in its input"
+    )
 
 
 def _expected_rank(model: Callable) -> int | None:

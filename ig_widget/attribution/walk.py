@@ -25,7 +25,16 @@ def straight_path(baseline: Tensor, difference: Tensor, alphas: Tensor):
     rows_per_step = baseline.shape[0]
     trailing = (1,) * (baseline.ndim - 1)
 
+    rows_of = {}  # points per chunk -> their rows, made once: chunks of whole steps share them
+
     def make_points(start: int, stop: int) -> tuple[Tensor, Tensor]:
+        count = stop - start
+        if start % rows_per_step == 0 and count % rows_per_step == 0:  # whole steps: broadcast, no index lists
+            first, last = start // rows_per_step, stop // rows_per_step
+            points = torch.addcmul(baseline, alphas[first:last].view(-1, 1, *trailing), difference)
+            if count not in rows_of:
+                rows_of[count] = torch.arange(rows_per_step, device=baseline.device).repeat(last - first)
+            return points.view(count, *baseline.shape[1:]), rows_of[count]
         index = torch.arange(start, stop, device=baseline.device)
         step, rows = index // rows_per_step, index % rows_per_step
         return torch.addcmul(baseline[rows], alphas[step].view(-1, *trailing), difference[rows]), rows
@@ -104,6 +113,9 @@ class PathWalk:
         self.batch_size, self.progress = batch_size, progress
         self.layout = preferred_layout(baseline)
         self.path, self.idgi = path, idgi  # None: the straight line baseline + alpha * difference
+        # A list: the chunks' finite flags are appended to it unread, for the caller to read once with
+        # its other checks (see `chunked_multi_gradients`); None: each walk reads its own at its end.
+        self.deferred: list | None = None
 
     @property
     def direct(self) -> bool:
@@ -119,14 +131,15 @@ class PathWalk:
     def rows_per_step(self) -> int:
         return self.baseline.shape[0]
 
-    def chunks(self, alphas: Tensor, kept_bytes: int = 0) -> Iterator[list[Chunk]]:
+    def chunks(self, alphas: Tensor, kept_bytes: int = 0, check_finite: bool = True) -> Iterator[list[Chunk]]:
         """Per chunk, one Chunk per target for points baseline + alphas[k] * difference (step-major).
         `kept_bytes`: what the caller holds besides the chunk, taken out of the automatic batch budget."""
         count = len(alphas) * self.rows_per_step
         size = self.batch_size or auto_batch_size(self.baseline[0], self.rows_per_step, count, kept_bytes)
         make_points = straight_path(self.baseline, self.difference, alphas) if self.path is None \
             else self.path.maker(alphas)
-        yield from chunked_multi_gradients(self.forward, self.scores, make_points, count, size, self.progress, self.layout)
+        yield from chunked_multi_gradients(self.forward, self.scores, make_points, count, size, self.progress, self.layout,
+                                           self.deferred, check_finite)
 
     def baseline_scores(self) -> list[Tensor]:
         """F(x') for every target from one gradient-free pass at the baseline."""
@@ -146,8 +159,13 @@ class PathWalk:
             path = DirectPath(self, alphas, weights, reducer, baseline_values, end_values)
         else:
             path = StreamedPath(self, alphas, weights, reducer, baseline_values)
-        for chunks in self.chunks(alphas, path.kept_bytes()):
+        # A deferred straight walk checks what it keeps at the end (`StreamedPath.finite`) instead of
+        # each chunk's scores and gradients: NaN and inf reach its sums, so the flag is the same.
+        own_check = self.deferred is not None and not self.direct
+        for chunks in self.chunks(alphas, path.kept_bytes(), check_finite=not own_check):
             path.add(chunks)
+        if own_check:
+            self.deferred.append(path.finite())
         return path
 
 
@@ -163,6 +181,7 @@ class StreamedPath:
             if reducer is not None else None
         self.reads_baseline = baseline_values is None
         self.baseline_values = baseline_values or [None] * count
+        self.seen_scores: list[Tensor] = []  # every chunk's scores, for `finite`
 
     def kept_bytes(self) -> int:
         """Bytes held for the whole walk: the sums, and the trace with the cumulative sum it adds at the end."""
@@ -178,6 +197,7 @@ class StreamedPath:
         trailing = (1,) * (first.gradients.ndim - 1)
         point_weights = self.weights[step].view(-1, *trailing)
         for index, chunk in enumerate(chunks):
+            self.seen_scores.append(chunk.scores)
             _accumulate(self.sums[index], chunk.gradients * point_weights, chunk.start, chunk.stop, chunk.rows,
                         rows_per_step)
             if self.recorders is not None:
@@ -186,6 +206,13 @@ class StreamedPath:
                                           chunk.start // rows_per_step if whole else None)
             if chunk.start < rows_per_step and self.reads_baseline:
                 self._keep_endpoint(index, chunk, step)
+
+    def finite(self) -> Tensor:
+        """A 0-d flag, left on the device: every score and gradient of the walk was finite. A NaN or inf
+        gradient reaches its target's running sum (the weights are positive), so the sums and the
+        scores seen stand for every chunk's values, checked in one pass at the end."""
+        kept = [total.reshape(-1) for total in self.sums] + self.seen_scores
+        return torch.isfinite(torch.cat(kept)).all()
 
     def _keep_endpoint(self, index: int, chunk: Chunk, step: Tensor) -> None:
         """Scores at alpha = 0 are F(x'): no separate pass at the baseline."""

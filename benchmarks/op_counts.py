@@ -1,0 +1,136 @@
+"""Operator calls and host synchronisations of one IG call against the bare forward+backward passes.
+
+A device-independent proxy for GPU time (issue 15): at batch 1 a model on a GPU is launch-bound, so
+its time follows the number of operators dispatched and of waits for the device, not the number of
+path points. Both are counted on the CPU with a TorchDispatchMode, so the figures are the same on
+every machine and a test (tests/test_op_counts.py) can hold them.
+
+- "bare": one forward and one backward per chunk over the same path points and chunks as ours, the
+  points made beforehand, the parameters frozen (ours runs a twin whose parameters are detached, so
+  neither computes weight gradients): `model(points)[:, target].sum()` and `torch.autograd.grad`.
+- "ours": `integrated_gradients` (or `text_integrated_gradients` for MiniLM) at 50 Gauss-Legendre
+  steps in two chunks of 25, with the trace (the default) and without.
+- syncs: `aten._local_scalar_dense` (`.item()`, `bool()`, `int()`, `float()` of a tensor), `nonzero`,
+  `is_nonzero`, and copies of a device tensor to the CPU (none on a CPU-only run).
+
+Run: .venv/bin/python benchmarks/op_counts.py
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from models import image_model, text_model  # noqa: E402
+
+import ig_widget as igw  # noqa: E402
+from ig_widget.attribution.quadrature import path_points  # noqa: E402
+
+STEPS, CHUNK = 50, 25  # two chunks: the per-chunk work shows against the per-walk work
+SYNC_OPS = {torch.ops.aten._local_scalar_dense.default, torch.ops.aten.nonzero.default,
+            torch.ops.aten.is_nonzero.default}
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts every operator dispatched, and those that wait for the device."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = 0
+        self.syncs = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += 1
+        if func in SYNC_OPS:
+            self.syncs += 1
+        elif func is torch.ops.aten._to_copy.default and kwargs and kwargs.get("device") is not None:
+            source = args[0]
+            if source.device.type != "cpu" and torch.device(kwargs["device"]).type == "cpu":
+                self.syncs += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count(fn: Callable[[], object]) -> tuple[int, int]:
+    """(operator calls, host synchronisations) of `fn()`, after one uncounted warm-up call."""
+    fn()
+    with OpCounter() as counter:
+        fn()
+    return counter.ops, counter.syncs
+
+
+def _frozen(model: torch.nn.Module) -> torch.nn.Module:
+    twin = copy.deepcopy(model)
+    for parameter in twin.parameters():
+        parameter.requires_grad_(False)
+    return twin
+
+
+def _path(x: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:
+    alphas = torch.as_tensor(path_points("gausslegendre", STEPS)[0], dtype=x.dtype, device=x.device)
+    return baseline + alphas.view(-1, *(1,) * (x.ndim - 1)) * (x - baseline)
+
+
+def image_case(name: str, device: torch.device = torch.device("cpu")) -> dict[str, Callable[[], object]]:
+    """The three callables counted for "cnn64" or "resnet18": bare, ours with and without the trace."""
+    model, x = image_model(name, device)
+    frozen, points = _frozen(model), _path(x, torch.zeros_like(x))
+
+    def bare():
+        for chunk in points.split(CHUNK):
+            chunk = chunk.detach().requires_grad_(True)
+            torch.autograd.grad(frozen(chunk)[:, 1].sum(), chunk)
+
+    def ours(trace: bool):
+        return lambda: igw.integrated_gradients(model, x, target=1, steps=STEPS, batch_size=CHUNK, trace=trace)
+
+    return {"bare": bare, "ours": ours(True), "ours no trace": ours(False)}
+
+
+def text_case(device: torch.device = torch.device("cpu")) -> dict[str, Callable[[], object]]:
+    """The same for MiniLM over its embeddings (pad baseline, special tokens kept)."""
+    model, pad, ids = text_model(device)
+    layer, frozen = model.get_input_embeddings(), _frozen(model)
+    special = (ids == 101) | (ids == 102) | (ids == pad)
+    baseline_ids = torch.where(special, ids, torch.full_like(ids, pad))
+    with torch.no_grad():
+        points = _path(layer(ids), layer(baseline_ids))
+
+    def bare():
+        for chunk in points.split(CHUNK):
+            chunk = chunk.detach().requires_grad_(True)
+            torch.autograd.grad(frozen(inputs_embeds=chunk)[:, 1].sum(), chunk)
+
+    def ours(trace: bool):
+        return lambda: igw.text_integrated_gradients(
+            model, ids, target=1, baseline=baseline_ids, steps=STEPS, batch_size=CHUNK, embedding=layer,
+            keep_special=False, trace=trace)
+
+    return {"bare": bare, "ours": ours(True), "ours no trace": ours(False)}
+
+
+def cases() -> dict[str, Callable[[], dict]]:
+    return {"cnn64": lambda: image_case("cnn64"), "resnet18": lambda: image_case("resnet18"), "minilm": text_case}
+
+
+def main() -> None:
+    print(f"operator calls (host syncs) of one call, {STEPS} Gauss-Legendre steps in chunks of {CHUNK}")
+    for name, make in cases().items():
+        counted = {label: count(fn) for label, fn in make().items()}
+        ops, syncs = counted["bare"]
+        line = [f"{name:9s} bare {ops} ({syncs})"]
+        for label in ("ours", "ours no trace"):
+            ours_ops, ours_syncs = counted[label]
+            line.append(f"{label} {ours_ops} ({ours_syncs}) = {ours_ops / ops:.2f} x")
+        print(" | ".join(line), flush=True)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    main()
