@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.ig-widget-installed
 
-.PHONY: setup frontend chromium demo test test-python test-js bench clean
+.PHONY: setup frontend chromium demo test test-python test-js lint-python bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,14 @@ chromium:
 demo: frontend
 	$(BIN)/python -m ig_widget.demo
 
+# Lint and format are checked, never applied, by the test command: `npm run format` (js) and
+# `ruff format . && ruff check --fix .` apply them.
 test-js: frontend
-	cd js && npm test
+	cd js && npm run lint && npm test
+
+lint-python: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 test-python: frontend chromium
 	$(BIN)/python -m pytest -ra
@@ -54,7 +60,7 @@ DIGESTS := build/tracked-files
 test:
 	@mkdir -p $(DIGESTS)
 	@rm -f $(DIGESTS)/before; if git rev-parse --git-dir >/dev/null 2>&1; then $(TRACKED_DIGEST) > $(DIGESTS)/before; fi
-	$(MAKE) test-js test-python
+	$(MAKE) lint-python test-js test-python
 	@if [ -f $(DIGESTS)/before ]; then \
 	  $(TRACKED_DIGEST) > $(DIGESTS)/after; \
 	  if ! diff $(DIGESTS)/before $(DIGESTS)/after > $(DIGESTS)/changed; then \

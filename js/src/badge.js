@@ -45,7 +45,9 @@ export function stepsNote(before, after) {
   const now = Math.abs(after.completeness.relative_gap);
   const numbers = `gap ${gapPercent(now)} at ${after.steps} steps, was ${gapPercent(was)} at ${before.steps}`;
   if (gapLevel(now).level === "good" || now <= BARELY * was) return `More steps: ${numbers}.`; // nothing to worry about
-  return now >= was ? `More steps did not shrink the gap: ${numbers}.` : `More steps barely shrank the gap: ${numbers}.`;
+  return now >= was
+    ? `More steps did not shrink the gap: ${numbers}.`
+    : `More steps barely shrank the gap: ${numbers}.`;
 }
 
 /** Build the badge; `onMoreSteps()` is the "more steps" button. Returns {root, button, badge, note, update(c, steps)}. */
@@ -71,7 +73,11 @@ export function createBadge(onMoreSteps) {
     const next = { completeness, steps };
     if (!shown || !sameEnds(shown.completeness, completeness)) raised = null;
     else if (steps > shown.steps) raised = { before: shown, after: next };
-    else if (steps !== shown.steps || !raised || !close(raised.after.completeness.relative_gap, completeness.relative_gap)) {
+    else if (
+      steps !== shown.steps ||
+      !raised ||
+      !close(raised.after.completeness.relative_gap, completeness.relative_gap)
+    ) {
       raised = null; // fewer steps, or another rule at the same steps: the comparison no longer describes this result
     }
     shown = next;
@@ -92,8 +98,13 @@ export function createBadge(onMoreSteps) {
       badge.setAttribute("aria-label", `${badge.textContent}. ${details}`);
       button.title = `Recompute with ${steps * 2} steps`;
       button.setAttribute("aria-label", `More steps: recompute with ${steps * 2} steps`);
-      const lines = [raised && stepsNote(raised.before, raised.after), completeness.diagnosis?.message].filter(Boolean);
-      note.replaceChildren(...lines.map((line) => Object.assign(document.createElement("div"), { textContent: line })));
+      const lines = [
+        raised && stepsNote(raised.before, raised.after),
+        completeness.diagnosis?.message,
+      ].filter(Boolean);
+      note.replaceChildren(
+        ...lines.map((line) => Object.assign(document.createElement("div"), { textContent: line })),
+      );
       note.hidden = lines.length === 0;
       note.dataset.kind = completeness.diagnosis?.kind ?? "";
     },

@@ -15,7 +15,10 @@ function svg(tag, attributes = {}) {
 export function formatNumber(value) {
   if (value === 0) return "0";
   const magnitude = Math.abs(value);
-  const text = magnitude >= 1000 || magnitude < 0.01 ? value.toExponential(1) : value.toPrecision(3).replace(/\.0+$|(\.\d*?)0+$/, "$1");
+  const text =
+    magnitude >= 1000 || magnitude < 0.01
+      ? value.toExponential(1)
+      : value.toPrecision(3).replace(/\.0+$|(\.\d*?)0+$/, "$1");
   return text.replaceAll("-", "−");
 }
 
@@ -29,7 +32,8 @@ export function operand(value) {
 export function formatApprox(value, error) {
   if (!(error > 0)) return formatNumber(value);
   const rounded = Number(error.toPrecision(1));
-  const text = rounded >= 1e-4 && rounded < 1e4 ? String(rounded) : rounded.toExponential(0).replace("-", "−");
+  const text =
+    rounded >= 1e-4 && rounded < 1e4 ? String(rounded) : rounded.toExponential(0).replace("-", "−");
   return `≈ ${formatNumber(value)} ± ${text}`;
 }
 
@@ -78,7 +82,9 @@ function chartKey() {
   const key = document.createElement("div");
   key.className = "igw-chart-key";
   for (const [className, text] of [
-    ["igw-key-score", "F(α) − F(x′)"], ["igw-key-sum", "Σ attributions up to α"], ["igw-key-goal", "F(x) − F(x′)"],
+    ["igw-key-score", "F(α) − F(x′)"],
+    ["igw-key-sum", "Σ attributions up to α"],
+    ["igw-key-goal", "F(x) − F(x′)"],
   ]) {
     const entry = document.createElement("span");
     entry.className = className;
@@ -106,40 +112,74 @@ export function createPathChart() {
       const values = [...series.change, ...series.accumulated].map((p) => p[1]).concat([series.goal, 0]);
       let low = Math.min(...values);
       let high = Math.max(...values);
-      if (!(high - low > Math.abs(high) * 1e-9)) [low, high] = [low - (Math.abs(low) || 1), high + (Math.abs(high) || 1)];
+      if (!(high - low > Math.abs(high) * 1e-9))
+        [low, high] = [low - (Math.abs(low) || 1), high + (Math.abs(high) || 1)];
       const axis = niceTicks(low, high);
       const plotWidth = SIZE.width - SIZE.left - SIZE.right;
       const plotHeight = SIZE.height - SIZE.top - SIZE.bottom;
       xScale = (a) => SIZE.left + a * plotWidth;
       const y = (v) => SIZE.top + (1 - (v - axis.low) / (axis.high - axis.low)) * plotHeight;
       const bottom = y(axis.low);
-      const line = (points) => points.map(([a, v], i) => `${i ? "L" : "M"}${xScale(a).toFixed(1)},${y(v).toFixed(1)}`).join("");
+      const line = (points) =>
+        points.map(([a, v], i) => `${i ? "L" : "M"}${xScale(a).toFixed(1)},${y(v).toFixed(1)}`).join("");
       const children = [
-        svg("line", { class: "igw-axis", x1: SIZE.left, x2: SIZE.width - SIZE.right, y1: bottom, y2: bottom }),
+        svg("line", {
+          class: "igw-axis",
+          x1: SIZE.left,
+          x2: SIZE.width - SIZE.right,
+          y1: bottom,
+          y2: bottom,
+        }),
         svg("line", { class: "igw-axis", x1: SIZE.left, x2: SIZE.left, y1: SIZE.top, y2: bottom }),
-        svg("line", { class: "igw-goal", x1: SIZE.left, x2: SIZE.width - SIZE.right, y1: y(series.goal), y2: y(series.goal) }),
+        svg("line", {
+          class: "igw-goal",
+          x1: SIZE.left,
+          x2: SIZE.width - SIZE.right,
+          y1: y(series.goal),
+          y2: y(series.goal),
+        }),
         svg("path", { class: "igw-line-score", d: line(series.change) }),
         svg("path", { class: "igw-line-sum", d: line(series.accumulated) }),
       ];
-      for (const [a, v] of series.change) children.push(svg("circle", { class: "igw-dot", cx: xScale(a), cy: y(v), r: 1.8 }));
+      for (const [a, v] of series.change)
+        children.push(svg("circle", { class: "igw-dot", cx: xScale(a), cy: y(v), r: 1.8 }));
       const label = (text, attributes) => {
         const node = svg("text", attributes);
         node.textContent = text;
         children.push(node);
       };
-      for (const a of [0, 0.5, 1]) label(String(a), { x: xScale(a), y: bottom + 12, class: "igw-tick", "text-anchor": "middle" });
+      for (const a of [0, 0.5, 1])
+        label(String(a), { x: xScale(a), y: bottom + 12, class: "igw-tick", "text-anchor": "middle" });
       axis.ticks.forEach((v, i) => {
-        children.push(svg("line", { class: "igw-axis", x1: SIZE.left - 3, x2: SIZE.left, y1: y(v), y2: y(v) }));
-        label(axis.labels[i], { x: SIZE.left - 5, y: y(v) + 3, class: "igw-tick igw-tick-y", "text-anchor": "end" });
+        children.push(
+          svg("line", { class: "igw-axis", x1: SIZE.left - 3, x2: SIZE.left, y1: y(v), y2: y(v) }),
+        );
+        label(axis.labels[i], {
+          x: SIZE.left - 5,
+          y: y(v) + 3,
+          class: "igw-tick igw-tick-y",
+          "text-anchor": "end",
+        });
       });
-      if (axis.exponent) label(`× 1e${axis.exponent}`.replace("-", "−"), { x: 2, y: SIZE.top - 1, class: "igw-tick igw-axis-scale" });
+      if (axis.exponent)
+        label(`× 1e${axis.exponent}`.replace("-", "−"), {
+          x: 2,
+          y: SIZE.top - 1,
+          class: "igw-tick igw-axis-scale",
+        });
       // near alpha 0, where the curves start at 0, away from where they meet the goal at alpha 1
       const goalY = y(series.goal);
       label(`F(x) − F(x′) = ${formatNumber(series.goal)}`, {
-        x: SIZE.left + 4, y: goalY + (goalY < SIZE.top + 12 || Math.abs(goalY - y(0)) < 12 ? 11 : -3),
+        x: SIZE.left + 4,
+        y: goalY + (goalY < SIZE.top + 12 || Math.abs(goalY - y(0)) < 12 ? 11 : -3),
         class: "igw-tick igw-goal-value",
       });
-      label("α (true position on the path)", { x: xScale(0.5), y: bottom + 26, class: "igw-tick", "text-anchor": "middle" });
+      label("α (true position on the path)", {
+        x: xScale(0.5),
+        y: bottom + 26,
+        class: "igw-tick",
+        "text-anchor": "middle",
+      });
       layer.replaceChildren(...children);
       title.textContent =
         `Score change along the path and attributions accumulated up to alpha; ` +

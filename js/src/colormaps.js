@@ -18,7 +18,8 @@ export function buildLut(anchors) {
     const position = (i / (LUT_SIZE - 1)) * (colours.length - 1);
     const low = Math.min(Math.floor(position), colours.length - 2);
     const t = position - low;
-    for (let c = 0; c < 3; c++) lut[i * 3 + c] = Math.round(colours[low][c] * (1 - t) + colours[low + 1][c] * t);
+    for (let c = 0; c < 3; c++)
+      lut[i * 3 + c] = Math.round(colours[low][c] * (1 - t) + colours[low + 1][c] * t);
   }
   return lut;
 }

@@ -57,7 +57,11 @@ export function labelledSelect(labelText, options, value, onChange) {
 }
 
 /** <label> + <input type=range|number> with the current value shown beside a range. */
-export function labelledNumber(labelText, { type = "range", min, max, step, value, format = String }, onChange) {
+export function labelledNumber(
+  labelText,
+  { type = "range", min, max, step, value, format = String },
+  onChange,
+) {
   const input = document.createElement("input");
   input.type = type;
   input.id = uniqueId(type);

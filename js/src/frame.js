@@ -50,7 +50,7 @@ export function connect(model) {
 /** The kernel's choices for the menu of trait `name` (`choices[name]`: sign modes, display modes,
  * granularities... defined once in ig_widget/schema.py); the current value alone if none were sent. */
 export function choicesFor(model, name) {
-  return (model.get("choices") || {})[name] || [model.get(name)];
+  return model.get("choices")?.[name] || [model.get(name)];
 }
 
 /** On a page without a kernel (export_shim.js puts `_static_page` in the state: a note, the request's
@@ -65,7 +65,8 @@ export function staticPage(model) {
     keys: page.keys ?? [],
     choices(name) {
       const others = (page.keys ?? []).filter((key) => key !== name);
-      return page.requests.filter((request) => others.every((key) => request[key] === model.get(key)))
+      return page.requests
+        .filter((request) => others.every((key) => request[key] === model.get(key)))
         .map((request) => request[name]);
     },
   };
@@ -92,14 +93,22 @@ export function resultReader(model, decode, onNew) {
  * settings it holds no results for are disabled, and a note says why. Returns the elements to show. */
 export function pathSettings(model, { on, send, onRefused }) {
   const choices = model.get("choices") || {};
-  const baseline = labelledSelect("Baseline", choices.baseline || [model.get("baseline")], model.get("baseline"),
-    (v) => send("baseline", v));
-  const rule = labelledSelect("Rule", choices.rule || [model.get("rule")], model.get("rule"), (v) => send("rule", v));
-  const steps = labelledNumber("Steps", { type: "number", step: 1, value: model.get("steps") }, (v) => send("steps", v));
+  const baseline = labelledSelect(
+    "Baseline",
+    choices.baseline || [model.get("baseline")],
+    model.get("baseline"),
+    (v) => send("baseline", v),
+  );
+  const rule = labelledSelect("Rule", choices.rule || [model.get("rule")], model.get("rule"), (v) =>
+    send("rule", v),
+  );
+  const steps = labelledNumber("Steps", { type: "number", step: 1, value: model.get("steps") }, (v) =>
+    send("steps", v),
+  );
   const controls = { baseline, rule, steps };
   const page = staticPage(model);
   const showLimits = () => {
-    const limits = (model.get("limits") || {}).steps;
+    const limits = model.get("limits")?.steps;
     if (limits) steps.setLimits(limits);
   };
   const showStatic = () => {
@@ -137,11 +146,14 @@ export function pathSettings(model, { on, send, onRefused }) {
 /** The clip percentile slider over the kernel's range (`limits.clip`); a refused value snaps back with
  * the reason. The view follows `change:clip` itself (it redraws). */
 export function clipControl(model, { on, send, onRefused }) {
-  const range = (model.get("limits") || {}).clip || {};
-  const clip = labelledNumber("Clip %", { min: range.min, max: range.max, step: 0.5, value: model.get("clip"),
-    format: (v) => v.toFixed(1) }, (v) => send("clip", v));
+  const range = model.get("limits")?.clip || {};
+  const clip = labelledNumber(
+    "Clip %",
+    { min: range.min, max: range.max, step: 0.5, value: model.get("clip"), format: (v) => v.toFixed(1) },
+    (v) => send("clip", v),
+  );
   on("change:limits", () => {
-    const next = (model.get("limits") || {}).clip;
+    const next = model.get("limits")?.clip;
     if (next) clip.setLimits(next);
   });
   onRefused("clip", (message) => {
@@ -164,16 +176,30 @@ export function outputsColumn(model, { on, send, onRefused }) {
   refused.setAttribute("role", "status");
   refused.hidden = true;
   const side = element("div", "igw-side");
-  side.append(element("div", "igw-panel-title", "Outputs (click to explain)"), refused, outputs.root, badge.root);
+  side.append(
+    element("div", "igw-panel-title", "Outputs (click to explain)"),
+    refused,
+    outputs.root,
+    badge.root,
+  );
   const updateOutputs = () => {
     const answered = page ? page.choices("target") : null;
-    outputs.update(model.get("outputs") || [], model.get("target"),
-      answered ? (index) => answered.includes(index) : undefined, page?.note);
+    outputs.update(
+      model.get("outputs") || [],
+      model.get("target"),
+      answered ? (index) => answered.includes(index) : undefined,
+      page?.note,
+    );
     if (page) badge.button.disabled = !page.choices("steps").includes(moreSteps());
   };
   const updateStatus = () =>
-    status.update({ status: model.get("status"), progress: model.get("progress"), error: model.get("error") });
-  for (const name of new Set(["outputs", "target", ...(page?.keys ?? [])])) on(`change:${name}`, updateOutputs);
+    status.update({
+      status: model.get("status"),
+      progress: model.get("progress"),
+      error: model.get("error"),
+    });
+  for (const name of new Set(["outputs", "target", ...(page?.keys ?? [])]))
+    on(`change:${name}`, updateOutputs);
   for (const name of ["status", "progress", "error"]) on(`change:${name}`, updateStatus);
   onRefused("target", (message) => {
     updateOutputs();
@@ -195,7 +221,11 @@ export function pathSection(onIndex, panels, rowClass = "igw-row") {
   const chart = createPathChart();
   const row = element("div", rowClass);
   row.append(...panels, chart.root);
-  root.append(element("div", "igw-panel-title", "Walk the path (arrow keys step, Home/End jump)"), slider.root, row);
+  root.append(
+    element("div", "igw-panel-title", "Walk the path (arrow keys step, Home/End jump)"),
+    slider.root,
+    row,
+  );
   return { root, slider, chart };
 }
 
@@ -205,9 +235,14 @@ export function showPathSummary(result, { badge, path }) {
   badge.root.hidden = !result; // no empty badge before the first result
   if (!result) return;
   badge.update(result.completeness, result.steps);
-  path.chart.setData(pathSeries({
-    alphas: result.alphas, scores: result.scores, cumulativeTotal: result.cumulativeTotal,
-    score: result.completeness.score, baselineScore: result.completeness.baseline_score,
-  }));
+  path.chart.setData(
+    pathSeries({
+      alphas: result.alphas,
+      scores: result.scores,
+      cumulativeTotal: result.cumulativeTotal,
+      score: result.completeness.score,
+      baselineScore: result.completeness.baseline_score,
+    }),
+  );
   path.slider.setAlphas(result.alphas);
 }

@@ -44,8 +44,8 @@ export function heatSlice(values, clip, sign, start, count) {
   const both = sign === "both";
   for (let p = 0; p < count; p++) {
     let n = signed(values[start + p], sign) / clip;
-    n = n > 1 ? 1 : n < -1 ? -1 : n;
-    const t = both ? (n + 1) / 2 : n < 0 ? 0 : n;
+    n = n > 1 ? 1 : Math.max(n, -1);
+    const t = both ? (n + 1) / 2 : Math.max(n, 0);
     words[p] = palette[Math.round(t * top)];
   }
   return rgba;
@@ -134,7 +134,8 @@ export function imagePixels(image, count) {
 export function blendPixels(baseline, image, alpha, count) {
   const rgba = new Uint8ClampedArray(count * 4);
   for (let p = 0; p < count; p++) {
-    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = baseline[p * 3 + c] + alpha * (image[p * 3 + c] - baseline[p * 3 + c]);
+    for (let c = 0; c < 3; c++)
+      rgba[p * 4 + c] = baseline[p * 3 + c] + alpha * (image[p * 3 + c] - baseline[p * 3 + c]);
     rgba[p * 4 + 3] = 255;
   }
   return rgba;

@@ -22,7 +22,12 @@ export function createLegend() {
       for (let i = 0; i < LUT_SIZE; i++) rgba.set([lut[i * 3], lut[i * 3 + 1], lut[i * 3 + 2], 255], i * 4);
       drawPixels(ramp, rgba, LUT_SIZE, 1);
       const ends = sign === "both" ? [-clip, 0, clip] : [0, clip / 2, clip];
-      const names = { positive: "positive", negative: "negative (magnitude)", absolute: "|attribution|", both: "attribution" };
+      const names = {
+        positive: "positive",
+        negative: "negative (magnitude)",
+        absolute: "|attribution|",
+        both: "attribution",
+      };
       labels.replaceChildren(
         ...ends.map((value) => {
           const label = document.createElement("span");
@@ -30,7 +35,10 @@ export function createLegend() {
           return label;
         }),
       );
-      root.setAttribute("aria-label", `Colour scale for ${names[sign]}, from ${formatNumber(ends[0])} to ${formatNumber(ends[2])} (clipped)`);
+      root.setAttribute(
+        "aria-label",
+        `Colour scale for ${names[sign]}, from ${formatNumber(ends[0])} to ${formatNumber(ends[2])} (clipped)`,
+      );
       root.setAttribute("role", "img");
     },
   };

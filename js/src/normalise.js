@@ -6,7 +6,7 @@ const HISTOGRAM_BINS = 4096;
 
 /** The value a sign mode shows: signed for "both", otherwise a magnitude >= 0. */
 export function signed(value, sign) {
-  if (sign === "positive") return value > 0 ? value : 0;
+  if (sign === "positive") return Math.max(value, 0);
   if (sign === "negative") return value < 0 ? -value : 0;
   if (sign === "absolute") return Math.abs(value);
   return value;
@@ -52,7 +52,8 @@ export function clipValue(values, percent, sign = "both") {
 export function normalise(values, clip, sign, start = 0, length = values.length - start) {
   const out = new Float32Array(length);
   const low = sign === "both" ? -1 : 0;
-  for (let i = 0; i < length; i++) out[i] = Math.max(low, Math.min(1, signed(values[start + i], sign) / clip));
+  for (let i = 0; i < length; i++)
+    out[i] = Math.max(low, Math.min(1, signed(values[start + i], sign) / clip));
   return out;
 }
 

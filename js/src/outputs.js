@@ -27,10 +27,14 @@ export function createOutputList(onSelect) {
       const largest = Math.max(0, ...outputs.filter(isRawScore).map((output) => Math.abs(output.score)));
       const saturated = outputs.filter((output) => !isRawScore(output) && saturates(output.probability));
       const scoreName = SCORE_NAMES[saturated[0]?.score_name] ?? SCORE_NAMES.logit;
-      caption.textContent = saturated.length ? `Numbers are ${scoreName}: the probabilities round to 100% / 0%` : "";
+      caption.textContent = saturated.length
+        ? `Numbers are ${scoreName}: the probabilities round to 100% / 0%`
+        : "";
       caption.hidden = !saturated.length;
       const rows = outputs.map((output) => {
-        const shown = isRawScore(output) ? rawScoreRow(output, largest) : probabilityRow(output, saturated.length > 0);
+        const shown = isRawScore(output)
+          ? rawScoreRow(output, largest)
+          : probabilityRow(output, saturated.length > 0);
         const row = document.createElement("button");
         row.type = "button";
         row.className = "igw-output";
@@ -85,7 +89,9 @@ function probabilityRow(output, showScore) {
 /** A probability as a percentage with two decimals, or in exponent notation where that would read 0.00%. */
 function formatProbability(probability) {
   const percent = probability * 100;
-  return percent !== 0 && Math.abs(percent) < 0.005 ? `${percent.toExponential(2)}%` : `${percent.toFixed(2)}%`;
+  return percent !== 0 && Math.abs(percent) < 0.005
+    ? `${percent.toExponential(2)}%`
+    : `${percent.toFixed(2)}%`;
 }
 
 function rawScoreRow(output, largest) {

@@ -8,7 +8,8 @@ const PLAY_INTERVAL_MS = 120;
 /** Index of the alpha nearest to `value`. */
 export function nearestIndex(alphas, value) {
   let best = 0;
-  for (let i = 1; i < alphas.length; i++) if (Math.abs(alphas[i] - value) < Math.abs(alphas[best] - value)) best = i;
+  for (let i = 1; i < alphas.length; i++)
+    if (Math.abs(alphas[i] - value) < Math.abs(alphas[best] - value)) best = i;
   return best;
 }
 

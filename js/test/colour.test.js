@@ -30,7 +30,8 @@ describe("colour maps", () => {
   });
 
   it("sequential map gets brighter monotonically", () => {
-    for (let i = 8; i < LUT_SIZE; i += 8) expect(luminance(SEQUENTIAL, i)).toBeGreaterThan(luminance(SEQUENTIAL, i - 8));
+    for (let i = 8; i < LUT_SIZE; i += 8)
+      expect(luminance(SEQUENTIAL, i)).toBeGreaterThan(luminance(SEQUENTIAL, i - 8));
   });
 
   it("picks the palette and index by sign mode", () => {
@@ -62,7 +63,7 @@ describe("normalisation", () => {
   });
 
   it("agrees with an exact sort-based percentile on random data", () => {
-    const values = Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+    const values = Array.from({ length: 5000 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
     const sorted = values.map(Math.abs).sort((a, b) => a - b);
     const total = sorted.reduce((s, v) => s + v, 0);
     let running = 0;

@@ -12,8 +12,16 @@ import { decodeImageResult } from "../src/image/result.js";
 import { decodeTextResult } from "../src/text/result.js";
 import generationJson from "./fixtures/generation.json";
 import {
-  contract, imageFixture, imageResult, installCanvasMock, mockModel, recordingPayload, revive, schemaKeys,
-  textFixture, textResult,
+  contract,
+  imageFixture,
+  imageResult,
+  installCanvasMock,
+  mockModel,
+  recordingPayload,
+  revive,
+  schemaKeys,
+  textFixture,
+  textResult,
 } from "./helpers.js";
 
 const generation = revive(generationJson);
@@ -23,10 +31,14 @@ const rgbOf = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 function readKeys(decode, payload) {
   const nested = {};
   const wrap = (value, where) => {
-    if (!value || typeof value !== "object" || ArrayBuffer.isView(value) || Array.isArray(value)) return value;
+    if (!value || typeof value !== "object" || ArrayBuffer.isView(value) || Array.isArray(value))
+      return value;
     const { proxy, read } = recordingPayload(value);
     nested[where] = read;
-    return new Proxy(proxy, { get: (target, key) => (typeof key === "string" && !("dtype" in value) ? wrap(target[key], key) : target[key]) });
+    return new Proxy(proxy, {
+      get: (target, key) =>
+        typeof key === "string" && !("dtype" in value) ? wrap(target[key], key) : target[key],
+    });
   };
   decode(wrap(payload, ""));
   return Object.fromEntries(Object.entries(nested).map(([where, read]) => [where, [...read]]));
@@ -47,7 +59,8 @@ describe("payload schemas", () => {
         expect(Object.keys(payload).every((key) => allowed.has(key))).toBe(true); // Python sends only these
         const read = readKeys(decode, payload);
         expect(read[""].filter((key) => !allowed.has(key))).toEqual([]);
-        const known = (name) => new Set(Object.keys(schema.required[name]?.[0] ?? schema.required[name] ?? {}));
+        const known = (name) =>
+          new Set(Object.keys(schema.required[name]?.[0] ?? schema.required[name] ?? {}));
         for (const name of ["trace", "completeness", "contrast"]) {
           if (!read[name] || !(name in schema.required)) continue;
           expect(read[name].filter((key) => !known(name).has(key) && key !== "dtype")).toEqual([]);
@@ -76,9 +89,16 @@ describe("constants the kernel sends", () => {
     const select = [...el.querySelectorAll("select")].find((s) => s.labels[0].textContent === label);
     return [...select.options].map((o) => o.value);
   };
-  const imageModel = (state = {}) => mockModel({
-    _view: "image", ...imageFixture.state, status: "done", progress: 1, error: "", result: imageResult(), ...state,
-  });
+  const imageModel = (state = {}) =>
+    mockModel({
+      _view: "image",
+      ...imageFixture.state,
+      status: "done",
+      progress: 1,
+      error: "",
+      result: imageResult(),
+      ...state,
+    });
 
   it("the image view's menus are the kernel's choices", () => {
     widget.render({ model: imageModel(), el });
@@ -88,14 +108,28 @@ describe("constants the kernel sends", () => {
   });
 
   it("a choice the kernel adds appears in the menu, one it drops disappears", () => {
-    const choices = { ...imageFixture.state.choices, sign: ["both", "absolute", "squared"], display: ["heat"] };
+    const choices = {
+      ...imageFixture.state.choices,
+      sign: ["both", "absolute", "squared"],
+      display: ["heat"],
+    };
     widget.render({ model: imageModel({ choices }), el });
     expect(options("Sign")).toEqual(["both", "absolute", "squared"]);
     expect(options("Display")).toEqual(["heat"]);
   });
 
   it("the text view's granularities are the kernel's", () => {
-    widget.render({ model: mockModel({ _view: "text", ...textFixture.state, status: "done", progress: 1, error: "", result: textResult() }), el });
+    widget.render({
+      model: mockModel({
+        _view: "text",
+        ...textFixture.state,
+        status: "done",
+        progress: 1,
+        error: "",
+        result: textResult(),
+      }),
+      el,
+    });
     expect(options("Show")).toEqual(contract.choices.granularity);
   });
 
@@ -103,10 +137,16 @@ describe("constants the kernel sends", () => {
     for (const display of contract.choices.display) {
       el.replaceChildren();
       widget.render({ model: imageModel({ display }), el });
-      const opacity = [...el.querySelectorAll(".igw-control")].find((c) => c.querySelector("label").textContent === "Opacity");
-      expect(opacity.querySelector("input").disabled).toBe(!contract.palette.blended_displays.includes(display));
+      const opacity = [...el.querySelectorAll(".igw-control")].find(
+        (c) => c.querySelector("label").textContent === "Opacity",
+      );
+      expect(opacity.querySelector("input").disabled).toBe(
+        !contract.palette.blended_displays.includes(display),
+      );
       const legend = el.querySelector(".igw-legend");
-      expect(legend.style.visibility).toBe(contract.palette.legend_displays.includes(display) ? "" : "hidden");
+      expect(legend.style.visibility).toBe(
+        contract.palette.legend_displays.includes(display) ? "" : "hidden",
+      );
     }
   });
 
@@ -119,7 +159,12 @@ describe("constants the kernel sends", () => {
   });
 
   it("another palette from the kernel recolours the maps, and the chart takes its score and sum colours", () => {
-    const palette = { ...contract.palette, diverging: ["#000000", "#ffffff", "#ff0000"], score: "#123456", sum: "#654321" };
+    const palette = {
+      ...contract.palette,
+      diverging: ["#000000", "#ffffff", "#ff0000"],
+      score: "#123456",
+      sum: "#654321",
+    };
     widget.render({ model: imageModel({ palette, display: "heat" }), el });
     expect(Array.from(lutFor("both").slice(-3))).toEqual([255, 0, 0]);
     const root = el.querySelector(".igw");
@@ -131,9 +176,14 @@ describe("constants the kernel sends", () => {
 
   it("the clip and steps controls take the kernel's limits", () => {
     widget.render({ model: imageModel(), el });
-    const input = (label) => [...el.querySelectorAll(".igw-control")].find((c) => c.querySelector("label").textContent === label)
-      .querySelector("input");
-    expect([Number(input("Clip %").min), Number(input("Clip %").max)]).toEqual([contract.limits.clip.min, contract.limits.clip.max]);
+    const input = (label) =>
+      [...el.querySelectorAll(".igw-control")]
+        .find((c) => c.querySelector("label").textContent === label)
+        .querySelector("input");
+    expect([Number(input("Clip %").min), Number(input("Clip %").max)]).toEqual([
+      contract.limits.clip.min,
+      contract.limits.clip.max,
+    ]);
     expect(Number(input("Steps").max)).toBe(contract.limits.steps.max);
   });
 });

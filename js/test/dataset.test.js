@@ -25,10 +25,16 @@ function galleryModel() {
   return {
     saved,
     get: (name) => state[name],
-    set: (name, value) => { state[name] = value; },
+    set: (name, value) => {
+      state[name] = value;
+    },
     save_changes: () => saved.push({ ...state }),
-    on: (name, handler) => { (handlers[name] ||= []).push(handler); },
-    off: (name, handler) => { handlers[name] = (handlers[name] || []).filter((h) => h !== handler); },
+    on: (name, handler) => {
+      handlers[name] = [...(handlers[name] || []), handler];
+    },
+    off: (name, handler) => {
+      handlers[name] = (handlers[name] || []).filter((h) => h !== handler);
+    },
     emit: (name) => (handlers[name] || []).forEach((h) => h()),
     state,
   };
@@ -56,7 +62,9 @@ describe("dataset gallery", () => {
       expect(text).toContain(row.text.concentration);
     });
     const page = fixture.page_data;
-    expect(el.querySelector(".igw-ds-page-text").textContent).toBe(`page ${page.page + 1} of ${page.pages} · ${page.matches} matching`);
+    expect(el.querySelector(".igw-ds-page-text").textContent).toBe(
+      `page ${page.page + 1} of ${page.pages} · ${page.matches} matching`,
+    );
   });
 
   it("misclassified cards say so in text, not only by colour", () => {
@@ -76,7 +84,10 @@ describe("dataset gallery", () => {
 
   it("the opened example's table prints the kernel's text", () => {
     const { el } = render();
-    const cells = [...el.querySelectorAll(".igw-ds-table tr")].map((tr) => [tr.children[0].textContent, tr.children[1].textContent]);
+    const cells = [...el.querySelectorAll(".igw-ds-table tr")].map((tr) => [
+      tr.children[0].textContent,
+      tr.children[1].textContent,
+    ]);
     expect(cells).toEqual(fixture.detail.rows);
   });
 
@@ -100,7 +111,9 @@ describe("dataset gallery", () => {
   it("the per-class summary lists every class with Python's counts", () => {
     const { el } = render();
     const labels = [...el.querySelectorAll(".igw-ds-summary-label")].map((n) => n.textContent);
-    expect(labels).toEqual(fixture.summary.classes.map((c) => `${c.label}: ${c.count} examples, ${c.errors} errors`));
+    expect(labels).toEqual(
+      fixture.summary.classes.map((c) => `${c.label}: ${c.count} examples, ${c.errors} errors`),
+    );
   });
 
   it("cleanup removes the view and its listeners", () => {

@@ -10,8 +10,18 @@ import { imageResult, installCanvasMock, mockModel } from "./helpers.js";
 
 function imageModel(overrides = {}) {
   const model = mockModel({
-    _view: "image", target: 1, baseline: "black", rule: "gausslegendre", steps: 4, sign: "both", clip: 99,
-    display: "overlay", opacity: 0.6, status: "done", progress: 1, error: "",
+    _view: "image",
+    target: 1,
+    baseline: "black",
+    rule: "gausslegendre",
+    steps: 4,
+    sign: "both",
+    clip: 99,
+    display: "overlay",
+    opacity: 0.6,
+    status: "done",
+    progress: 1,
+    error: "",
     choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
     limits: { steps: { min: 1, max: 96 }, clip: { min: 60, max: 100 } },
     outputs: [
@@ -59,7 +69,11 @@ describe("refused changes", () => {
     typeInto(input, "5000");
     expect(model.saved.at(-1)).toEqual({ steps: 5000 }); // the kernel decides, not a copy of its limits
     model.update("steps", 4); // the kernel sends its value back ...
-    model.message({ type: "refused", names: ["steps"], message: "steps=5000 is out of range; use an int in 1..1024" });
+    model.message({
+      type: "refused",
+      names: ["steps"],
+      message: "steps=5000 is out of range; use an int in 1..1024",
+    });
     expect(input.value).toBe("4");
     const note = steps.querySelector(".igw-control-note");
     expect(note.hidden).toBe(false);
@@ -114,7 +128,11 @@ describe("the clip slider", () => {
     const clip = control(el, "Clip %");
     const input = clip.querySelector("input");
     expect([input.min, input.max]).toEqual(["60", "100"]);
-    model.message({ type: "refused", names: ["clip"], message: "clip=55 is a percentile of attribution mass; use 50..100" });
+    model.message({
+      type: "refused",
+      names: ["clip"],
+      message: "clip=55 is a percentile of attribution mass; use 50..100",
+    });
     expect(input.value).toBe("99");
     expect(clip.querySelector(".igw-control-note").textContent).toMatch(/^clip=55/);
   });
@@ -128,12 +146,22 @@ describe("a static page (no kernel)", () => {
     document.body.replaceChildren(el);
   });
 
-  const request = (target, steps = 4, baseline = "black") => ({ target, baseline, rule: "gausslegendre", steps });
+  const request = (target, steps = 4, baseline = "black") => ({
+    target,
+    baseline,
+    rule: "gausslegendre",
+    steps,
+  });
 
   it("disables what it holds no result for, and says why", () => {
     const note = "Static page: other settings need a running kernel.";
-    const model = imageModel({ _static_page: { note, keys: ["target", "baseline", "rule", "steps"],
-      requests: [request(1), request(4), request(1, 8)] } });
+    const model = imageModel({
+      _static_page: {
+        note,
+        keys: ["target", "baseline", "rule", "steps"],
+        requests: [request(1), request(4), request(1, 8)],
+      },
+    });
     widget.render({ model, el });
     expect(el.querySelector(".igw-static-note").textContent).toBe(note);
     expect(control(el, "Baseline").querySelector("select").disabled).toBe(true);

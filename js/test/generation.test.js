@@ -55,9 +55,21 @@ function installRecordingCanvas() {
 
 function generationModel(overrides = {}) {
   return mockModel({
-    _view: "generation", result: payload, selected: 0, target_kind: "logit", alternative: null,
-    baseline: "zero", rule: "gausslegendre", steps: 4, sign: "both", clip: 99, granularity: "tokens",
-    scale: "shared", status: "done", progress: 1, error: "",
+    _view: "generation",
+    result: payload,
+    selected: 0,
+    target_kind: "logit",
+    alternative: null,
+    baseline: "zero",
+    rule: "gausslegendre",
+    steps: 4,
+    sign: "both",
+    clip: 99,
+    granularity: "tokens",
+    scale: "shared",
+    status: "done",
+    progress: 1,
+    error: "",
     choices: { baseline: ["zero", "eos"], rule: ["gausslegendre"], target_kind: payload.target_kinds },
     limits: { steps: { min: 1, max: 1024 }, clip: { min: 50, max: 100 } },
     ...overrides,
@@ -138,7 +150,9 @@ describe("the view", () => {
     const title = spans[1].title;
     expect(title).toContain(formatNumber(expected.matrix[2][1]));
     // arrow keys move the selection along the generated tokens
-    spans[payload.prompt_length + 2].dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowLeft", bubbles: true }));
+    spans[payload.prompt_length + 2].dispatchEvent(
+      new KeyboardEvent("keydown", { key: "ArrowLeft", bubbles: true }),
+    );
     expect(model.saved.at(-1)).toEqual({ selected: 1 });
   });
 
@@ -156,12 +170,18 @@ describe("the view", () => {
     const { el } = mount(model);
     const canvas = el.querySelector(".igw-gen-matrix canvas");
     const size = cellSize(payload.generated, payload.tokens.length);
-    const at = (row, column) => ({ clientX: column * size.width + 1, clientY: row * size.height + 1, bubbles: true });
+    const at = (row, column) => ({
+      clientX: column * size.width + 1,
+      clientY: row * size.height + 1,
+      bubbles: true,
+    });
     canvas.dispatchEvent(new MouseEvent("mousemove", at(1, 2)));
     const tip = el.querySelector(".igw-gen-tip");
     expect(tip.hidden).toBe(false);
-    expect(tip.textContent).toBe(`“${payload.tokens[2]}” → “${payload.tokens[payload.prompt_length + 1]}”: ` +
-      `${formatNumber(expected.matrix[1][2])}`);
+    expect(tip.textContent).toBe(
+      `“${payload.tokens[2]}” → “${payload.tokens[payload.prompt_length + 1]}”: ` +
+        `${formatNumber(expected.matrix[1][2])}`,
+    );
     canvas.dispatchEvent(new MouseEvent("click", at(2, 0)));
     expect(model.saved.at(-1)).toEqual({ selected: 2 });
     // one cell per computed (row, token) pair is drawn
@@ -175,7 +195,10 @@ describe("the view", () => {
     const chosen = payload.chosen_tokens[1];
     expect(buttons.find((b) => Number(b.dataset.index) === chosen).getAttribute("aria-pressed")).toBe("true");
     buttons.find((b) => Number(b.dataset.index) === expected.contrast_alternative).click();
-    expect(model.saved.at(-1)).toEqual({ alternative: expected.contrast_alternative, target_kind: "contrast" });
+    expect(model.saved.at(-1)).toEqual({
+      alternative: expected.contrast_alternative,
+      target_kind: "contrast",
+    });
     model.state.target_kind = "contrast";
     model.state.alternative = expected.contrast_alternative;
     model.update("result", fixture.contrast_payload);
@@ -191,16 +214,30 @@ describe("the view", () => {
   });
 
   it("shows rows as they arrive and cleans up its listeners", () => {
-    const partial = { ...payload, rows: [1], complete: false, computing: true,
-      row_completeness: [payload.row_completeness[1]] };
+    const partial = {
+      ...payload,
+      rows: [1],
+      complete: false,
+      computing: true,
+      row_completeness: [payload.row_completeness[1]],
+    };
     const r = decodeGenerationResult(payload);
     const count = r.count;
     const steps = r.alphas.length;
-    const f32 = (values, shape) => ({ dtype: "float32", shape, scale: [1], offset: [0],
-      data: new DataView(Float32Array.from(values).buffer) });
+    const f32 = (values, shape) => ({
+      dtype: "float32",
+      shape,
+      scale: [1],
+      offset: [0],
+      data: new DataView(Float32Array.from(values).buffer),
+    });
     partial.matrix = f32(r.matrix.subarray(count, 2 * count), [1, count]);
     partial.trace_scores = f32(r.traceScores.subarray(steps, 2 * steps), [1, steps]);
-    partial.trace_cumulative = f32(r.traceCumulative.subarray(steps * count, 2 * steps * count), [1, steps, count]);
+    partial.trace_cumulative = f32(r.traceCumulative.subarray(steps * count, 2 * steps * count), [
+      1,
+      steps,
+      count,
+    ]);
     const model = generationModel({ result: partial, selected: 0, status: "computing", progress: 0.3 });
     const { el, cleanup } = mount(model);
     expect(el.textContent).toContain(`rows computed: 1 of ${payload.generated}`);

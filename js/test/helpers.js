@@ -29,7 +29,13 @@ export function float32(values, shape = [values.length]) {
 }
 
 export function uint8Image(bytes, height, width) {
-  return { dtype: "uint8", shape: [height, width, 3], scale: [1], offset: [0], data: new DataView(Uint8Array.from(bytes).buffer) };
+  return {
+    dtype: "uint8",
+    shape: [height, width, 3],
+    scale: [1],
+    offset: [0],
+    data: new DataView(Uint8Array.from(bytes).buffer),
+  };
 }
 
 /** A fixture with every {base64} turned back into the DataView a kernel sends. */
@@ -56,7 +62,9 @@ export const textFixture = revive(textJson);
 export function imageResult({ target = 1, width = 8, height = 6, trace = "float32" } = {}) {
   const payload = imageFixture.payloads[trace === "int8" ? "int8_trace" : String(target)];
   if (!payload || payload.width !== width || payload.height !== height) {
-    throw new Error(`no image fixture for target ${target}, ${width} x ${height}: rerun tests/test_schema.py`);
+    throw new Error(
+      `no image fixture for target ${target}, ${width} x ${height}: rerun tests/test_schema.py`,
+    );
   }
   return structuredClone(payload);
 }
@@ -92,7 +100,9 @@ export function mockModel(state) {
   const handlers = new Map();
   const model = {
     state: {
-      limits: contract.limits, palette: contract.palette, ...state,
+      limits: contract.limits,
+      palette: contract.palette,
+      ...state,
       choices: { ...contract.choices, ...(state.choices ?? {}) },
     },
     saved: [],

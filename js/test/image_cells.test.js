@@ -22,13 +22,28 @@ function cellResult() {
   const gradients = ALPHAS.flatMap((a) => map.map((v) => v * (1 - a) * 3));
   const cumulative = ALPHAS.flatMap((_, k) => map.map((v) => (v * (k + 1)) / ALPHAS.length)); // the map at the last point
   return {
-    ...base, map_height: MAP_H, map_width: MAP_W, cell: CELL, steps: ALPHAS.length,
-    input: float32(Array.from({ length: WIDTH * HEIGHT }, (_, p) => p / 100), [1, HEIGHT, WIDTH]), channels: 1,
-    image: uint8Image(Array.from({ length: WIDTH * HEIGHT * 3 }, (_, i) => Math.floor(i / 3) * 5), HEIGHT, WIDTH),
+    ...base,
+    map_height: MAP_H,
+    map_width: MAP_W,
+    cell: CELL,
+    steps: ALPHAS.length,
+    input: float32(
+      Array.from({ length: WIDTH * HEIGHT }, (_, p) => p / 100),
+      [1, HEIGHT, WIDTH],
+    ),
+    channels: 1,
+    image: uint8Image(
+      Array.from({ length: WIDTH * HEIGHT * 3 }, (_, i) => Math.floor(i / 3) * 5),
+      HEIGHT,
+      WIDTH,
+    ),
     attributions: float32(map, [MAP_H, MAP_W]),
     trace: {
-      alphas: float32(ALPHAS), weights: float32([0.5, 0.5]), scores: float32([2.1, 2.4]),
-      gradients: float32(gradients, [2, MAP_H, MAP_W]), cumulative: float32(cumulative, [2, MAP_H, MAP_W]),
+      alphas: float32(ALPHAS),
+      weights: float32([0.5, 0.5]),
+      scores: float32([2.1, 2.4]),
+      gradients: float32(gradients, [2, MAP_H, MAP_W]),
+      cumulative: float32(cumulative, [2, MAP_H, MAP_W]),
       cumulative_total: float32(ALPHAS.map((a) => a * map.reduce((s, v) => s + v, 0))),
     },
   };
@@ -36,8 +51,21 @@ function cellResult() {
 
 function model(display = "heat", result = cellResult()) {
   return mockModel({
-    _view: "image", target: 1, baseline: "black", rule: "gausslegendre", steps: 2, sign: "both", clip: 100,
-    display, opacity: 0.6, status: "done", progress: 1, error: "", choices: {}, outputs: [], result,
+    _view: "image",
+    target: 1,
+    baseline: "black",
+    rule: "gausslegendre",
+    steps: 2,
+    sign: "both",
+    clip: 100,
+    display,
+    opacity: 0.6,
+    status: "done",
+    progress: 1,
+    error: "",
+    choices: {},
+    outputs: [],
+    result,
   });
 }
 
@@ -46,7 +74,9 @@ const canvasOf = (el, name) => el.querySelector(`canvas[data-map=${name}]`);
 function hover(el, name, x, y, [width, height] = [WIDTH, HEIGHT]) {
   const canvas = canvasOf(el, name);
   canvas.getBoundingClientRect = () => ({ left: 0, top: 0, width: width * 10, height: height * 10 });
-  canvas.dispatchEvent(new MouseEvent("mousemove", { clientX: x * 10 + 5, clientY: y * 10 + 5, bubbles: true }));
+  canvas.dispatchEvent(
+    new MouseEvent("mousemove", { clientX: x * 10 + 5, clientY: y * 10 + 5, bubbles: true }),
+  );
 }
 
 describe("a map coarser than the image", () => {
@@ -75,7 +105,10 @@ describe("a map coarser than the image", () => {
     const heatOf = (x, y) => pixels.slice((y * WIDTH + x) * 4, (y * WIDTH + x) * 4 + 4);
     // the image's grey differs inside a block, so compare how far each pixel moved from its own grey:
     // two cells of opposite sign tint in different directions
-    const tint = (x, y) => { const [r, , b] = heatOf(x, y); return Math.sign(r - b); };
+    const tint = (x, y) => {
+      const [r, , b] = heatOf(x, y);
+      return Math.sign(r - b);
+    };
     expect(tint(0, 0)).toBe(tint(1, 1)); // same cell (0, 0)
     expect(tint(2, 0)).toBe(tint(3, 1)); // same cell (1, 0)
     expect(tint(0, 0)).not.toBe(tint(2, 0)); // neighbouring cells have opposite signs
@@ -108,10 +141,21 @@ describe("a map coarser than the image", () => {
   it("with the image itself on the map's grid (block means), names the input's block in input pixels", () => {
     const full = cellResult();
     const grid = {
-      ...full, width: MAP_W, height: MAP_H, source_width: WIDTH, source_height: HEIGHT,
-      image: uint8Image(Array.from({ length: MAP_W * MAP_H * 3 }, (_, i) => i * 7), MAP_H, MAP_W),
+      ...full,
+      width: MAP_W,
+      height: MAP_H,
+      source_width: WIDTH,
+      source_height: HEIGHT,
+      image: uint8Image(
+        Array.from({ length: MAP_W * MAP_H * 3 }, (_, i) => i * 7),
+        MAP_H,
+        MAP_W,
+      ),
       baseline_image: uint8Image(new Array(MAP_W * MAP_H * 3).fill(0), MAP_H, MAP_W),
-      input: float32(Array.from({ length: MAP_W * MAP_H }, (_, p) => p / 10), [1, MAP_H, MAP_W]),
+      input: float32(
+        Array.from({ length: MAP_W * MAP_H }, (_, p) => p / 10),
+        [1, MAP_H, MAP_W],
+      ),
     };
     widget.render({ model: model("overlay", grid), el });
     expect([canvasOf(el, "attributions").width, canvasOf(el, "scaled").width]).toEqual([MAP_W, MAP_W]);
@@ -145,7 +189,9 @@ describe("the pointer probe", () => {
     expect(tooltip.hidden).toBe(true);
     expect(boxes.every((box) => box.hidden)).toBe(true);
     // a slider move keeps the readout current without bringing the tooltip back
-    el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    el.querySelector(".igw-slider input").dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Home", bubbles: true }),
+    );
     const alphas = new Float32Array(imageResult().trace.alphas.data.buffer.slice(0));
     expect(el.querySelector(".igw-readout").textContent).toContain(`at α = ${alphas[0].toFixed(3)}`);
     expect(tooltip.hidden).toBe(true);
@@ -160,7 +206,9 @@ describe("the pointer probe", () => {
     // at the last point the accumulated attributions are the attribution map: printed exactly, equal to it
     expect(readout()).toContain(`attribution ${formatNumber(map[2])} `);
     expect(readout().endsWith(`accumulated ${formatNumber(map[2])}`)).toBe(true);
-    el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowLeft", bubbles: true }));
+    el.querySelector(".igw-slider input").dispatchEvent(
+      new KeyboardEvent("keydown", { key: "ArrowLeft", bubbles: true }),
+    );
     const half = result.trace.cumulative.scale[2] / 2;
     expect(readout()).toMatch(/accumulated ≈ −?[\d.]+(e−?\d+)? ± [\d.e−]+$/);
     expect(readout()).toContain(`± ${Number(half.toPrecision(1))}`);

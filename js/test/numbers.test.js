@@ -10,7 +10,6 @@ import { clipValue } from "../src/normalise.js";
 import fixtures from "./fixtures/completeness.json";
 import { float32, int8PerSlice } from "./helpers.js";
 
-
 describe("formatNumber", () => {
   it("keeps the digits of whole numbers and writes a true minus", () => {
     expect(formatNumber(100)).toBe("100"); // was "1": trailing zeros of an integer were stripped
@@ -31,7 +30,13 @@ describe("formatNumber", () => {
 });
 
 describe("niceTicks", () => {
-  const cases = [[-3.64, 7.82], [0, 0.93], [-2.4e-5, 6.1e-5], [0, 48213], [-0.31, 0]];
+  const cases = [
+    [-3.64, 7.82],
+    [0, 0.93],
+    [-2.4e-5, 6.1e-5],
+    [0, 48213],
+    [-0.31, 0],
+  ];
   it.each(cases)("round steps covering [%f, %f], 0 among them", (low, high) => {
     const axis = niceTicks(low, high);
     expect(axis.low).toBeLessThanOrEqual(low);
@@ -44,7 +49,8 @@ describe("niceTicks", () => {
     expect([1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6)).toBe(true);
     // each label, times the axis scale, is its tick
     axis.labels.forEach((label, i) =>
-      expect(Number(label.replace("−", "-")) * 10 ** axis.exponent).toBeCloseTo(axis.ticks[i], 12));
+      expect(Number(label.replace("−", "-")) * 10 ** axis.exponent).toBeCloseTo(axis.ticks[i], 12),
+    );
     for (const label of axis.labels) expect(label).toMatch(/^−?\d+(\.\d+)?$/); // no exponent on any label
   });
 
@@ -56,8 +62,20 @@ describe("niceTicks", () => {
 
   it("the chart prints its ticks, the scale once, and F(x) − F(x′)", () => {
     const chart = createPathChart();
-    const change = [[0, 0], [0.5, 4e-5], [1, 6.1e-5]];
-    chart.setData({ change, accumulated: [[0, 0], [0.5, -2.4e-5], [1, 6e-5]], goal: 6.1e-5 });
+    const change = [
+      [0, 0],
+      [0.5, 4e-5],
+      [1, 6.1e-5],
+    ];
+    chart.setData({
+      change,
+      accumulated: [
+        [0, 0],
+        [0.5, -2.4e-5],
+        [1, 6e-5],
+      ],
+      goal: 6.1e-5,
+    });
     const texts = [...chart.root.querySelectorAll("text")].map((t) => t.textContent);
     expect(texts.filter((t) => t.includes("×"))).toEqual(["× 1e−5"]);
     const ticks = [...chart.root.querySelectorAll(".igw-tick-y")].map((t) => t.textContent);
@@ -69,12 +87,22 @@ describe("niceTicks", () => {
 
 describe("clipValue", () => {
   it("is exactly the first magnitude whose running sum reaches the share of the total", () => {
-    const values = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1 * (i % 7 - 3));
+    const values = Float32Array.from(
+      { length: 5000 },
+      (_, i) => ((Math.sin(i * 12.9898) * 43758.5453) % 1) * ((i % 7) - 3),
+    );
     const sorted = Array.from(values, Math.abs).sort((a, b) => a - b);
     const total = sorted.reduce((s, v) => s + v, 0);
     for (const percent of [50, 90, 99, 99.5]) {
       let running = 0;
-      const exact = sorted.find((m) => (running += m) >= (percent / 100) * total);
+      let exact;
+      for (const m of sorted) {
+        running += m;
+        if (running >= (percent / 100) * total) {
+          exact = m;
+          break;
+        }
+      }
       expect(clipValue(values, percent)).toBe(exact); // the histogram alone was off by up to max / 4096
     }
   });
@@ -112,9 +140,14 @@ describe("completeness badge", () => {
     const pct = (c) => `${(Math.abs(c.relative_gap) * 100).toFixed(2)}%`;
     expect(badge.note.hidden).toBe(false);
     expect(firstLine(badge)).toBe(
-      `More steps did not shrink the gap: gap ${pct(fixtures.grew_16)} at 16 steps, was ${pct(fixtures.grew_8)} at 8.`);
-    expect(firstLine(render(["barely_8", 8], ["barely_16", 16]))).toMatch(/^More steps barely shrank the gap: gap 99\.97% at 16 steps, was 99\.99% at 8\.$/);
-    expect(firstLine(render(["closing_16", 16], ["closing_32", 32]))).toMatch(/^More steps: gap 25\.08% at 32 steps, was 91\.09% at 16\.$/);
+      `More steps did not shrink the gap: gap ${pct(fixtures.grew_16)} at 16 steps, was ${pct(fixtures.grew_8)} at 8.`,
+    );
+    expect(firstLine(render(["barely_8", 8], ["barely_16", 16]))).toMatch(
+      /^More steps barely shrank the gap: gap 99\.97% at 16 steps, was 99\.99% at 8\.$/,
+    );
+    expect(firstLine(render(["closing_16", 16], ["closing_32", 32]))).toMatch(
+      /^More steps: gap 25\.08% at 32 steps, was 91\.09% at 16\.$/,
+    );
   });
 
   it("says nothing alarming once the gap is under 1%", () => {

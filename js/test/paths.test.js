@@ -11,12 +11,26 @@ const [steps, height, width] = fixture.shape;
 function guidedModel(overrides = {}) {
   const result = {
     ...imageResult({ width, height }),
-    path: fixture.path, idgi: false, path_label: fixture.path_label,
+    path: fixture.path,
+    idgi: false,
+    path_label: fixture.path_label,
     path_images: { ...uint8Image(fixture.path_images, height, width), shape: fixture.shape },
   };
   return mockModel({
-    _view: "image", target: 1, baseline: "black", rule: "gausslegendre", steps, sign: "both", clip: 99,
-    display: "heat", opacity: 0.6, status: "done", progress: 1, error: "", path: fixture.path, idgi: false,
+    _view: "image",
+    target: 1,
+    baseline: "black",
+    rule: "gausslegendre",
+    steps,
+    sign: "both",
+    clip: 99,
+    display: "heat",
+    opacity: 0.6,
+    status: "done",
+    progress: 1,
+    error: "",
+    path: fixture.path,
+    idgi: false,
     choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"], path: fixture.choices },
     outputs: [{ index: 1, label: "one", score: 3, probability: 0.7 }],
     result,
@@ -51,7 +65,9 @@ describe("path control", () => {
     select.value = "blur";
     select.dispatchEvent(new Event("change"));
     expect(model.get("path")).toBe("blur");
-    const idgi = [...el.querySelectorAll("input[type=checkbox]")].find((i) => i.nextSibling?.textContent === "IDGI");
+    const idgi = [...el.querySelectorAll("input[type=checkbox]")].find(
+      (i) => i.nextSibling?.textContent === "IDGI",
+    );
     idgi.checked = true;
     idgi.dispatchEvent(new Event("change"));
     expect(model.get("idgi")).toBe(true);
@@ -85,8 +101,14 @@ describe("checks panel", () => {
   });
 
   const { checks } = fixture; // written by tests/test_paths_payload.py from ImageExplainer.run_checks()
-  const settings = { target: checks.for.target, baseline: checks.for.baseline, rule: checks.for.rule,
-    steps: checks.for.steps, path: checks.for.path, idgi: checks.for.idgi };
+  const settings = {
+    target: checks.for.target,
+    baseline: checks.for.baseline,
+    rule: checks.for.rule,
+    steps: checks.for.steps,
+    path: checks.for.path,
+    idgi: checks.for.idgi,
+  };
 
   it("asks the kernel to run the checks and prints its numbers as Python printed them", () => {
     const model = guidedModel({ checks: {}, ...settings });
@@ -103,7 +125,9 @@ describe("checks panel", () => {
     expect(text).toContain(`Deletion area ${deletion.deletion_area}`);
     expect(text).toContain(`insertion area ${deletion.insertion_area}`);
     expect(el.querySelectorAll(".igw-checks-table tr")).toHaveLength(sanity.layers.length + 1);
-    sanity.layers.forEach((layer, k) => expect(text).toContain(`${layer}${sanity.ssim[k]}${sanity.spearman[k]}`));
+    sanity.layers.forEach((layer, k) =>
+      expect(text).toContain(`${layer}${sanity.ssim[k]}${sanity.spearman[k]}`),
+    );
     expect(el.querySelector(".igw-checks").dataset.stale).toBe("false");
   });
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { blendPixels, heatPixels, heatSlice, upscale, maskedPixels, outlinePixels, overlayPixels } from "../src/heatmap.js";
+import {
+  blendPixels,
+  heatPixels,
+  heatSlice,
+  upscale,
+  maskedPixels,
+  outlinePixels,
+  overlayPixels,
+} from "../src/heatmap.js";
 import { lutFor, usePalette } from "../src/colormaps.js";
 import { contract } from "./helpers.js";
 
@@ -33,7 +41,9 @@ describe("pixels", () => {
   it("paints a slice in one pass exactly as heatPixels(normalise(...)) does", () => {
     const values = Float32Array.from({ length: 60 }, (_, i) => Math.sin(i) * 3);
     for (const sign of ["both", "positive", "negative", "absolute"]) {
-      expect(Array.from(heatSlice(values, 2, sign, 20, 30))).toEqual(Array.from(heatPixels(normalise(values, 2, sign, 20, 30), sign)));
+      expect(Array.from(heatSlice(values, 2, sign, 20, 30))).toEqual(
+        Array.from(heatPixels(normalise(values, 2, sign, 20, 30), sign)),
+      );
     }
   });
 
@@ -51,7 +61,7 @@ describe("pixels", () => {
     const faint = overlayPixels(black, [0, 0.1, -0.1], "both", 0.6);
     for (let p = 0; p < 3; p++) for (const channel of rgb(faint, p)) expect(channel).toBeGreaterThan(128);
     const strong = overlayPixels(black, [1, -1, 0], "both", 0.6); // the palette's hue wins at full value
-    const [r, g, b] = rgb(strong, 0);
+    const [r, _g, b] = rgb(strong, 0);
     expect(r - b).toBeGreaterThan(80);
     expect(r).toBeGreaterThan(150);
   });
@@ -79,9 +89,24 @@ describe("path helpers", () => {
   });
 
   it("builds the chart series from the trace with exact ends", () => {
-    const series = pathSeries({ alphas: [0.25, 0.75], scores: [3, 4], cumulativeTotal: [0.5, 1.8], score: 5, baselineScore: 2 });
-    expect(series.change).toEqual([[0, 0], [0.25, 1], [0.75, 2], [1, 3]]);
-    expect(series.accumulated).toEqual([[0, 0], [0.25, 0.5], [0.75, 1.8]]);
+    const series = pathSeries({
+      alphas: [0.25, 0.75],
+      scores: [3, 4],
+      cumulativeTotal: [0.5, 1.8],
+      score: 5,
+      baselineScore: 2,
+    });
+    expect(series.change).toEqual([
+      [0, 0],
+      [0.25, 1],
+      [0.75, 2],
+      [1, 3],
+    ]);
+    expect(series.accumulated).toEqual([
+      [0, 0],
+      [0.25, 0.5],
+      [0.75, 1.8],
+    ]);
     expect(series.goal).toBe(3);
   });
 
@@ -95,6 +120,8 @@ describe("path helpers", () => {
 describe("upscale", () => {
   it("repeats each pixel as a block, channels kept together", () => {
     expect(Array.from(upscale(Uint8Array.from([1, 2]), 2, 1, 2))).toEqual([1, 1, 2, 2, 1, 1, 2, 2]);
-    expect(Array.from(upscale(Uint8Array.from([1, 2, 3]), 1, 1, 2, 3))).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+    expect(Array.from(upscale(Uint8Array.from([1, 2, 3]), 1, 1, 2, 3))).toEqual([
+      1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3,
+    ]);
   });
 });

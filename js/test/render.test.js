@@ -11,8 +11,18 @@ const gap = first.completeness.relative_gap;
 
 function imageModel(overrides = {}) {
   return mockModel({
-    _view: "image", target: 1, baseline: "black", rule: "gausslegendre", steps: 4, sign: "both", clip: 99,
-    display: "overlay", opacity: 0.6, status: "done", progress: 1, error: "",
+    _view: "image",
+    target: 1,
+    baseline: "black",
+    rule: "gausslegendre",
+    steps: 4,
+    sign: "both",
+    clip: 99,
+    display: "overlay",
+    opacity: 0.6,
+    status: "done",
+    progress: 1,
+    error: "",
     choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
     outputs: [
       { index: 1, label: "cat <b>", score: 3, probability: 0.7 },
@@ -152,7 +162,9 @@ describe("render", () => {
     canvas.dispatchEvent(new MouseEvent("mousemove", { clientX: 15, clientY: 5, bubbles: true }));
     const readout = el.querySelector(".igw-readout");
     expect(readout.textContent).toContain(`at α = ${alphas[3].toFixed(3)}`);
-    el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    el.querySelector(".igw-slider input").dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Home", bubbles: true }),
+    );
     expect(readout.textContent).toMatch(new RegExp(`^pixel \\(1, 0\\): .* at α = ${alphas[0].toFixed(3)}`));
     const before = readout.textContent;
     model.update("result", imageResult({ target: 4 }));

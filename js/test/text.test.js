@@ -10,7 +10,12 @@ import { contract, installCanvasMock, mockModel, textFixture, textResult } from 
 
 usePalette(contract.palette); // the pure colour functions below draw with the kernel's palette
 
-const HOSTILE = ["<script>window.__pwned = 1</script>", "<img src=x onerror=\"window.__pwned = 2\">", "&amp;", "🙂"];
+const HOSTILE = [
+  "<script>window.__pwned = 1</script>",
+  '<img src=x onerror="window.__pwned = 2">',
+  "&amp;",
+  "🙂",
+];
 
 // Real TextExplainer payloads (tests/test_schema.py writes fixtures/text.json): a classifier on
 // "unbelievable film" with a WordPiece tokenizer, markup tokens, a language model, 512 tokens.
@@ -18,7 +23,12 @@ const alphas = new Float32Array(textResult().trace.alphas.data.buffer.slice(0));
 
 function textModel(overrides = {}) {
   return mockModel({
-    _view: "text", ...textFixture.state, clip: 100, status: "done", progress: 1, error: "",
+    _view: "text",
+    ...textFixture.state,
+    clip: 100,
+    status: "done",
+    progress: 1,
+    error: "",
     result: textResult(),
     ...overrides,
   });
@@ -37,7 +47,10 @@ describe("text units", () => {
     const values = unitValues(result.attributions, words.groups);
     const tokens = result.attributions;
     expect(values[1]).toBeCloseTo(tokens[1] + tokens[2] + tokens[3], 6);
-    expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(tokens.reduce((s, v) => s + v, 0), 5);
+    expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(
+      tokens.reduce((s, v) => s + v, 0),
+      5,
+    );
   });
 
   it("keeps one unit per token at token granularity, and sums each trace step on its own", () => {
@@ -47,7 +60,10 @@ describe("text units", () => {
     const trace = unitTrace(result.cumulative, words.groups, 4, result.count);
     expect(trace).toHaveLength(4 * 4);
     const step = 2 * result.count;
-    expect(trace[2 * 4 + 1]).toBeCloseTo(result.cumulative[step + 1] + result.cumulative[step + 2] + result.cumulative[step + 3], 6);
+    expect(trace[2 * 4 + 1]).toBeCloseTo(
+      result.cumulative[step + 1] + result.cumulative[step + 2] + result.cumulative[step + 3],
+      6,
+    );
   });
 
   it("picks readable text colours and the palette ends for clipped values", () => {
@@ -80,7 +96,10 @@ describe("text view", () => {
   });
 
   it("shows token and label strings literally and runs nothing", () => {
-    widget.render({ model: textModel({ result: textResult("hostile"), outputs: textFixture.outputs.hostile }), el });
+    widget.render({
+      model: textModel({ result: textResult("hostile"), outputs: textFixture.outputs.hostile }),
+      el,
+    });
     const spans = strip(el, "attributions");
     expect(spans.map((s) => s.textContent)).toEqual(HOSTILE);
     expect(el.querySelectorAll(".igw script, .igw img, .igw [onerror]")).toHaveLength(0);
@@ -105,7 +124,9 @@ describe("text view", () => {
     strip(el, "attributions")[4].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     const readout = el.querySelector(".igw-readout");
     expect(readout.textContent).toContain(`at α = ${alphas[3].toFixed(3)}`);
-    el.querySelector(".igw-slider input").dispatchEvent(new KeyboardEvent("keydown", { key: "Home", bubbles: true }));
+    el.querySelector(".igw-slider input").dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Home", bubbles: true }),
+    );
     expect(readout.textContent).toContain("“film”");
     expect(readout.textContent).toContain(`at α = ${alphas[0].toFixed(3)}`);
     model.update("granularity", "words");
@@ -150,7 +171,12 @@ describe("text view", () => {
     const model = textModel();
     widget.render({ model, el });
     model.update("granularity", "words");
-    expect(strip(el, "attributions").map((s) => s.textContent)).toEqual(["[CLS]", "unbelievable", "film", "[SEP]"]);
+    expect(strip(el, "attributions").map((s) => s.textContent)).toEqual([
+      "[CLS]",
+      "unbelievable",
+      "film",
+      "[SEP]",
+    ]);
     expect(strip(el, "cumulative")).toHaveLength(4);
   });
 
@@ -205,8 +231,10 @@ describe("text view marks", () => {
 
   it("outlines the hovered token in both strips, and only that one", () => {
     widget.render({ model: textModel(), el });
-    const pointed = () => ["attributions", "cumulative"].map((name) =>
-      strip(el, name).flatMap((span, i) => (span.classList.contains("igw-token-pointed") ? [i] : [])));
+    const pointed = () =>
+      ["attributions", "cumulative"].map((name) =>
+        strip(el, name).flatMap((span, i) => (span.classList.contains("igw-token-pointed") ? [i] : [])),
+      );
     expect(pointed()).toEqual([[], []]);
     strip(el, "attributions")[2].dispatchEvent(new MouseEvent("mouseover", { bubbles: true }));
     expect(pointed()).toEqual([[2], [2]]);
@@ -222,8 +250,12 @@ describe("text view marks", () => {
     const caption = el.querySelector(".igw-text-main .igw-panel-title").textContent;
     expect(caption).toBe(`Attributions for the next token “${next}”, predicted after “the” (token 6 of 7)`);
     const spans = strip(el, "attributions");
-    expect(spans.map((span) => span.classList.contains("igw-token-position"))).toEqual(tokens.map((_, i) => i === 5));
-    expect(spans.map((span) => span.classList.contains("igw-token-after"))).toEqual(tokens.map((_, i) => i === 6));
+    expect(spans.map((span) => span.classList.contains("igw-token-position"))).toEqual(
+      tokens.map((_, i) => i === 5),
+    );
+    expect(spans.map((span) => span.classList.contains("igw-token-after"))).toEqual(
+      tokens.map((_, i) => i === 6),
+    );
     const marked = spans[5].nextElementSibling;
     expect(marked.className).toBe("igw-token-next");
     expect(marked.textContent).toBe(next);
@@ -232,6 +264,8 @@ describe("text view marks", () => {
   it("marks nothing for a classifier", () => {
     widget.render({ model: textModel(), el });
     expect(el.querySelector(".igw-token-next, .igw-token-position, .igw-token-after")).toBeNull();
-    expect(el.querySelector(".igw-text-main .igw-panel-title").textContent).toBe("Attributions for “label 0”");
+    expect(el.querySelector(".igw-text-main .igw-panel-title").textContent).toBe(
+      "Attributions for “label 0”",
+    );
   });
 });

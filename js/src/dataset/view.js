@@ -48,22 +48,42 @@ export function renderDataset({ model, el }) {
   header.append(element("span", "igw-ds-settings", `${meta.count} examples · ${meta.settings}`));
   const controls = element("div", "igw-ds-controls");
   const classOptions = [[-1, "all classes"], ...meta.labels.map((label, i) => [i, label])];
-  const classMenu = select("class", classOptions, model.get("label_filter"), (v) => send("label_filter", Number(v)));
+  const classMenu = select("class", classOptions, model.get("label_filter"), (v) =>
+    send("label_filter", Number(v)),
+  );
   const correctMenu = select("show", meta.choices.correct, model.get("correct"), (v) => send("correct", v));
   const sortMenu = select("sort by", meta.choices.sort, model.get("sort"), (v) => send("sort", v));
-  const orderMenu = select("order", [["false", "ascending"], ["true", "descending"]], String(model.get("descending")),
-    (v) => send("descending", v === "true"));
-  const sizeMenu = select("per page", meta.choices.page_size.map((n) => [n, String(n)]), model.get("page_size"),
-    (v) => send("page_size", Number(v)));
+  const orderMenu = select(
+    "order",
+    [
+      ["false", "ascending"],
+      ["true", "descending"],
+    ],
+    String(model.get("descending")),
+    (v) => send("descending", v === "true"),
+  );
+  const sizeMenu = select(
+    "per page",
+    meta.choices.page_size.map((n) => [n, String(n)]),
+    model.get("page_size"),
+    (v) => send("page_size", Number(v)),
+  );
   // number fields for the kernel's lower bounds, each clamped to the kernel's limits
   const bound = (labelText, trait, limit) => {
     const label = element("label", "igw-ds-control");
     label.append(element("span", null, labelText));
     const input = element("input");
-    Object.assign(input, { type: "number", step: "0.05", min: String(limit.min), max: String(limit.max),
-      value: String(model.get(trait)) });
+    Object.assign(input, {
+      type: "number",
+      step: "0.05",
+      min: String(limit.min),
+      max: String(limit.max),
+      value: String(model.get(trait)),
+    });
     input.dataset.trait = trait;
-    input.addEventListener("change", () => send(trait, Math.min(limit.max, Math.max(limit.min, Number(input.value) || 0))));
+    input.addEventListener("change", () =>
+      send(trait, Math.min(limit.max, Math.max(limit.min, Number(input.value) || 0))),
+    );
     label.append(input);
     return { label, input };
   };
@@ -72,8 +92,14 @@ export function renderDataset({ model, el }) {
     bound("min |relative gap|", "min_relative_gap", meta.limits.relative_gap),
     bound("min concentration", "min_concentration", meta.limits.concentration),
   ];
-  controls.append(classMenu.label, correctMenu.label, sortMenu.label, orderMenu.label, sizeMenu.label,
-    ...bounds.map((b) => b.label));
+  controls.append(
+    classMenu.label,
+    correctMenu.label,
+    sortMenu.label,
+    orderMenu.label,
+    sizeMenu.label,
+    ...bounds.map((b) => b.label),
+  );
 
   const pager = element("div", "igw-ds-pager");
   const previous = element("button", "igw-ds-previous", "◀ previous");
@@ -91,7 +117,7 @@ export function renderDataset({ model, el }) {
   function drawPage() {
     const page = model.get("page_data");
     grid.replaceChildren();
-    if (!page || !page.rows) return;
+    if (!page?.rows) return;
     pageText.textContent = `page ${page.page + 1} of ${page.pages} · ${page.matches} matching`;
     previous.disabled = page.page <= 0;
     next.disabled = page.page >= page.pages - 1;
@@ -109,21 +135,41 @@ export function renderDataset({ model, el }) {
       card.type = "button";
       card.dataset.index = String(row.index);
       card.dataset.correct = String(row.correct);
-      card.setAttribute("aria-label", `example ${row.index}: label ${row.label}, predicted ${row.prediction}`);
+      card.setAttribute(
+        "aria-label",
+        `example ${row.index}: label ${row.label}, predicted ${row.prediction}`,
+      );
       const pictures = element("div", "igw-ds-pictures");
       pictures.append(
-        pixelCanvas(greyOrRgb(images.values, i * pixels * channels, pixels, channels), width, height, "igw-ds-thumb",
-          `input ${row.index}`),
-        pixelCanvas(signedPixels(maps.values, i * pixels, pixels, luts.diverging), width, height, "igw-ds-thumb",
-          `attributions ${row.index}`),
+        pixelCanvas(
+          greyOrRgb(images.values, i * pixels * channels, pixels, channels),
+          width,
+          height,
+          "igw-ds-thumb",
+          `input ${row.index}`,
+        ),
+        pixelCanvas(
+          signedPixels(maps.values, i * pixels, pixels, luts.diverging),
+          width,
+          height,
+          "igw-ds-thumb",
+          `attributions ${row.index}`,
+        ),
       );
       const caption = element("div", "igw-ds-caption");
       caption.append(
         element("span", "igw-ds-index", `#${row.index}`),
-        element("span", "igw-ds-verdict", row.correct ? `✓ ${row.prediction}` : `✗ ${row.label} → ${row.prediction}`),
+        element(
+          "span",
+          "igw-ds-verdict",
+          row.correct ? `✓ ${row.prediction}` : `✗ ${row.label} → ${row.prediction}`,
+        ),
       );
-      const numbers = element("div", "igw-ds-numbers",
-        `${row.text.confidence} · gap ${row.text.gap} · top10% ${row.text.concentration}`);
+      const numbers = element(
+        "div",
+        "igw-ds-numbers",
+        `${row.text.confidence} · gap ${row.text.gap} · top10% ${row.text.concentration}`,
+      );
       card.append(pictures, caption, numbers);
       card.addEventListener("click", () => send("opened", row.index));
       grid.append(card);
@@ -143,9 +189,20 @@ export function renderDataset({ model, el }) {
     const { height, width, channels } = imageShape(image.shape, false);
     const pictures = element("div", "igw-ds-pictures");
     pictures.append(
-      pixelCanvas(greyOrRgb(image.values, 0, height * width, channels), width, height, "igw-ds-large", "input"),
-      pixelCanvas(signedPixels(map.values, 0, height * width, luts.diverging), width, height, "igw-ds-large",
-        "attributions"),
+      pixelCanvas(
+        greyOrRgb(image.values, 0, height * width, channels),
+        width,
+        height,
+        "igw-ds-large",
+        "input",
+      ),
+      pixelCanvas(
+        signedPixels(map.values, 0, height * width, luts.diverging),
+        width,
+        height,
+        "igw-ds-large",
+        "attributions",
+      ),
     );
     const table = element("table", "igw-ds-table");
     for (const [name, value] of shown.rows) {
@@ -153,14 +210,20 @@ export function renderDataset({ model, el }) {
       tr.append(element("th", null, name), element("td", null, value));
       table.append(tr);
     }
-    const top = element("div", "igw-ds-top", `top: ${shown.top.map(([label, p]) => `${label} ${p}`).join(", ")}`);
+    const top = element(
+      "div",
+      "igw-ds-top",
+      `top: ${shown.top.map(([label, p]) => `${label} ${p}`).join(", ")}`,
+    );
     detail.append(title, pictures, table, top);
   }
 
   function drawSummary() {
     const data = model.get("summary");
-    summary.replaceChildren(element("summary", null, "Per-class summary: mean |attribution| of each class, and of its errors"));
-    if (!data || !data.classes) return;
+    summary.replaceChildren(
+      element("summary", null, "Per-class summary: mean |attribution| of each class, and of its errors"),
+    );
+    if (!data?.classes) return;
     const means = decodeArray(data.class_mean);
     const errors = decodeArray(data.error_mean);
     const [height, width] = means.shape.slice(1);
@@ -168,13 +231,33 @@ export function renderDataset({ model, el }) {
     const rows = element("div", "igw-ds-summary-grid");
     data.classes.forEach((entry, c) => {
       const cell = element("div", "igw-ds-summary-cell");
-      cell.append(element("div", "igw-ds-summary-label", `${entry.label}: ${entry.count} examples, ${entry.errors} errors`));
+      cell.append(
+        element(
+          "div",
+          "igw-ds-summary-label",
+          `${entry.label}: ${entry.count} examples, ${entry.errors} errors`,
+        ),
+      );
       const pictures = element("div", "igw-ds-pictures");
-      pictures.append(pixelCanvas(magnitudePixels(means.values, c * pixels, pixels, luts.sequential), width, height,
-        "igw-ds-thumb", `class ${entry.label} mean`));
+      pictures.append(
+        pixelCanvas(
+          magnitudePixels(means.values, c * pixels, pixels, luts.sequential),
+          width,
+          height,
+          "igw-ds-thumb",
+          `class ${entry.label} mean`,
+        ),
+      );
       if (entry.errors > 0) {
-        pictures.append(pixelCanvas(magnitudePixels(errors.values, c * pixels, pixels, luts.sequential), width, height,
-          "igw-ds-thumb igw-ds-errors", `class ${entry.label} errors mean`));
+        pictures.append(
+          pixelCanvas(
+            magnitudePixels(errors.values, c * pixels, pixels, luts.sequential),
+            width,
+            height,
+            "igw-ds-thumb igw-ds-errors",
+            `class ${entry.label} errors mean`,
+          ),
+        );
       }
       cell.append(pictures);
       rows.append(cell);
@@ -193,8 +276,16 @@ export function renderDataset({ model, el }) {
   on("change:page_data", drawPage);
   on("change:detail", drawDetail);
   on("change:summary", drawSummary);
-  for (const name of ["label_filter", "correct", "sort", "descending", "page_size", "min_confidence", "min_relative_gap",
-    "min_concentration"]) {
+  for (const name of [
+    "label_filter",
+    "correct",
+    "sort",
+    "descending",
+    "page_size",
+    "min_confidence",
+    "min_relative_gap",
+    "min_concentration",
+  ]) {
     on(`change:${name}`, syncControls);
   }
   drawPage();

@@ -125,18 +125,23 @@ export function createMatrix(onSelect) {
       canvas.height = Math.round(height * ratio);
       canvas.style.width = `${width}px`;
       canvas.style.height = `${height}px`;
-      labels.replaceChildren(...Array.from({ length: result.generated }, (_, row) => {
-        const label = document.createElement("div");
-        label.textContent = result.tokens[result.promptLength + row];
-        label.style.height = `${size.height}px`;
-        label.style.lineHeight = `${size.height}px`;
-        label.style.fontSize = `${Math.min(12, size.height - 2)}px`;
-        label.classList.toggle("igw-gen-rowlabel-selected", row === selected);
-        return label;
-      }));
+      labels.replaceChildren(
+        ...Array.from({ length: result.generated }, (_, row) => {
+          const label = document.createElement("div");
+          label.textContent = result.tokens[result.promptLength + row];
+          label.style.height = `${size.height}px`;
+          label.style.lineHeight = `${size.height}px`;
+          label.style.fontSize = `${Math.min(12, size.height - 2)}px`;
+          label.classList.toggle("igw-gen-rowlabel-selected", row === selected);
+          return label;
+        }),
+      );
       labels.hidden = size.height < 8;
-      canvas.setAttribute("aria-label", `Generation matrix: ${result.generated} generated tokens by ${cells.units} ` +
-        `context ${units.texts === result.tokens ? "tokens" : "units"}; arrow keys choose the row`);
+      canvas.setAttribute(
+        "aria-label",
+        `Generation matrix: ${result.generated} generated tokens by ${cells.units} ` +
+          `context ${units.texts === result.tokens ? "tokens" : "units"}; arrow keys choose the row`,
+      );
       const context = canvas.getContext?.("2d");
       if (!context) return;
       context.setTransform(ratio, 0, 0, ratio, 0, 0);

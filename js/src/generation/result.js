@@ -5,7 +5,7 @@ import { decodeArray, errorOf } from "../decode.js";
 
 /** Everything the generation view draws from; null for an empty or other result. */
 export function decodeGenerationResult(payload) {
-  if (!payload || payload.kind !== "generation") return null;
+  if (payload?.kind !== "generation") return null;
   const count = payload.tokens.length;
   const hasRows = payload.rows.length > 0;
   const result = {
@@ -77,8 +77,14 @@ export function rowView(result, row, contrast) {
   if (contrast && result.contrast && result.contrast.row === row) {
     const c = result.contrast;
     return withTotals({
-      values: c.attributions, completeness: c.completeness, steps: result.steps, alphas: c.alphas,
-      scores: c.traceScores, cumulative: c.traceCumulative, errorAt: c.cumulativeError, count,
+      values: c.attributions,
+      completeness: c.completeness,
+      steps: result.steps,
+      alphas: c.alphas,
+      scores: c.traceScores,
+      cumulative: c.traceCumulative,
+      errorAt: c.cumulativeError,
+      count,
       contrast: { alternative: c.alternative, label: c.alternativeLabel },
     });
   }

@@ -7,7 +7,15 @@
 
 import { formatApprox, formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
-import { choicesFor, connect, element, pathSection, pathSettings, resultReader, showPathSummary } from "../frame.js";
+import {
+  choicesFor,
+  connect,
+  element,
+  pathSection,
+  pathSettings,
+  resultReader,
+  showPathSummary,
+} from "../frame.js";
 import { createBadge } from "../badge.js";
 import { createLegend } from "../legend.js";
 import { clipValue } from "../normalise.js";
@@ -61,17 +69,40 @@ export function renderGeneration({ model, el }) {
 
   // -- controls ---------------------------------------------------------------------------------
   const first = decodeGenerationResult(model.get("result"));
-  const kinds = (first?.targetKinds ?? choicesFor(model, "target_kind")).filter((kind) => kind !== "contrast");
-  const rowKind = labelledSelect("Rows explain", kinds, model.get("target_kind"), (v) => sendMany({ target_kind: v, alternative: null }));
-  const granularity = labelledSelect("Show", first?.granularities ?? [model.get("granularity")], model.get("granularity"),
-    (v) => send("granularity", v));
-  const scale = labelledSelect("Matrix colours", first?.scales ?? [model.get("scale")], model.get("scale"), (v) => send("scale", v));
+  const kinds = (first?.targetKinds ?? choicesFor(model, "target_kind")).filter(
+    (kind) => kind !== "contrast",
+  );
+  const rowKind = labelledSelect("Rows explain", kinds, model.get("target_kind"), (v) =>
+    sendMany({ target_kind: v, alternative: null }),
+  );
+  const granularity = labelledSelect(
+    "Show",
+    first?.granularities ?? [model.get("granularity")],
+    model.get("granularity"),
+    (v) => send("granularity", v),
+  );
+  const scale = labelledSelect(
+    "Matrix colours",
+    first?.scales ?? [model.get("scale")],
+    model.get("scale"),
+    (v) => send("scale", v),
+  );
   const sign = labelledSelect("Sign", choicesFor(model, "sign"), model.get("sign"), (v) => send("sign", v));
   const clipLimits = model.get("limits")?.clip ?? {};
-  const clip = labelledNumber("Clip %", { ...clipLimits, step: 0.5, value: model.get("clip"), format: (v) => v.toFixed(1) },
-    (v) => send("clip", v));
+  const clip = labelledNumber(
+    "Clip %",
+    { ...clipLimits, step: 0.5, value: model.get("clip"), format: (v) => v.toFixed(1) },
+    (v) => send("clip", v),
+  );
   const controls = element("div", "igw-controls");
-  controls.append(rowKind.root, granularity.root, scale.root, sign.root, clip.root, ...pathSettings(model, link));
+  controls.append(
+    rowKind.root,
+    granularity.root,
+    scale.root,
+    sign.root,
+    clip.root,
+    ...pathSettings(model, link),
+  );
 
   // -- main: the strip, the matrix; side: alternatives and the badge ------------------------------
   const status = createStatusLine();
@@ -81,12 +112,19 @@ export function renderGeneration({ model, el }) {
   const strip = createTokenStrip("context", true);
   strip.root.setAttribute("role", "group");
   const legend = createLegend();
-  const matrixTitle = element("div", "igw-panel-title", "Every generated token (rows) against its context (columns): hover for the number, click for the row");
+  const matrixTitle = element(
+    "div",
+    "igw-panel-title",
+    "Every generated token (rows) against its context (columns): hover for the number, click for the row",
+  );
   const matrix = createMatrix((row) => select(row));
   main.append(caption, strip.root, legend.root, matrixTitle, matrix.root);
 
   const alternatives = createOutputList((token) => chooseAlternative(token));
-  alternatives.root.setAttribute("aria-label", "The model's top next tokens here: choose one to explain why not it");
+  alternatives.root.setAttribute(
+    "aria-label",
+    "The model's top next tokens here: choose one to explain why not it",
+  );
   const alternativesTitle = element("div", "igw-panel-title");
   const refused = element("div", "igw-control-note");
   refused.hidden = true;
@@ -152,7 +190,8 @@ export function renderGeneration({ model, el }) {
     if (!r || row === null || row < 0 || row >= r.generated) return;
     if (row !== selected()) {
       // a contrast belongs to one position; the kernel drops it too, this only saves a round trip
-      if (contrasting()) sendMany({ selected: row, target_kind: rowKind.input.value || "logit", alternative: null });
+      if (contrasting())
+        sendMany({ selected: row, target_kind: rowKind.input.value || "logit", alternative: null });
       else send("selected", row);
     }
   }
@@ -188,18 +227,31 @@ export function renderGeneration({ model, el }) {
     } else {
       strip.paint(new Float32Array(u.texts.length), 1, mode);
     }
-    const kind = view?.contrast ? `its logit minus that of “${view.contrast.label}”` : `its ${ROW_KIND_WORDS[r.matrixKind]}`;
-    caption.textContent = `Attributions to the generated token “${token}” (${row + 1} of ${r.generated}: ${kind})` +
+    const kind = view?.contrast
+      ? `its logit minus that of “${view.contrast.label}”`
+      : `its ${ROW_KIND_WORDS[r.matrixKind]}`;
+    caption.textContent =
+      `Attributions to the generated token “${token}” (${row + 1} of ${r.generated}: ${kind})` +
       (view ? "" : " — computing…");
-    strip.root.setAttribute("aria-label", `Prompt and generated tokens; the context of “${token}” coloured by attribution`);
-    matrix.draw({ result: r, units: u, selected: row, sign: mode, clip: model.get("clip"), scale: model.get("scale") });
+    strip.root.setAttribute(
+      "aria-label",
+      `Prompt and generated tokens; the context of “${token}” coloured by attribution`,
+    );
+    matrix.draw({
+      result: r,
+      units: u,
+      selected: row,
+      sign: mode,
+      clip: model.get("clip"),
+      scale: model.get("scale"),
+    });
     drawSide(r, view);
     showPathSummary(view, { badge, path });
     if (view) drawPath(path.slider.index);
     rowsNote.textContent = r.complete ? "" : `rows computed: ${r.rows.length} of ${r.generated}`;
   }
 
-  function drawSide(r, view) {
+  function drawSide(r, _view) {
     const row = selected();
     const token = r.tokens[r.promptLength + row];
     alternativesTitle.textContent = `Next tokens the model considered for “${token}” (click: why not that one)`;
@@ -217,8 +269,12 @@ export function renderGeneration({ model, el }) {
     const count = u.texts.length;
     const at = trace.subarray(index * count, (index + 1) * count);
     const mode = model.get("sign");
-    accumulated.paint(at, clipValue(trace, model.get("clip"), mode), mode,
-      (k) => `${u.texts[k]}: accumulated ${formatNumber(at[k])} at α = ${view.alphas[index].toFixed(3)}`);
+    accumulated.paint(
+      at,
+      clipValue(trace, model.get("clip"), mode),
+      mode,
+      (k) => `${u.texts[k]}: accumulated ${formatNumber(at[k])} at α = ${view.alphas[index].toFixed(3)}`,
+    );
     path.chart.setCursor(view.alphas[index]);
     describePointed();
   }
@@ -243,7 +299,8 @@ export function renderGeneration({ model, el }) {
       sum += view.cumulative[index * view.count + t];
       error += view.errorAt(index * view.count + t);
     }
-    readout.textContent = `“${u.texts[pointed]}”: attribution ${formatNumber(values[pointed])} · accumulated at ` +
+    readout.textContent =
+      `“${u.texts[pointed]}”: attribution ${formatNumber(values[pointed])} · accumulated at ` +
       `α = ${view.alphas[index].toFixed(3)}: ${formatApprox(sum, error)}`;
   }
   function onPoint(event) {
@@ -279,14 +336,21 @@ export function renderGeneration({ model, el }) {
 
   // -- following the model ------------------------------------------------------------------------------
   const updateStatus = () => {
-    status.update({ status: model.get("status"), progress: model.get("progress"), error: model.get("error") });
+    status.update({
+      status: model.get("status"),
+      progress: model.get("progress"),
+      error: model.get("error"),
+    });
   };
   link.onRefused("selected", (message) => {
     refused.textContent = message;
     refused.hidden = false;
   });
   on("change:result", drawMain);
-  on("change:selected", () => ((pointed = null), drawMain()));
+  on("change:selected", () => {
+    pointed = null;
+    drawMain();
+  });
   on("change:target_kind", () => {
     if (!contrasting()) rowKind.setValue(model.get("target_kind"));
     drawMain();
@@ -302,7 +366,10 @@ export function renderGeneration({ model, el }) {
   on("change:clip", () => (clip.setValue(model.get("clip")), drawMain()));
   for (const name of ["status", "progress", "error"]) on(`change:${name}`, updateStatus);
   const theme = new MutationObserver(drawMain);
-  theme.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+  theme.observe(document.body, {
+    attributes: true,
+    attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"],
+  });
   updateStatus();
   drawMain();
   if (!current()) showPathSummary(null, { badge, path });

@@ -16,8 +16,15 @@ function curve(fractions, values, className) {
   line.setAttribute("class", className);
   const low = 0;
   const high = Math.max(1e-12, ...values);
-  line.setAttribute("points", fractions.map((f, k) =>
-    `${(f * CURVE_WIDTH).toFixed(1)},${(CURVE_HEIGHT - ((values[k] - low) / (high - low)) * CURVE_HEIGHT).toFixed(1)}`).join(" "));
+  line.setAttribute(
+    "points",
+    fractions
+      .map(
+        (f, k) =>
+          `${(f * CURVE_WIDTH).toFixed(1)},${(CURVE_HEIGHT - ((values[k] - low) / (high - low)) * CURVE_HEIGHT).toFixed(1)}`,
+      )
+      .join(" "),
+  );
   return line;
 }
 
@@ -67,9 +74,13 @@ export function createChecksPanel(model, { on }) {
     root.dataset.stale = stale.length ? "true" : "false";
     if (checks.sanity) {
       const s = checks.sanity;
-      const verdict = element("div", "igw-checks-verdict",
-        s.passed ? `Sanity check passes: the map changes once the model is random (SSIM ${s.ssim[s.ssim.length - 1]} < ${s.threshold})`
-          : `Sanity check FAILS: the map survives a random model (SSIM ${s.ssim[s.ssim.length - 1]} ≥ ${s.threshold})`);
+      const verdict = element(
+        "div",
+        "igw-checks-verdict",
+        s.passed
+          ? `Sanity check passes: the map changes once the model is random (SSIM ${s.ssim[s.ssim.length - 1]} < ${s.threshold})`
+          : `Sanity check FAILS: the map survives a random model (SSIM ${s.ssim[s.ssim.length - 1]} ≥ ${s.threshold})`,
+      );
       verdict.dataset.passed = String(s.passed);
       const table = element("table", "igw-checks-table");
       const head = element("tr");
@@ -90,9 +101,15 @@ export function createChecksPanel(model, { on }) {
       svg.setAttribute("height", String(CURVE_HEIGHT));
       svg.setAttribute("role", "img");
       svg.setAttribute("aria-label", `Deletion and insertion curves of the target's ${d.output}`);
-      svg.append(curve(d.fractions, d.deletion, "igw-curve-deletion"), curve(d.fractions, d.insertion, "igw-curve-insertion"));
-      const text = element("div", "igw-checks-areas",
-        `Deletion area ${d.deletion_area} (lower is better) · insertion area ${d.insertion_area} (higher is better)`);
+      svg.append(
+        curve(d.fractions, d.deletion, "igw-curve-deletion"),
+        curve(d.fractions, d.insertion, "igw-curve-insertion"),
+      );
+      const text = element(
+        "div",
+        "igw-checks-areas",
+        `Deletion area ${d.deletion_area} (lower is better) · insertion area ${d.insertion_area} (higher is better)`,
+      );
       deletion.append(svg, text);
     }
   }

@@ -8,7 +8,9 @@ import { staticPage } from "../frame.js";
 
 const NOT_USED = {
   blur: { baseline: "Blur IG starts from the input blurred at the largest sigma: no baseline is used" },
-  guided: { rule: "Guided IG takes one gradient per step at the step's start (its own Riemann sum): no rule is used" },
+  guided: {
+    rule: "Guided IG takes one gradient per step at the step's start (its own Riemann sum): no rule is used",
+  },
 };
 
 /** A labelled checkbox; `onChange(checked)` on user change. */
@@ -25,7 +27,8 @@ function labelledCheckbox(labelText, checked, onChange) {
   input.addEventListener("change", () => onChange(input.checked));
   root.append(input, label);
   return {
-    root, input,
+    root,
+    input,
     setValue: (v) => (input.checked = v),
     setDisabled: (disabled, reason = "") => {
       input.disabled = disabled;
@@ -37,11 +40,12 @@ function labelledCheckbox(labelText, checked, onChange) {
 /** The path select and the IDGI checkbox; `settings` maps "baseline"/"rule" to their control roots so
  * that a setting the chosen path ignores is disabled with the reason. Returns the elements to show. */
 export function pathMethodControls(model, { on, send, onRefused }, settings) {
-  const choices = (model.get("choices") || {}).path;
+  const choices = model.get("choices")?.path;
   if (!choices) return []; // a kernel without path methods
   const path = labelledSelect("Path", choices, model.get("path"), (v) => send("path", v));
   const idgi = labelledCheckbox("IDGI", model.get("idgi"), (v) => send("idgi", v));
-  idgi.root.title = "IDGI keeps only each gradient's component along the score's direction; its gap is zero by construction";
+  idgi.root.title =
+    "IDGI keeps only each gradient's component along the score's direction; its gap is zero by construction";
   const page = staticPage(model);
   const showUnused = () => {
     const unused = NOT_USED[model.get("path")] || {};
@@ -52,14 +56,15 @@ export function pathMethodControls(model, { on, send, onRefused }, settings) {
       root.title = unused[name] || "";
     }
   };
-  if (page) {  // an exported page holds results for the path it was saved on only
+  if (page) {
+    // an exported page holds results for the path it was saved on only
     path.setDisabled(true, page.note);
     idgi.setDisabled(true, page.note);
   }
   on("change:path", () => (path.setValue(model.get("path")), showUnused()));
   on("change:idgi", () => idgi.setValue(model.get("idgi")));
   on("change:choices", () => {
-    const next = (model.get("choices") || {}).path;
+    const next = model.get("choices")?.path;
     if (next) path.setOptions(next);
     path.setValue(model.get("path"));
   });

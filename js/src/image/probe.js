@@ -12,7 +12,12 @@ function placeBox(box, canvas, block, width, height) {
   const h = Math.max(MIN_BOX_PX, (block.y1 - block.y0) * scaleY);
   const centreX = canvas.offsetLeft + canvas.clientLeft + ((block.x0 + block.x1) / 2) * scaleX;
   const centreY = canvas.offsetTop + canvas.clientTop + ((block.y0 + block.y1) / 2) * scaleY;
-  Object.assign(box.style, { left: `${centreX - w / 2}px`, top: `${centreY - h / 2}px`, width: `${w}px`, height: `${h}px` });
+  Object.assign(box.style, {
+    left: `${centreX - w / 2}px`,
+    top: `${centreY - h / 2}px`,
+    width: `${w}px`,
+    height: `${h}px`,
+  });
   box.hidden = false;
 }
 
@@ -41,17 +46,24 @@ export function createProbe(root, panels) {
     tooltip,
     show(block, width, height, lines, anchor) {
       for (const { box, canvas } of boxes) placeBox(box, canvas, block, width, height);
-      tooltip.replaceChildren(...lines.map((line) => Object.assign(document.createElement("div"), { textContent: line })));
+      tooltip.replaceChildren(
+        ...lines.map((line) => Object.assign(document.createElement("div"), { textContent: line })),
+      );
       tooltip.hidden = false;
       const frame = root.getBoundingClientRect();
-      const point = anchor instanceof HTMLElement
-        ? (() => {
-          const box = anchor.getBoundingClientRect();
-          return { clientX: box.left + ((block.x0 + block.x1) / 2 / width) * box.width, clientY: box.top + ((block.y0 + block.y1) / 2 / height) * box.height };
-        })()
-        : anchor;
+      const point =
+        anchor instanceof HTMLElement
+          ? (() => {
+              const box = anchor.getBoundingClientRect();
+              return {
+                clientX: box.left + ((block.x0 + block.x1) / 2 / width) * box.width,
+                clientY: box.top + ((block.y0 + block.y1) / 2 / height) * box.height,
+              };
+            })()
+          : anchor;
       let left = point.clientX - frame.left + 16;
-      if (left + tooltip.offsetWidth > root.clientWidth) left = Math.max(0, point.clientX - frame.left - 16 - tooltip.offsetWidth);
+      if (left + tooltip.offsetWidth > root.clientWidth)
+        left = Math.max(0, point.clientX - frame.left - 16 - tooltip.offsetWidth);
       tooltip.style.left = `${left}px`;
       tooltip.style.top = `${point.clientY - frame.top + 16}px`;
     },

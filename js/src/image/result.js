@@ -10,7 +10,7 @@ import { decodeArray, decodeBytes, decodeExplanation } from "../decode.js";
 
 /** Everything the view draws from, as typed arrays; null for an empty result. */
 export function decodeImageResult(payload) {
-  if (!payload || payload.kind !== "image") return null;
+  if (payload?.kind !== "image") return null;
   const { width, height } = payload;
   const mapWidth = payload.map_width ?? width;
   const mapHeight = payload.map_height ?? height;
@@ -45,9 +45,13 @@ export function cellAt(result, x, y) {
   const row = Math.min(result.mapHeight - 1, Math.floor(y / result.perCell[0]));
   const [cellH, cellW] = result.cell;
   return {
-    column, row, index: row * result.mapWidth + column,
-    x0: column * cellW, y0: row * cellH,
-    x1: Math.min(result.sourceWidth, (column + 1) * cellW), y1: Math.min(result.sourceHeight, (row + 1) * cellH),
+    column,
+    row,
+    index: row * result.mapWidth + column,
+    x0: column * cellW,
+    y0: row * cellH,
+    x1: Math.min(result.sourceWidth, (column + 1) * cellW),
+    y1: Math.min(result.sourceHeight, (row + 1) * cellH),
   };
 }
 
@@ -56,8 +60,10 @@ export function cellBlock(result, x, y) {
   const [perH, perW] = result.perCell;
   const { column, row } = cellAt(result, x, y);
   return {
-    x0: column * perW, y0: row * perH,
-    x1: Math.min(result.width, (column + 1) * perW), y1: Math.min(result.height, (row + 1) * perH),
+    x0: column * perW,
+    y0: row * perH,
+    x1: Math.min(result.width, (column + 1) * perW),
+    y1: Math.min(result.height, (row + 1) * perH),
   };
 }
 
@@ -68,7 +74,8 @@ export function valuesPerPixel(result, values) {
   const [cellH, cellW] = result.perCell;
   for (let y = 0; y < result.height; y++) {
     const row = Math.min(result.mapHeight - 1, Math.floor(y / cellH)) * result.mapWidth;
-    for (let x = 0; x < result.width; x++) out[y * result.width + x] = values[row + Math.min(result.mapWidth - 1, Math.floor(x / cellW))];
+    for (let x = 0; x < result.width; x++)
+      out[y * result.width + x] = values[row + Math.min(result.mapWidth - 1, Math.floor(x / cellW))];
   }
   return out;
 }
@@ -82,7 +89,11 @@ export function inputValues(result, pixel) {
   const values = [];
   for (let c = 0; c < result.channels; c++) {
     if (result.input) values.push({ value: result.input[c * result.count + pixel], error: 0 });
-    else values.push({ value: result.inputOffset[c] + result.inputScale[c] * result.image[pixel * 3 + c], error: result.inputError?.[c] ?? 0 });
+    else
+      values.push({
+        value: result.inputOffset[c] + result.inputScale[c] * result.image[pixel * 3 + c],
+        error: result.inputError?.[c] ?? 0,
+      });
   }
   return values;
 }

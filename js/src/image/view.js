@@ -5,10 +5,26 @@
 import { formatApprox, formatNumber } from "../chart.js";
 import { labelledNumber, labelledSelect } from "../controls.js";
 import {
-  choicesFor, clipControl, connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary,
+  choicesFor,
+  clipControl,
+  connect,
+  element,
+  outputsColumn,
+  pathSection,
+  pathSettings,
+  resultReader,
+  showPathSummary,
 } from "../frame.js";
 import {
-  blendPixels, drawPixels, heatPixels, heatSlice, imagePixels, maskedPixels, outlinePixels, overlayPixels, upscale,
+  blendPixels,
+  drawPixels,
+  heatPixels,
+  heatSlice,
+  imagePixels,
+  maskedPixels,
+  outlinePixels,
+  overlayPixels,
+  upscale,
 } from "../heatmap.js";
 import { createLegend } from "../legend.js";
 import { clipValue, massMask, normalise } from "../normalise.js";
@@ -43,11 +59,16 @@ export function renderImage({ model, el }) {
   const { on, send } = link;
 
   // -- controls ---------------------------------------------------------------------------
-  const display = labelledSelect("Display", choicesFor(model, "display"), model.get("display"), (v) => send("display", v));
+  const display = labelledSelect("Display", choicesFor(model, "display"), model.get("display"), (v) =>
+    send("display", v),
+  );
   const sign = labelledSelect("Sign", choicesFor(model, "sign"), model.get("sign"), (v) => send("sign", v));
   const clip = clipControl(model, link);
-  const opacity = labelledNumber("Opacity", { min: 0, max: 1, step: 0.05, value: model.get("opacity"), format: (v) => v.toFixed(2) },
-    (v) => send("opacity", v));
+  const opacity = labelledNumber(
+    "Opacity",
+    { min: 0, max: 1, step: 0.05, value: model.get("opacity"), format: (v) => v.toFixed(2) },
+    (v) => send("opacity", v),
+  );
   const controls = element("div", "igw-controls");
   const settings = pathSettings(model, link);
   const methods = pathMethodControls(model, link, { baseline: settings[0], rule: settings[1] });
@@ -66,7 +87,11 @@ export function renderImage({ model, el }) {
   const scaled = mapPanel("Scaled input x′ + α(x − x′)", "scaled");
   const gradient = mapPanel("Interior gradient at α", "gradient");
   const accumulated = mapPanel("Attributions accumulated to α", "cumulative");
-  const path = pathSection((index) => drawPath(index), [scaled.root, gradient.root, accumulated.root], "igw-row igw-small");
+  const path = pathSection(
+    (index) => drawPath(index),
+    [scaled.root, gradient.root, accumulated.root],
+    "igw-row igw-small",
+  );
   const { slider, chart } = path;
   const readout = element("div", "igw-readout");
   const readoutId = `igw-readout-${Math.random().toString(36).slice(2)}`;
@@ -104,18 +129,33 @@ export function renderImage({ model, el }) {
       overlay: () => [overlayPixels(r.image, onImage(), mode, model.get("opacity")), r.width, r.height],
       heat: () => [heatPixels(normalised, mode), r.mapWidth, r.mapHeight],
       masked: () => [maskedPixels(r.image, onImage()), r.width, r.height],
-      outline: () => [outlinePixels(
-        upscale(r.image, r.width, r.height, outlineScale, 3),
-        upscale(valuesPerPixel(r, massMask(r.attributions, OUTLINE_MASS, mode)), r.width, r.height, outlineScale),
-        r.width * outlineScale, r.height * outlineScale,
-      ), r.width * outlineScale, r.height * outlineScale],
+      outline: () => [
+        outlinePixels(
+          upscale(r.image, r.width, r.height, outlineScale, 3),
+          upscale(
+            valuesPerPixel(r, massMask(r.attributions, OUTLINE_MASS, mode)),
+            r.width,
+            r.height,
+            outlineScale,
+          ),
+          r.width * outlineScale,
+          r.height * outlineScale,
+        ),
+        r.width * outlineScale,
+        r.height * outlineScale,
+      ],
     }[model.get("display")]();
     drawPixels(input.canvas, imagePixels(r.image, r.count), r.width, r.height);
     drawPixels(heat.canvas, pixels, width, height);
     // hidden by visibility, not display: switching modes must not move the panels below (issue 11 §4c)
-    legend.root.style.visibility = (palette.legend_displays ?? []).includes(model.get("display")) ? "" : "hidden";
+    legend.root.style.visibility = (palette.legend_displays ?? []).includes(model.get("display"))
+      ? ""
+      : "hidden";
     heat.caption.textContent = `Attributions for “${r.targetLabel}”`;
-    heat.canvas.setAttribute("aria-label", `Attribution heatmap for ${r.targetLabel}, shown as ${model.get("display")}`);
+    heat.canvas.setAttribute(
+      "aria-label",
+      `Attribution heatmap for ${r.targetLabel}, shown as ${model.get("display")}`,
+    );
     legend.update(map, mode);
   }
 
@@ -131,8 +171,18 @@ export function renderImage({ model, el }) {
       ? imagePixels(r.pathImages.subarray(index * r.count * 3, (index + 1) * r.count * 3), r.count)
       : blendPixels(r.baseline, r.image, alpha, r.count);
     drawPixels(scaled.canvas, point, r.width, r.height);
-    drawPixels(gradient.canvas, heatSlice(r.gradients, gradients, mode, offset, r.cells), r.mapWidth, r.mapHeight);
-    drawPixels(accumulated.canvas, heatSlice(r.cumulative, map, mode, offset, r.cells), r.mapWidth, r.mapHeight);
+    drawPixels(
+      gradient.canvas,
+      heatSlice(r.gradients, gradients, mode, offset, r.cells),
+      r.mapWidth,
+      r.mapHeight,
+    );
+    drawPixels(
+      accumulated.canvas,
+      heatSlice(r.cumulative, map, mode, offset, r.cells),
+      r.mapWidth,
+      r.mapHeight,
+    );
     chart.setCursor(alpha);
     if (probe.shown) describePixel(); // the pixel's numbers at this alpha and target
   }
@@ -142,7 +192,9 @@ export function renderImage({ model, el }) {
     showPathSummary(r, { badge, path });
     if (!r) return;
     for (const panel of panels) panel.canvas.style.aspectRatio = `${r.width} / ${r.height}`; // maps stretch over the image
-    scaled.caption.textContent = r.pathImages ? `Path point at α: ${r.pathLabel}` : "Scaled input x′ + α(x − x′)";
+    scaled.caption.textContent = r.pathImages
+      ? `Path point at α: ${r.pathLabel}`
+      : "Scaled input x′ + α(x − x′)";
     drawMain();
     drawPath(slider.index);
   }
@@ -159,7 +211,9 @@ export function renderImage({ model, el }) {
     const { x, y } = probe;
     const cell = cellAt(r, x, y);
     const at = slider.index * r.cells + cell.index;
-    const inputs = inputValues(r, y * r.width + x).map((v) => formatApprox(v.value, v.error)).join(", ");
+    const inputs = inputValues(r, y * r.width + x)
+      .map((v) => formatApprox(v.value, v.error))
+      .join(", ");
     const whole = cell.x1 - cell.x0 === 1 && cell.y1 - cell.y0 === 1;
     const onGrid = r.width !== r.sourceWidth || r.height !== r.sourceHeight; // the drawn pixels are block means
     const where = whole
@@ -168,7 +222,9 @@ export function renderImage({ model, el }) {
     const input = whole ? "input" : onGrid ? "input (block mean)" : `input at (${x}, ${y})`;
     // accumulated up to the last point is the attribution map itself (PathTrace), sent exactly
     const last = slider.index === r.alphas.length - 1;
-    const accumulated = last ? formatNumber(r.attributions[cell.index]) : formatApprox(r.cumulative[at], r.cumulativeError(at));
+    const accumulated = last
+      ? formatNumber(r.attributions[cell.index])
+      : formatApprox(r.cumulative[at], r.cumulativeError(at));
     return [
       where,
       `attribution${whole ? "" : " (sum over the block)"} ${formatNumber(r.attributions[cell.index])} · ${input} ${inputs}`,
@@ -192,8 +248,14 @@ export function renderImage({ model, el }) {
     if (!r || !(canvas instanceof HTMLCanvasElement) || !canvas.dataset.map) return;
     const box = canvas.getBoundingClientRect();
     if (!box.width || !box.height) return;
-    probe.x = Math.min(r.width - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * r.width)));
-    probe.y = Math.min(r.height - 1, Math.max(0, Math.floor(((event.clientY - box.top) / box.height) * r.height)));
+    probe.x = Math.min(
+      r.width - 1,
+      Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * r.width)),
+    );
+    probe.y = Math.min(
+      r.height - 1,
+      Math.max(0, Math.floor(((event.clientY - box.top) / box.height) * r.height)),
+    );
     probe.anchor = { clientX: event.clientX, clientY: event.clientY };
     probe.pointing = true;
     describePixel();
@@ -236,8 +298,11 @@ export function renderImage({ model, el }) {
   root.addEventListener("mouseout", leaveMap);
 
   on("change:result", drawResult);
-  const showOpacity = () => opacity.setDisabled(!(palette.blended_displays ?? []).includes(model.get("display")),
-    "Opacity blends the map over the image: it applies to the overlay display only");
+  const showOpacity = () =>
+    opacity.setDisabled(
+      !(palette.blended_displays ?? []).includes(model.get("display")),
+      "Opacity blends the map over the image: it applies to the overlay display only",
+    );
   on("change:display", () => (display.setValue(model.get("display")), showOpacity(), drawMain()));
   showOpacity();
   on("change:opacity", () => (opacity.setValue(model.get("opacity")), drawMain()));

@@ -4,7 +4,7 @@ import { decodeExplanation } from "../decode.js";
 
 /** Everything the text view draws from; null for an empty or non-text result. */
 export function decodeTextResult(payload) {
-  if (!payload || payload.kind !== "text") return null;
+  if (payload?.kind !== "text") return null;
   return {
     ...decodeExplanation(payload),
     task: payload.task,

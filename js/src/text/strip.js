@@ -29,7 +29,10 @@ export function backgroundBehind(node) {
   for (let at = node; at instanceof Element; at = at.parentElement) {
     const match = getComputedStyle(at).backgroundColor.match(/rgba?\(([^)]+)\)/);
     if (!match) continue;
-    const [red, green, blue, alpha = 1] = match[1].split(/[,\s/]+/).filter(Boolean).map(Number);
+    const [red, green, blue, alpha = 1] = match[1]
+      .split(/[,\s/]+/)
+      .filter(Boolean)
+      .map(Number);
     if (alpha > 0) return [red, green, blue];
   }
   return WHITE;

@@ -5,7 +5,15 @@
 import { formatNumber } from "../chart.js";
 import { labelledSelect } from "../controls.js";
 import {
-  choicesFor, clipControl, connect, element, outputsColumn, pathSection, pathSettings, resultReader, showPathSummary,
+  choicesFor,
+  clipControl,
+  connect,
+  element,
+  outputsColumn,
+  pathSection,
+  pathSettings,
+  resultReader,
+  showPathSummary,
 } from "../frame.js";
 import { createLegend } from "../legend.js";
 import { clipValue } from "../normalise.js";
@@ -47,8 +55,12 @@ export function renderText({ model, el }) {
   const { on, send } = link;
 
   // -- controls ---------------------------------------------------------------------------
-  const granularity = labelledSelect("Show", choicesFor(model, "granularity"), model.get("granularity"),
-    (v) => send("granularity", v));
+  const granularity = labelledSelect(
+    "Show",
+    choicesFor(model, "granularity"),
+    model.get("granularity"),
+    (v) => send("granularity", v),
+  );
   const sign = labelledSelect("Sign", choicesFor(model, "sign"), model.get("sign"), (v) => send("sign", v));
   const clip = clipControl(model, link);
   const controls = element("div", "igw-controls");
@@ -88,7 +100,14 @@ export function renderText({ model, el }) {
       const values = unitValues(r.attributions, units.groups);
       const trace = unitTrace(r.cumulative, units.groups, r.alphas.length, r.count);
       const gradients = unitTrace(r.gradients, units.groups, r.alphas.length, r.count);
-      view = { key, units, values, trace, gradients, clip: clipValue(values, model.get("clip"), model.get("sign")) };
+      view = {
+        key,
+        units,
+        values,
+        trace,
+        gradients,
+        clip: clipValue(values, model.get("clip"), model.get("sign")),
+      };
       tokens.setUnits(units);
       accumulated.setUnits(units);
       const explained = positionUnit(r, units);
@@ -107,10 +126,11 @@ export function renderText({ model, el }) {
     tokens.paint(v.values, v.clip, mode, (u) => describe(v, u));
     legend.update(v.clip, mode);
     const explained = positionUnit(r, v.units);
-    caption.textContent = explained === null
-      ? `Attributions for “${r.targetLabel}”`
-      : `Attributions for the next token “${r.targetLabel}”, predicted after “${v.units.texts[explained]}” ` +
-        `(token ${r.position + 1} of ${r.count})`;
+    caption.textContent =
+      explained === null
+        ? `Attributions for “${r.targetLabel}”`
+        : `Attributions for the next token “${r.targetLabel}”, predicted after “${v.units.texts[explained]}” ` +
+          `(token ${r.position + 1} of ${r.count})`;
     tokens.root.setAttribute("aria-label", `Tokens coloured by attribution to ${r.targetLabel}`);
   }
 
@@ -120,8 +140,12 @@ export function renderText({ model, el }) {
     if (!r || !v) return;
     const units = v.units.texts.length;
     const at = v.trace.subarray(index * units, (index + 1) * units);
-    accumulated.paint(at, v.clip, model.get("sign"),
-      (u) => `${v.units.texts[u]}: accumulated ${formatNumber(at[u])} at α = ${r.alphas[index].toFixed(3)}`);
+    accumulated.paint(
+      at,
+      v.clip,
+      model.get("sign"),
+      (u) => `${v.units.texts[u]}: accumulated ${formatNumber(at[u])} at α = ${r.alphas[index].toFixed(3)}`,
+    );
     chart.setCursor(r.alphas[index]);
     if (pointed !== null) describeUnit();
   }
@@ -179,7 +203,10 @@ export function renderText({ model, el }) {
   });
   // token colours are drawn over the theme's background: a theme switch repaints them
   const theme = new MutationObserver(redraw);
-  theme.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+  theme.observe(document.body, {
+    attributes: true,
+    attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"],
+  });
   on("change:sign", () => (sign.setValue(model.get("sign")), redraw()));
   on("change:clip", () => (clip.setValue(model.get("clip")), redraw()));
   drawResult();
