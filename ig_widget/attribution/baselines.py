@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import AttributionInputError
-from .validation import check_seed
+from .validation import check_seed, not_finite_input
 
 Range = Union[tuple[float, float], tuple[Tensor, Tensor], None]
 
@@ -171,8 +171,10 @@ def baseline_spec(baseline: BaselineSpec, *, seed: int = 0, input_range: Range =
     )
 
 
-def make_baseline(baseline: BaselineSpec, x: Tensor, *, seed: int = 0, input_range: Range = None) -> Tensor:
-    """The baseline tensor for input `x`: same shape, dtype and device, finite."""
+def make_baseline(baseline: BaselineSpec, x: Tensor, *, seed: int = 0, input_range: Range = None,
+                  finite: bool = True) -> Tensor:
+    """The baseline tensor for input `x`: same shape, dtype and device, finite (`finite=False`: checked
+    by the caller, with x, in `check_finite_ends`)."""
     spec = baseline_spec(baseline, seed=seed, input_range=input_range)
     if isinstance(spec, Tensor):
         if spec.dtype.is_floating_point is False:
@@ -188,9 +190,23 @@ def make_baseline(baseline: BaselineSpec, x: Tensor, *, seed: int = 0, input_ran
             ) from None
     else:
         made = spec.make(x)
-    if not torch.isfinite(made).all():
-        raise AttributionInputError(f"baseline={baseline_name(baseline)!r} contains NaN or inf; give finite values")
+    if finite and not torch.isfinite(made).all():
+        raise _not_finite_baseline(baseline)
     return made
+
+
+def check_finite_ends(x: Tensor, made: Tensor, baseline: BaselineSpec) -> None:
+    """x and its baseline `made` (from `baseline`) both finite, in one read of the device where two
+    checks would wait twice. x is named first, as when each was checked on its own."""
+    if bool(torch.isfinite(torch.cat([x.reshape(-1), made.reshape(-1)])).all()):
+        return
+    if not torch.isfinite(x).all():
+        raise not_finite_input("x")
+    raise _not_finite_baseline(baseline)
+
+
+def _not_finite_baseline(baseline: BaselineSpec) -> AttributionInputError:
+    return AttributionInputError(f"baseline={baseline_name(baseline)!r} contains NaN or inf; give finite values")
 
 
 def baseline_name(baseline: BaselineSpec) -> str:

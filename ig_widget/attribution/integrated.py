@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from torch import Tensor
 
-from .baselines import BaselineSpec, Range, baseline_name, make_baseline
+from .baselines import BaselineSpec, Range, baseline_name, check_finite_ends, make_baseline
 from .errors import AttributionInputError
 from .model_state import isolated_model
 from .options import AUTO_MAX_STEPS, DEFAULT_TOL, PathOptions, Steps
@@ -116,7 +116,7 @@ def integrated_gradients_multi(
     Every other parameter is as for `integrated_gradients`.
     """
     check_model(model)
-    check_input(x, model)
+    check_input(x, model, finite=False)  # read with the baseline's below: one wait for the device
     targets = _checked_targets(targets, top_k)
     for target in targets:
         check_target_spec(target, output)
@@ -127,7 +127,8 @@ def integrated_gradients_multi(
         progress=progress, tol=tol, max_steps=max_steps, description="integrated gradients", idgi=idgi,
     )
     x = x.detach()
-    base = make_baseline(baseline, x, seed=seed, input_range=input_range)
+    base = make_baseline(baseline, x, seed=seed, input_range=input_range, finite=False)
+    check_finite_ends(x, base, baseline)
     return integrate_path(plain_forward(isolated_model(model)), x, base, targets, options,
                           method="idgi" if idgi else "integrated_gradients",
                           baseline_label=baseline_name(baseline), top_k=top_k)

@@ -25,8 +25,10 @@ def check_model(model: Callable) -> None:
         )
 
 
-def check_input(x: Tensor, model: Callable, name: str = "x") -> None:
-    """A floating, finite tensor with a batch dimension, on the model's device."""
+def check_input(x: Tensor, model: Callable, name: str = "x", finite: bool = True) -> None:
+    """A floating, finite tensor with a batch dimension, on the model's device. `finite=False` leaves the
+    finite check (a read of the device) to the caller, who reads it with the baseline's
+    (`baselines.check_finite_ends`)."""
     if not isinstance(x, Tensor):
         raise AttributionInputError(f"{name} must be a torch.Tensor with a batch dimension; got {type(x).__name__}")
     if not x.dtype.is_floating_point:
@@ -47,8 +49,8 @@ def check_input(x: Tensor, model: Callable, name: str = "x") -> None:
             f"{name} has shape {tuple(x.shape)} but the model's first layer takes {expected}-d batches; "
             f"add the batch dimension: {name}.unsqueeze(0)"
         )
-    if not torch.isfinite(x).all():
-        raise AttributionInputError(f"{name} contains NaN or inf; attributions need finite inputs")
+    if finite and not torch.isfinite(x).all():
+        raise not_finite_input(name)
     device = model_device(model)
     if device is not None and device != x.device:
         raise AttributionInputError(
@@ -60,6 +62,10 @@ def check_input(x: Tensor, model: Callable, name: str = "x") -> None:
             f"{name} has dtype {x.dtype} but the model's parameters are {dtype}; convert the input: "
             f"{name}.to({dtype})"
         )
+
+
+def not_finite_input(name: str = "x") -> AttributionInputError:
+    return AttributionInputError(f"{name} contains NaN or inf; attributions need finite inputs")
 
 
 def check_steps(steps: int, rule: str) -> None:
