@@ -193,9 +193,13 @@ class StreamedPath:
     def add(self, chunks: list[Chunk]) -> None:
         rows_per_step = self.walk.rows_per_step
         first = chunks[0]
-        step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
         trailing = (1,) * (first.gradients.ndim - 1)
-        point_weights = self.weights[step].view(-1, *trailing)
+        if rows_per_step == 1:  # point k is step k: its weights are a slice (the step indices only at alpha = 0)
+            step = None
+            point_weights = self.weights[first.start:first.stop].view(-1, *trailing)
+        else:
+            step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
+            point_weights = self.weights[step].view(-1, *trailing)
         for index, chunk in enumerate(chunks):
             self.seen_scores.append(chunk.scores)
             _accumulate(self.sums[index], chunk.gradients * point_weights, chunk.start, chunk.stop, chunk.rows,
@@ -205,6 +209,8 @@ class StreamedPath:
                 self.recorders[index].add(step, chunk.rows, chunk.scores, chunk.gradients,
                                           chunk.start // rows_per_step if whole else None)
             if chunk.start < rows_per_step and self.reads_baseline:
+                if step is None:
+                    step = torch.arange(first.start, first.stop, device=first.rows.device)
                 self._keep_endpoint(index, chunk, step)
 
     def finite(self) -> Tensor:
