@@ -13,7 +13,9 @@ from ig_widget.examples import accuracy, train_digits_cnn
 def main() -> None:
     model, images, labels = train_digits_cnn(size=8, epochs=8, seed=0)
     x = images[:100]
-    print(f"digits CNN, test accuracy {accuracy(model, images, labels):.3f}; |relative gap| over {len(x)} digits, black baseline")
+    print(
+        f"digits CNN, test accuracy {accuracy(model, images, labels):.3f}; |relative gap| over {len(x)} digits, black baseline"
+    )
     print(f"{'rule':<20}" + "".join(f"{f'{s} steps (median / max)':>28}" for s in (16, 32, 64)))
     for rule in igw.RULES:
         cells = []

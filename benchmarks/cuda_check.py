@@ -58,11 +58,15 @@ def main() -> int:
     _, copies_large = host_copies(lambda: igw.integrated_gradients(model, x, steps=steps_large, batch_size=128))
     chunks_small, chunks_large = steps_small * 16 // 128, steps_large * 16 // 128
     per_chunk = (copies_large - copies_small) / (chunks_large - chunks_small)
-    print(f"device-to-host copies: {copies_small} for {chunks_small} chunks, {copies_large} for {chunks_large} chunks "
-          f"({per_chunk:.2f} per chunk of 128 points)")
+    print(
+        f"device-to-host copies: {copies_small} for {chunks_small} chunks, {copies_large} for {chunks_large} chunks "
+        f"({per_chunk:.2f} per chunk of 128 points)"
+    )
     res = igw.integrated_gradients(model, x)
-    print(f"completeness on GPU: max |relative gap| {res.relative_gap.abs().max().item():.4%}; "
-          f"trace on {res.trace.cumulative.device}")
+    print(
+        f"completeness on GPU: max |relative gap| {res.relative_gap.abs().max().item():.4%}; "
+        f"trace on {res.trace.cumulative.device}"
+    )
     if failures:
         print("FAILED:", ", ".join(failures))
         return 1

@@ -50,10 +50,18 @@ def ours(model, x, y, steps, unit, batch):
     def run():
         folder = tempfile.mkdtemp()
         try:
-            attribute_dataset(model, (x, y), out=pathlib.Path(folder) / "run", steps=steps, unit=unit,
-                              batch_size=batch, progress=False)
+            attribute_dataset(
+                model,
+                (x, y),
+                out=pathlib.Path(folder) / "run",
+                steps=steps,
+                unit=unit,
+                batch_size=batch,
+                progress=False,
+            )
         finally:
             shutil.rmtree(folder)
+
     return run
 
 
@@ -65,13 +73,14 @@ def floor(model, x, y, steps, unit, batch):
 
     def run():
         for start in range(0, len(x), unit):
-            xb, yb = x[start:start + unit], y[start:start + unit]
+            xb, yb = x[start : start + unit], y[start : start + unit]
             points = (alphas.view(-1, 1, 1, 1, 1) * xb).reshape(-1, *xb.shape[1:])
             targets = yb.repeat(steps)
             for chunk in range(0, len(points), batch):
-                part = points[chunk:chunk + batch].requires_grad_(True)
-                score = model(part).gather(1, targets[chunk:chunk + batch, None]).sum()
+                part = points[chunk : chunk + batch].requires_grad_(True)
+                score = model(part).gather(1, targets[chunk : chunk + batch, None]).sum()
                 torch.autograd.grad(score, part)
+
     return run
 
 
@@ -83,8 +92,15 @@ def captum(model, x, y, steps, unit, batch):
 
     def run():
         for xb, yb in loader:
-            method.attribute(xb, target=yb, n_steps=steps, method="gausslegendre", internal_batch_size=batch,
-                             return_convergence_delta=True)
+            method.attribute(
+                xb,
+                target=yb,
+                n_steps=steps,
+                method="gausslegendre",
+                internal_batch_size=batch,
+                return_convergence_delta=True,
+            )
+
     return run
 
 
@@ -96,22 +112,28 @@ def timed(run):
 
 def compare(arguments):
     model, x, y = workload(arguments.model, arguments.count, arguments.size)
-    contenders = {name: make(model, x, y, arguments.steps, arguments.unit, arguments.batch)
-                  for name, make in (("ours", ours), ("floor", floor), ("captum", captum))}
+    contenders = {
+        name: make(model, x, y, arguments.steps, arguments.unit, arguments.batch)
+        for name, make in (("ours", ours), ("floor", floor), ("captum", captum))
+    }
     for run in contenders.values():
         run()  # warm-up
     times = {name: [] for name in contenders}
     for _ in range(arguments.repeats):
         for name, run in contenders.items():
             times[name].append(timed(run))
-    print(f"{arguments.model}: {arguments.count} examples, {arguments.steps} steps, unit {arguments.unit}, "
-          f"{arguments.batch} rows per pass, {torch.get_num_threads()} threads, median of {arguments.repeats}")
+    print(
+        f"{arguments.model}: {arguments.count} examples, {arguments.steps} steps, unit {arguments.unit}, "
+        f"{arguments.batch} rows per pass, {torch.get_num_threads()} threads, median of {arguments.repeats}"
+    )
     medians = {name: tuple(sorted(column)[len(column) // 2] for column in zip(*rows)) for name, rows in times.items()}
     for name, (wall, cpu) in medians.items():
         print(f"  {name:7s} {arguments.count / wall:8.1f} examples/s wall  {arguments.count / cpu:8.1f} examples/s CPU")
     for clock, index in (("wall", 0), ("CPU", 1)):
-        print(f"  {clock}: ours / floor = {medians['floor'][index] / medians['ours'][index]:.2f}x, "
-              f"ours / Captum = {medians['captum'][index] / medians['ours'][index]:.2f}x")
+        print(
+            f"  {clock}: ours / floor = {medians['floor'][index] / medians['ours'][index]:.2f}x, "
+            f"ours / Captum = {medians['captum'][index] / medians['ours'][index]:.2f}x"
+        )
 
 
 def worker(arguments):
@@ -123,8 +145,9 @@ def worker(arguments):
     dist.init_process_group("gloo")  # before the clock: the rendezvous is not the run
     dist.barrier()
     start = time.perf_counter()
-    attribute_dataset(model, (x, y), out=out, steps=arguments.steps, unit=arguments.unit, batch_size=arguments.batch,
-                      progress=False)
+    attribute_dataset(
+        model, (x, y), out=out, steps=arguments.steps, unit=arguments.unit, batch_size=arguments.batch, progress=False
+    )
     if dist.get_rank() == 0:
         print(f"RESULT {arguments.count / (time.perf_counter() - start):.2f}")
     dist.destroy_process_group()
@@ -134,10 +157,29 @@ def scaling(arguments):
     rates = {}
     for processes in (1, 2):
         folder = tempfile.mkdtemp()
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
-                   __file__, "worker", "--out", str(pathlib.Path(folder) / "run"), "--model", arguments.model,
-                   "--count", str(arguments.count), "--steps", str(arguments.steps), "--unit", str(arguments.unit),
-                   "--batch", str(arguments.batch), "--size", str(arguments.size)]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={processes}",
+            __file__,
+            "worker",
+            "--out",
+            str(pathlib.Path(folder) / "run"),
+            "--model",
+            arguments.model,
+            "--count",
+            str(arguments.count),
+            "--steps",
+            str(arguments.steps),
+            "--unit",
+            str(arguments.unit),
+            "--batch",
+            str(arguments.batch),
+            "--size",
+            str(arguments.size),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
         shutil.rmtree(folder)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]

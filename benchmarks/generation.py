@@ -30,8 +30,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import ig_widget as igw  # noqa: E402
 from timing import interleaved_medians  # noqa: E402
+
+import ig_widget as igw  # noqa: E402
 
 VOCABULARY = 50257
 PROMPT_LENGTH = 64
@@ -65,8 +66,9 @@ def make_model(seed: int = 0):
     import transformers
 
     torch.manual_seed(seed)
-    config = transformers.GPT2Config(vocab_size=VOCABULARY, n_positions=1024, n_embd=256, n_layer=4, n_head=4,
-                                     bos_token_id=0, eos_token_id=0)
+    config = transformers.GPT2Config(
+        vocab_size=VOCABULARY, n_positions=1024, n_embd=256, n_layer=4, n_head=4, bos_token_id=0, eos_token_id=0
+    )
     return transformers.GPT2LMHeadModel(config).eval()
 
 
@@ -78,8 +80,18 @@ def make_case(model, generated: int, seed: int = 0) -> tuple[list[int], torch.Te
 
 
 def ours_llm(model, prompt, continuation, steps):
-    return igw.explain_generation(model, None, prompt, continuation=continuation, baseline=0, attribute_to="prompt",
-                                  target="log_probability", keep_special=False, steps=steps, trace=False)
+    return igw.explain_generation(
+        model,
+        None,
+        prompt,
+        continuation=continuation,
+        baseline=0,
+        attribute_to="prompt",
+        target="log_probability",
+        keep_special=False,
+        steps=steps,
+        trace=False,
+    )
 
 
 def captum_llm(model, prompt, continuation, steps):
@@ -92,8 +104,9 @@ def captum_llm(model, prompt, continuation, steps):
 
 
 def ours_embeds(model, prompt, continuation, steps):
-    return igw.explain_generation(model, None, prompt, continuation=continuation, baseline="zero", steps=steps,
-                                  trace=False)
+    return igw.explain_generation(
+        model, None, prompt, continuation=continuation, baseline="zero", steps=steps, trace=False
+    )
 
 
 def captum_embeds(model, prompt, continuation, steps):
@@ -109,8 +122,9 @@ def captum_embeds(model, prompt, continuation, steps):
         def forward(inputs_embeds, token=token):
             return model(inputs_embeds=inputs_embeds, use_cache=False).logits[:, -1, token]
 
-        attribution = IntegratedGradients(forward).attribute(embeds, baselines=torch.zeros_like(embeds),
-                                                             n_steps=steps, method="gausslegendre")
+        attribution = IntegratedGradients(forward).attribute(
+            embeds, baselines=torch.zeros_like(embeds), n_steps=steps, method="gausslegendre"
+        )
         row = torch.zeros(len(ids))
         row[: prefix.shape[1]] = attribution.sum(dim=-1)[0]
         rows.append(row)
@@ -124,10 +138,14 @@ def relative_difference(ours: torch.Tensor, theirs: torch.Tensor) -> float:
 def ours_only(model, generated: int, steps: int, repeats: int) -> None:
     """Time per row of ours alone (Captum at 64 generated tokens takes minutes per call on 2 cores)."""
     prompt, continuation = make_case(model, generated)
-    times = interleaved_medians({
-        "ours (LLM)": lambda: ours_llm(model, prompt, continuation, steps),
-        "ours (inputs_embeds)": lambda: ours_embeds(model, prompt, continuation, steps),
-    }, repeats, torch.device("cpu"))
+    times = interleaved_medians(
+        {
+            "ours (LLM)": lambda: ours_llm(model, prompt, continuation, steps),
+            "ours (inputs_embeds)": lambda: ours_embeds(model, prompt, continuation, steps),
+        },
+        repeats,
+        torch.device("cpu"),
+    )
     print(f"\n{generated} generated tokens, ours only, {steps} steps, {repeats} repeats")
     for name, seconds in times.items():
         print(f"  {name:32s} {seconds:7.2f} s   {seconds / generated * 1000:7.1f} ms per row")
@@ -139,20 +157,30 @@ def compare(model, generated: int, steps: int, repeats: int) -> None:
     llm_theirs = captum_llm(model, prompt, continuation, steps).token_attr
     embeds_ours = ours_embeds(model, prompt, continuation, steps).matrix
     embeds_theirs = captum_embeds(model, prompt, continuation, steps)
-    times = interleaved_medians({
-        "ours (LLM)": lambda: ours_llm(model, prompt, continuation, steps),
-        "captum LLMGradientAttribution": lambda: captum_llm(model, prompt, continuation, steps),
-        "ours (inputs_embeds)": lambda: ours_embeds(model, prompt, continuation, steps),
-        "captum IG per prefix": lambda: captum_embeds(model, prompt, continuation, steps),
-    }, repeats, torch.device("cpu"))
-    print(f"\n{generated} generated tokens after a {PROMPT_LENGTH}-token prompt, {steps} Gauss-Legendre steps, "
-          f"{torch.get_num_threads()} threads, {repeats} repeats")
+    times = interleaved_medians(
+        {
+            "ours (LLM)": lambda: ours_llm(model, prompt, continuation, steps),
+            "captum LLMGradientAttribution": lambda: captum_llm(model, prompt, continuation, steps),
+            "ours (inputs_embeds)": lambda: ours_embeds(model, prompt, continuation, steps),
+            "captum IG per prefix": lambda: captum_embeds(model, prompt, continuation, steps),
+        },
+        repeats,
+        torch.device("cpu"),
+    )
+    print(
+        f"\n{generated} generated tokens after a {PROMPT_LENGTH}-token prompt, {steps} Gauss-Legendre steps, "
+        f"{torch.get_num_threads()} threads, {repeats} repeats"
+    )
     for name, seconds in times.items():
         print(f"  {name:32s} {seconds:7.2f} s   {seconds / generated * 1000:7.1f} ms per row")
-    print(f"  LLM attribution:   ours / Captum = {times['ours (LLM)'] / times['captum LLMGradientAttribution']:.3f}, "
-          f"max |difference| / max |entry| = {relative_difference(llm_ours, llm_theirs):.2e}")
-    print(f"  IG over embeds:    ours / Captum = {times['ours (inputs_embeds)'] / times['captum IG per prefix']:.3f}, "
-          f"max |difference| / max |entry| = {relative_difference(embeds_ours, embeds_theirs):.2e}")
+    print(
+        f"  LLM attribution:   ours / Captum = {times['ours (LLM)'] / times['captum LLMGradientAttribution']:.3f}, "
+        f"max |difference| / max |entry| = {relative_difference(llm_ours, llm_theirs):.2e}"
+    )
+    print(
+        f"  IG over embeds:    ours / Captum = {times['ours (inputs_embeds)'] / times['captum IG per prefix']:.3f}, "
+        f"max |difference| / max |entry| = {relative_difference(embeds_ours, embeds_theirs):.2e}"
+    )
 
 
 def peak_memory(name: str, generated: int, steps: int) -> None:
@@ -160,8 +188,9 @@ def peak_memory(name: str, generated: int, steps: int) -> None:
     model = make_model()
     prompt, continuation = make_case(model, generated)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    {"ours_llm": ours_llm, "captum_llm": captum_llm, "ours_embeds": ours_embeds,
-     "captum_embeds": captum_embeds}[name](model, prompt, continuation, steps)
+    {"ours_llm": ours_llm, "captum_llm": captum_llm, "ours_embeds": ours_embeds, "captum_embeds": captum_embeds}[name](
+        model, prompt, continuation, steps
+    )
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"  {name:14s} peak RSS {after / 1024:7.0f} MiB (+{(after - before) / 1024:.0f} MiB over the model and text)")
 
@@ -183,13 +212,14 @@ def main() -> None:
     if args.ours_only:
         ours_only(model, args.ours_only, args.steps, args.repeats)
         return
-    for generated in ([16] if args.quick else [16, 64]):
+    for generated in [16] if args.quick else [16, 64]:
         compare(model, generated, args.steps, 1 if args.quick else args.repeats)
     if args.memory:
         print(f"\npeak memory, 16 generated tokens, {args.steps} steps, each in a fresh process")
         for name in ("ours_llm", "captum_llm", "ours_embeds", "captum_embeds"):
-            subprocess.run([sys.executable, __file__, "--peak", name, "--steps", str(args.steps)], check=True,
-                           env={**os.environ})
+            subprocess.run(
+                [sys.executable, __file__, "--peak", name, "--steps", str(args.steps)], check=True, env={**os.environ}
+            )
 
 
 if __name__ == "__main__":

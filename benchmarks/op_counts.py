@@ -33,9 +33,14 @@ from models import image_model, text_model  # noqa: E402
 import ig_widget as igw  # noqa: E402
 from ig_widget.attribution.quadrature import path_points  # noqa: E402
 
+CPU = torch.device("cpu")
+
 STEPS, CHUNK = 50, 25  # two chunks: the per-chunk work shows against the per-walk work
-SYNC_OPS = {torch.ops.aten._local_scalar_dense.default, torch.ops.aten.nonzero.default,
-            torch.ops.aten.is_nonzero.default}
+SYNC_OPS = {
+    torch.ops.aten._local_scalar_dense.default,
+    torch.ops.aten.nonzero.default,
+    torch.ops.aten.is_nonzero.default,
+}
 
 
 class OpCounter(TorchDispatchMode):
@@ -77,7 +82,7 @@ def _path(x: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:
     return baseline + alphas.view(-1, *(1,) * (x.ndim - 1)) * (x - baseline)
 
 
-def image_case(name: str, device: torch.device = torch.device("cpu")) -> dict[str, Callable[[], object]]:
+def image_case(name: str, device: torch.device = CPU) -> dict[str, Callable[[], object]]:
     """The three callables counted for "cnn64" or "resnet18": bare, ours with and without the trace."""
     model, x = image_model(name, device)
     frozen, points = _frozen(model), _path(x, torch.zeros_like(x))
@@ -93,7 +98,7 @@ def image_case(name: str, device: torch.device = torch.device("cpu")) -> dict[st
     return {"bare": bare, "ours": ours(True), "ours no trace": ours(False)}
 
 
-def text_case(device: torch.device = torch.device("cpu")) -> dict[str, Callable[[], object]]:
+def text_case(device: torch.device = CPU) -> dict[str, Callable[[], object]]:
     """The same for MiniLM over its embeddings (pad baseline, special tokens kept)."""
     model, pad, ids = text_model(device)
     layer, frozen = model.get_input_embeddings(), _frozen(model)
@@ -109,8 +114,16 @@ def text_case(device: torch.device = torch.device("cpu")) -> dict[str, Callable[
 
     def ours(trace: bool):
         return lambda: igw.text_integrated_gradients(
-            model, ids, target=1, baseline=baseline_ids, steps=STEPS, batch_size=CHUNK, embedding=layer,
-            keep_special=False, trace=trace)
+            model,
+            ids,
+            target=1,
+            baseline=baseline_ids,
+            steps=STEPS,
+            batch_size=CHUNK,
+            embedding=layer,
+            keep_special=False,
+            trace=trace,
+        )
 
     return {"bare": bare, "ours": ours(True), "ours no trace": ours(False)}
 

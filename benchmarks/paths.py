@@ -34,7 +34,9 @@ def main() -> None:
     parser.add_argument("--model", default="cnn64", choices=["cnn64", "resnet18"])
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=1, help="images per call (Guided IG's passes take them all at once)")
+    parser.add_argument(
+        "--batch", type=int, default=1, help="images per call (Guided IG's passes take them all at once)"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -49,14 +51,18 @@ def main() -> None:
         "guided_ig": lambda: igw.guided_integrated_gradients(model, x, target=3, steps=steps),
     }
     wall, cpu = medians(contenders, args.repeats, device)
-    print(f"{args.model} on {device} ({torch.get_num_threads()} threads), batch {len(x)}, {steps} steps, "
-          f"{args.repeats} repeats")
+    print(
+        f"{args.model} on {device} ({torch.get_num_threads()} threads), batch {len(x)}, {steps} steps, "
+        f"{args.repeats} repeats"
+    )
     for name in contenders:
         ratios = wall[name] / wall["ig"], cpu[name] / cpu["ig"]
         limit = LIMITS.get(name)
         verdict = "" if limit is None else f"  (limit {limit}x: {'ok' if ratios[1] <= limit else 'OVER'} on CPU time)"
-        print(f"  {name:10s} wall {wall[name] * 1000:8.1f} ms {ratios[0]:5.2f}x IG   "
-              f"cpu {cpu[name] * 1000:8.1f} ms {ratios[1]:5.2f}x IG{verdict}")
+        print(
+            f"  {name:10s} wall {wall[name] * 1000:8.1f} ms {ratios[0]:5.2f}x IG   "
+            f"cpu {cpu[name] * 1000:8.1f} ms {ratios[1]:5.2f}x IG{verdict}"
+        )
 
 
 def medians(contenders: dict, repeats: int, device: torch.device) -> tuple[dict, dict]:
@@ -74,8 +80,10 @@ def medians(contenders: dict, repeats: int, device: torch.device) -> tuple[dict,
             synchronize(device)
             wall[name].append(time.perf_counter() - start)
             cpu[name].append(time.process_time() - start_cpu)
-    return ({name: statistics.median(v) for name, v in wall.items()},
-            {name: statistics.median(v) for name, v in cpu.items()})
+    return (
+        {name: statistics.median(v) for name, v in wall.items()},
+        {name: statistics.median(v) for name, v in cpu.items()},
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,12 @@ from captum.attr import IntegratedGradients, LayerIntegratedGradients
 from models import image_model, text_model
 from timing import interleaved_medians
 
-from ig_widget import (integrated_gradients, integrated_gradients_multi, text_integrated_gradients,
-                       text_integrated_gradients_multi)
+from ig_widget import (
+    integrated_gradients,
+    integrated_gradients_multi,
+    text_integrated_gradients,
+    text_integrated_gradients_multi,
+)
 from ig_widget.attribution.batching import auto_batch_size
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,8 +60,9 @@ def image_contenders(name: str, device: torch.device) -> tuple[dict[str, Callabl
     captum = IntegratedGradients(model)
 
     def captum_ig(klass: int, steps: int = STEPS, delta: bool = False):
-        return captum.attribute(x, baseline, target=klass, n_steps=steps, method="gausslegendre",
-                                return_convergence_delta=delta)
+        return captum.attribute(
+            x, baseline, target=klass, n_steps=steps, method="gausslegendre", return_convergence_delta=delta
+        )
 
     points = baseline + torch.as_tensor(
         np.polynomial.legendre.leggauss(STEPS)[0] / 2 + 0.5, dtype=x.dtype, device=device
@@ -82,8 +87,12 @@ def image_contenders(name: str, device: torch.device) -> tuple[dict[str, Callabl
     attributions = captum_ig(target)
     captum_gap = relative_gap(attributions.sum(), fixed.score[0], fixed.baseline_score[0])
     agreement = float((fixed.attributions - attributions).abs().max() / attributions.abs().max())
-    facts = {"auto steps": auto.steps, "auto gap": float(auto.relative_gap.abs().max()),
-             "captum gap": captum_gap, "max difference vs captum": agreement}
+    facts = {
+        "auto steps": auto.steps,
+        "auto gap": float(auto.relative_gap.abs().max()),
+        "captum gap": captum_gap,
+        "max difference vs captum": agreement,
+    }
     return contenders, facts
 
 
@@ -111,16 +120,25 @@ def text_contenders(device: torch.device) -> tuple[dict[str, Callable], dict]:
     captum = LayerIntegratedGradients(lambda tokens: model(input_ids=tokens), layer)
 
     def captum_ig(klass: int, delta: bool = False):
-        return captum.attribute(ids, baseline_ids, target=klass, n_steps=STEPS, method="gausslegendre",
-                                return_convergence_delta=delta)
+        return captum.attribute(
+            ids, baseline_ids, target=klass, n_steps=STEPS, method="gausslegendre", return_convergence_delta=delta
+        )
 
     def ours(steps, klass=target, trace=True):
-        return text_integrated_gradients(model, ids, target=klass, baseline=baseline_ids, steps=steps, embedding=layer, keep_special=False, trace=trace)
+        return text_integrated_gradients(
+            model,
+            ids,
+            target=klass,
+            baseline=baseline_ids,
+            steps=steps,
+            embedding=layer,
+            keep_special=False,
+            trace=trace,
+        )
 
     with torch.no_grad():
         embedded, base = layer(ids), layer(baseline_ids)
-    alphas = torch.as_tensor(np.polynomial.legendre.leggauss(STEPS)[0] / 2 + 0.5,
-                             dtype=embedded.dtype, device=device)
+    alphas = torch.as_tensor(np.polynomial.legendre.leggauss(STEPS)[0] / 2 + 0.5, dtype=embedded.dtype, device=device)
     points = base + alphas.view(-1, 1, 1) * (embedded - base)
     contenders = {
         "captum": lambda: captum_ig(target),
@@ -128,14 +146,20 @@ def text_contenders(device: torch.device) -> tuple[dict[str, Callable], dict]:
         "ours": lambda: ours(STEPS),
         "ours auto": lambda: ours("auto"),
         "captum top-5": lambda: [captum_ig(klass) for klass in top],
-        "ours top-5": lambda: text_integrated_gradients_multi(model, ids, targets=top, baseline=baseline_ids, steps=STEPS, embedding=layer, keep_special=False),
-        "ours top-5 auto": lambda: text_integrated_gradients_multi(model, ids, targets=top, baseline=baseline_ids, steps="auto", embedding=layer, keep_special=False),
+        "ours top-5": lambda: text_integrated_gradients_multi(
+            model, ids, targets=top, baseline=baseline_ids, steps=STEPS, embedding=layer, keep_special=False
+        ),
+        "ours top-5 auto": lambda: text_integrated_gradients_multi(
+            model, ids, targets=top, baseline=baseline_ids, steps="auto", embedding=layer, keep_special=False
+        ),
         "floor": lambda: bare_text_passes(model, points, ids, target),
     }
     fixed = ours(STEPS, trace=False).result
     attributions = captum_ig(target)
-    facts = {"captum gap": relative_gap(attributions.sum(), fixed.score[0], fixed.baseline_score[0]),
-             "max difference vs captum": float((fixed.attributions - attributions).abs().max() / attributions.abs().max())}
+    facts = {
+        "captum gap": relative_gap(attributions.sum(), fixed.score[0], fixed.baseline_score[0]),
+        "max difference vs captum": float((fixed.attributions - attributions).abs().max() / attributions.abs().max()),
+    }
     auto = ours("auto", trace=False).result
     facts.update({"auto steps": auto.steps, "auto gap": float(auto.relative_gap.abs().max())})
     return contenders, facts
@@ -161,40 +185,68 @@ def relative_gap(total, score, baseline_score) -> float:
 
 def report(label: str, times: dict[str, float], facts: dict) -> None:
     floor = min(value for key, value in times.items() if key.startswith("floor"))
-    rows = [("equal steps", "ours", "captum", f"{STEPS} Gauss-Legendre steps each"),
-            ("equal steps", "ours", "captum delta", "the same, Captum also computing F(x) and F(x') for its "
-             "convergence delta, as every one of our results does")]
+    rows = [
+        ("equal steps", "ours", "captum", f"{STEPS} Gauss-Legendre steps each"),
+        (
+            "equal steps",
+            "ours",
+            "captum delta",
+            "the same, Captum also computing F(x) and F(x') for its "
+            "convergence delta, as every one of our results does",
+        ),
+    ]
     if "ours auto" in times:
-        rows.append(("to 1% gap", "ours auto", "captum",
-                     f"ours: {facts['auto steps']} points, gap {facts['auto gap']:.2%}; "
-                     f"captum at {STEPS} steps: gap {facts['captum gap']:.2%}"))
+        rows.append(
+            (
+                "to 1% gap",
+                "ours auto",
+                "captum",
+                f"ours: {facts['auto steps']} points, gap {facts['auto gap']:.2%}; "
+                f"captum at {STEPS} steps: gap {facts['captum gap']:.2%}",
+            )
+        )
     if "ours top-5" in times:
         rows.append(("top-5", "ours top-5", "captum top-5", f"{STEPS} steps each, one walk vs five calls"))
-        rows.append(("top-5", "ours top-5 auto", "captum top-5",
-                     f"ours steps='auto' (every class to a gap under 1%) vs five calls at {STEPS} steps"))
-    print(f"\n{label}   (attributions differ from Captum's by at most {facts['max difference vs captum']:.1e} "
-          "of the largest)")
+        rows.append(
+            (
+                "top-5",
+                "ours top-5 auto",
+                "captum top-5",
+                f"ours steps='auto' (every class to a gap under 1%) vs five calls at {STEPS} steps",
+            )
+        )
+    print(
+        f"\n{label}   (attributions differ from Captum's by at most {facts['max difference vs captum']:.1e} "
+        "of the largest)"
+    )
     for figure, ours, theirs, note in rows:
         ratio = times[ours] / times[theirs]
         verdict = "meets" if ratio <= GOALS[figure] else "MISSES"
-        print(f"  {figure:<12} {times[ours]:8.4f} s / {times[theirs]:8.4f} s = {ratio:5.2f}  "
-              f"(goal <= {GOALS[figure]}: {verdict})  {note}")
+        print(
+            f"  {figure:<12} {times[ours]:8.4f} s / {times[theirs]:8.4f} s = {ratio:5.2f}  "
+            f"(goal <= {GOALS[figure]}: {verdict})  {note}"
+        )
     ratio = times["ours"] / floor
     verdict = "meets" if ratio <= GOALS["vs floor"] else "MISSES"
-    print(f"  {'vs floor':<12} {times['ours']:8.4f} s / {floor:8.4f} s = {ratio:5.2f}  "
-          f"(goal <= {GOALS['vs floor']}: {verdict})  bare forward+backward over the same {STEPS} points "
-          f"(fastest: {min((k for k in times if k.startswith('floor')), key=times.get)})")
+    print(
+        f"  {'vs floor':<12} {times['ours']:8.4f} s / {floor:8.4f} s = {ratio:5.2f}  "
+        f"(goal <= {GOALS['vs floor']}: {verdict})  bare forward+backward over the same {STEPS} points "
+        f"(fastest: {min((k for k in times if k.startswith('floor')), key=times.get)})"
+    )
 
 
 def memory_figure(device: torch.device) -> None:
-    completed = subprocess.run([sys.executable, os.path.join(HERE, "memory_probe.py"), device.type],
-                               capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, os.path.join(HERE, "memory_probe.py"), device.type], capture_output=True, text=True, check=True
+    )
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
     peak, budget = figures["peak_bytes"], figures["budget_bytes"]
     verdict = "fits" if peak <= budget else "EXCEEDS"
-    print(f"\n5. memory, ResNet-18 224 x 224, 128 steps, automatic batch size: peak {peak / 2**20:.0f} MiB "
-          f"above the loaded model, largest batch {figures['largest_batch']} points ({figures['chunks']} chunks); "
-          f"budget {budget / 2**20:.0f} MiB: {verdict}")
+    print(
+        f"\n5. memory, ResNet-18 224 x 224, 128 steps, automatic batch size: peak {peak / 2**20:.0f} MiB "
+        f"above the loaded model, largest batch {figures['largest_batch']} points ({figures['chunks']} chunks); "
+        f"budget {budget / 2**20:.0f} MiB: {verdict}"
+    )
 
 
 def widget_figure() -> None:
@@ -210,8 +262,12 @@ def widget_figure() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "all"), default="auto",
-                        help="auto: the CPU, and CUDA too when present")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda", "all"),
+        default="auto",
+        help="auto: the CPU, and CUDA too when present",
+    )
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, noisier figures)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: cnn64,resnet18,minilm,memory,widget")
     arguments = parser.parse_args()
@@ -221,8 +277,10 @@ def main() -> None:
         devices.append(torch.device("cuda"))
     elif arguments.device == "cuda":
         devices = [torch.device("cuda")]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
-          f"devices: {', '.join(str(device) for device in devices)}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
+        f"devices: {', '.join(str(device) for device in devices)}"
+    )
     for device in devices:
         big = 2 if arguments.quick else (3 if device.type == "cpu" else 10)
         small = 2 if arguments.quick else (7 if device.type == "cpu" else 20)

@@ -14,7 +14,9 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def interleaved_medians(contenders: dict[str, Callable[[], object]], repeats: int, device: torch.device) -> dict[str, float]:
+def interleaved_medians(
+    contenders: dict[str, Callable[[], object]], repeats: int, device: torch.device
+) -> dict[str, float]:
     """Median seconds per contender: one warm-up call each, then `repeats` rounds that call every
     contender once in turn."""
     for run in contenders.values():

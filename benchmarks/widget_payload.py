@@ -27,8 +27,12 @@ PAYLOAD_GOAL_BYTES = 4_000_000
 REDRAW_GOAL_MS = 16.0
 MOVES = 21
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 # Restores the buffers into the state, renders the bundle's view with a minimal model, then times
@@ -100,7 +104,9 @@ def browser_timing(state: dict, buffer_paths: list, buffers: list) -> dict:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto("about:blank")
-        result = page.evaluate(TIMING_JS, {"bundle": BUNDLE.read_text(), "state": state, "buffers": encoded, "moves": MOVES})
+        result = page.evaluate(
+            TIMING_JS, {"bundle": BUNDLE.read_text(), "state": state, "buffers": encoded, "moves": MOVES}
+        )
         browser.close()
     return result
 
@@ -113,17 +119,23 @@ def main() -> None:
     total = binary + result_json
     verdict = "ok" if total < PAYLOAD_GOAL_BYTES else "OVER"
     print(f"explained 3 x 224 x 224 at 32 steps in {seconds:.1f} s ({widget.rule}, {widget.baseline} baseline)")
-    print(f"payload: {total:,} bytes ({binary:,} binary in {len(buffers)} buffers + {result_json:,} JSON); "
-          f"goal < {PAYLOAD_GOAL_BYTES:,}: {verdict}")
+    print(
+        f"payload: {total:,} bytes ({binary:,} binary in {len(buffers)} buffers + {result_json:,} JSON); "
+        f"goal < {PAYLOAD_GOAL_BYTES:,}: {verdict}"
+    )
     timing = browser_timing(state, buffer_paths, buffers)
     if timing["errors"]:
         raise RuntimeError(f"the view failed in the browser: {timing['errors']}")
     median = statistics.median(timing["times"])
     verdict = "ok" if median < REDRAW_GOAL_MS else "OVER"
-    print(f"slider move redraw in Chromium: median {median:.2f} ms over {len(timing['times'])} moves "
-          f"(max {max(timing['times']):.2f} ms); goal < {REDRAW_GOAL_MS:.0f} ms: {verdict}")
-    print(f"first render {timing['firstRender']:.1f} ms (decoding included); sign-mode change "
-          f"{timing['signChange']:.1f} ms (clip recomputed over all 32 maps)")
+    print(
+        f"slider move redraw in Chromium: median {median:.2f} ms over {len(timing['times'])} moves "
+        f"(max {max(timing['times']):.2f} ms); goal < {REDRAW_GOAL_MS:.0f} ms: {verdict}"
+    )
+    print(
+        f"first render {timing['firstRender']:.1f} ms (decoding included); sign-mode change "
+        f"{timing['signChange']:.1f} ms (clip recomputed over all 32 maps)"
+    )
 
 
 if __name__ == "__main__":

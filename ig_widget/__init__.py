@@ -1,40 +1,40 @@
 """ig-widget: Integrated Gradients and its relatives for PyTorch models, as Jupyter widgets."""
 
 from .attribution import (
-    GenerationAttribution,
-    explain_generation,
     RULES,
     AttributionError,
     AttributionInputError,
-    DeviceMemoryError,
-    NonFiniteError,
     AttributionResult,
     Blur,
     Constant,
+    DeviceMemoryError,
     GaussianNoise,
+    GenerationAttribution,
     GradientPathError,
     InteriorGradients,
     MaxDistance,
     ModelCallError,
+    NextToken,
+    NonFiniteError,
     PathDiagnosis,
     PathTrace,
+    TextAttribution,
     UniformNoise,
+    Word,
+    blur_integrated_gradients,
     expected_gradients,
+    explain_generation,
     gradient_x_input,
+    guided_integrated_gradients,
     integrated_gradients,
     integrated_gradients_multi,
     interior_gradients,
     make_baseline,
     path_points,
     saliency,
-    NextToken,
-    TextAttribution,
-    Word,
     smoothgrad,
     text_integrated_gradients,
     text_integrated_gradients_multi,
-    blur_integrated_gradients,
-    guided_integrated_gradients,
 )
 
 __version__ = "0.1.0"
@@ -46,12 +46,19 @@ _WIDGETS.update(export_html="ig_widget.export", export_notebook_html="ig_widget.
 _WIDGETS["TextExplainer"] = "ig_widget.widgets.text"
 _WIDGETS["GenerationExplainer"] = "ig_widget.widgets.generation"
 # Checks that an explanation means something (evaluation layer, above the maths).
-_EVALUATION = {"sanity_check": "ig_widget.evaluation", "deletion_insertion": "ig_widget.evaluation",
-               "input_invariance": "ig_widget.evaluation"}
+_EVALUATION = {
+    "sanity_check": "ig_widget.evaluation",
+    "deletion_insertion": "ig_widget.evaluation",
+    "input_invariance": "ig_widget.evaluation",
+}
 _WIDGETS.update(_EVALUATION)
 # Data-set runs and their store (need the `datasets` extra: zarr, pandas) and their gallery.
-_WIDGETS.update(attribute_dataset="ig_widget.datasets", open_attributions="ig_widget.datasets",
-                AttributionStore="ig_widget.datasets", DatasetExplorer="ig_widget.widgets.dataset")
+_WIDGETS.update(
+    attribute_dataset="ig_widget.datasets",
+    open_attributions="ig_widget.datasets",
+    AttributionStore="ig_widget.datasets",
+    DatasetExplorer="ig_widget.widgets.dataset",
+)
 
 
 def __getattr__(name: str):
@@ -63,12 +70,39 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "RULES", "AttributionError", "AttributionInputError", "DeviceMemoryError", "NonFiniteError", "AttributionResult", "Blur", "Constant", "GaussianNoise",
-    "GradientPathError", "InteriorGradients", "MaxDistance", "ModelCallError", "PathDiagnosis", "PathTrace", "UniformNoise",
-    "expected_gradients", "gradient_x_input", "integrated_gradients", "integrated_gradients_multi", "interior_gradients",
-    "make_baseline", "path_points", "saliency", "smoothgrad",
-    "text_integrated_gradients", "text_integrated_gradients_multi", "TextAttribution", "Word", "NextToken",
-    "blur_integrated_gradients", "guided_integrated_gradients",
-    "GenerationAttribution", "explain_generation",
+    "RULES",
+    "AttributionError",
+    "AttributionInputError",
+    "DeviceMemoryError",
+    "NonFiniteError",
+    "AttributionResult",
+    "Blur",
+    "Constant",
+    "GaussianNoise",
+    "GradientPathError",
+    "InteriorGradients",
+    "MaxDistance",
+    "ModelCallError",
+    "PathDiagnosis",
+    "PathTrace",
+    "UniformNoise",
+    "expected_gradients",
+    "gradient_x_input",
+    "integrated_gradients",
+    "integrated_gradients_multi",
+    "interior_gradients",
+    "make_baseline",
+    "path_points",
+    "saliency",
+    "smoothgrad",
+    "text_integrated_gradients",
+    "text_integrated_gradients_multi",
+    "TextAttribution",
+    "Word",
+    "NextToken",
+    "blur_integrated_gradients",
+    "guided_integrated_gradients",
+    "GenerationAttribution",
+    "explain_generation",
     *_WIDGETS,
 ]

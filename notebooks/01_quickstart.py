@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -24,7 +26,6 @@
 # so every attribution is a share of a real number you can check.
 
 # %%
-import torch
 import ig_widget as igw
 from ig_widget.examples import DIGIT_LABELS, accuracy, train_digits_cnn
 
@@ -87,6 +88,7 @@ not_eight
 
 # %%
 import matplotlib.pyplot as plt
+
 from ig_widget import plot
 
 fig, axes = plt.subplots(1, 3, figsize=(10, 3))
@@ -105,6 +107,8 @@ fig.tight_layout()
 
 # %%
 import pathlib
+
+from IPython.display import display
 
 try:
     from torchvision.models import ResNet50_Weights, resnet50

@@ -85,6 +85,7 @@ def _(mo):
 @app.cell
 def _(DIGIT_LABELS, explainer):
     import matplotlib.pyplot as plt
+
     from ig_widget import plot
 
     shown = explainer.explanation

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -26,7 +28,6 @@ from torch import nn
 
 import ig_widget as igw
 from ig_widget import plot
-
 
 # %% [markdown]
 # ## The smallest example: F(x) = 1 − ReLU(1 − x)
@@ -79,7 +80,7 @@ sure = int(probabilities.max(dim=1).values.argmax())
 digit = images[sure:sure + 1]
 result = igw.integrated_gradients(digits_model, digit, output="probability", steps=64)
 print(f"class {result.target.item()}, probability {result.score.item():.4f} (black image: {result.baseline_score.item():.4f})")
-plot.saturation_curve(result);
+plot.saturation_curve(result)
 
 # %% [markdown]
 # The score F(α) along the path climbs early and goes flat long before α = 1: everything that happens
@@ -129,7 +130,7 @@ assert (gradient_map * digit[0]).sum().item() < 0.1 * change
 # Most of the map is in place by the middle of the path, where the score was still moving.
 
 # %%
-plot.alpha_grid(result, count=6);
+plot.alpha_grid(result, count=6)
 
 # %% [markdown]
 # **Takeaway.** A gradient is local: it cannot see what already happened to the score. Integrated

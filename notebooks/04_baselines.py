@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -21,7 +23,6 @@
 
 # %%
 import matplotlib.pyplot as plt
-import torch
 
 import ig_widget as igw
 from ig_widget import plot

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -46,7 +48,7 @@ explained = igw.text_integrated_gradients(similarity, sentence, target=0, tokeni
 words = explained.words()
 print(f"similarity to {references[0]!r}: {explained.score.item():.3f} "
       f"(baseline {explained.baseline_score.item():.3f}, gap {explained.relative_gap.item():+.3%})")
-plot.token_highlight(explained, words=True);
+plot.token_highlight(explained, words=True)
 
 # %%
 top_word = max(words, key=lambda w: w.score).text

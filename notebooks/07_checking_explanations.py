@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -63,7 +65,7 @@ assert gaps["gausslegendre"][-1] < gaps["riemann_left"][-1]
 # detail. The completeness curve shows where along the path the attributions accumulate:
 
 # %%
-plot.completeness_curve(igw.integrated_gradients(model, batch[:1], steps=64));
+plot.completeness_curve(igw.integrated_gradients(model, batch[:1], steps=64))
 
 # %% [markdown]
 # ## Deletion and insertion

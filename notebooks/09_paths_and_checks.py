@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -61,7 +63,7 @@ for name, result in [("IG", straight), ("Blur IG", blur), ("Guided IG", guided)]
 
 # %%
 plot.alpha_grid(blur, count=6)
-plot.alpha_grid(guided, count=6);
+plot.alpha_grid(guided, count=6)
 
 # %% [markdown]
 # ## IDGI: exact completeness, whatever the steps
@@ -104,7 +106,7 @@ for column in range(4):
         axes[row, column].imshow(check.maps[column, 0].numpy(), cmap="RdBu_r")
         axes[row, column].set_xticks([]); axes[row, column].set_yticks([])
         axes[0, column].set_title("trained" if column == 0 else f"- {ig_check.layers[column - 1]}", fontsize=7)
-axes[0, 0].set_ylabel("IG"); axes[1, 0].set_ylabel("edges");
+axes[0, 0].set_ylabel("IG"); axes[1, 0].set_ylabel("edges")
 
 # %% [markdown]
 # ## Deletion and insertion
@@ -141,5 +143,5 @@ assert not black.invariant.any() and blurred.invariant.all()
 
 # %%
 compared = compare_methods(model, x, target=target, steps=16)
-plot.method_comparison(compared, image=x[0]);
+plot.method_comparison(compared, image=x[0])
 assert all(method.sanity_passed for method in compared)

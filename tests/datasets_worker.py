@@ -47,8 +47,7 @@ def run(out: str, delay: float = 0.0, unit: int = UNIT):
 
     torch.set_num_threads(1)
     model, inputs, labels = build(delay)
-    return attribute_dataset(model, (inputs, labels), out=out, target="label", steps=STEPS, unit=unit,
-                             progress=False)
+    return attribute_dataset(model, (inputs, labels), out=out, target="label", steps=STEPS, unit=unit, progress=False)
 
 
 if __name__ == "__main__":

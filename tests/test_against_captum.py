@@ -16,7 +16,9 @@ def digit_batch(digits):
     return model, images[:4], labels[:4]
 
 
-@pytest.mark.parametrize("rule", ["riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre"])
+@pytest.mark.parametrize(
+    "rule", ["riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre"]
+)
 @pytest.mark.parametrize("steps", [7, 32])
 def test_integrated_gradients_matches_captum_for_every_rule(digit_batch, rule, steps):
     model, x, labels = digit_batch
@@ -38,9 +40,15 @@ def test_integrated_gradients_matches_captum_for_every_rule(digit_batch, rule, s
 @pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
 def test_saliency_and_gradient_x_input_match_captum(digit_batch):
     model, x, labels = digit_batch
-    torch.testing.assert_close(igw.saliency(model, x, target=labels).attributions,
-                               captum_attr.Saliency(model).attribute(x, target=labels, abs=False))
-    torch.testing.assert_close(igw.saliency(model, x, target=labels, absolute=True).attributions,
-                               captum_attr.Saliency(model).attribute(x, target=labels, abs=True))
-    torch.testing.assert_close(igw.gradient_x_input(model, x, target=labels).attributions,
-                               captum_attr.InputXGradient(model).attribute(x, target=labels))
+    torch.testing.assert_close(
+        igw.saliency(model, x, target=labels).attributions,
+        captum_attr.Saliency(model).attribute(x, target=labels, abs=False),
+    )
+    torch.testing.assert_close(
+        igw.saliency(model, x, target=labels, absolute=True).attributions,
+        captum_attr.Saliency(model).attribute(x, target=labels, abs=True),
+    )
+    torch.testing.assert_close(
+        igw.gradient_x_input(model, x, target=labels).attributions,
+        captum_attr.InputXGradient(model).attribute(x, target=labels),
+    )

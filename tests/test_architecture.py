@@ -48,7 +48,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         state[node] = "open"
         for nxt in sorted(graph[node]):
             if state.get(nxt) == "open":
-                found.append(stack[stack.index(nxt):] + [nxt])
+                found.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, stack + [nxt])
         state[node] = "done"
@@ -59,11 +59,12 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-
 def test_no_module_imports_itself_back() -> None:
     graph = import_graph()
-    plain = {name: {t for t in targets if not (PACKAGE.parent / Path(*t.split(".")) / "__init__.py").exists()}
-             for name, targets in graph.items()}
+    plain = {
+        name: {t for t in targets if not (PACKAGE.parent / Path(*t.split(".")) / "__init__.py").exists()}
+        for name, targets in graph.items()
+    }
     assert _cycles(plain) == []
 
 
@@ -76,8 +77,10 @@ def test_the_attribution_layer_imports_no_widget_encoding_or_figure_code() -> No
 
 
 def test_the_attribution_layer_loads_without_jupyter() -> None:
-    code = ("import sys, ig_widget, ig_widget.attribution; "
-            "print(sorted(m for m in ('anywidget', 'ipywidgets', 'traitlets', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys, ig_widget, ig_widget.attribution; "
+        "print(sorted(m for m in ('anywidget', 'ipywidgets', 'traitlets', 'matplotlib') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

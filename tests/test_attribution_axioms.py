@@ -79,8 +79,10 @@ def test_linearity():
     f, g = _mlp(3), _mlp(4)
     x = torch.randn(4, 4)
     combined = igw.integrated_gradients(Blend(f, g, 2.0, -0.5), x, target=2, steps=32)
-    separate = 2.0 * igw.integrated_gradients(f, x, target=2, steps=32).attributions \
+    separate = (
+        2.0 * igw.integrated_gradients(f, x, target=2, steps=32).attributions
         - 0.5 * igw.integrated_gradients(g, x, target=2, steps=32).attributions
+    )
     torch.testing.assert_close(combined.attributions, separate, atol=1e-5, rtol=1e-4)
 
 

@@ -22,15 +22,17 @@ def test_a_batch_equals_its_rows_one_at_a_time_each_with_its_own_target(digits):
     x, targets = images[:3], [1, 5, 7]
     together = igw.integrated_gradients(model, x, target=targets, baseline="blur", steps=24)
     for row, target in enumerate(targets):
-        alone = igw.integrated_gradients(model, x[row:row + 1], target=target, baseline="blur", steps=24)
-        torch.testing.assert_close(together.attributions[row:row + 1], alone.attributions, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(together.baseline_score[row:row + 1], alone.baseline_score)
+        alone = igw.integrated_gradients(model, x[row : row + 1], target=target, baseline="blur", steps=24)
+        torch.testing.assert_close(together.attributions[row : row + 1], alone.attributions, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(together.baseline_score[row : row + 1], alone.baseline_score)
 
 
 def test_progress_reports_every_point_in_order(digits):
     model, images, _ = digits
     seen = []
-    igw.integrated_gradients(model, images[:2], steps=10, batch_size=6, progress=lambda done, total: seen.append((done, total)))
+    igw.integrated_gradients(
+        model, images[:2], steps=10, batch_size=6, progress=lambda done, total: seen.append((done, total))
+    )
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert seen[-1] == (20, 20)
 

@@ -41,7 +41,9 @@ def test_quadratic_model_exact_for_rules_exact_on_linear_integrands(rule):
     torch.testing.assert_close(res.attributions, x**2)
 
 
-@pytest.mark.parametrize("rule, factor", [("riemann_left", lambda s: (s - 1) / s), ("riemann_right", lambda s: (s + 1) / s)])
+@pytest.mark.parametrize(
+    "rule, factor", [("riemann_left", lambda s: (s - 1) / s), ("riemann_right", lambda s: (s + 1) / s)]
+)
 def test_quadratic_model_left_and_right_sums_match_their_closed_form(rule, factor):
     # The gradient 2 alpha x integrated by a left (right) sum gives x^2 (S - 1) / S  (x^2 (S + 1) / S).
     x = torch.tensor([[1.0, -2.0, 3.0]], dtype=torch.float64)
@@ -50,9 +52,15 @@ def test_quadratic_model_left_and_right_sums_match_their_closed_form(rule, facto
         torch.testing.assert_close(res.attributions, x**2 * factor(steps))
 
 
-@pytest.mark.parametrize("rule, order", [
-    ("riemann_left", 1), ("riemann_right", 1), ("riemann_middle", 2), ("riemann_trapezoid", 2),
-])
+@pytest.mark.parametrize(
+    "rule, order",
+    [
+        ("riemann_left", 1),
+        ("riemann_right", 1),
+        ("riemann_middle", 2),
+        ("riemann_trapezoid", 2),
+    ],
+)
 def test_each_riemann_rule_converges_at_its_order(rule, order):
     x = torch.tensor([[0.7, -1.2, 2.0]], dtype=torch.float64)
     exact = x.exp() - 1

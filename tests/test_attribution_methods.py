@@ -66,8 +66,9 @@ def test_smoothgrad_of_a_linear_model_is_its_weight_whatever_the_noise():
 
 def test_smoothgrad_without_noise_is_saliency_and_is_seeded(cnn_batch):
     model, x = cnn_batch
-    torch.testing.assert_close(igw.smoothgrad(model, x, noise_level=0.0, samples=3).attributions,
-                               igw.saliency(model, x).attributions)
+    torch.testing.assert_close(
+        igw.smoothgrad(model, x, noise_level=0.0, samples=3).attributions, igw.saliency(model, x).attributions
+    )
     first = igw.smoothgrad(model, x, samples=4, seed=7).attributions
     assert torch.equal(first, igw.smoothgrad(model, x, samples=4, seed=7).attributions)
     assert not torch.equal(first, igw.smoothgrad(model, x, samples=4, seed=8).attributions)
@@ -92,6 +93,8 @@ def test_expected_gradients_is_seeded_and_near_complete_on_the_cnn(digits):
     model, images, _ = digits
     x, data = images[:2], images[100:200]
     first = igw.expected_gradients(model, x, data=data, samples=200, seed=3)
-    assert torch.equal(first.attributions, igw.expected_gradients(model, x, data=data, samples=200, seed=3).attributions)
+    assert torch.equal(
+        first.attributions, igw.expected_gradients(model, x, data=data, samples=200, seed=3).attributions
+    )
     # Monte-Carlo: completeness in expectation only; 200 draws put it within a few percent.
     assert first.relative_gap.abs().max() < 0.15

@@ -51,10 +51,18 @@ def test_nothing_is_fetched(bundle):
 
 
 def test_css_stays_inside_the_widget(bundle):
-    for global_write in ("document.head", "adoptedStyleSheets", "document.body.append", "document.body.style",
-                         "document.documentElement.style", "insertRule"):
+    for global_write in (
+        "document.head",
+        "adoptedStyleSheets",
+        "document.body.append",
+        "document.body.style",
+        "document.documentElement.style",
+        "insertRule",
+    ):
         assert global_write not in bundle, f"the bundle writes page-wide ({global_write!r})"
-    sheets = [sheet for sheet in re.findall(r"`([^`]*)`", bundle) if re.search(r"^\s*\.igw[\w-]*\s*[{,:\[ ]", sheet, re.M)]
+    sheets = [
+        sheet for sheet in re.findall(r"`([^`]*)`", bundle) if re.search(r"^\s*\.igw[\w-]*\s*[{,:\[ ]", sheet, re.M)
+    ]
     assert sheets, "found no style sheet in the bundle (did styles.js change shape?)"
     for sheet in sheets:
         assert "@" not in sheet, "at-rules (@import, @font-face, @media on :root) are not checked here: scope them"

@@ -62,15 +62,19 @@ def test_one_page_is_sent_not_the_store(big, record_property):
     size = payload_bytes(page)
     record_property("page_bytes", size)
     record_property("page_seconds", round(paged, 4))
-    print(f"\n{len(store)} examples: gallery opens in {opened:.3f} s; one page of {widget.page_size}: "
-          f"{size} bytes, {1000 * paged:.1f} ms")
+    print(
+        f"\n{len(store)} examples: gallery opens in {opened:.3f} s; one page of {widget.page_size}: "
+        f"{size} bytes, {1000 * paged:.1f} ms"
+    )
     assert len(page["rows"]) == widget.page_size == 24
     assert page["images"]["shape"] == [24, 8, 8] and page["maps"]["shape"] == [24, 8, 8]
     assert size < 16_000  # 24 thumbnails of 8x8 (uint8 image, int8 map) and their printed numbers
     assert paged < 1.0
     assert page["indices"] == list(range(7 * 24, 8 * 24))
-    state_bytes = sum(payload_bytes(value) if isinstance(value, dict) else 0 for value in
-                      (widget.page_data, widget.summary, widget.meta))
+    state_bytes = sum(
+        payload_bytes(value) if isinstance(value, dict) else 0
+        for value in (widget.page_data, widget.summary, widget.meta)
+    )
     assert state_bytes < 60_000  # no trait holds the store
 
 
@@ -143,7 +147,7 @@ def test_export_html_writes_the_shown_page(big, tmp_path):
     page = igw.export_html(widget, tmp_path / "page.html", title="misclassified digits")
     text = page.read_text()
     assert '"_view": "dataset"' in text or "dataset" in text
-    assert "http://" not in text.split("<script")[0] and "src=\"http" not in text  # offline: nothing fetched
+    assert "http://" not in text.split("<script")[0] and 'src="http' not in text  # offline: nothing fetched
     assert len(text) < 400_000
 
 
@@ -161,15 +165,32 @@ def dataset_fixture(tmp: pathlib.Path) -> dict:
             return {"base64": base64.b64encode(value).decode()}
         return value
 
-    state = {name: getattr(widget, name) for name in
-             ("meta", "page_data", "detail", "summary", "sort", "descending", "label_filter", "correct",
-              "min_confidence", "min_relative_gap", "min_concentration", "page", "page_size", "opened")}
+    state = {
+        name: getattr(widget, name)
+        for name in (
+            "meta",
+            "page_data",
+            "detail",
+            "summary",
+            "sort",
+            "descending",
+            "label_filter",
+            "correct",
+            "min_confidence",
+            "min_relative_gap",
+            "min_concentration",
+            "page",
+            "page_size",
+            "opened",
+        )
+    }
     return plain(state)
 
 
 def test_js_fixture_is_current(tmp_path):
-    assert json.loads(FIXTURE.read_text()) == json.loads(json.dumps(dataset_fixture(tmp_path))), \
+    assert json.loads(FIXTURE.read_text()) == json.loads(json.dumps(dataset_fixture(tmp_path))), (
         f"run: python {__file__}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,9 @@ ROOT = WORKER.parent.parent
 def test_store_round_trips_the_engines_results_within_float16(tmp_path, digits):
     model, images, labels = digits
     x, y = images[:40], labels[:40]
-    store = igw.attribute_dataset(model, (x, y), out=tmp_path / "run", target="label", steps=16, unit=16,
-                                  progress=False)
+    store = igw.attribute_dataset(
+        model, (x, y), out=tmp_path / "run", target="label", steps=16, unit=16, progress=False
+    )
     reference = igw.integrated_gradients(model, x, target=y, steps=16, trace=False)
     assert len(store) == 40 and store.complete
     table = store.table
@@ -46,10 +47,10 @@ def test_store_round_trips_the_engines_results_within_float16(tmp_path, digits):
     for i in (0, 17, 39):
         result = store[i]
         assert isinstance(result, igw.AttributionResult)
-        computed = reference.attributions[i:i + 1]
+        computed = reference.attributions[i : i + 1]
         bound = FLOAT16_RELATIVE_ERROR * computed.abs() + (FLOAT16_ABSOLUTE_ERROR + 1e-6) * computed.abs().max()
         assert ((result.attributions - computed).abs() <= bound + 1e-7).all()
-        torch.testing.assert_close(result.inputs, x[i:i + 1])  # digits / 16 are exact in float16
+        torch.testing.assert_close(result.inputs, x[i : i + 1])  # digits / 16 are exact in float16
         assert result.steps == 16 and result.rule == "gausslegendre" and int(result.target) == int(y[i])
     summary = store.summary()
     assert summary["count"].sum() == 40
@@ -100,8 +101,9 @@ def test_other_settings_in_out_are_refused_unless_overwrite(tmp_path):
     igw.attribute_dataset(model, (inputs[:8], labels[:8]), out=tmp_path / "a", steps=4, progress=False)
     with pytest.raises(AttributionInputError, match="other settings.*steps"):
         igw.attribute_dataset(model, (inputs[:8], labels[:8]), out=tmp_path / "a", steps=8, progress=False)
-    store = igw.attribute_dataset(model, (inputs[:8], labels[:8]), out=tmp_path / "a", steps=8, overwrite=True,
-                                  progress=False)
+    store = igw.attribute_dataset(
+        model, (inputs[:8], labels[:8]), out=tmp_path / "a", steps=8, overwrite=True, progress=False
+    )
     assert store.config["steps"] == 8
 
 
@@ -133,8 +135,9 @@ def _assert_same_store(a, b):
         np.testing.assert_array_equal(a.column(name), b.column(name))
     for name in ("score", "baseline_score", "gap", "confidence", "concentration", "top_probabilities"):
         np.testing.assert_allclose(a.column(name), b.column(name), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(a.page(range(len(a)))["attributions"], b.page(range(len(b)))["attributions"],
-                               rtol=2e-3, atol=1e-6)
+    np.testing.assert_allclose(
+        a.page(range(len(a)))["attributions"], b.page(range(len(b)))["attributions"], rtol=2e-3, atol=1e-6
+    )
 
 
 @pytest.mark.slow
@@ -162,14 +165,18 @@ def test_a_killed_run_resumes_with_nothing_lost_or_redone(tmp_path):
     stopped = igw.open_attributions(out)
     assert not stopped.complete
     done_before = stopped.column("done")
-    chunk_files = {index: out / "attributions" / "c" / str(index) / "0" / "0" / "0" for index in np.flatnonzero(done_before)}
+    chunk_files = {
+        index: out / "attributions" / "c" / str(index) / "0" / "0" / "0" for index in np.flatnonzero(done_before)
+    }
     written = {index: path.stat().st_mtime_ns for index, path in chunk_files.items()}
 
     model, inputs, labels = worker.build()
     from ig_widget.datasets import attribute_dataset
+
     torch.set_num_threads(1)
-    resumed = attribute_dataset(model, (inputs, labels), out=out, target="label", steps=worker.STEPS,
-                                unit=worker.UNIT, progress=False)
+    resumed = attribute_dataset(
+        model, (inputs, labels), out=out, target="label", steps=worker.STEPS, unit=worker.UNIT, progress=False
+    )
     assert resumed.complete
     # Nothing redone: one path pass (unit x steps rows) per unit left undone, and the finished units'
     # chunk files untouched.
@@ -183,8 +190,15 @@ def test_a_killed_run_resumes_with_nothing_lost_or_redone(tmp_path):
 @pytest.mark.slow
 def test_two_processes_under_torchrun_write_the_single_process_store(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-               str(WORKER), str(tmp_path / "two")]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node=2",
+        str(WORKER),
+        str(tmp_path / "two"),
+    ]
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-3000:]
     two = igw.open_attributions(tmp_path / "two")

@@ -16,7 +16,10 @@ def test_headless_demo_writes_an_offline_quickstart_page(tmp_path):
     environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     finished = subprocess.run(
         [sys.executable, "-m", "ig_widget.demo", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
     )
     assert finished.returncode == 0, finished.stderr[-2000:]
     out = finished.stdout

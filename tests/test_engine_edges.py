@@ -42,8 +42,9 @@ def test_every_method_takes_an_inference_tensor(method: str) -> None:
 
 
 @pytest.mark.parametrize("shape", ["[batch]", "[batch, 1]"])
-@pytest.mark.parametrize(("output", "link"), [("probability", torch.sigmoid),
-                                              ("log_probability", nn.functional.logsigmoid)])
+@pytest.mark.parametrize(
+    ("output", "link"), [("probability", torch.sigmoid), ("log_probability", nn.functional.logsigmoid)]
+)
 def test_a_single_score_is_read_as_a_binary_logit(shape: str, output: str, link) -> None:
     net = _mlp(1)
     model = (lambda t: net(t)[:, 0]) if shape == "[batch]" else net

@@ -85,8 +85,15 @@ def test_deletion_curve_and_area_equal_quantus_pixel_flipping(digits):
     ours = igw.deletion_insertion(model, x, attributions, steps=16, deletion_baseline="black")
     metric = quantus.PixelFlipping(features_in_step=4, perturb_baseline=0.0, normalise=False, disable_warnings=True)
     model.eval()
-    curves = metric(model=model, x_batch=x.numpy(), y_batch=ours.target.numpy(), a_batch=attributions.numpy(),
-                    channel_first=True, softmax=True, device="cpu")
+    curves = metric(
+        model=model,
+        x_batch=x.numpy(),
+        y_batch=ours.target.numpy(),
+        a_batch=attributions.numpy(),
+        channel_first=True,
+        softmax=True,
+        device="cpu",
+    )
     np.testing.assert_allclose(np.asarray(curves).T, ours.deletion[1:].numpy(), atol=1e-6)
     theirs_auc = np.trapezoid(np.asarray(curves), dx=1, axis=1)
     ours_auc = torch.trapezoid(ours.deletion[1:], dx=1.0, dim=0).numpy()
@@ -97,7 +104,9 @@ def test_input_invariance_follows_kindermans(digits):
     model, images, _ = digits
     x = images[:4]
     black = igw.input_invariance(model, x, method="integrated_gradients", shift=-1.0)
-    blur = igw.input_invariance(model, x, method="integrated_gradients", method_options={"baseline": "blur"}, shift=-1.0)
+    blur = igw.input_invariance(
+        model, x, method="integrated_gradients", method_options={"baseline": "blur"}, shift=-1.0
+    )
     assert not black.invariant.any()  # a fixed black baseline does not move with the input
     assert blur.invariant.all()  # a blurred copy does
     assert igw.input_invariance(model, x, method="saliency", shift=-1.0).invariant.all()

@@ -49,7 +49,9 @@ def test_page_carries_state_buffers_bundle_and_precomputed_targets(explainer, tm
         holder[buffer["path"][-1]] = base64.b64decode(buffer["data"])
     assert payload["target"] == other["request"]["target"]
     assert decode_array(payload["attributions"]).shape == (8, 8)
-    assert not re.search(r'src="https?://|href="https?://|import\(["\']https?://', page), "the page loads from the network"
+    assert not re.search(r'src="https?://|href="https?://|import\(["\']https?://', page), (
+        "the page loads from the network"
+    )
 
 
 def test_export_leaves_the_widget_as_it_was(explainer, tmp_path):
@@ -126,11 +128,21 @@ def test_export_goes_through_public_methods_only():
     import pathlib
 
     tree = ast.parse(pathlib.Path(export.__file__).read_text(encoding="utf-8"))
-    private = [node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-               and node.attr.startswith("_") and not node.attr.startswith("__")
-               and node.attr not in ("_asdict", "_fields")]  # a named tuple's public API
-    private += [alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                for alias in node.names if alias.name.startswith("_")]
+    private = [
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and node.attr not in ("_asdict", "_fields")
+    ]  # a named tuple's public API
+    private += [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
     assert private == []
 
 
@@ -143,5 +155,9 @@ def test_computed_payloads_and_compute_payload_leave_the_view_alone(explainer):
     payload = explainer.compute_payload(request)
     assert payload["target"] == other and explainer.result is shown
     assert explainer.computed_payloads().keys() == before.keys()
-    assert request._asdict() == {"target": other, "baseline": explainer.baseline, "rule": explainer.rule,
-                                 "steps": explainer.steps}
+    assert request._asdict() == {
+        "target": other,
+        "baseline": explainer.baseline,
+        "rule": explainer.rule,
+        "steps": explainer.steps,
+    }

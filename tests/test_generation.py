@@ -36,15 +36,15 @@ def test_contract_shapes_and_zero_at_and_after_each_generated_token(gpt2):
     assert gen.generated == 5 and len(gen.tokens) == prompt_length + 5
     assert gen.matrix.shape == (5, len(gen.tokens)) and len(gen.rows) == 5
     for i in range(5):
-        assert torch.equal(gen.matrix[i, prompt_length + i:], torch.zeros(len(gen.tokens) - prompt_length - i))
-        assert gen.matrix[i, :prompt_length + i].abs().sum() > 0
+        assert torch.equal(gen.matrix[i, prompt_length + i :], torch.zeros(len(gen.tokens) - prompt_length - i))
+        assert gen.matrix[i, : prompt_length + i].abs().sum() > 0
         row = gen.rows[i]
         assert row.trace is not None and row.gap is not None and row.relative_gap is not None
         assert torch.allclose(row.token_scores[0], gen.matrix[i])
     # the generated tokens are greedy: each is the model's top next token
     ids = gen.token_ids[None]
     logits = model(input_ids=ids).logits[0]
-    assert torch.equal(logits[prompt_length - 1:-1].argmax(dim=-1), gen.token_ids[prompt_length:])
+    assert torch.equal(logits[prompt_length - 1 : -1].argmax(dim=-1), gen.token_ids[prompt_length:])
     assert gen.tokens[:prompt_length] == [tokenizer.decode([t]) for t in ids[0, :prompt_length].tolist()]
 
 
@@ -64,8 +64,11 @@ def test_each_row_equals_captum_integrated_gradients_over_inputs_embeds(gpt2):
         def forward(inputs_embeds, token=token):
             return model(inputs_embeds=inputs_embeds).logits[:, -1, token]
 
-        theirs = captum_attr.IntegratedGradients(forward).attribute(
-            embeds, baselines=torch.zeros_like(embeds), n_steps=steps, method=rule).sum(dim=-1)[0]
+        theirs = (
+            captum_attr.IntegratedGradients(forward)
+            .attribute(embeds, baselines=torch.zeros_like(embeds), n_steps=steps, method=rule)
+            .sum(dim=-1)[0]
+        )
         ours = gen.matrix[i, : start + i]
         assert _relative(ours, theirs) < 1e-4, i
         assert float(gen.rows[i].score) == pytest.approx(float(forward(embeds).detach()), rel=1e-5)
@@ -77,12 +80,27 @@ def test_matrix_equals_captum_llm_gradient_attribution(gpt2):
     captum_attr = pytest.importorskip("captum.attr")
     model, tokenizer = gpt2
     steps = 12
-    gen = igw.explain_generation(model, tokenizer, PROMPT, max_new_tokens=4, baseline=0, attribute_to="prompt",
-                                 target="log_probability", keep_special=False, steps=steps)
+    gen = igw.explain_generation(
+        model,
+        tokenizer,
+        PROMPT,
+        max_new_tokens=4,
+        baseline=0,
+        attribute_to="prompt",
+        target="log_probability",
+        keep_special=False,
+        steps=steps,
+    )
     start = len(gen.tokens) - gen.generated
-    llm = captum_attr.LLMGradientAttribution(captum_attr.LayerIntegratedGradients(model, model.transformer.wte), tokenizer)
-    result = llm.attribute(captum_attr.TextTokenInput(PROMPT, tokenizer), target=gen.token_ids[start:],
-                           n_steps=steps, method="gausslegendre")
+    llm = captum_attr.LLMGradientAttribution(
+        captum_attr.LayerIntegratedGradients(model, model.transformer.wte), tokenizer
+    )
+    result = llm.attribute(
+        captum_attr.TextTokenInput(PROMPT, tokenizer),
+        target=gen.token_ids[start:],
+        n_steps=steps,
+        method="gausslegendre",
+    )
     ours = gen.matrix[:, :start]
     assert _relative(ours, result.token_attr) < 1e-4
     assert torch.equal(gen.matrix[:, start:], torch.zeros(gen.generated, gen.generated))
@@ -90,11 +108,13 @@ def test_matrix_equals_captum_llm_gradient_attribution(gpt2):
 
 def _prefix_score(target, token, alternative):
     """The score of `token` after the last position of a prefix, as explain_generation's `target` reads it."""
+
     def score(output):
         logits = output.logits[:, -1]
         if target == "log_probability":
             return logits.log_softmax(dim=-1)[:, token]
         return logits[:, token] - (logits[:, alternative] if target == "contrast" else 0)
+
     return score
 
 
@@ -103,15 +123,17 @@ def test_rows_equal_separate_calls_on_each_prefix(gpt2, target):
     """The shared walk changes nothing: each row equals one text IG call on its own prefix."""
     model, tokenizer = gpt2
     alternative = 7 if target == "contrast" else None
-    gen = igw.explain_generation(model, tokenizer, PROMPT, max_new_tokens=3, baseline="zero", steps=8,
-                                 target=target, alternative=alternative)
+    gen = igw.explain_generation(
+        model, tokenizer, PROMPT, max_new_tokens=3, baseline="zero", steps=8, target=target, alternative=alternative
+    )
     start = len(gen.tokens) - gen.generated
     for i in range(gen.generated):
         prefix = gen.token_ids[: start + i][None]
         token = int(gen.token_ids[start + i])
 
-        alone = igw.text_integrated_gradients(model, prefix, target=_prefix_score(target, token, alternative),
-                                              baseline="zero", steps=8)
+        alone = igw.text_integrated_gradients(
+            model, prefix, target=_prefix_score(target, token, alternative), baseline="zero", steps=8
+        )
         assert _relative(gen.matrix[i, : start + i], alone.token_scores[0]) < 1e-4
         assert float(gen.rows[i].score) == pytest.approx(float(alone.score), rel=1e-5, abs=1e-6)
         assert float(gen.rows[i].baseline_score) == pytest.approx(float(alone.baseline_score), rel=1e-5, abs=1e-6)
@@ -124,8 +146,14 @@ def test_selective_head_gives_what_the_full_logits_give(gpt2, target):
     model, tokenizer = gpt2
     alternative = 3 if target == "contrast" else None
     generation = prepare_generation(model, tokenizer, PROMPT, max_new_tokens=3)
-    kwargs = dict(tokenizer=tokenizer, target=target, alternative=alternative, baseline="zero", steps=6,
-                  embedding=model.transformer.wte)
+    kwargs = dict(
+        tokenizer=tokenizer,
+        target=target,
+        alternative=alternative,
+        baseline="zero",
+        steps=6,
+        embedding=model.transformer.wte,
+    )
     fast = attribute_generation(model, generation, **kwargs)
     full = attribute_generation(lambda input_ids: model(input_ids=input_ids).logits, generation, **kwargs)
     assert _relative(fast.matrix, full.matrix) < 1e-5
@@ -155,12 +183,12 @@ def test_continuation_is_teacher_forced_and_sampling_follows_the_seed(gpt2):
     model, tokenizer = gpt2
     gen = igw.explain_generation(model, tokenizer, PROMPT, continuation=" over the lazy dog", steps=4)
     given = tokenizer(" over the lazy dog", add_special_tokens=False)["input_ids"]
-    assert gen.generated == len(given) and gen.token_ids[-len(given):].tolist() == given
+    assert gen.generated == len(given) and gen.token_ids[-len(given) :].tolist() == given
     one = prepare_generation(model, tokenizer, PROMPT, max_new_tokens=6, sample=True, seed=3)
     two = prepare_generation(model, tokenizer, PROMPT, max_new_tokens=6, sample=True, seed=3)
     assert torch.equal(one.token_ids, two.token_ids)
     assert len(one.alternatives) == one.generated and all(len(a) >= 5 for a in one.alternatives)
-    chosen = one.token_ids[one.prompt_length:].tolist()
+    chosen = one.token_ids[one.prompt_length :].tolist()
     assert all(any(alt.token == token for alt in alts) for token, alts in zip(chosen, one.alternatives))
     probabilities = [alt.probability for alt in one.alternatives[0]]
     assert all(0 <= p <= 1 for p in probabilities)
@@ -182,17 +210,21 @@ def test_model_is_left_as_it_was(gpt2):
 
 # ---------------------------------------------------------------- tokenizers without a pad token
 
+
 def test_pad_less_tokenizer_works_everywhere_strings_are_accepted(gpt2):
     model, tokenizer = gpt2
     assert tokenizer.pad_token is None
-    one = igw.text_integrated_gradients(model, PROMPT, tokenizer=tokenizer, target=igw.NextToken(5), baseline="zero",
-                                        steps=4)
-    two = igw.text_integrated_gradients(model, [PROMPT, "A cat"], tokenizer=tokenizer, target=igw.NextToken(5),
-                                        baseline="zero", steps=4)
+    one = igw.text_integrated_gradients(
+        model, PROMPT, tokenizer=tokenizer, target=igw.NextToken(5), baseline="zero", steps=4
+    )
+    two = igw.text_integrated_gradients(
+        model, [PROMPT, "A cat"], tokenizer=tokenizer, target=igw.NextToken(5), baseline="zero", steps=4
+    )
     torch.testing.assert_close(two.token_scores[0], one.token_scores[0], rtol=1e-5, atol=1e-6)
     assert two.tokens.attention_mask[1].tolist()[-1] == 0 and bool(two.tokens.special[1, -1])
-    alone = igw.text_integrated_gradients(model, "A cat", tokenizer=tokenizer, target=igw.NextToken(5),
-                                          baseline="zero", steps=4)
+    alone = igw.text_integrated_gradients(
+        model, "A cat", tokenizer=tokenizer, target=igw.NextToken(5), baseline="zero", steps=4
+    )
     length = alone.token_scores.shape[1]
     torch.testing.assert_close(two.token_scores[1, :length], alone.token_scores[0], rtol=1e-4, atol=1e-6)
     eos = igw.explain_generation(model, tokenizer, PROMPT, max_new_tokens=2, baseline="eos", steps=4)
@@ -218,15 +250,19 @@ def test_text_explainer_with_a_pad_less_tokenizer(gpt2):
 
 # ---------------------------------------------------------------- refusals
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"target": "probability"}, "target='probability' is unknown"),
-    ({"target": "contrast"}, "needs alternative="),
-    ({"alternative": 3}, "only used with target='contrast'"),
-    ({"max_new_tokens": 0}, "max_new_tokens=0"),
-    ({"attribute_to": "everything"}, "attribute_to='everything'"),
-    ({"baseline": "blur"}, "baseline='blur' is unknown"),
-    ({"temperature": 0}, "temperature=0"),
-])
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"target": "probability"}, "target='probability' is unknown"),
+        ({"target": "contrast"}, "needs alternative="),
+        ({"alternative": 3}, "only used with target='contrast'"),
+        ({"max_new_tokens": 0}, "max_new_tokens=0"),
+        ({"attribute_to": "everything"}, "attribute_to='everything'"),
+        ({"baseline": "blur"}, "baseline='blur' is unknown"),
+        ({"temperature": 0}, "temperature=0"),
+    ],
+)
 def test_bad_arguments_are_refused_before_any_model_call(gpt2, kwargs, message):
     model, tokenizer = gpt2
     calls = []
@@ -254,6 +290,7 @@ def test_a_classifier_is_refused():
 
 # ---------------------------------------------------------------- meaning
 
+
 def test_copied_token_peaks_on_its_source():
     """A model trained to repeat letters after a marker: generated token i copies prompt token i, and
     its attribution (prompt and earlier copies) peaks there, on every prompt tried."""
@@ -280,8 +317,9 @@ def test_a_long_context_is_walked_in_chunks_within_the_memory_budget(gpt2, monke
     per_point = length * dim * 4 * batching.ACTIVATION_FACTOR
     monkeypatch.setattr(batching, "CPU_BUDGET_BYTES", 2 * per_point)
     chunks = []
-    small = attribute_generation(model, generation, tokenizer=tokenizer, steps=8,
-                                 progress=lambda done, total: chunks.append(done))
+    small = attribute_generation(
+        model, generation, tokenizer=tokenizer, steps=8, progress=lambda done, total: chunks.append(done)
+    )
     assert len(chunks) >= 4, chunks  # at most 2 of the 8 points per pass
     torch.testing.assert_close(small.matrix, whole.matrix, rtol=1e-5, atol=1e-6)
 
@@ -291,8 +329,10 @@ def test_word_granularity_sums_the_tokens_of_each_word(gpt2):
     gen = igw.explain_generation(model, tokenizer, PROMPT, max_new_tokens=2, steps=4)
     groups = gen.word_groups()
     assert [g.start for g in groups][0] == 0 and groups[-1].stop == len(gen.tokens)
-    assert all("".join(gen.tokens[g.start:g.stop])[:1] in (" ", "T") or g.start >= len(gen.tokens) - gen.generated
-               for g in groups)
+    assert all(
+        "".join(gen.tokens[g.start : g.stop])[:1] in (" ", "T") or g.start >= len(gen.tokens) - gen.generated
+        for g in groups
+    )
     words = "".join(gen.tokens[: len(gen.tokens) - gen.generated]).split()
     assert len([g for g in groups if g.stop <= len(gen.tokens) - gen.generated]) == len(words)
     torch.testing.assert_close(gen.word_matrix().sum(dim=1), gen.matrix.sum(dim=1))

@@ -69,8 +69,14 @@ def test_rows_appear_selected_first_then_all_and_match_explain_generation(gpt2):
     computed = [rows for rows in seen if rows]
     assert computed[0] == [2], seen
     assert computed[-1] == [0, 1, 2, 3]
-    alone = igw.explain_generation(model, tokenizer, PROMPT, continuation=widget.generation.token_ids[
-        widget.generation.prompt_length:], steps=6, baseline="zero")
+    alone = igw.explain_generation(
+        model,
+        tokenizer,
+        PROMPT,
+        continuation=widget.generation.token_ids[widget.generation.prompt_length :],
+        steps=6,
+        baseline="zero",
+    )
     torch.testing.assert_close(widget.explanation.matrix, alone.matrix, rtol=1e-5, atol=1e-6)
     # what the view prints is the kernel's float32, exactly
     np.testing.assert_array_equal(decode_array(widget.result["matrix"]), widget.explanation.matrix.numpy())
@@ -91,8 +97,15 @@ def test_an_alternative_explains_the_contrast_and_another_row_drops_it(gpt2):
     assert widget.status == "done", widget.error
     contrast = widget.explanation
     assert contrast.target == "contrast" and contrast.row_indices == [1] and contrast.contrasts == [other]
-    reference = igw.explain_generation(model, tokenizer, PROMPT, continuation=widget.generation.token_ids[
-        widget.generation.prompt_length:], steps=4, target="contrast", alternative=other)
+    reference = igw.explain_generation(
+        model,
+        tokenizer,
+        PROMPT,
+        continuation=widget.generation.token_ids[widget.generation.prompt_length :],
+        steps=4,
+        target="contrast",
+        alternative=other,
+    )
     torch.testing.assert_close(contrast.matrix[0], reference.matrix[1], rtol=1e-5, atol=1e-6)
     assert widget.result["contrast"]["row"] == 1 and widget.result["contrast"]["alternative"] == other
     widget.selected = 0
@@ -133,6 +146,7 @@ def test_markup_in_tokens_travels_as_text(gpt2):
 
 
 # ---------------------------------------------------------------- the JS fixture
+
 
 def generation_fixture() -> dict:
     """Two real payloads (the logit matrix; a contrast at row 1) and the kernel's numbers the view must print."""
@@ -189,8 +203,9 @@ def _close(a, b, where="") -> bool:
 
 
 def test_js_generation_fixture_is_current():
-    assert _close(json.loads(FIXTURE.read_text()), json.loads(json.dumps(generation_fixture()))), \
+    assert _close(json.loads(FIXTURE.read_text()), json.loads(json.dumps(generation_fixture()))), (
         f"run: .venv/bin/python {__file__}"
+    )
 
 
 if __name__ == "__main__":

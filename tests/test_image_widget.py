@@ -49,8 +49,15 @@ def test_traits_and_top_prediction(explainer, digits):
     assert len(scores) == 5 and scores == sorted(scores, reverse=True)
     assert [row["label"] for row in explainer.outputs] == [DIGIT_LABELS[row["index"]] for row in explainer.outputs]
     assert sum(torch.softmax(logits, 0)[row["index"]].item() for row in explainer.outputs) == pytest.approx(
-        sum(row["probability"] for row in explainer.outputs), rel=1e-5)
-    assert set(explainer.choices) == {"baseline", "rule", "path", "sign", "display"}  # menus sent by the kernel (schema.py)
+        sum(row["probability"] for row in explainer.outputs), rel=1e-5
+    )
+    assert set(explainer.choices) == {
+        "baseline",
+        "rule",
+        "path",
+        "sign",
+        "display",
+    }  # menus sent by the kernel (schema.py)
 
 
 def test_payload_matches_the_attribution_result(explainer, digits):
@@ -65,7 +72,9 @@ def test_payload_matches_the_attribution_result(explainer, digits):
     for name in ("gradients", "cumulative"):
         decoded = decode_array(trace[name])
         assert decoded.shape == (16, 8, 8)
-        np.testing.assert_allclose(decoded, getattr(expected.trace, name)[:, 0].numpy(), atol=max_error(trace[name]) + 1e-7)
+        np.testing.assert_allclose(
+            decoded, getattr(expected.trace, name)[:, 0].numpy(), atol=max_error(trace[name]) + 1e-7
+        )
     assert payload["completeness"]["gap"] == pytest.approx(float(expected.gap[0]), abs=1e-5)
     # the display bytes map back to the model input through the per-channel affine map
     image = decode_array(payload["image"]).reshape(8, 8, 3)
@@ -276,8 +285,9 @@ def test_listed_outputs_are_precomputed_in_one_walk_and_clicks_need_no_computati
         widget.target = other  # as a click in the view does
         assert widget.status == "done" and widget.result["target"] == other
         expected = integrated_gradients(model, images[3:4], target=other, steps=16)
-        np.testing.assert_allclose(decode_array(widget.result["attributions"]), expected.attributions[0, 0].numpy(),
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            decode_array(widget.result["attributions"]), expected.attributions[0, 0].numpy(), atol=1e-5
+        )
         torch.testing.assert_close(widget.explanation.attributions, expected.attributions, atol=1e-5, rtol=0)
     assert len(calls.single) == 1 and len(calls.multi) == 1
     widget.baseline = "blur"  # new settings: the shown target alone, then the rest in one walk again
@@ -335,7 +345,9 @@ def test_a_label_set_as_target_after_construction_becomes_its_index(explainer):
     assert explainer.target == 2 and type(explainer.target) is int
     with pytest.raises(traitlets.TraitError, match=r"target='ten' is not one of the labels \(0, 1, 2, 3"):
         explainer.target = "ten"
-    with pytest.raises(traitlets.TraitError, match=r"target=2\.5 is not a class index; use an int in 0\.\.9 or a label"):
+    with pytest.raises(
+        traitlets.TraitError, match=r"target=2\.5 is not a class index; use an int in 0\.\.9 or a label"
+    ):
         explainer.target = 2.5
     assert explainer.target == 2
     explainer.wait()  # class 2 may be outside the listed ones: let its computation finish

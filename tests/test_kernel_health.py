@@ -75,8 +75,9 @@ def test_a_closed_and_deleted_widget_frees_its_model_input_and_results() -> None
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_real_cuda_out_of_memory_falls_back_and_frees_the_memory() -> None:
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                          nn.Linear(64, 5)).cuda()
+    model = nn.Sequential(
+        nn.Conv2d(3, 64, 3, padding=1), nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 5)
+    ).cuda()
     image = torch.rand(1, 3, 1024, 1024, device="cuda")
     igw.integrated_gradients(model, image, target=1, steps=4, batch_size=4, trace=False)  # cuBLAS/cuDNN workspaces
     before = torch.cuda.memory_allocated()

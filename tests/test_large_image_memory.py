@@ -36,8 +36,9 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start) / 1024)
 
 
 def _peak_mib(kind: str) -> float:
-    done = subprocess.run([sys.executable, "-c", SCRIPT.format(side=SIDE), kind], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(side=SIDE), kind], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     return float(done.stdout.strip().splitlines()[-1])
 

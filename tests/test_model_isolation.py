@@ -164,8 +164,9 @@ def _wrappers(nets):
         "global list": _ensemble_global,
         "closure list": lambda t: closure_list[0](t) + closure_list[1](t),
         "dict in a callable object": Holder({"a": nets[0], "b": nets[1]}),
-        "plain object": (lambda box: (lambda t: box.first(t) * box.second(t)))(
-            types.SimpleNamespace(first=nets[0], second=nets[1])),
+        "plain object": (lambda box: lambda t: box.first(t) * box.second(t))(
+            types.SimpleNamespace(first=nets[0], second=nets[1])
+        ),
     }
 
 

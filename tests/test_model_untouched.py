@@ -14,8 +14,13 @@ import ig_widget as igw
 from ig_widget.attribution.text import text_integrated_gradients
 
 HOOK_DICTS = (
-    "_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
-    "_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs", "_state_dict_hooks",
+    "_forward_hooks",
+    "_forward_pre_hooks",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_pre_hooks_with_kwargs",
+    "_state_dict_hooks",
 )
 
 
@@ -84,8 +89,12 @@ def _snapshot(model: nn.Module) -> dict[str, Any]:
 
 def _global_hooks() -> dict[str, dict]:
     module = nn.modules.module
-    names = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-             "_global_backward_pre_hooks")
+    names = (
+        "_global_forward_hooks",
+        "_global_forward_pre_hooks",
+        "_global_backward_hooks",
+        "_global_backward_pre_hooks",
+    )
     return {name: dict(getattr(module, name)) for name in names if hasattr(module, name)}
 
 
@@ -113,7 +122,8 @@ class UserInput:
 
     def assert_untouched(self) -> None:
         for tensor, copy, version, requires, grad in zip(
-                self.tensors, self.copies, self.versions, self.requires, self.grads):
+            self.tensors, self.copies, self.versions, self.requires, self.grads
+        ):
             assert torch.equal(tensor.detach(), copy)
             assert tensor._version == version, "written in place"
             assert tensor.requires_grad == requires
@@ -133,8 +143,9 @@ IMAGE_METHODS: dict[str, Callable] = {
     "saliency": lambda m, x, d, p: igw.saliency(m, x),
     "gradient_x_input": lambda m, x, d, p: igw.gradient_x_input(m, x),
     "smoothgrad": lambda m, x, d, p: igw.smoothgrad(m, x, samples=4, batch_size=4),
-    "smoothgrad_ig": lambda m, x, d, p: igw.smoothgrad(m, x, samples=2, method="integrated_gradients", steps=4,
-                                                     batch_size=4),
+    "smoothgrad_ig": lambda m, x, d, p: igw.smoothgrad(
+        m, x, samples=2, method="integrated_gradients", steps=4, batch_size=4
+    ),
     "expected_gradients": lambda m, x, d, p: igw.expected_gradients(m, x, data=d, samples=6, batch_size=4, progress=p),
 }
 # The graph-building forward that raises: the second where the path has several chunks.

@@ -24,7 +24,10 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 def execute(path: pathlib.Path) -> tuple[nbformat.NotebookNode, float]:
     book = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
-        book, timeout=TIME_LIMIT_S, kernel_name="python3", store_widget_state=True,
+        book,
+        timeout=TIME_LIMIT_S,
+        kernel_name="python3",
+        store_widget_state=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
@@ -35,8 +38,10 @@ def execute(path: pathlib.Path) -> tuple[nbformat.NotebookNode, float]:
 def displayed_widgets(book: nbformat.NotebookNode) -> set[str]:
     return {
         output["data"][WIDGET_VIEW]["model_id"]
-        for cell in book.cells if cell.cell_type == "code"
-        for output in cell.get("outputs", []) if WIDGET_VIEW in output.get("data", {})
+        for cell in book.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if WIDGET_VIEW in output.get("data", {})
     }
 
 

@@ -15,8 +15,9 @@ def test_probability_rows_name_their_score():
     assert [row["score_name"] for row in rows] == ["logit", "logit"]
     assert rows[0]["probability"] > 0.99999  # saturated: the view needs the logits to tell them apart
     log_probabilities = logits.log_softmax(0)
-    rows = output_rows(log_probabilities, log_probabilities.exp(), "probability", 2, None, str,
-                       score_name="log-probability")
+    rows = output_rows(
+        log_probabilities, log_probabilities.exp(), "probability", 2, None, str, score_name="log-probability"
+    )
     assert [row["score_name"] for row in rows] == ["log-probability", "log-probability"]
     assert [row["score"] for row in rows] == pytest.approx(log_probabilities[:2].tolist())
 

@@ -30,8 +30,13 @@ def _layernorm_stem_net() -> nn.Module:
     """Scale invariant after the stem: F(alpha x) = F(x) for every alpha > 0, F(0) something else."""
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(3, 16, 4, stride=4, bias=False), ChannelNorm(16), nn.Conv2d(16, 16, 3, padding=1), nn.GELU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5),
+        nn.Conv2d(3, 16, 4, stride=4, bias=False),
+        ChannelNorm(16),
+        nn.Conv2d(16, 16, 3, padding=1),
+        nn.GELU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 5),
     ).eval()
 
 

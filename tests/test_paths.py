@@ -123,8 +123,9 @@ def test_blur_ig_agrees_with_pair_saliency(digits):
     model = copy.deepcopy(model).double()  # the session fixture stays float32
     x, target = images[:1].double(), 3
     ours = igw.blur_integrated_gradients(model, x, target=target, max_sigma=4.0, steps=64, rule="riemann_right")
-    theirs = saliency.BlurIG().GetMask(x[0].permute(1, 2, 0).numpy(), _pair_call_model(model, target),
-                                       max_sigma=4.0, steps=64, batch_size=1)
+    theirs = saliency.BlurIG().GetMask(
+        x[0].permute(1, 2, 0).numpy(), _pair_call_model(model, target), max_sigma=4.0, steps=64, batch_size=1
+    )
     ours_map = ours.attributions[0].permute(1, 2, 0).numpy()
     scale = np.abs(theirs).max()
     # measured: 0.3% of the largest |attribution| per pixel, 0.12% on the sum, at 32, 64 and 128 steps
@@ -136,13 +137,16 @@ def test_guided_ig_agrees_with_pair_saliency_to_float_precision(digits, monkeypa
     saliency = pytest.importorskip("saliency.core")
     # PAIR calls np.quantile(..., interpolation='lower'); numpy 2 renamed the keyword to `method`.
     quantile = np.quantile
-    monkeypatch.setattr(np, "quantile", lambda a, q, interpolation=None, **kw: quantile(a, q, method=interpolation, **kw))
+    monkeypatch.setattr(
+        np, "quantile", lambda a, q, interpolation=None, **kw: quantile(a, q, method=interpolation, **kw)
+    )
     model, images, _ = digits
     model = copy.deepcopy(model).double()  # the session fixture stays float32
     x, target = images[1:2].double(), int(model(images[1:2].double()).argmax())
     ours = igw.guided_integrated_gradients(model, x, target=target, steps=24, fraction=0.25, max_dist=0.02)
-    theirs = saliency.GuidedIG().GetMask(x[0].permute(1, 2, 0).numpy(), _pair_call_model(model, target),
-                                         x_steps=24, fraction=0.25, max_dist=0.02)
+    theirs = saliency.GuidedIG().GetMask(
+        x[0].permute(1, 2, 0).numpy(), _pair_call_model(model, target), x_steps=24, fraction=0.25, max_dist=0.02
+    )
     np.testing.assert_allclose(ours.attributions[0].permute(1, 2, 0).numpy(), theirs, atol=1e-9 * np.abs(theirs).max())
 
 
@@ -194,16 +198,19 @@ def test_the_users_model_is_untouched(digits, name):
         model.eval()
 
 
-@pytest.mark.parametrize("call, words", [
-    (lambda m, x: igw.integrated_gradients(m, x, steps="auto", idgi=True), "idgi=True with steps='auto'"),
-    (lambda m, x: igw.integrated_gradients(m, x, idgi="yes"), "idgi must be True or False"),
-    (lambda m, x: igw.blur_integrated_gradients(m, x, max_sigma=0), "max_sigma must be a positive"),
-    (lambda m, x: igw.blur_integrated_gradients(m, x, steps="auto"), "steps='auto'"),
-    (lambda m, x: igw.blur_integrated_gradients(m, x.flatten(1), steps=4), "needs images"),
-    (lambda m, x: igw.guided_integrated_gradients(m, x, fraction=0), "fraction must be above 0"),
-    (lambda m, x: igw.guided_integrated_gradients(m, x, max_dist=2), "max_dist must be a number in [0, 1]"),
-    (lambda m, x: igw.guided_integrated_gradients(m, x, steps=0), "steps must be a positive int"),
-])
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda m, x: igw.integrated_gradients(m, x, steps="auto", idgi=True), "idgi=True with steps='auto'"),
+        (lambda m, x: igw.integrated_gradients(m, x, idgi="yes"), "idgi must be True or False"),
+        (lambda m, x: igw.blur_integrated_gradients(m, x, max_sigma=0), "max_sigma must be a positive"),
+        (lambda m, x: igw.blur_integrated_gradients(m, x, steps="auto"), "steps='auto'"),
+        (lambda m, x: igw.blur_integrated_gradients(m, x.flatten(1), steps=4), "needs images"),
+        (lambda m, x: igw.guided_integrated_gradients(m, x, fraction=0), "fraction must be above 0"),
+        (lambda m, x: igw.guided_integrated_gradients(m, x, max_dist=2), "max_dist must be a number in [0, 1]"),
+        (lambda m, x: igw.guided_integrated_gradients(m, x, steps=0), "steps must be a positive int"),
+    ],
+)
 def test_bad_arguments_are_refused_before_any_model_call(call, words, count_calls, digits):
     model, images, _ = digits
     counted = count_calls(model)
@@ -222,5 +229,6 @@ def test_notebook_09_is_the_jupytext_pair_of_its_script():
     folder = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
     script = jupytext.read(folder / "09_paths_and_checks.py")
     book = nbformat.read(folder / "09_paths_and_checks.ipynb", as_version=4)
-    assert [(c.cell_type, c.source) for c in script.cells] == [(c.cell_type, c.source) for c in book.cells], \
+    assert [(c.cell_type, c.source) for c in script.cells] == [(c.cell_type, c.source) for c in book.cells], (
         "regenerate: jupytext --to ipynb notebooks/09_paths_and_checks.py"
+    )

@@ -101,8 +101,14 @@ def test_run_checks_fills_the_checks_panel_for_the_shown_settings(digits):
     widget = ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16, path="blur")
     checks = widget.run_checks()
     assert widget.checks == checks
-    assert checks["for"] == {"target": widget.target, "baseline": "black", "rule": "gausslegendre", "steps": 16,
-                             "path": "blur", "idgi": False}
+    assert checks["for"] == {
+        "target": widget.target,
+        "baseline": "black",
+        "rule": "gausslegendre",
+        "steps": 16,
+        "path": "blur",
+        "idgi": False,
+    }
     sanity = checks["sanity"]
     assert sanity["layers"] == ["classifier", "features.2", "features.0"] and sanity["passed"] is True
     assert all(isinstance(v, str) and len(v.split(".")[1]) == 2 for v in sanity["ssim"])  # printed as Python prints

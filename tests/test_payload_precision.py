@@ -51,7 +51,9 @@ def test_large_trace_maps_state_how_far_each_value_may_be():
 def test_hover_input_is_exact_or_states_its_error():
     pixels = np.random.default_rng(0).integers(0, 256, (12, 12, 3), dtype=np.uint8)
     mean, std = torch.tensor([0.5, 0.4, 0.3]), torch.tensor([0.2, 0.25, 0.3])
-    normalized = lambda image: (torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255 - mean[:, None, None]) / std[:, None, None]
+    normalized = lambda image: (
+        (torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255 - mean[:, None, None]) / std[:, None, None]
+    )
     as_pixels = printed_input(*_display(pixels, normalized))
     assert as_pixels == {}, "the bytes of an affinely preprocessed image are the input: nothing more to send"
 
@@ -114,11 +116,15 @@ def completeness_fixtures() -> dict:
     torch.manual_seed(0)
     relu = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
     x = torch.tensor([[0.5, 0.1, -0.3, 0.8]])
-    walks = {"grew": (relu, "gausslegendre", (8, 16)), "barely": (ScaleFree(), "riemann_right", (8, 16)),
-             "closing": (ScaleFree(), "gausslegendre", (16, 32))}
+    walks = {
+        "grew": (relu, "gausslegendre", (8, 16)),
+        "barely": (ScaleFree(), "riemann_right", (8, 16)),
+        "closing": (ScaleFree(), "gausslegendre", (16, 32)),
+    }
     fixtures = {
         f"{name}_{steps}": completeness(integrated_gradients(model, x, target=0, steps=steps, rule=rule))
-        for name, (model, rule, counts) in walks.items() for steps in counts
+        for name, (model, rule, counts) in walks.items()
+        for steps in counts
     }
     return fixtures
 

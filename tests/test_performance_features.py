@@ -130,7 +130,9 @@ def test_baseline_score_comes_from_the_path_when_the_rule_visits_alpha_zero():
     model = PointCounter(smooth_cnn())
     x = sample_input()
     baseline = torch.full_like(x, 0.2)
-    result = integrated_gradients(model, x, target=1, baseline=baseline, steps=9, rule="riemann_trapezoid", batch_size=6)
+    result = integrated_gradients(
+        model, x, target=1, baseline=baseline, steps=9, rule="riemann_trapezoid", batch_size=6
+    )
     assert sum(model.calls) == x.shape[0] + 9 * x.shape[0]  # the probe at x, then only path points
     with torch.no_grad():
         expected = model.inner(baseline)[:, 1]
@@ -230,8 +232,12 @@ def test_bad_adaptive_arguments_are_refused_before_any_model_call(arguments, nam
 
 @pytest.mark.parametrize(
     ("arguments", "named"),
-    [(dict(targets=[0], top_k=2), "top_k"), (dict(top_k=0), "top_k"), (dict(targets=[]), "targets"),
-     (dict(targets=3), "targets")],
+    [
+        (dict(targets=[0], top_k=2), "top_k"),
+        (dict(top_k=0), "top_k"),
+        (dict(targets=[]), "targets"),
+        (dict(targets=3), "targets"),
+    ],
 )
 def test_bad_multi_target_arguments_are_refused_before_any_model_call(arguments, named):
     model = PointCounter(smooth_cnn())

@@ -12,8 +12,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from ig_widget import integrated_gradients  # noqa: E402
-from ig_widget import plot  # noqa: E402
+from ig_widget import (
+    integrated_gradients,  # noqa: E402
+    plot,  # noqa: E402
+)
 
 
 @pytest.fixture(autouse=True)
@@ -68,12 +70,15 @@ def test_one_extreme_pixel_is_clipped_and_does_not_set_the_colour_scale():
     assert ax.images[0].get_array()[3, 4] == pytest.approx(3.0)
 
 
-@pytest.mark.parametrize("sign, part, cmap", [
-    ("both", lambda a: a, plot.DIVERGING),
-    ("positive", lambda a: np.maximum(a, 0), plot.SEQUENTIAL),
-    ("negative", lambda a: np.maximum(-a, 0), plot.SEQUENTIAL),
-    ("absolute", np.abs, plot.SEQUENTIAL),
-])
+@pytest.mark.parametrize(
+    "sign, part, cmap",
+    [
+        ("both", lambda a: a, plot.DIVERGING),
+        ("positive", lambda a: np.maximum(a, 0), plot.SEQUENTIAL),
+        ("negative", lambda a: np.maximum(-a, 0), plot.SEQUENTIAL),
+        ("absolute", np.abs, plot.SEQUENTIAL),
+    ],
+)
 def test_heat_mode_draws_the_chosen_part_of_the_map_with_its_palette(linear_result, sign, part, cmap):
     fig, ax = plot.image_heatmap(linear_result, row=1, sign=sign, display="heat", clip=100)
     expected = part(linear_result.attributions[1, 0].numpy().astype(np.float64))
@@ -134,7 +139,9 @@ def test_alpha_grid_draws_the_trace_at_true_alphas(curved_result):
     for column, index in enumerate(picks):
         np.testing.assert_allclose(axes[1, column].images[0].get_array(), trace.cumulative[index, 0].numpy(), rtol=1e-6)
         scaled = (base + alphas[index] * (x - base))[0]
-        np.testing.assert_allclose(axes[0, column].images[0].get_array()[..., 0], scaled / x.max(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            axes[0, column].images[0].get_array()[..., 0], scaled / x.max(), rtol=1e-5, atol=1e-6
+        )
         assert f"α={alphas[index]:.2f}" in axes[0, column].get_title()
 
 
@@ -162,8 +169,11 @@ def test_completeness_curve_ends_at_the_sum_of_attributions(curved_result):
     np.testing.assert_allclose(summed, curved_result.trace.cumulative[:, 0].flatten(1).sum(1).numpy(), rtol=1e-6)
     assert summed[-1] == pytest.approx(curved_result.total[0].item(), rel=1e-5)
     change = (curved_result.score - curved_result.baseline_score)[0].item()
-    np.testing.assert_allclose(ax.lines[1].get_ydata(),
-                               curved_result.trace.scores[:, 0].numpy() - curved_result.baseline_score[0].item(), rtol=1e-6)
+    np.testing.assert_allclose(
+        ax.lines[1].get_ydata(),
+        curved_result.trace.scores[:, 0].numpy() - curved_result.baseline_score[0].item(),
+        rtol=1e-6,
+    )
     assert ax.lines[2].get_ydata()[0] == pytest.approx(change)
     assert f"{curved_result.gap[0].item():+.2g}" in ax.get_title()
 
@@ -203,7 +213,9 @@ def test_figures_use_the_widget_palettes():
 
     for anchors, cmap in ((schema.DIVERGING, plot.DIVERGING), (schema.SEQUENTIAL, plot.SEQUENTIAL)):
         for position, anchor in zip(np.linspace(0, 1, len(anchors)), anchors):
-            np.testing.assert_allclose(cmap(position)[:3], matplotlib.colors.to_rgb(anchor), atol=2 / 255)  # 256-entry tables
+            np.testing.assert_allclose(
+                cmap(position)[:3], matplotlib.colors.to_rgb(anchor), atol=2 / 255
+            )  # 256-entry tables
 
 
 def test_token_highlight_reads_a_text_result_per_token_or_per_word():
@@ -216,7 +228,9 @@ def test_token_highlight_reads_a_text_result_per_token_or_per_word():
     assert [text.get_text() for text in ax.texts] == result.token_strings()
     peak = result.token_scores[0].abs().max().item()
     for text, score in zip(ax.texts, result.token_scores[0].tolist()):
-        np.testing.assert_allclose(text.get_bbox_patch().get_facecolor(), plot.DIVERGING((score / peak + 1) / 2), atol=1e-6)
+        np.testing.assert_allclose(
+            text.get_bbox_patch().get_facecolor(), plot.DIVERGING((score / peak + 1) / 2), atol=1e-6
+        )
     fig, ax = plot.token_highlight(result, words=True)
     assert [text.get_text() for text in ax.texts] == [word.text for word in result.words()]
 

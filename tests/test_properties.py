@@ -40,7 +40,9 @@ def _smooth_mlp(seed: int, features: int, hidden: int, depth: int, activation: s
     baseline=st.sampled_from(["black", "uniform", "gaussian", "max_distance"]),
     output=st.sampled_from(["logit", "log_probability"]),
 )
-def test_completeness_on_random_smooth_networks(seed, features, hidden, depth, activation, batch, scale, baseline, output):
+def test_completeness_on_random_smooth_networks(
+    seed, features, hidden, depth, activation, batch, scale, baseline, output
+):
     """Sum of IG = F(x) - F(x') for any smooth network: Gauss-Legendre with 32 points is near exact."""
     model = _smooth_mlp(seed, features, hidden, depth, activation, outputs=3)
     x = scale * torch.randn(batch, features, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
@@ -121,7 +123,8 @@ RANDOM_CALLS = {
     "gaussian baseline": lambda m, x, d, seed: igw.integrated_gradients(m, x, baseline="gaussian", steps=8, seed=seed),
     "smoothgrad": lambda m, x, d, seed: igw.smoothgrad(m, x, samples=5, seed=seed),
     "smoothgrad ig": lambda m, x, d, seed: igw.smoothgrad(
-        m, x, samples=3, method="integrated_gradients", baseline="uniform", steps=4, seed=seed),
+        m, x, samples=3, method="integrated_gradients", baseline="uniform", steps=4, seed=seed
+    ),
     "expected_gradients": lambda m, x, d, seed: igw.expected_gradients(m, x, data=d, samples=8, seed=seed),
 }
 

@@ -56,8 +56,11 @@ class Fake:
             compute=lambda request, progress: self.compute_many([request], progress, "one")[0],
             compute_many=lambda requests, progress: self.compute_many(requests, progress, "many"),
             listed=lambda request: [Ask(t, request.steps) for t in self.listed_targets],
-            show=self.shown.append, show_error=self.errors.append, show_progress=self.progress.append,
-            show_computing=self._computing, capacity=lambda: 8,
+            show=self.shown.append,
+            show_error=self.errors.append,
+            show_progress=self.progress.append,
+            show_computing=self._computing,
+            capacity=lambda: 8,
         )
 
     def _computing(self):
@@ -178,6 +181,8 @@ def test_the_scheduler_imports_nothing_of_widgets():
     import ig_widget.widgets.scheduler as module
 
     tree = ast.parse(pathlib.Path(module.__file__).read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported <= {"__future__", "threading", "collections", "typing"}, imported

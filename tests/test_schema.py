@@ -23,11 +23,12 @@ from ig_widget import schema
 from ig_widget.encode import decode_array, encode_array
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures"
-HOSTILE = ["<script>window.__pwned = 1</script>", "<img src=x onerror=\"window.__pwned = 2\">", "&amp;", "🙂"]
+HOSTILE = ["<script>window.__pwned = 1</script>", '<img src=x onerror="window.__pwned = 2">', "&amp;", "🙂"]
 VIEW_STATE = ("choices", "limits", "palette")
 
 
 # ---------------------------------------------------------------- small real widgets
+
 
 def image_widget(target: int = 1):
     from ig_widget.widgets.image import ImageExplainer
@@ -35,8 +36,9 @@ def image_widget(target: int = 1):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 6 * 8, 5))
     image = torch.rand(3, 6, 8, generator=torch.Generator().manual_seed(1))
-    widget = ImageExplainer(model, image, labels=["zero", "cat <b>", "two", "three", "dog"], target=target, steps=4,
-                            top_k=2)
+    widget = ImageExplainer(
+        model, image, labels=["zero", "cat <b>", "two", "three", "dog"], target=target, steps=4, top_k=2
+    )
     widget.wait()
     return widget
 
@@ -70,9 +72,11 @@ def wordpiece(vocabulary: list[str]):
     level = tokenizers.Tokenizer(tokenizers.models.WordPiece(ids, unk_token="[UNK]"))
     level.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
     level.post_processor = tokenizers.processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])])
-    return transformers.PreTrainedTokenizerFast(tokenizer_object=level, unk_token="[UNK]", pad_token="[PAD]",
-                                                cls_token="[CLS]", sep_token="[SEP]")
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])]
+    )
+    return transformers.PreTrainedTokenizerFast(
+        tokenizer_object=level, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
+    )
 
 
 class HostileTokenizer:
@@ -85,14 +89,17 @@ class HostileTokenizer:
     def __call__(self, texts, **options):
         texts = [texts] if isinstance(texts, str) else texts
         rows = [[self.tokens.index(token) for token in self._split(text)] for text in texts]
-        return {"input_ids": torch.tensor(rows), "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long)}
+        return {
+            "input_ids": torch.tensor(rows),
+            "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long),
+        }
 
     def _split(self, text):
         found, rest = [], text
         while rest:
             token = next(t for t in self.tokens[1:] if rest.startswith(t))
             found.append(token)
-            rest = rest[len(token):].lstrip(" ")
+            rest = rest[len(token) :].lstrip(" ")
         return found
 
     def convert_ids_to_tokens(self, ids):
@@ -109,14 +116,27 @@ def text_widgets() -> dict:
     import ig_widget as igw
 
     words = [*BASE, "un", "##believ", "##able", "film"]
-    classifier = igw.TextExplainer(TokenBag(len(words), 2), wordpiece(words), "unbelievable film",
-                                   labels=["label 0", HOSTILE[1]], target=0, steps=4)
+    classifier = igw.TextExplainer(
+        TokenBag(len(words), 2),
+        wordpiece(words),
+        "unbelievable film",
+        labels=["label 0", HOSTILE[1]],
+        target=0,
+        steps=4,
+    )
     hostile = HostileTokenizer()
-    markup = igw.TextExplainer(TokenBag(len(hostile.tokens), 2), hostile, " ".join(HOSTILE), labels=["safe", HOSTILE[1]],
-                               steps=4, baseline="zero")
+    markup = igw.TextExplainer(
+        TokenBag(len(hostile.tokens), 2),
+        hostile,
+        " ".join(HOSTILE),
+        labels=["safe", HOSTILE[1]],
+        steps=4,
+        baseline="zero",
+    )
     story = [*BASE, "the", "dog", "ran", "to", "park"]
-    language = igw.TextExplainer(CausalBag(len(story)), wordpiece(story), "the dog ran to the", position=-2,
-                                 steps=4, baseline="zero")
+    language = igw.TextExplainer(
+        CausalBag(len(story)), wordpiece(story), "the dog ran to the", position=-2, steps=4, baseline="zero"
+    )
     many = [*BASE, *(f"w{i}" for i in range(510))]
     long = igw.TextExplainer(TokenBag(len(many), 2), wordpiece(many), " ".join(many[4:]), steps=4)
     widgets = {"classifier": classifier, "hostile": markup, "next_token": language, "long": long}
@@ -126,6 +146,7 @@ def text_widgets() -> dict:
 
 
 # ---------------------------------------------------------------- the fixtures
+
 
 def jsonable(value):
     """bytes as {"base64": ...} (helpers.js turns them back into the DataView a kernel sends)."""
@@ -148,15 +169,29 @@ def image_fixture() -> dict:
     first, second = image_widget(1), image_widget(4)
     payload = first.result
     # what the kernel sends for a large image's trace (int8, a scale per step; payload.signed_maps)
-    int8_trace = {**payload, "trace": {**payload["trace"], **{
-        name: encode_array(decode_array(payload["trace"][name]), dtype="int8", per_slice=True)
-        for name in ("gradients", "cumulative")}}}
-    return jsonable({
-        "state": {**view_state(first), "display": first.display, "opacity": first.opacity, "path": first.path,
-                  "idgi": first.idgi},
-        "payloads": {"1": payload, "4": second.result, "int8_trace": int8_trace},
-        "outputs_4": second.outputs,
-    })
+    int8_trace = {
+        **payload,
+        "trace": {
+            **payload["trace"],
+            **{
+                name: encode_array(decode_array(payload["trace"][name]), dtype="int8", per_slice=True)
+                for name in ("gradients", "cumulative")
+            },
+        },
+    }
+    return jsonable(
+        {
+            "state": {
+                **view_state(first),
+                "display": first.display,
+                "opacity": first.opacity,
+                "path": first.path,
+                "idgi": first.idgi,
+            },
+            "payloads": {"1": payload, "4": second.result, "int8_trace": int8_trace},
+            "outputs_4": second.outputs,
+        }
+    )
 
 
 def text_fixture() -> dict:
@@ -165,11 +200,17 @@ def text_fixture() -> dict:
     first = classifier.result
     classifier.target = 1
     classifier.wait()
-    return jsonable({
-        "state": {**view_state(classifier), "target": 0, "granularity": "tokens"},
-        "payloads": {"0": first, "1": classifier.result, **{name: widgets[name].result for name in ("hostile", "next_token", "long")}},
-        "outputs": {name: widgets[name].outputs for name in ("hostile",)},
-    })
+    return jsonable(
+        {
+            "state": {**view_state(classifier), "target": 0, "granularity": "tokens"},
+            "payloads": {
+                "0": first,
+                "1": classifier.result,
+                **{name: widgets[name].result for name in ("hostile", "next_token", "long")},
+            },
+            "outputs": {name: widgets[name].outputs for name in ("hostile",)},
+        }
+    )
 
 
 WRITERS = {"contract": schema.describe, "image": image_fixture, "text": text_fixture}
@@ -184,8 +225,11 @@ def _close(a, b) -> bool:
             kind = "<f4" if a["dtype"] == "float32" else "i1"
             x = np.frombuffer(base64.b64decode(a["data"]["base64"]), kind).astype(float)
             y = np.frombuffer(base64.b64decode(b["data"]["base64"]), kind).astype(float)
-            return (a["shape"] == b["shape"] and _close(a["scale"], b["scale"])
-                    and bool(np.allclose(x, y, rtol=1e-5, atol=1e-6 if kind == "<f4" else 1)))
+            return (
+                a["shape"] == b["shape"]
+                and _close(a["scale"], b["scale"])
+                and bool(np.allclose(x, y, rtol=1e-5, atol=1e-6 if kind == "<f4" else 1))
+            )
         return a.keys() == b.keys() and all(_close(a[key], b[key]) for key in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
@@ -201,6 +245,7 @@ def test_js_fixtures_are_current(name):
 
 
 # ---------------------------------------------------------------- the payloads hold to their schemas
+
 
 def test_image_payloads_hold_to_their_schema():
     widget = image_widget()
@@ -227,8 +272,9 @@ def test_generation_payloads_hold_to_their_schema():
     widget.wait()
     schema.check_payload(widget.result)
     widget.selected = 1
-    widget.alternative = next(row["index"] for row in widget.result["alternatives"][1]
-                              if row["index"] != widget.result["chosen_tokens"][1])
+    widget.alternative = next(
+        row["index"] for row in widget.result["alternatives"][1] if row["index"] != widget.result["chosen_tokens"][1]
+    )
     widget.target_kind = "contrast"
     widget.wait()
     schema.check_payload(widget.result)  # with its contrast
@@ -288,15 +334,17 @@ def test_no_view_constant_is_copied_into_the_frontend():
             assert not [c for c in (*schema.DIVERGING, *schema.SEQUENTIAL) if c in text], path
 
 
-
 def test_the_contract_imports_only_the_standard_library():
     """Every layer may read the contract: it imports nothing of the package, nor numpy, torch or Jupyter."""
     import ast
 
     tree = ast.parse(pathlib.Path(schema.__file__).read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
     imported |= {(node.module or ".").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported <= {"__future__", "collections", "typing"}, imported
+
 
 if __name__ == "__main__":
     FIXTURES.mkdir(exist_ok=True)

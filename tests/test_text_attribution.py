@@ -109,10 +109,12 @@ def test_minilm_zero_shot_sentiment_ranks_and_completes(minilm):
 def test_minilm_callable_target_equals_similarity_model(minilm):
     encoder, tokenizer = minilm
     query = "a great film"
-    by_class = igw.text_integrated_gradients(SentenceSimilarity(encoder, tokenizer, [query]), SENTENCES,
-                                             target=0, tokenizer=tokenizer, steps=8)
-    by_callable = igw.text_integrated_gradients(encoder, SENTENCES, target=similarity_target(encoder, tokenizer, query),
-                                                tokenizer=tokenizer, steps=8)
+    by_class = igw.text_integrated_gradients(
+        SentenceSimilarity(encoder, tokenizer, [query]), SENTENCES, target=0, tokenizer=tokenizer, steps=8
+    )
+    by_callable = igw.text_integrated_gradients(
+        encoder, SENTENCES, target=similarity_target(encoder, tokenizer, query), tokenizer=tokenizer, steps=8
+    )
     torch.testing.assert_close(by_callable.token_scores, by_class.token_scores, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(by_callable.score, by_class.score)
 
@@ -139,16 +141,23 @@ def test_special_tokens_keep_their_embedding(minilm):
     mask_embedding = encoder.get_input_embeddings().weight[tokenizer.mask_token_id].detach()
     torch.testing.assert_close(kept.result.baseline[0, ~special], mask_embedding.expand(int((~special).sum()), -1))
     assert (kept.token_scores[0, special] == 0).all()
-    replaced = igw.text_integrated_gradients(model, SENTENCES[0], target=0, tokenizer=tokenizer, baseline="mask",
-                                             steps=8, keep_special=False)
+    replaced = igw.text_integrated_gradients(
+        model, SENTENCES[0], target=0, tokenizer=tokenizer, baseline="mask", steps=8, keep_special=False
+    )
     assert (replaced.token_scores[0, special] != 0).all()
 
 
 @pytest.mark.parametrize("baseline, token", [("pad", "pad_token_id"), ("unk", "unk_token_id")])
 def test_named_baselines_use_the_tokenizers_token(minilm, baseline, token):
     encoder, tokenizer = minilm
-    res = igw.text_integrated_gradients(encoder, "good", target=similarity_target(encoder, tokenizer, "fine"),
-                                        tokenizer=tokenizer, baseline=baseline, steps=4)
+    res = igw.text_integrated_gradients(
+        encoder,
+        "good",
+        target=similarity_target(encoder, tokenizer, "fine"),
+        tokenizer=tokenizer,
+        baseline=baseline,
+        steps=4,
+    )
     row = encoder.get_input_embeddings().weight[getattr(tokenizer, token)].detach()
     torch.testing.assert_close(res.result.baseline[0, 1], row)
 
@@ -156,8 +165,9 @@ def test_named_baselines_use_the_tokenizers_token(minilm, baseline, token):
 def test_subwords_merge_into_the_words_of_the_text(minilm):
     encoder, tokenizer = minilm
     text = "Unbelievably tokenizable sentences!"
-    res = igw.text_integrated_gradients(encoder, text, target=similarity_target(encoder, tokenizer, "words"),
-                                        tokenizer=tokenizer, steps=4)
+    res = igw.text_integrated_gradients(
+        encoder, text, target=similarity_target(encoder, tokenizer, "words"), tokenizer=tokenizer, steps=4
+    )
     words = res.words()
     assert len(res.token_strings()) > len(words)
     assert [w.text for w in words] == ["[CLS]", "Unbelievably", "tokenizable", "sentences", "!", "[SEP]"]
@@ -171,8 +181,15 @@ def test_subwords_merge_into_the_words_of_the_text(minilm):
 def tiny_bert_classifier(vocabulary: int, seed: int = 0):
     torch.manual_seed(seed)
     config = transformers.BertConfig(
-        vocab_size=vocabulary, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-        max_position_embeddings=32, num_labels=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+        vocab_size=vocabulary,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        num_labels=2,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
     )
     return transformers.BertForSequenceClassification(config)
 
@@ -195,13 +212,20 @@ def test_hugging_face_path_agrees_with_a_plain_embedding_model(minilm):
     # Without padding the attention mask is all ones, so both conventions compute the same function.
     ids = tokenizer(["a fine day"], return_tensors="pt")["input_ids"]
     via_hf = igw.text_integrated_gradients(bert, "a fine day", target=1, tokenizer=tokenizer, steps=12)
-    via_plain = igw.text_integrated_gradients(PlainWrapper(bert), ids, target=1, tokenizer=tokenizer,
-                                              embedding="inner.bert.embeddings.word_embeddings", steps=12)
+    via_plain = igw.text_integrated_gradients(
+        PlainWrapper(bert),
+        ids,
+        target=1,
+        tokenizer=tokenizer,
+        embedding="inner.bert.embeddings.word_embeddings",
+        steps=12,
+    )
     torch.testing.assert_close(via_plain.result.attributions, via_hf.result.attributions, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(via_plain.score, via_hf.score)
     # a wrapper around a Hugging Face model finds the wrapped model's input embeddings by itself
-    found = igw.text_integrated_gradients(lambda ids: bert(input_ids=ids).logits, encoded["input_ids"], target=1,
-                                          tokenizer=tokenizer, steps=4)
+    found = igw.text_integrated_gradients(
+        lambda ids: bert(input_ids=ids).logits, encoded["input_ids"], target=1, tokenizer=tokenizer, steps=4
+    )
     assert found.result.inputs.shape == (*encoded["input_ids"].shape, 16)
 
 
@@ -210,14 +234,20 @@ def test_agrees_with_captum_layer_integrated_gradients(minilm):
     _, tokenizer = minilm
     bert = tiny_bert_classifier(tokenizer.vocab_size, seed=3).eval()
     encoded = tokenizer(["what a lovely garden"], return_tensors="pt")
-    ours = igw.text_integrated_gradients(bert, encoded, target=0, tokenizer=tokenizer, baseline="pad",
-                                         keep_special=False, steps=20)
+    ours = igw.text_integrated_gradients(
+        bert, encoded, target=0, tokenizer=tokenizer, baseline="pad", keep_special=False, steps=20
+    )
     layer_ig = captum_attr.LayerIntegratedGradients(
         lambda ids, mask: bert(input_ids=ids, attention_mask=mask).logits, bert.get_input_embeddings()
     )
-    theirs = layer_ig.attribute(encoded["input_ids"], torch.zeros_like(encoded["input_ids"]), target=0,
-                                additional_forward_args=(encoded["attention_mask"],), n_steps=20,
-                                method="gausslegendre")
+    theirs = layer_ig.attribute(
+        encoded["input_ids"],
+        torch.zeros_like(encoded["input_ids"]),
+        target=0,
+        additional_forward_args=(encoded["attention_mask"],),
+        n_steps=20,
+        method="gausslegendre",
+    )
     torch.testing.assert_close(ours.result.attributions, theirs.detach(), atol=1e-5, rtol=1e-4)
 
 
@@ -271,8 +301,9 @@ def test_classifier_targets_pick_the_class_and_complete(minilm, sentiment_bert):
     assert res.target.tolist() == [1, 0]
     torch.testing.assert_close(res.score, logits.gather(1, res.target[:, None])[:, 0])
     assert res.relative_gap.abs().max() < 0.01
-    as_probability = igw.text_integrated_gradients(sentiment_bert, sentences, target=[0, 0], output="probability",
-                                                   tokenizer=tokenizer, steps=64)
+    as_probability = igw.text_integrated_gradients(
+        sentiment_bert, sentences, target=[0, 0], output="probability", tokenizer=tokenizer, steps=64
+    )
     torch.testing.assert_close(as_probability.score, logits.softmax(dim=1)[:, 0])
 
 
@@ -299,8 +330,18 @@ def copy_lm():
     """A one-layer GPT-2 trained to repeat the first of five tokens (ids 1..9; 0 never seen)."""
     vocabulary, length = 10, 5
     torch.manual_seed(0)
-    config = transformers.GPT2Config(vocab_size=vocabulary, n_positions=length + 1, n_embd=24, n_layer=1, n_head=2,
-                                     resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
+    config = transformers.GPT2Config(
+        vocab_size=vocabulary,
+        n_positions=length + 1,
+        n_embd=24,
+        n_layer=1,
+        n_head=2,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     model = transformers.GPT2LMHeadModel(config)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
     generator = torch.Generator().manual_seed(0)
@@ -329,8 +370,10 @@ def test_causal_lm_next_token_attributes_the_copied_token(copy_lm):
 
 
 def test_next_token_negative_position_follows_the_attention_mask(copy_lm):
-    encoded = {"input_ids": torch.tensor([[7, 3, 5, 2, 8], [4, 6, 9, 1, 1]]),
-               "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])}
+    encoded = {
+        "input_ids": torch.tensor([[7, 3, 5, 2, 8], [4, 6, 9, 1, 1]]),
+        "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]),
+    }
     res = igw.text_integrated_gradients(copy_lm, encoded, target=igw.NextToken(4), baseline="zero", steps=4)
     with torch.no_grad():
         logits = copy_lm(**encoded).logits
@@ -426,8 +469,13 @@ def test_tokenizer_output_as_lists_is_repeated_per_point(minilm):
     model = SentenceSimilarity(encoder, tokenizer, ["a great film"])
     as_lists = tokenizer(["a fine film", "rain"], padding=True)  # no return_tensors: plain lists
     from_lists = igw.text_integrated_gradients(model, dict(as_lists), target=0, tokenizer=tokenizer, steps=4)
-    from_tensors = igw.text_integrated_gradients(model, tokenizer(["a fine film", "rain"], padding=True, return_tensors="pt"),
-                                                 target=0, tokenizer=tokenizer, steps=4)
+    from_tensors = igw.text_integrated_gradients(
+        model,
+        tokenizer(["a fine film", "rain"], padding=True, return_tensors="pt"),
+        target=0,
+        tokenizer=tokenizer,
+        steps=4,
+    )
     torch.testing.assert_close(from_lists.token_scores, from_tensors.token_scores)
 
 

@@ -33,8 +33,9 @@ class TinyLM(nn.Module):
 
 @pytest.mark.parametrize(("position", "index"), [(-1, 6), (-2, 5), (2, 2)])
 def test_language_model_payload_names_the_explained_position(position, index):
-    widget = igw.TextExplainer(TinyLM(), word_tokenizer(), "the old dog played by the park", position=position,
-                               baseline="zero", steps=4)
+    widget = igw.TextExplainer(
+        TinyLM(), word_tokenizer(), "the old dog played by the park", position=position, baseline="zero", steps=4
+    )
     widget.wait()
     assert widget.result["task"] == "next_token"
     assert widget.result["position"] == index

@@ -67,7 +67,9 @@ def test_payload_matches_the_attribution(explainer, similarity, minilm):
     trace = payload["trace"]
     cumulative = decode_array(trace["cumulative"])
     assert cumulative.shape == (16, len(payload["tokens"]))
-    np.testing.assert_allclose(cumulative, expected.trace.cumulative[:, 0].numpy(), atol=max_error(trace["cumulative"]) + 1e-7)
+    np.testing.assert_allclose(
+        cumulative, expected.trace.cumulative[:, 0].numpy(), atol=max_error(trace["cumulative"]) + 1e-7
+    )
     assert payload["completeness"]["gap"] == pytest.approx(float(expected.gap[0]), abs=1e-5)
     assert abs(payload["completeness"]["relative_gap"]) < 0.01
 
@@ -90,8 +92,15 @@ def test_target_by_index_and_label_recomputes(explainer):
 def test_label_target_baseline_and_zero_shot(minilm):
     encoder, tokenizer = minilm
     model = zero_shot_sentiment(encoder, tokenizer)
-    widget = TextExplainer(model, tokenizer, "a dull, boring film", labels=["negative", "positive"],
-                           target="positive", baseline="mask", steps=8)
+    widget = TextExplainer(
+        model,
+        tokenizer,
+        "a dull, boring film",
+        labels=["negative", "positive"],
+        target="positive",
+        baseline="mask",
+        steps=8,
+    )
     widget.wait()
     assert widget.target == 1 and widget.result["baseline"] == "mask"
     assert widget.outputs[0]["label"] == "negative"  # the top output leads the list
@@ -99,8 +108,9 @@ def test_label_target_baseline_and_zero_shot(minilm):
 
 def tiny_gpt2(vocabulary: int):
     torch.manual_seed(0)
-    config = transformers.GPT2Config(vocab_size=vocabulary, n_positions=32, n_embd=16, n_layer=1, n_head=2,
-                                     bos_token_id=0, eos_token_id=0)
+    config = transformers.GPT2Config(
+        vocab_size=vocabulary, n_positions=32, n_embd=16, n_layer=1, n_head=2, bos_token_id=0, eos_token_id=0
+    )
     return transformers.GPT2LMHeadModel(config).eval()
 
 
@@ -164,7 +174,6 @@ def test_one_line_minilm_explainers():
     assert sentiment.result["target_label"] == "positive"
 
 
-
 def test_static_export_precomputes_every_listed_query(explainer, tmp_path):
     page = igw.export_html(explainer, tmp_path / "text.html").read_text(encoding="utf-8")
     for label in QUERIES:  # the shown outputs are computed in advance, so clicking works offline
@@ -205,7 +214,9 @@ def test_similarities_are_listed_as_raw_scores(explainer, similarity, minilm):
 def test_a_label_set_as_target_after_construction_becomes_its_index(explainer):
     explainer.target = QUERIES[1]
     assert explainer.target == 1 and explainer.result["target_label"] == QUERIES[1]
-    with pytest.raises(traitlets.TraitError, match=r"target='sunny' is not one of the labels \(a great film, the weather"):
+    with pytest.raises(
+        traitlets.TraitError, match=r"target='sunny' is not one of the labels \(a great film, the weather"
+    ):
         explainer.target = "sunny"
     assert explainer.target == 1
 

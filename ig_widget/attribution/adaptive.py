@@ -18,10 +18,10 @@ import torch
 from torch import Tensor
 
 from .diagnosis import JUMP_DONE, JUMP_SHARE, endpoint_jump
-from .trace_reduce import Reducer
-from .walk import PathRecorder, PathWalk, straight_path
 from .quadrature import nested_counts, nested_rule, path_points
 from .result import PathDiagnosis, PathTrace
+from .trace_reduce import Reducer
+from .walk import PathRecorder, PathWalk, straight_path
 
 
 class StoredPath:
@@ -90,8 +90,7 @@ class StoredPath:
         return self.weighted_sum(index), self.baseline_values[index], trace
 
 
-def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], rule: str, tol: float,
-           max_steps: int):
+def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], rule: str, tol: float, max_steps: int):
     """Evaluate nested point sets until every target's gap is at most `tol` (F(x) = `values`,
     F(x') = `baseline_values`, per target); return (alphas, weights, StoredPath, diagnoses) for the
     final set, `diagnoses` holding one PathDiagnosis or None per target.
@@ -123,8 +122,11 @@ def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], 
             diagnoses = endpoint_jumps(walk, values, baseline_values, unresolved_alpha(rule, max_steps))
             if any(diagnoses):
                 jump = next(d for d in diagnoses if d is not None)
-                warnings.warn(f"steps='auto' stopped at {count} points with a relative completeness gap of "
-                              f"{worst:.3g} > tol={tol}. {jump.message}", stacklevel=4)
+                warnings.warn(
+                    f"steps='auto' stopped at {count} points with a relative completeness gap of "
+                    f"{worst:.3g} > tol={tol}. {jump.message}",
+                    stacklevel=4,
+                )
                 break
         elif len(history) >= 3 and history[-1] > 0.75 * history[-2] and history[-2] > 0.75 * history[-3]:
             warnings.warn(
@@ -151,8 +153,9 @@ def unresolved_alpha(rule: str, max_steps: int) -> float:
     return float(path_points(nested_rule(rule), counts[-1])[0][0]) / 2
 
 
-def endpoint_jumps(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor],
-                   near_end: float) -> list[PathDiagnosis | None]:
+def endpoint_jumps(
+    walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], near_end: float
+) -> list[PathDiagnosis | None]:
     """Per target, a jump of the score within `near_end` of either end of the path, or None.
 
     One gradient-free pass at alpha = near_end / 10 and near_end from each end. A jump is a change of at
@@ -160,8 +163,9 @@ def endpoint_jumps(walk: PathWalk, values: list[Tensor], baseline_values: list[T
     score that changes that much there would change about a tenth as much at a tenth of the distance.
     """
     tenth = near_end / 10
-    near = torch.tensor([tenth, near_end, 1.0 - near_end, 1.0 - tenth],
-                        dtype=walk.difference.dtype, device=walk.difference.device)
+    near = torch.tensor(
+        [tenth, near_end, 1.0 - near_end, 1.0 - tenth], dtype=walk.difference.dtype, device=walk.difference.device
+    )
     points, rows = straight_path(walk.baseline, walk.difference, near)(0, 4 * walk.rows_per_step)
     found: list[PathDiagnosis | None] = []
     with torch.no_grad():
@@ -171,17 +175,20 @@ def endpoint_jumps(walk: PathWalk, values: list[Tensor], baseline_values: list[T
             change = (end - start).abs().clamp_min(torch.finfo(end.dtype).eps)
             at_start, at_start_tenth = (near_start - start).abs(), (close - start).abs()
             at_end, at_end_tenth = (end - near_finish).abs(), (end - closest).abs()
-            jumps = torch.stack([
-                torch.where(at_start_tenth >= JUMP_DONE * at_start, at_start / change, 0.0),
-                torch.where(at_end_tenth >= JUMP_DONE * at_end, at_end / change, 0.0),
-            ])
+            jumps = torch.stack(
+                [
+                    torch.where(at_start_tenth >= JUMP_DONE * at_start, at_start / change, 0.0),
+                    torch.where(at_end_tenth >= JUMP_DONE * at_end, at_end / change, 0.0),
+                ]
+            )
             which, row = divmod(int(jumps.argmax()), jumps.shape[1])
             share = float(jumps[which, row])
             if share < JUMP_SHARE:
                 found.append(None)
             else:
-                found.append(endpoint_jump(0.0, near_end, share) if which == 0
-                             else endpoint_jump(1.0 - near_end, 1.0, share))
+                found.append(
+                    endpoint_jump(0.0, near_end, share) if which == 0 else endpoint_jump(1.0 - near_end, 1.0, share)
+                )
     return found
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +16,7 @@ from torch import Tensor
 from .errors import AttributionInputError
 from .validation import check_seed, not_finite_input
 
-Range = Union[tuple[float, float], tuple[Tensor, Tensor], None]
+Range = tuple[float, float] | tuple[Tensor, Tensor] | None
 
 
 def _input_range(x: Tensor, low, high) -> tuple[Tensor, Tensor]:
@@ -118,7 +117,7 @@ class MaxDistance:
 
 
 BASELINE_NAMES = ("black", "zero", "blur", "uniform", "gaussian", "max_distance")
-BaselineSpec = Union[str, float, int, Tensor, Constant, Blur, UniformNoise, GaussianNoise, MaxDistance]
+BaselineSpec = str | float | int | Tensor | Constant | Blur | UniformNoise | GaussianNoise | MaxDistance
 
 
 def _range_bounds(input_range: Range) -> tuple:
@@ -132,9 +131,7 @@ def _range_bounds(input_range: Range) -> tuple:
         )
     low, high = (torch.as_tensor(bound, dtype=torch.float64) for bound in input_range)
     if not (torch.isfinite(low).all() and torch.isfinite(high).all() and (low < high).all()):
-        raise AttributionInputError(
-            f"input_range={input_range!r} needs finite bounds with low < high, e.g. (0.0, 1.0)"
-        )
+        raise AttributionInputError(f"input_range={input_range!r} needs finite bounds with low < high, e.g. (0.0, 1.0)")
     return input_range
 
 
@@ -171,8 +168,9 @@ def baseline_spec(baseline: BaselineSpec, *, seed: int = 0, input_range: Range =
     )
 
 
-def make_baseline(baseline: BaselineSpec, x: Tensor, *, seed: int = 0, input_range: Range = None,
-                  finite: bool = True) -> Tensor:
+def make_baseline(
+    baseline: BaselineSpec, x: Tensor, *, seed: int = 0, input_range: Range = None, finite: bool = True
+) -> Tensor:
     """The baseline tensor for input `x`: same shape, dtype and device, finite (`finite=False`: checked
     by the caller, with x, in `check_finite_ends`)."""
     spec = baseline_spec(baseline, seed=seed, input_range=input_range)

@@ -183,8 +183,11 @@ def _gradient_chunks(
         ]
     if any(gradient is None for gradient in gradients):
         raise GradientPathError(_NO_PATH)
-    finite = torch.stack([torch.isfinite(v).all() & torch.isfinite(g).all() for v, g in zip(values, gradients)]).all() \
-        if check_finite else None
+    finite = (
+        torch.stack([torch.isfinite(v).all() & torch.isfinite(g).all() for v, g in zip(values, gradients)]).all()
+        if check_finite
+        else None
+    )
     if layout is not None:  # hand back the default layout: later elementwise work runs on fast paths
         gradients = [gradient.contiguous() for gradient in gradients]
     chunks = [Chunk(start, stop, rows, value.detach(), gradient) for value, gradient in zip(values, gradients)]

@@ -38,8 +38,10 @@ KINK_RATIO = 4.0
 # Below this many path points a smooth curve seen coarsely looks like a kink: no kink is named.
 KINK_MIN_POINTS = 8
 
-REMEDY = ("More steps will not close this gap: use another baseline (blur, uniform or gaussian noise, or "
-          "data through expected_gradients).")
+REMEDY = (
+    "More steps will not close this gap: use another baseline (blur, uniform or gaussian noise, or "
+    "data through expected_gradients)."
+)
 CHANGE = "F(x) \u2212 F(x\u2032)"  # as the view writes it
 
 
@@ -70,13 +72,19 @@ def diagnose(trace: PathTrace | None, score: Tensor, baseline_score: Tensor, tot
     if not torch.isclose(cumulative[-1], total[row].double().cpu(), rtol=1e-3, atol=1e-6):
         return None
     return _diagnose_row(
-        trace.alphas.double().cpu(), trace.weights.double().cpu(), trace.scores[:, row].double().cpu(),
-        cumulative, float(baseline_score[row]), float(score[row]), float(relative[row]),
+        trace.alphas.double().cpu(),
+        trace.weights.double().cpu(),
+        trace.scores[:, row].double().cpu(),
+        cumulative,
+        float(baseline_score[row]),
+        float(score[row]),
+        float(relative[row]),
     )
 
 
-def _diagnose_row(alphas: Tensor, weights: Tensor, scores: Tensor, cumulative: Tensor,
-                  start: float, end: float, relative_gap: float) -> PathDiagnosis | None:
+def _diagnose_row(
+    alphas: Tensor, weights: Tensor, scores: Tensor, cumulative: Tensor, start: float, end: float, relative_gap: float
+) -> PathDiagnosis | None:
     change = end - start
     slopes = torch.diff(cumulative, prepend=cumulative.new_zeros(1)) / weights  # dF/dalpha at each point
     knots, values, known = _knots(alphas, scores, slopes, start, end)
@@ -92,11 +100,16 @@ def _diagnose_row(alphas: Tensor, weights: Tensor, scores: Tensor, cumulative: T
         if low == 0.0 or high == 1.0:
             return endpoint_jump(low, high, moved / abs(change))
         return PathDiagnosis(
-            kind="jump", alpha_from=low, alpha_to=high, share=moved / abs(change),
-            message=(f"The score jumps between alpha = {low:.4g} and {high:.4g} ({moved / abs(change):.0%} of "
-                     f"{CHANGE} happens there, and the gradient at its ends explains little of it): a step, a "
-                     "rounding or a threshold inside the model, or a very steep rise. Across a true jump more "
-                     "steps will not close the gap."),
+            kind="jump",
+            alpha_from=low,
+            alpha_to=high,
+            share=moved / abs(change),
+            message=(
+                f"The score jumps between alpha = {low:.4g} and {high:.4g} ({moved / abs(change):.0%} of "
+                f"{CHANGE} happens there, and the gradient at its ends explains little of it): a step, a "
+                "rounding or a threshold inside the model, or a very steep rise. Across a true jump more "
+                "steps will not close the gap."
+            ),
         )
     if share < GAP_PART * relative_gap or low == 0.0 or high == 1.0:
         return None
@@ -106,14 +119,19 @@ def _diagnose_row(alphas: Tensor, weights: Tensor, scores: Tensor, cumulative: T
     index = worst - 1 if knots[0] == 0.0 and alphas[0] != 0.0 else worst  # slopes are at path points only
     if not 0 <= index < len(steps):
         return None
-    others = torch.cat([steps[:index], steps[index + 1:]])
+    others = torch.cat([steps[:index], steps[index + 1 :]])
     if float(steps[index]) < KINK_RATIO * float(others.median()):
         return None
     return PathDiagnosis(
-        kind="kink", alpha_from=low, alpha_to=high, share=share,
-        message=(f"The gradient along the path changes abruptly between alpha = {low:.3g} and {high:.3g} (a ReLU "
-                 f"switching, say): there the path's gradient misses {share:.1%} of {CHANGE}, and the gap "
-                 "shrinks only slowly as steps grow."),
+        kind="kink",
+        alpha_from=low,
+        alpha_to=high,
+        share=share,
+        message=(
+            f"The gradient along the path changes abruptly between alpha = {low:.3g} and {high:.3g} (a ReLU "
+            f"switching, say): there the path's gradient misses {share:.1%} of {CHANGE}, and the gap "
+            "shrinks only slowly as steps grow."
+        ),
     )
 
 
@@ -122,22 +140,35 @@ def endpoint_jump(low: float, high: float, share: float) -> PathDiagnosis:
     measured so close to the end that no point set up to max_steps reaches inside it."""
     where = f"between alpha = 0 and {high:.2g}" if low == 0.0 else f"between alpha = {low:.6g} and 1"
     return PathDiagnosis(
-        kind="endpoint_jump", alpha_from=low, alpha_to=high, share=share,
-        message=(f"The score jumps {where}: {share:.0%} of {CHANGE} happens there, and the gradient along "
-                 "the path does not see it (a normalisation right after the input, such as a LayerNorm after "
-                 "the stem, makes F(alpha x) almost F(x) for every alpha > 0). " + REMEDY),
+        kind="endpoint_jump",
+        alpha_from=low,
+        alpha_to=high,
+        share=share,
+        message=(
+            f"The score jumps {where}: {share:.0%} of {CHANGE} happens there, and the gradient along "
+            "the path does not see it (a normalisation right after the input, such as a LayerNorm after "
+            "the stem, makes F(alpha x) almost F(x) for every alpha > 0). " + REMEDY
+        ),
     )
 
 
 def steep_end(low: float, high: float, share: float, points: int) -> PathDiagnosis:
     """The score changes steeply between an end of the path and its nearest point, yet smoothly enough
     that more points close in on it (checked with a pass closer to the end)."""
-    where = f"between alpha = 0 and the first point at {high:.2g}" if low == 0.0 else \
-        f"between the last point at {low:.6g} and alpha = 1"
+    where = (
+        f"between alpha = 0 and the first point at {high:.2g}"
+        if low == 0.0
+        else f"between the last point at {low:.6g} and alpha = 1"
+    )
     return PathDiagnosis(
-        kind="steep_end", alpha_from=low, alpha_to=high, share=share,
-        message=(f"The score changes by {share:.0%} of {CHANGE} {where}, faster than {points} points can "
-                 "follow; more steps (or steps='auto') shrink this gap."),
+        kind="steep_end",
+        alpha_from=low,
+        alpha_to=high,
+        share=share,
+        message=(
+            f"The score changes by {share:.0%} of {CHANGE} {where}, faster than {points} points can "
+            "follow; more steps (or steps='auto') shrink this gap."
+        ),
     )
 
 

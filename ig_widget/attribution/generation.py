@@ -140,13 +140,14 @@ class GenerationAttribution:
         """`matrix` with each word's tokens summed: [rows, words]."""
         groups = self.word_groups()
         matrix = self.matrix
-        return torch.stack([matrix[:, group.start:group.stop].sum(dim=1) for group in groups], dim=1)
+        return torch.stack([matrix[:, group.start : group.stop].sum(dim=1) for group in groups], dim=1)
 
 
 def word_groups(tokens: Sequence[str], special: Sequence[bool]) -> list[range]:
     """Token ranges of words: a token starting with whitespace (or after/at a special token) starts a word."""
-    starts = [i for i, text in enumerate(tokens)
-              if i == 0 or special[i] or special[i - 1] or text[:1].isspace() or not text]
+    starts = [
+        i for i, text in enumerate(tokens) if i == 0 or special[i] or special[i - 1] or text[:1].isspace() or not text
+    ]
     return [range(start, stop) for start, stop in zip(starts, starts[1:] + [len(tokens)])]
 
 
@@ -209,13 +210,33 @@ def explain_generation(
     """
     check_generation_arguments(target=target, alternative=alternative, attribute_to=attribute_to, baseline=baseline)
     generation = prepare_generation(
-        model, tokenizer, prompt, max_new_tokens=max_new_tokens, continuation=continuation, sample=sample,
-        seed=seed, temperature=temperature, embedding=embedding,
+        model,
+        tokenizer,
+        prompt,
+        max_new_tokens=max_new_tokens,
+        continuation=continuation,
+        sample=sample,
+        seed=seed,
+        temperature=temperature,
+        embedding=embedding,
     )
     return attribute_generation(
-        model, generation, tokenizer=tokenizer, target=target, alternative=alternative, baseline=baseline,
-        attribute_to=attribute_to, steps=steps, rule=rule, batch_size=batch_size, trace=trace,
-        embedding=embedding, keep_special=keep_special, progress=progress, tol=tol, max_steps=max_steps,
+        model,
+        generation,
+        tokenizer=tokenizer,
+        target=target,
+        alternative=alternative,
+        baseline=baseline,
+        attribute_to=attribute_to,
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        trace=trace,
+        embedding=embedding,
+        keep_special=keep_special,
+        progress=progress,
+        tol=tol,
+        max_steps=max_steps,
     )
 
 
@@ -225,9 +246,12 @@ def check_generation_arguments(*, target: str, alternative: Any, attribute_to: s
         raise AttributionInputError(f"target={target!r} is unknown; use one of {', '.join(TARGET_KINDS)}")
     if target == "contrast" and alternative is None:
         raise AttributionInputError(
-            "target='contrast' needs alternative= the token id to contrast with (one id, or one per generated token)")
+            "target='contrast' needs alternative= the token id to contrast with (one id, or one per generated token)"
+        )
     if target != "contrast" and alternative is not None:
-        raise AttributionInputError(f"alternative={alternative!r} is only used with target='contrast'; got target={target!r}")
+        raise AttributionInputError(
+            f"alternative={alternative!r} is only used with target='contrast'; got target={target!r}"
+        )
     if attribute_to not in ATTRIBUTE_TO:
         raise AttributionInputError(f"attribute_to={attribute_to!r} is unknown; use one of {', '.join(ATTRIBUTE_TO)}")
     if not (isinstance(baseline, str) and baseline in NAMED_BASELINE_TOKENS):
@@ -252,8 +276,9 @@ def prepare_generation(
     at each generated position; see `explain_generation` for the parameters."""
     check_model(model)
     _check_causal(model)
-    if continuation is None and (isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int)
-                                 or max_new_tokens < 1):
+    if continuation is None and (
+        isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1
+    ):
         raise AttributionInputError(f"max_new_tokens={max_new_tokens!r} must be an int >= 1")
     if not isinstance(temperature, (int, float)) or not temperature > 0:
         raise AttributionInputError(f"temperature={temperature!r} must be a number > 0")
@@ -273,11 +298,12 @@ def prepare_generation(
     generated = len(full) - len(ids)
     with torch.no_grad():
         logits = _logits(call(full[None]), len(full))[0]
-    at = logits[len(ids) - 1:len(full) - 1].float()  # [generated, vocabulary]: position before each token
+    at = logits[len(ids) - 1 : len(full) - 1].float()  # [generated, vocabulary]: position before each token
     log_probabilities = at.log_softmax(dim=-1)
-    chosen = full[len(ids):]
-    alternatives = [_alternatives(at[i], log_probabilities[i], int(chosen[i]), top_k, tokenizer)
-                    for i in range(generated)]
+    chosen = full[len(ids) :]
+    alternatives = [
+        _alternatives(at[i], log_probabilities[i], int(chosen[i]), top_k, tokenizer) for i in range(generated)
+    ]
     return Generation(
         token_ids=full.detach(),
         tokens=_token_texts(full.tolist(), tokenizer),
@@ -313,7 +339,9 @@ def _ids(value: Any, tokenizer: Any, name: str, special: bool) -> Tensor:
         if value.ndim == 2 and value.shape[0] == 1:
             value = value[0]
         if value.ndim != 1:
-            raise AttributionInputError(f"{name} has shape {tuple(value.shape)}; give token ids [length] or [1, length]")
+            raise AttributionInputError(
+                f"{name} has shape {tuple(value.shape)}; give token ids [length] or [1, length]"
+            )
         tensor = value.long()
     elif isinstance(value, Sequence) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         tensor = torch.as_tensor(list(value), dtype=torch.long)
@@ -347,8 +375,9 @@ def _logits(raw: Any, length: int) -> Tensor:
     return logits
 
 
-def _generate(call: Callable, ids: Tensor, count: int, sample: bool, seed: int | None, temperature: float,
-              eos: int | None) -> Tensor:
+def _generate(
+    call: Callable, ids: Tensor, count: int, sample: bool, seed: int | None, temperature: float, eos: int | None
+) -> Tensor:
     generator = None
     if sample:
         generator = torch.Generator(device=ids.device)
@@ -375,13 +404,16 @@ def _eos(tokenizer: Any, model: Any) -> int | None:
     return None
 
 
-def _alternatives(logits: Tensor, log_probabilities: Tensor, chosen: int, top_k: int, tokenizer: Any
-                  ) -> list[Alternative]:
+def _alternatives(
+    logits: Tensor, log_probabilities: Tensor, chosen: int, top_k: int, tokenizer: Any
+) -> list[Alternative]:
     order = torch.topk(log_probabilities, min(top_k, len(log_probabilities))).indices.tolist()
     if chosen not in order:
         order.insert(0, chosen)
-    return [Alternative(token, _text(tokenizer, token), float(log_probabilities[token].exp()), float(logits[token]))
-            for token in order]
+    return [
+        Alternative(token, _text(tokenizer, token), float(log_probabilities[token].exp()), float(logits[token]))
+        for token in order
+    ]
 
 
 def _text(tokenizer: Any, token: int) -> str:
@@ -398,7 +430,7 @@ def _token_texts(ids: list[int], tokenizer: Any) -> list[str]:
     texts = [str(decode(ids[:1]))]
     for previous, token in zip(ids, ids[1:]):
         before, both = str(decode([previous])), str(decode([previous, token]))
-        texts.append(both[len(before):] if both.startswith(before) else str(decode([token])))
+        texts.append(both[len(before) :] if both.startswith(before) else str(decode([token])))
     return texts
 
 
@@ -433,9 +465,15 @@ def attribute_generation(
     check_model(model)
     check_generation_arguments(target=target, alternative=alternative, attribute_to=attribute_to, baseline=baseline)
     options = PathOptions.checked(
-        steps=steps, rule=rule, batch_size=batch_size, output="logit",
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        output="logit",
         reducer=embedding_trace_reducer("embedding") if trace else None,
-        progress=progress, tol=tol, max_steps=max_steps, description="integrated gradients (generation)",
+        progress=progress,
+        tol=tol,
+        max_steps=max_steps,
+        description="integrated gradients (generation)",
     )
     wanted = _rows(rows, generation.generated)
     contrasts = _contrasts(alternative, generation.generated, wanted) if target == "contrast" else [None] * len(wanted)
@@ -443,7 +481,9 @@ def attribute_generation(
     vocabulary = layer.num_embeddings if isinstance(layer, nn.Embedding) else None
     for token in contrasts:
         if token is not None and vocabulary is not None and not 0 <= token < vocabulary:
-            raise AttributionInputError(f"alternative={token} is out of range; the embedding takes ids 0 to {vocabulary - 1}")
+            raise AttributionInputError(
+                f"alternative={token} is out of range; the embedding takes ids 0 to {vocabulary - 1}"
+            )
     device = model_device(model) or model_device(layer)
     ids = generation.token_ids.to(device or generation.token_ids.device)
     extras = {"use_cache": False} if _takes(model, "use_cache") else {}
@@ -452,23 +492,39 @@ def attribute_generation(
     twin = isolated.twin(layer)
     with torch.no_grad():
         embedded = twin(batch.input_ids).detach()
-    base, name = text_baseline(_baseline_spec(baseline, tokenizer, model), batch, twin, embedded,
-                               tokenizer=tokenizer, model=model, keep_special=keep_special, vocabulary=vocabulary)
+    base, name = text_baseline(
+        _baseline_spec(baseline, tokenizer, model),
+        batch,
+        twin,
+        embedded,
+        tokenizer=tokenizer,
+        model=model,
+        keep_special=keep_special,
+        vocabulary=vocabulary,
+    )
     if attribute_to == "prompt":
         base = base.clone()
-        base[:, generation.prompt_length:] = embedded[:, generation.prompt_length:]
+        base[:, generation.prompt_length :] = embedded[:, generation.prompt_length :]
     positions = torch.tensor([generation.position(row) - 1 for row in wanted], device=ids.device)
     tokens = ids[positions + 1]
     others = torch.tensor([c if c is not None else 0 for c in contrasts], device=ids.device)
-    head = _selective_head(isolated, model, layer, batch, positions, tokens,
-                           others if target == "contrast" else None, target == "log_probability")
+    head = _selective_head(
+        isolated,
+        model,
+        layer,
+        batch,
+        positions,
+        tokens,
+        others if target == "contrast" else None,
+        target == "log_probability",
+    )
     current: dict[str, Any] = {}
     forward = substituting_forward(isolated, twin, batch, current)
     reader = _Reader(head is not None, positions, tokens, others, target)
     targets = [reader.row(index) for index in range(len(wanted))]
     results = integrate_path(forward, embedded, base, targets, options, baseline_label=name)
     attributions = []
-    for index, (row, result) in enumerate(zip(wanted, results)):
+    for row, result in zip(wanted, results):
         kept = torch.arange(len(ids), device=result.attributions.device) < generation.position(row)
         result = dataclasses.replace(result, attributions=result.attributions * kept[None, :, None])
         attributions.append(TextAttribution(result, result.attributions.sum(dim=-1), batch, "sum"))
@@ -490,7 +546,8 @@ def _contrasts(alternative: int | Sequence[int], generated: int, wanted: list[in
     values = list(alternative)
     if len(values) != generated or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         raise AttributionInputError(
-            f"alternative has {len(values)} entries; give one token id, or one per generated token ({generated})")
+            f"alternative has {len(values)} entries; give one token id, or one per generated token ({generated})"
+        )
     return [values[row] for row in wanted]
 
 
@@ -509,8 +566,16 @@ def _baseline_spec(baseline: Any, tokenizer: Any, model: Any) -> Any:
     )
 
 
-def _selective_head(isolated: IsolatedModel, model: Callable, layer: nn.Module, batch: TokenBatch,
-                    positions: Tensor, tokens: Tensor, others: Tensor | None, with_lse: bool) -> SelectiveHead | None:
+def _selective_head(
+    isolated: IsolatedModel,
+    model: Callable,
+    layer: nn.Module,
+    batch: TokenBatch,
+    positions: Tensor,
+    tokens: Tensor,
+    others: Tensor | None,
+    with_lse: bool,
+) -> SelectiveHead | None:
     """Put a `SelectiveHead` in the twin where the model's head allows it and gives the same numbers at
     the input; None (the twin keeps the model's own head) otherwise."""
     if not isinstance(model, nn.Module):
@@ -537,8 +602,9 @@ def _selective_head(isolated: IsolatedModel, model: Callable, layer: nn.Module, 
     return selective
 
 
-def _agrees(full: Tensor, picked: Tensor, positions: Tensor, tokens: Tensor, others: Tensor | None,
-            with_lse: bool) -> bool:
+def _agrees(
+    full: Tensor, picked: Tensor, positions: Tensor, tokens: Tensor, others: Tensor | None, with_lse: bool
+) -> bool:
     if full.ndim != 3 or picked.shape != (full.shape[0], len(positions), 3):
         return False
     at = full[0, positions].float()

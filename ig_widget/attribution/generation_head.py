@@ -49,8 +49,7 @@ class SelectiveHead(nn.Module):
     With `selective` False it is the model's own head (for passes that need every logit).
     """
 
-    def __init__(self, head: nn.Linear, positions: Tensor, tokens: Tensor, alternatives: Tensor | None,
-                 with_lse: bool):
+    def __init__(self, head: nn.Linear, positions: Tensor, tokens: Tensor, alternatives: Tensor | None, with_lse: bool):
         super().__init__()
         self.head = head
         self.positions, self.tokens, self.alternatives = positions, tokens, alternatives
@@ -65,8 +64,11 @@ class SelectiveHead(nn.Module):
         at = hidden[:, self.positions]  # [batch, rows, dim]
         columns = [_picked(at, weight, bias, self.tokens)]
         columns.append(_LogSumExp.apply(at, weight, bias) if self.with_lse else torch.zeros_like(columns[0]))
-        columns.append(_picked(at, weight, bias, self.alternatives) if self.alternatives is not None
-                       else torch.zeros_like(columns[0]))
+        columns.append(
+            _picked(at, weight, bias, self.alternatives)
+            if self.alternatives is not None
+            else torch.zeros_like(columns[0])
+        )
         return torch.stack(columns, dim=-1)
 
 

@@ -76,9 +76,22 @@ def integrated_gradients(
         pass per chunk, no model call.
     """
     return integrated_gradients_multi(
-        model, x, targets=[target], baseline=baseline, steps=steps, rule=rule, batch_size=batch_size, trace=trace,
-        output=output, seed=seed, input_range=input_range, trace_reduce=trace_reduce, progress=progress,
-        tol=tol, max_steps=max_steps, idgi=idgi,
+        model,
+        x,
+        targets=[target],
+        baseline=baseline,
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        trace=trace,
+        output=output,
+        seed=seed,
+        input_range=input_range,
+        trace_reduce=trace_reduce,
+        progress=progress,
+        tol=tol,
+        max_steps=max_steps,
+        idgi=idgi,
     )[0]
 
 
@@ -122,16 +135,30 @@ def integrated_gradients_multi(
         check_target_spec(target, output)
     check_seed(seed)
     options = PathOptions.checked(
-        steps=steps, rule=rule, batch_size=batch_size, output=output,
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        output=output,
         reducer=image_trace_reducer(trace_reduce, x.ndim) if trace else None,
-        progress=progress, tol=tol, max_steps=max_steps, description="integrated gradients", idgi=idgi,
+        progress=progress,
+        tol=tol,
+        max_steps=max_steps,
+        description="integrated gradients",
+        idgi=idgi,
     )
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range, finite=False)
     check_finite_ends(x, base, baseline)
-    return integrate_path(plain_forward(isolated_model(model)), x, base, targets, options,
-                          method="idgi" if idgi else "integrated_gradients",
-                          baseline_label=baseline_name(baseline), top_k=top_k)
+    return integrate_path(
+        plain_forward(isolated_model(model)),
+        x,
+        base,
+        targets,
+        options,
+        method="idgi" if idgi else "integrated_gradients",
+        baseline_label=baseline_name(baseline),
+        top_k=top_k,
+    )
 
 
 def _checked_targets(targets: Sequence[TargetSpec] | None, top_k: int | None) -> list[TargetSpec]:

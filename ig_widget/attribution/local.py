@@ -10,13 +10,13 @@ from torch import Tensor
 
 from .baselines import BaselineSpec, Range, make_baseline
 from .batching import auto_batch_size, chunked_gradients
-from .errors import AttributionInputError
 from .model_state import isolated_model
 from .probes import plain_forward, probe
-from .walk import straight_path
 from .result import AttributionResult, InteriorGradients
 from .targets import TargetSpec, check_target_spec
-from .validation import alpha_values as checked_alphas, check_batch_size, check_input, check_model
+from .validation import alpha_values as checked_alphas
+from .validation import check_batch_size, check_input, check_model
+from .walk import straight_path
 
 
 def saliency(
@@ -33,8 +33,9 @@ def saliency(
     return _replace_attributions(result, gradients.abs() if absolute else gradients)
 
 
-def gradient_x_input(model: Callable, x: Tensor, *, target: TargetSpec = None, output: str = "logit"
-                     ) -> AttributionResult:
+def gradient_x_input(
+    model: Callable, x: Tensor, *, target: TargetSpec = None, output: str = "logit"
+) -> AttributionResult:
     """Gradient times input: IG with a zero baseline and a single step at alpha = 1.
 
     Parameters
@@ -97,7 +98,9 @@ def _gradient_at_input(model: Callable, x: Tensor, target: TargetSpec, output: s
     points = lambda start, stop: (x[start:stop], torch.arange(start, stop, device=x.device))
     chunks = list(chunked_gradients(forward, score, points, batch, batch))
     gradients = torch.cat([chunk.gradients for chunk in chunks])
-    return gradients, AttributionResult(method=method, attributions=gradients, inputs=x, score=values, target=score.classes)
+    return gradients, AttributionResult(
+        method=method, attributions=gradients, inputs=x, score=values, target=score.classes
+    )
 
 
 def _replace_attributions(result: AttributionResult, attributions: Tensor) -> AttributionResult:

@@ -79,8 +79,11 @@ def _referenced(obj: object) -> list[object]:
     if isinstance(obj, types.FunctionType):
         cells = [cell.cell_contents for cell in (obj.__closure__ or ()) if _cell_filled(cell)]
         named = obj.__globals__
-        return cells + [named[name] for name in _global_names(obj.__code__) if name in named] + list(
-            obj.__defaults__ or ())
+        return (
+            cells
+            + [named[name] for name in _global_names(obj.__code__) if name in named]
+            + list(obj.__defaults__ or ())
+        )
     if isinstance(obj, (list, tuple)):
         return list(obj)
     if isinstance(obj, dict):
@@ -101,13 +104,17 @@ def _global_names(code: types.CodeType) -> list[str]:
 
 def _is_plain_object(obj: object) -> bool:
     """An instance of a user's class (a callable wrapper, a holder of models): its attributes are followed."""
-    return (hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType, types.FunctionType))
-            and type(obj).__module__ not in ("builtins", "torch") and not isinstance(obj, torch.Tensor))
+    return (
+        hasattr(obj, "__dict__")
+        and not isinstance(obj, (type, types.ModuleType, types.FunctionType))
+        and type(obj).__module__ not in ("builtins", "torch")
+        and not isinstance(obj, torch.Tensor)
+    )
 
 
 def _cell_filled(cell) -> bool:
     try:
-        cell.cell_contents
+        cell.cell_contents  # noqa: B018 - reading an empty cell raises ValueError
     except ValueError:
         return False
     return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from .batching import Progress
 from .errors import AttributionInputError
@@ -12,7 +12,7 @@ from .targets import check_output
 from .trace_reduce import Reducer
 from .validation import check_adaptive, check_batch_size, check_steps
 
-Steps = Union[int, Literal["auto"]]
+Steps = int | Literal["auto"]
 
 DEFAULT_TOL = 0.01
 AUTO_MAX_STEPS = 255  # steps="auto" stops at this many points unless max_steps says otherwise
@@ -41,9 +41,20 @@ class PathOptions:
     idgi: bool = False
 
     @classmethod
-    def checked(cls, *, steps: Steps, rule: str, batch_size: int | None, output: str, reducer: Reducer | None,
-                progress: ProgressSpec, tol: float, max_steps: int, description: str,
-                idgi: bool = False) -> PathOptions:
+    def checked(
+        cls,
+        *,
+        steps: Steps,
+        rule: str,
+        batch_size: int | None,
+        output: str,
+        reducer: Reducer | None,
+        progress: ProgressSpec,
+        tol: float,
+        max_steps: int,
+        description: str,
+        idgi: bool = False,
+    ) -> PathOptions:
         """The options from an entry point's arguments, each checked before any model call; `description`
         names the walk on a progress bar."""
         if not isinstance(idgi, bool):
@@ -58,5 +69,6 @@ class PathOptions:
             check_adaptive(tol, max_steps)
         check_batch_size(batch_size)
         check_output(output)
-        return cls(steps, rule, batch_size, output, reducer, progress_callback(progress, description), tol, max_steps,
-                   idgi)
+        return cls(
+            steps, rule, batch_size, output, reducer, progress_callback(progress, description), tol, max_steps, idgi
+        )

@@ -46,15 +46,17 @@ def integrate_path(
     # else from the probe's pass, which then runs on x and x' together.
     fixed = None if steps == "auto" else path_points(rule, steps)
     starts_at_baseline = fixed is not None and fixed[0][0] == 0.0
-    scores, values, baseline_values = probe_many(forward, x, targets, options.output, top_k,
-                                                 baseline=None if starts_at_baseline else baseline)
+    scores, values, baseline_values = probe_many(
+        forward, x, targets, options.output, top_k, baseline=None if starts_at_baseline else baseline
+    )
     walk = PathWalk(forward, scores, baseline, x - baseline, options.batch_size, options.progress, path, options.idgi)
     if not starts_at_baseline and baseline_values is None:
         baseline_values = walk.baseline_scores()
     diagnoses = [None] * len(scores)
     if steps == "auto":
-        alphas, weights, streamed, diagnoses = refine(walk, values, baseline_values, rule, options.tol,
-                                                      options.max_steps)
+        alphas, weights, streamed, diagnoses = refine(
+            walk, values, baseline_values, rule, options.tol, options.max_steps
+        )
         rule, steps = nested_rule(rule), len(alphas)
     else:
         alphas = torch.as_tensor(fixed[0], dtype=x.dtype, device=x.device)
@@ -70,20 +72,22 @@ def integrate_path(
     for index, score in enumerate(scores):
         summed, baseline_values, trace = finished[index]
         attributions = walk.attributions(summed)
-        results.append(AttributionResult(
-            method=method,
-            attributions=attributions,
-            inputs=x,
-            score=values[index],
-            target=score.classes,
-            baseline=baseline,
-            baseline_score=baseline_values,
-            baseline_name=baseline_label,
-            rule=rule,
-            steps=steps,
-            trace=trace,
-            diagnosis=diagnoses[index],
-        ))
+        results.append(
+            AttributionResult(
+                method=method,
+                attributions=attributions,
+                inputs=x,
+                score=values[index],
+                target=score.classes,
+                baseline=baseline,
+                baseline_score=baseline_values,
+                baseline_name=baseline_label,
+                rule=rule,
+                steps=steps,
+                trace=trace,
+                diagnosis=diagnoses[index],
+            )
+        )
     return results
 
 
@@ -94,17 +98,24 @@ def _check_walk(walk: PathWalk, values: list[Tensor], finished: list, steps: int
     whether its gap is too small to diagnose (then `_diagnoses` skips it)."""
     finite = walk.deferred or []
     walk.deferred = None
-    flat = [flat_gradient_rows(summed, value, baseline_values, steps)
-            for value, (summed, baseline_values, _) in zip(values, finished)]
-    needed = [diagnosis_needed(trace, value, baseline_values, _total(walk, summed)) if diagnose_now else None
-              for value, (summed, baseline_values, trace) in zip(values, finished)]
-    flags = [~each for each in finite] + [each.any() for each in flat if each is not None] + \
-        [each for each in needed if each is not None]
+    flat = [
+        flat_gradient_rows(summed, value, baseline_values, steps)
+        for value, (summed, baseline_values, _) in zip(values, finished)
+    ]
+    needed = [
+        diagnosis_needed(trace, value, baseline_values, _total(walk, summed)) if diagnose_now else None
+        for value, (summed, baseline_values, trace) in zip(values, finished)
+    ]
+    flags = (
+        [~each for each in finite]
+        + [each.any() for each in flat if each is not None]
+        + [each for each in needed if each is not None]
+    )
     if not flags or not bool(torch.stack(flags).any()):
         return [True] * len(needed)
     if any(not bool(each) for each in finite):
         raise path_not_finite()
-    for value, (summed, baseline_values, _), rows in zip(values, finished, flat):
+    for value, (_, baseline_values, _), rows in zip(values, finished, flat):
         if rows is not None and rows.any():
             raise_flat_gradient(rows, value, baseline_values, steps)
     return [each is None or not bool(each) for each in needed]
@@ -115,14 +126,17 @@ def _total(walk: PathWalk, summed: Tensor) -> Tensor:
     return (summed * walk.difference).flatten(1).sum(dim=1)
 
 
-def _diagnoses(walk: PathWalk, values: list[Tensor], finished: list, rule: str, max_steps: int,
-               small: list[bool]) -> list:
+def _diagnoses(
+    walk: PathWalk, values: list[Tensor], finished: list, rule: str, max_steps: int, small: list[bool]
+) -> list:
     """Per target, why its gap resists more steps (see `diagnosis.py`), or None. A jump at an end of the
     path seen between the end and its nearest point is checked with one gradient-free pass closer to
     the end than steps="auto" would ever come: there it is a jump, else a steep stretch that more steps
     resolve. Targets whose gap `_check_walk` found small are not looked at (no host synchronisation)."""
-    found = [None if small else diagnose(trace, value, baseline_values, _total(walk, summed))
-             for small, value, (summed, baseline_values, trace) in zip(small, values, finished)]
+    found = [
+        None if small else diagnose(trace, value, baseline_values, _total(walk, summed))
+        for small, value, (summed, baseline_values, trace) in zip(small, values, finished)
+    ]
     if not any(d is not None and d.kind == "endpoint_jump" for d in found):
         return found
     confirmed = endpoint_jumps(walk, values, [each[1] for each in finished], unresolved_alpha(rule, max_steps))

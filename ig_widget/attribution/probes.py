@@ -42,7 +42,11 @@ def score_at(forward: Forward, score: TargetScore, points: Tensor, rows: Tensor 
 
 
 def probe_many(
-    forward: Forward, x: Tensor, targets: Sequence[TargetSpec], output: str, top_k: int | None = None,
+    forward: Forward,
+    x: Tensor,
+    targets: Sequence[TargetSpec],
+    output: str,
+    top_k: int | None = None,
     baseline: Tensor | None = None,
 ) -> tuple[list[TargetScore], list[Tensor], list[Tensor] | None]:
     """`probe` for several targets from one gradient-free pass at the input: (scores, F(x), F(x')).
@@ -77,8 +81,9 @@ def probe_many(
     return scores, values, baseline_values
 
 
-def joint_pass(forward: Forward, x: Tensor, baseline: Tensor | None, rows: Tensor,
-               targets: Sequence[TargetSpec]) -> tuple[Any, Any]:
+def joint_pass(
+    forward: Forward, x: Tensor, baseline: Tensor | None, rows: Tensor, targets: Sequence[TargetSpec]
+) -> tuple[Any, Any]:
     """(model output at x, output at the baseline or None) from one pass over both stacked.
 
     Only for class-index targets, whose scores are read from the output tensor alone, so each half

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 from .batching import Progress
 from .errors import AttributionInputError
 
-ProgressSpec = Union[Progress, bool, None]
+ProgressSpec = Progress | bool | None
 
 
 def progress_callback(progress: ProgressSpec, description: str) -> Progress | None:

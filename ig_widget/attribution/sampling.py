@@ -19,7 +19,11 @@ from .progress import ProgressSpec, progress_callback
 from .result import AttributionResult
 from .targets import TargetSpec, check_target_spec
 from .validation import (
-    check_batch_size, check_input, check_model, check_noise_level, check_positive_count,
+    check_batch_size,
+    check_input,
+    check_model,
+    check_noise_level,
+    check_positive_count,
     check_seed,
 )
 
@@ -68,8 +72,17 @@ def smoothgrad(
     check_positive_count("samples", samples)
     check_noise_level(noise_level)
     check_seed(seed)
-    options = PathOptions.checked(steps=steps, rule=rule, batch_size=batch_size, output=output, reducer=None,
-                                  progress=None, tol=DEFAULT_TOL, max_steps=AUTO_MAX_STEPS, description="smoothgrad")
+    options = PathOptions.checked(
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        output=output,
+        reducer=None,
+        progress=None,
+        tol=DEFAULT_TOL,
+        max_steps=AUTO_MAX_STEPS,
+        description="smoothgrad",
+    )
     x = x.detach()
     batch = x.shape[0]
     dims = tuple(range(1, x.ndim))
@@ -82,14 +95,23 @@ def smoothgrad(
     classes = score.classes.repeat(samples) if score.classes is not None else target
     if method == "integrated_gradients":
         per_copy = integrate_path(
-            forward, noisy, make_baseline(baseline, noisy, seed=seed, input_range=input_range), [classes], options,
+            forward,
+            noisy,
+            make_baseline(baseline, noisy, seed=seed, input_range=input_range),
+            [classes],
+            options,
         )[0]
         attributions = _mean_over_samples(per_copy.attributions, samples, squared)
         return AttributionResult(
-            method="smoothgrad_integrated_gradients", attributions=attributions, inputs=x,
-            score=per_copy.score.view(samples, batch).mean(0), target=score.classes,
+            method="smoothgrad_integrated_gradients",
+            attributions=attributions,
+            inputs=x,
+            score=per_copy.score.view(samples, batch).mean(0),
+            target=score.classes,
             baseline_score=per_copy.baseline_score.view(samples, batch).mean(0),
-            baseline_name=baseline_name(baseline), rule=rule, steps=steps,
+            baseline_name=baseline_name(baseline),
+            rule=rule,
+            steps=steps,
         )
     noisy_score, _ = probe(forward, noisy, classes, output)
     size = batch_size or auto_batch_size(x[0], batch, noisy.shape[0])
@@ -97,8 +119,11 @@ def smoothgrad(
     gradients = torch.cat([c.gradients for c in chunked_gradients(forward, noisy_score, points, noisy.shape[0], size)])
     per_copy = gradients * noisy if method == "gradient_x_input" else gradients
     return AttributionResult(
-        method=f"smoothgrad_{method}", attributions=_mean_over_samples(per_copy, samples, squared),
-        inputs=x, score=values, target=score.classes,
+        method=f"smoothgrad_{method}",
+        attributions=_mean_over_samples(per_copy, samples, squared),
+        inputs=x,
+        score=values,
+        target=score.classes,
     )
 
 
@@ -156,16 +181,23 @@ def expected_gradients(
     total = torch.zeros_like(difference)
     score, values = probe(forward, x, target, output)
     size = batch_size or auto_batch_size(x[0], batch, samples * batch)
-    baseline_values = torch.cat([
-        score_at(forward, score, baselines[start:start + size], rows_all[start:start + size])
-        for start in range(0, samples * batch, size)
-    ])
+    baseline_values = torch.cat(
+        [
+            score_at(forward, score, baselines[start : start + size], rows_all[start : start + size])
+            for start in range(0, samples * batch, size)
+        ]
+    )
     for chunk in chunked_gradients(forward, score, make_points, samples * batch, size, progress):
-        total[chunk.start:chunk.stop] = chunk.gradients * difference[chunk.start:chunk.stop]
+        total[chunk.start : chunk.stop] = chunk.gradients * difference[chunk.start : chunk.stop]
     return AttributionResult(
-        method="expected_gradients", attributions=total.view(samples, *x.shape).mean(0), inputs=x,
-        score=values, target=score.classes, baseline=baselines.view(samples, *x.shape).mean(0),
-        baseline_score=baseline_values.view(samples, batch).mean(0), baseline_name="data distribution",
+        method="expected_gradients",
+        attributions=total.view(samples, *x.shape).mean(0),
+        inputs=x,
+        score=values,
+        target=score.classes,
+        baseline=baselines.view(samples, *x.shape).mean(0),
+        baseline_score=baseline_values.view(samples, batch).mean(0),
+        baseline_name="data distribution",
         steps=samples,
     )
 

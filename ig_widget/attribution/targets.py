@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -13,7 +13,7 @@ from .errors import AttributionInputError
 
 OUTPUTS = ("logit", "probability", "log_probability")
 
-TargetSpec = Union[None, int, Sequence[int], Tensor, Callable[[Any], Tensor]]
+TargetSpec = None | int | Sequence[int] | Tensor | Callable[[Any], Tensor]
 
 
 def output_tensor(raw: Any) -> Tensor:
@@ -72,8 +72,13 @@ def check_target_spec(target: TargetSpec, output: str) -> None:
         values = torch.as_tensor(target)
     except (TypeError, ValueError, RuntimeError):
         values = None
-    if values is None or values.dtype.is_floating_point or values.dtype == torch.bool or values.ndim > 1 \
-            or values.numel() == 0:
+    if (
+        values is None
+        or values.dtype.is_floating_point
+        or values.dtype == torch.bool
+        or values.ndim > 1
+        or values.numel() == 0
+    ):
         raise AttributionInputError(
             f"target={target!r} is not a class index; give an int, one int per row, None (the top "
             "prediction) or a callable returning one score per row"
@@ -138,8 +143,9 @@ def resolve_target(target: TargetSpec, output: str, raw: Any, batch: int) -> Tar
             raise AttributionInputError(
                 f"target has {classes.numel()} entries for a batch of {batch}; give one int, or one per row"
             )
-        out_of_range = target >= count if isinstance(target, int) and not isinstance(target, bool) \
-            else (classes >= count).any()  # an int is checked on the host
+        out_of_range = (
+            target >= count if isinstance(target, int) and not isinstance(target, bool) else (classes >= count).any()
+        )  # an int is checked on the host
         if out_of_range:
             raise AttributionInputError(
                 f"target={target!r} is out of range: the model has {count} outputs (0 to {count - 1})"

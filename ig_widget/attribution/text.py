@@ -80,9 +80,22 @@ def text_integrated_gradients(
     steps, rule, batch_size, trace, output, progress, tol, max_steps : as for `integrated_gradients`.
     """
     return text_integrated_gradients_multi(
-        model, inputs, targets=[target], baseline=baseline, steps=steps, rule=rule, batch_size=batch_size,
-        trace=trace, tokenizer=tokenizer, embedding=embedding, keep_special=keep_special,
-        token_reduce=token_reduce, output=output, trace_reduce=trace_reduce, progress=progress, tol=tol,
+        model,
+        inputs,
+        targets=[target],
+        baseline=baseline,
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        trace=trace,
+        tokenizer=tokenizer,
+        embedding=embedding,
+        keep_special=keep_special,
+        token_reduce=token_reduce,
+        output=output,
+        trace_reduce=trace_reduce,
+        progress=progress,
+        tol=tol,
         max_steps=max_steps,
     )[0]
 
@@ -122,13 +135,21 @@ def text_integrated_gradients_multi(
     for target in targets:
         check_target_spec(target, output)
     options = PathOptions.checked(
-        steps=steps, rule=rule, batch_size=batch_size, output=output,
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        output=output,
         reducer=embedding_trace_reducer(trace_reduce) if trace else None,
-        progress=progress, tol=tol, max_steps=max_steps, description="integrated gradients (text)",
+        progress=progress,
+        tol=tol,
+        max_steps=max_steps,
+        description="integrated gradients (text)",
     )
     check_text_baseline(baseline)
     if token_reduce not in TOKEN_REDUCTIONS:
-        raise AttributionInputError(f"token_reduce={token_reduce!r} is unknown; use one of {', '.join(TOKEN_REDUCTIONS)}")
+        raise AttributionInputError(
+            f"token_reduce={token_reduce!r} is unknown; use one of {', '.join(TOKEN_REDUCTIONS)}"
+        )
     layer = find_embedding(model, embedding)
     batch = token_batch(inputs, tokenizer, model_device(model) or model_device(layer))
     vocabulary = layer.num_embeddings if isinstance(layer, nn.Embedding) else None
@@ -138,17 +159,28 @@ def text_integrated_gradients_multi(
     with torch.no_grad():
         embedded = layer(batch.input_ids).detach()
     base, name = text_baseline(
-        baseline, batch, layer, embedded,
-        tokenizer=tokenizer, model=model, keep_special=keep_special, vocabulary=vocabulary,
+        baseline,
+        batch,
+        layer,
+        embedded,
+        tokenizer=tokenizer,
+        model=model,
+        keep_special=keep_special,
+        vocabulary=vocabulary,
     )
     current: dict[str, Any] = {}
     results = integrate_path(
-        substituting_forward(isolated, layer, batch, current), embedded, base,
-        [with_inputs(target, current) if callable(target) else target for target in targets], options,
+        substituting_forward(isolated, layer, batch, current),
+        embedded,
+        base,
+        [with_inputs(target, current) if callable(target) else target for target in targets],
+        options,
         baseline_label=name,
     )
-    return [TextAttribution(result, _token_scores(result.attributions, token_reduce), batch, token_reduce)
-            for result in results]
+    return [
+        TextAttribution(result, _token_scores(result.attributions, token_reduce), batch, token_reduce)
+        for result in results
+    ]
 
 
 def _token_scores(attributions: Tensor, token_reduce: str) -> Tensor:
@@ -170,8 +202,9 @@ def find_embedding(model: Callable, embedding: nn.Module | str | None) -> nn.Mod
     if embedding is not None:
         raise AttributionInputError(f"embedding must be an nn.Module, a submodule name or None; got {embedding!r}")
     modules = modules_of(model)
-    declared = _distinct(getter() for module in modules
-                         if callable(getter := getattr(module, "get_input_embeddings", None)))
+    declared = _distinct(
+        getter() for module in modules if callable(getter := getattr(module, "get_input_embeddings", None))
+    )
     declared = [layer for layer in declared if isinstance(layer, nn.Module)]
     found = declared or [module for module in modules if isinstance(module, nn.Embedding)]
     if len(found) == 1:

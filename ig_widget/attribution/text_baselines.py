@@ -8,7 +8,7 @@ the path only changes the words and the model still sees a well-formed sequence 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -16,7 +16,7 @@ from torch import Tensor
 from .errors import AttributionInputError
 from .text_inputs import TokenBatch, check_vocabulary
 
-TextBaselineSpec = Union[str, int, Tensor]
+TextBaselineSpec = str | int | Tensor
 TOKEN_BASELINES = ("pad", "mask", "unk")
 TEXT_BASELINES = (*TOKEN_BASELINES, "zero")
 
@@ -30,8 +30,7 @@ def check_text_baseline(spec: TextBaselineSpec) -> None:
         )
     if isinstance(spec, bool) or not isinstance(spec, (str, int, Tensor)):
         raise AttributionInputError(
-            f"baseline={spec!r} is not a text baseline; use one of {', '.join(TEXT_BASELINES)}, a token id "
-            "or a tensor"
+            f"baseline={spec!r} is not a text baseline; use one of {', '.join(TEXT_BASELINES)}, a token id or a tensor"
         )
 
 

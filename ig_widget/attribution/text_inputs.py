@@ -122,8 +122,9 @@ def _padded_without_pad_token(tokenizer: Any, texts: list[str], options: dict[st
     for row in rows:
         missing = longest - len(row["input_ids"])
         for name, values in row.items():
-            fill = {"input_ids": filler, "attention_mask": 0, "special_tokens_mask": 1,
-                    "offset_mapping": (0, 0)}.get(name, 0)
+            fill = {"input_ids": filler, "attention_mask": 0, "special_tokens_mask": 1, "offset_mapping": (0, 0)}.get(
+                name, 0
+            )
             padded.setdefault(name, []).append(list(values) + [fill] * missing)
     return {name: torch.as_tensor(values) for name, values in padded.items()}
 
@@ -234,8 +235,7 @@ def call_with_tokens(model: Callable, arguments: dict[str, Any]) -> Any:
     parameters = _parameters(model)
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
     accepted = {
-        name: value for name, value in arguments.items()
-        if name != "input_ids" and (takes_any or name in parameters)
+        name: value for name, value in arguments.items() if name != "input_ids" and (takes_any or name in parameters)
     }
     if "input_ids" in parameters:
         return model(input_ids=arguments["input_ids"], **accepted)

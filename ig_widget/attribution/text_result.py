@@ -71,8 +71,10 @@ class TextAttribution:
         if batch.texts is None or batch.spans is None:
             return list(tokens)
         text, spans, special = batch.texts[row], batch.spans[row], batch.special[row].tolist()
-        return [token if special[i] or start == stop else text[start:stop]
-                for i, (token, (start, stop)) in enumerate(zip(tokens, spans))]
+        return [
+            token if special[i] or start == stop else text[start:stop]
+            for i, (token, (start, stop)) in enumerate(zip(tokens, spans))
+        ]
 
     def words(self, row: int = 0) -> list[Word]:
         """Tokens merged into words (scores summed), using the tokenizer's word ids, else its offsets
@@ -97,8 +99,14 @@ class TextAttribution:
             joins = [i > 0 and keys[i] is not None and keys[i] == keys[i - 1] for i in range(length)]
         elif batch.spans is not None:
             spans = batch.spans[row]
-            joins = [i > 0 and not special[i] and not special[i - 1] and spans[i][0] < spans[i][1]
-                     and spans[i][0] == spans[i - 1][1] for i in range(length)]
+            joins = [
+                i > 0
+                and not special[i]
+                and not special[i - 1]
+                and spans[i][0] < spans[i][1]
+                and spans[i][0] == spans[i - 1][1]
+                for i in range(length)
+            ]
         else:
             joins = [False] * length
         starts = [i for i in range(length) if not joins[i]]
@@ -108,5 +116,5 @@ class TextAttribution:
         batch = self.tokens
         if batch.texts is not None and batch.spans is not None and not batch.special[row, group.start]:
             spans = batch.spans[row]
-            return batch.texts[row][spans[group.start][0]:spans[group.stop - 1][1]]
+            return batch.texts[row][spans[group.start][0] : spans[group.stop - 1][1]]
         return "".join(strings[i] for i in group)

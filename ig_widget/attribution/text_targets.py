@@ -39,8 +39,7 @@ class NextToken:
         logits = output_tensor(output)
         if logits.ndim != 3:
             raise AttributionInputError(
-                f"NextToken needs next-token logits [batch, length, vocabulary]; the model gave "
-                f"{tuple(logits.shape)}"
+                f"NextToken needs next-token logits [batch, length, vocabulary]; the model gave {tuple(logits.shape)}"
             )
         if self.token >= logits.shape[-1]:
             raise AttributionInputError(

@@ -32,11 +32,12 @@ def check_input(x: Tensor, model: Callable, name: str = "x", finite: bool = True
     if not isinstance(x, Tensor):
         raise AttributionInputError(f"{name} must be a torch.Tensor with a batch dimension; got {type(x).__name__}")
     if not x.dtype.is_floating_point:
-        hint = " (integer values look like token ids: explain text with ig_widget.text_integrated_gradients)" \
-            if not x.dtype.is_complex and x.dtype != torch.bool else ""
-        raise AttributionInputError(
-            f"{name} has dtype {x.dtype}; gradient methods need a floating-point input{hint}"
+        hint = (
+            " (integer values look like token ids: explain text with ig_widget.text_integrated_gradients)"
+            if not x.dtype.is_complex and x.dtype != torch.bool
+            else ""
         )
+        raise AttributionInputError(f"{name} has dtype {x.dtype}; gradient methods need a floating-point input{hint}")
     if x.ndim >= 1 and x.shape[0] == 0:
         raise AttributionInputError(f"{name} has shape {tuple(x.shape)}, an empty batch; give at least one row")
     if x.ndim < 2:
@@ -59,8 +60,7 @@ def check_input(x: Tensor, model: Callable, name: str = "x", finite: bool = True
     dtype = model_dtype(model)
     if dtype is not None and dtype != x.dtype:
         raise AttributionInputError(
-            f"{name} has dtype {x.dtype} but the model's parameters are {dtype}; convert the input: "
-            f"{name}.to({dtype})"
+            f"{name} has dtype {x.dtype} but the model's parameters are {dtype}; convert the input: {name}.to({dtype})"
         )
 
 

@@ -69,7 +69,9 @@ class PathRecorder:
         self.gradients = difference.new_zeros(steps, batch, *reduced_shape)
         self.increments = difference.new_zeros(steps, batch, *reduced_shape)
 
-    def add(self, steps: Tensor, rows: Tensor, scores: Tensor, gradients: Tensor, first_step: int | None = None) -> None:
+    def add(
+        self, steps: Tensor, rows: Tensor, scores: Tensor, gradients: Tensor, first_step: int | None = None
+    ) -> None:
         """Record points (steps[i], rows[i]); `first_step` says the points are whole steps from there
         on, in order, so rows broadcast and results are written as one slice."""
         if first_step is None:
@@ -83,10 +85,12 @@ class PathRecorder:
         self.scores[span] = scores.view(-1, batch)
         self.gradients[span] = self.reducer(gradients).view(-1, *self.gradients.shape[1:])
         self.increments[span] = self.reducer((by_step * self.difference).view_as(gradients)).view(
-            -1, *self.increments.shape[1:])
+            -1, *self.increments.shape[1:]
+        )
 
-    def add_terms(self, steps: Tensor, rows: Tensor, scores: Tensor | None, gradients: Tensor | None,
-                  terms: Tensor | None) -> None:
+    def add_terms(
+        self, steps: Tensor, rows: Tensor, scores: Tensor | None, gradients: Tensor | None, terms: Tensor | None
+    ) -> None:
         """Record points (steps[i], rows[i]) whose increments are given whole (a curved path's
         gradient x velocity, or IDGI's terms); any of the three may be None (recorded elsewhere)."""
         if scores is not None:
@@ -106,9 +110,17 @@ class PathRecorder:
 class PathWalk:
     """Gradients of several target scores at chosen path points, one forward pass per chunk."""
 
-    def __init__(self, forward: Forward, scores: list[TargetScore], baseline: Tensor, difference: Tensor,
-                 batch_size: int | None, progress: Progress | None, path: CurvedPath | None = None,
-                 idgi: bool = False):
+    def __init__(
+        self,
+        forward: Forward,
+        scores: list[TargetScore],
+        baseline: Tensor,
+        difference: Tensor,
+        batch_size: int | None,
+        progress: Progress | None,
+        path: CurvedPath | None = None,
+        idgi: bool = False,
+    ):
         self.forward, self.scores, self.baseline, self.difference = forward, scores, baseline, difference
         self.batch_size, self.progress = batch_size, progress
         self.layout = preferred_layout(baseline)
@@ -136,10 +148,12 @@ class PathWalk:
         `kept_bytes`: what the caller holds besides the chunk, taken out of the automatic batch budget."""
         count = len(alphas) * self.rows_per_step
         size = self.batch_size or auto_batch_size(self.baseline[0], self.rows_per_step, count, kept_bytes)
-        make_points = straight_path(self.baseline, self.difference, alphas) if self.path is None \
-            else self.path.maker(alphas)
-        yield from chunked_multi_gradients(self.forward, self.scores, make_points, count, size, self.progress, self.layout,
-                                           self.deferred, check_finite)
+        make_points = (
+            straight_path(self.baseline, self.difference, alphas) if self.path is None else self.path.maker(alphas)
+        )
+        yield from chunked_multi_gradients(
+            self.forward, self.scores, make_points, count, size, self.progress, self.layout, self.deferred, check_finite
+        )
 
     def baseline_scores(self) -> list[Tensor]:
         """F(x') for every target from one gradient-free pass at the baseline."""
@@ -150,8 +164,14 @@ class PathWalk:
         check_baseline_scores(values)
         return values
 
-    def stream(self, alphas: Tensor, weights: Tensor, reducer: Reducer | None,
-               baseline_values: list[Tensor] | None, end_values: list[Tensor] | None = None) -> StreamedPath:
+    def stream(
+        self,
+        alphas: Tensor,
+        weights: Tensor,
+        reducer: Reducer | None,
+        baseline_values: list[Tensor] | None,
+        end_values: list[Tensor] | None = None,
+    ) -> StreamedPath:
         """Walk all points once, keeping only running sums (and the reduced trace). Without
         `baseline_values` F(x') is read off the path's point at alpha = 0. IDGI needs F(x) per target
         (`end_values`): the last point's score change runs to the input."""
@@ -172,13 +192,22 @@ class PathWalk:
 class StreamedPath:
     """Weighted gradient sums per target, accumulated chunk by chunk in a fixed order."""
 
-    def __init__(self, walk: PathWalk, alphas: Tensor, weights: Tensor, reducer: Reducer | None,
-                 baseline_values: list[Tensor] | None):
+    def __init__(
+        self,
+        walk: PathWalk,
+        alphas: Tensor,
+        weights: Tensor,
+        reducer: Reducer | None,
+        baseline_values: list[Tensor] | None,
+    ):
         self.walk, self.alphas, self.weights = walk, alphas, weights
         count = len(walk.scores)
         self.sums = [torch.zeros_like(walk.difference) for _ in range(count)]
-        self.recorders = [PathRecorder(reducer, alphas, weights, walk.difference) for _ in range(count)] \
-            if reducer is not None else None
+        self.recorders = (
+            [PathRecorder(reducer, alphas, weights, walk.difference) for _ in range(count)]
+            if reducer is not None
+            else None
+        )
         self.reads_baseline = baseline_values is None
         self.baseline_values = baseline_values or [None] * count
         self.seen_scores: list[Tensor] = []  # every chunk's scores, for `finite`
@@ -196,18 +225,20 @@ class StreamedPath:
         trailing = (1,) * (first.gradients.ndim - 1)
         if rows_per_step == 1:  # point k is step k: its weights are a slice (the step indices only at alpha = 0)
             step = None
-            point_weights = self.weights[first.start:first.stop].view(-1, *trailing)
+            point_weights = self.weights[first.start : first.stop].view(-1, *trailing)
         else:
             step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
             point_weights = self.weights[step].view(-1, *trailing)
         for index, chunk in enumerate(chunks):
             self.seen_scores.append(chunk.scores)
-            _accumulate(self.sums[index], chunk.gradients * point_weights, chunk.start, chunk.stop, chunk.rows,
-                        rows_per_step)
+            _accumulate(
+                self.sums[index], chunk.gradients * point_weights, chunk.start, chunk.stop, chunk.rows, rows_per_step
+            )
             if self.recorders is not None:
                 whole = chunk.start % rows_per_step == 0 and (chunk.stop - chunk.start) % rows_per_step == 0
-                self.recorders[index].add(step, chunk.rows, chunk.scores, chunk.gradients,
-                                          chunk.start // rows_per_step if whole else None)
+                self.recorders[index].add(
+                    step, chunk.rows, chunk.scores, chunk.gradients, chunk.start // rows_per_step if whole else None
+                )
             if chunk.start < rows_per_step and self.reads_baseline:
                 if step is None:
                     step = torch.arange(first.start, first.stop, device=first.rows.device)
@@ -253,8 +284,15 @@ class DirectPath(StreamedPath):
     exactly, whatever the number of steps.
     """
 
-    def __init__(self, walk: PathWalk, alphas: Tensor, weights: Tensor, reducer: Reducer | None,
-                 baseline_values: list[Tensor] | None, end_values: list[Tensor] | None):
+    def __init__(
+        self,
+        walk: PathWalk,
+        alphas: Tensor,
+        weights: Tensor,
+        reducer: Reducer | None,
+        baseline_values: list[Tensor] | None,
+        end_values: list[Tensor] | None,
+    ):
         super().__init__(walk, alphas, weights, reducer, baseline_values)
         if self.recorders is not None and walk.idgi:
             for recorder in self.recorders:
@@ -307,7 +345,8 @@ class DirectPath(StreamedPath):
         heads = min(rows_per_step, count)
         head_rows = rows[:heads]
         waiting = self.pending[index][head_rows] * (scores[:heads] - self.pending_scores[index][head_rows]).view(
-            -1, *trailing)
+            -1, *trailing
+        )
         self.sums[index].index_add_(0, head_rows, waiting)
         if self.recorders is not None:
             self.recorders[index].add_terms((step[:heads] - 1).clamp_min(0), head_rows, None, None, waiting)
@@ -341,12 +380,14 @@ class DirectPath(StreamedPath):
             terms = units[:-1] * (scores[1:] - scores[:-1]).view(steps - 1, batch, *trailing)
             self.sums[index] += terms.sum(dim=0)
             if recorder is not None:
-                recorder.increments[first:first + steps - 1] = recorder.reducer(terms.flatten(0, 1)).view(
-                    steps - 1, *recorder.increments.shape[1:])
+                recorder.increments[first : first + steps - 1] = recorder.reducer(terms.flatten(0, 1)).view(
+                    steps - 1, *recorder.increments.shape[1:]
+                )
         if recorder is not None:
-            recorder.scores[first:first + steps] = chunk.scores.view(steps, batch)
-            recorder.gradients[first:first + steps] = recorder.reducer(chunk.gradients).view(
-                steps, *recorder.gradients.shape[1:])
+            recorder.scores[first : first + steps] = chunk.scores.view(steps, batch)
+            recorder.gradients[first : first + steps] = recorder.reducer(chunk.gradients).view(
+                steps, *recorder.gradients.shape[1:]
+            )
         self.pending[index] = units[-1]
         self.pending_scores[index] = scores[-1]
 

@@ -31,8 +31,15 @@ from ..attribution.validation import check_model, check_positive_count
 from .distributed import Ranks, current_ranks
 from .source import Examples
 from .store import (
-    AttributionStore, class_summary, concentration, create_store, done_units, existing_config, mark_complete,
-    quantise, write_unit,
+    AttributionStore,
+    class_summary,
+    concentration,
+    create_store,
+    done_units,
+    existing_config,
+    mark_complete,
+    quantise,
+    write_unit,
 )
 
 TARGETS = ("label", "prediction")
@@ -94,14 +101,43 @@ def attribute_dataset(
     device = model_device(model) or torch.device("cpu")
     ranks = current_ranks(device)
     try:
-        return _run(twin, examples, out, options, ranks, device, target=target, baseline=baseline, method=method,
-                    unit=unit, top_k=top_k, labels=labels, overwrite=overwrite, progress=progress)
+        return _run(
+            twin,
+            examples,
+            out,
+            options,
+            ranks,
+            device,
+            target=target,
+            baseline=baseline,
+            method=method,
+            unit=unit,
+            top_k=top_k,
+            labels=labels,
+            overwrite=overwrite,
+            progress=progress,
+        )
     finally:
         ranks.close()
 
 
-def _run(twin: Callable, examples: Examples, out: pathlib.Path, options: PathOptions, ranks: Ranks,
-         device: torch.device, *, target, baseline, method, unit, top_k, labels, overwrite, progress) -> AttributionStore:
+def _run(
+    twin: Callable,
+    examples: Examples,
+    out: pathlib.Path,
+    options: PathOptions,
+    ranks: Ranks,
+    device: torch.device,
+    *,
+    target,
+    baseline,
+    method,
+    unit,
+    top_k,
+    labels,
+    overwrite,
+    progress,
+) -> AttributionStore:
     count = len(examples)
     with torch.no_grad():
         first = output_tensor(twin(examples.batch(0, 1)[0].to(device)))
@@ -111,10 +147,19 @@ def _run(twin: Callable, examples: Examples, out: pathlib.Path, options: PathOpt
     if labels is not None and len(labels) != classes:
         raise AttributionInputError(f"labels has {len(labels)} names but the model has {classes} outputs")
     config = {
-        "count": count, "shape": list(examples.example_shape), "unit": unit, "classes": classes,
-        "target": _target_name(target), "baseline": baseline if isinstance(baseline, str) else float(baseline),
-        "baseline_name": baseline_name(baseline), "steps": options.steps, "rule": options.rule, "output": options.output,
-        "method": "idgi" if options.idgi else method, "top_k": top_k, "labels": list(labels) if labels else None,
+        "count": count,
+        "shape": list(examples.example_shape),
+        "unit": unit,
+        "classes": classes,
+        "target": _target_name(target),
+        "baseline": baseline if isinstance(baseline, str) else float(baseline),
+        "baseline_name": baseline_name(baseline),
+        "steps": options.steps,
+        "rule": options.rule,
+        "output": options.output,
+        "method": "idgi" if options.idgi else method,
+        "top_k": top_k,
+        "labels": list(labels) if labels else None,
     }
     config = json.loads(json.dumps(config))  # as the store's JSON will give it back
     problem = None
@@ -130,8 +175,9 @@ def _run(twin: Callable, examples: Examples, out: pathlib.Path, options: PathOpt
     try:
         for index in mine:
             start, stop = index * unit, min((index + 1) * unit, count)
-            write_unit(out, index, start, _compute_unit(twin, examples, start, stop, options, device, target,
-                                                        baseline, top_k))
+            write_unit(
+                out, index, start, _compute_unit(twin, examples, start, stop, options, device, target, baseline, top_k)
+            )
             if bar is not None:
                 bar.update((stop - start) * ranks.world)
     finally:
@@ -152,15 +198,18 @@ def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int) -> st
     if found is not None and found != config and not overwrite:
         differ = sorted(key for key in set(found) | set(config) if found.get(key) != config.get(key))
         details = "; ".join(f"{key}: {found.get(key)!r} there, {config.get(key)!r} here" for key in differ)
-        return (f"out={str(out)!r} holds a run with other settings ({details}); pass overwrite=True to start "
-                "afresh or give another out")
+        return (
+            f"out={str(out)!r} holds a run with other settings ({details}); pass overwrite=True to start "
+            "afresh or give another out"
+        )
     if found is None or found != config:
         create_store(out, config, tuple(config["shape"]), top_k)
     return None
 
 
-def _compute_unit(twin, examples: Examples, start: int, stop: int, options: PathOptions, device, target, baseline,
-                  top_k: int) -> dict[str, np.ndarray]:
+def _compute_unit(
+    twin, examples: Examples, start: int, stop: int, options: PathOptions, device, target, baseline, top_k: int
+) -> dict[str, np.ndarray]:
     x, labels = examples.batch(start, stop)
     x = x.to(device).detach()
     with torch.no_grad():
@@ -176,9 +225,15 @@ def _compute_unit(twin, examples: Examples, start: int, stop: int, options: Path
     else:
         spec, targets = target, None
     base = make_baseline(baseline, x)
-    result = integrate_path(plain_forward(twin), x, base, [spec], options,
-                            method="idgi" if options.idgi else "integrated_gradients",
-                            baseline_label=baseline_name(baseline))[0]
+    result = integrate_path(
+        plain_forward(twin),
+        x,
+        base,
+        [spec],
+        options,
+        method="idgi" if options.idgi else "integrated_gradients",
+        baseline_label=baseline_name(baseline),
+    )[0]
     attributions = result.attributions.detach().float().cpu().numpy()
     stored, scale = quantise(attributions)
     top = probabilities.topk(top_k, dim=1)
@@ -205,10 +260,22 @@ def _checked_options(steps, rule, batch_size, idgi, method) -> PathOptions:
             f"method={method!r} is not available for data-set runs; use 'integrated_gradients' (idgi=True for IDGI)"
         )
     if steps == "auto":
-        raise AttributionInputError("steps='auto' is not available for data-set runs (every example walks the same "
-                                    "points, so they batch together); give steps as an int")
-    return PathOptions.checked(steps=steps, rule=rule, batch_size=batch_size, output="logit", reducer=None,
-                               progress=None, tol=0.01, max_steps=255, description="attribute_dataset", idgi=idgi)
+        raise AttributionInputError(
+            "steps='auto' is not available for data-set runs (every example walks the same "
+            "points, so they batch together); give steps as an int"
+        )
+    return PathOptions.checked(
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        output="logit",
+        reducer=None,
+        progress=None,
+        tol=0.01,
+        max_steps=255,
+        description="attribute_dataset",
+        idgi=idgi,
+    )
 
 
 def _check_target(target, examples: Examples) -> None:
@@ -218,7 +285,9 @@ def _check_target(target, examples: Examples) -> None:
             "or use target='prediction'"
         )
     if isinstance(target, str) and target not in TARGETS:
-        raise AttributionInputError(f"target={target!r} is not one of {', '.join(TARGETS)}; or give a class index or callable")
+        raise AttributionInputError(
+            f"target={target!r} is not one of {', '.join(TARGETS)}; or give a class index or callable"
+        )
     if isinstance(target, bool) or not (target is None or isinstance(target, (str, int)) or callable(target)):
         raise AttributionInputError(f"target={target!r}: give 'label', 'prediction', a class index or a callable")
     if isinstance(target, int) and target < 0:

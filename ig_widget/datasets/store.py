@@ -38,8 +38,8 @@ from ..attribution.result import AttributionResult
 
 FORMAT = "ig-widget attributions 1"
 TOP_SHARE = 0.1  # concentration: the share of |attribution| held by this fraction of the features
-FLOAT16_RELATIVE_ERROR = 2.0 ** -11
-FLOAT16_ABSOLUTE_ERROR = 2.0 ** -25  # times the example's scale
+FLOAT16_RELATIVE_ERROR = 2.0**-11
+FLOAT16_ABSOLUTE_ERROR = 2.0**-25  # times the example's scale
 
 
 def _zarr():
@@ -69,8 +69,9 @@ def create_store(path: pathlib.Path, config: dict, shape: tuple[int, ...], top_k
     for name in TABLE_INTS:
         group.create_array(name, shape=(count,), chunks=(unit,), dtype="int64", fill_value=-1)
     group.create_array("top_classes", shape=(count, top_k), chunks=(unit, top_k), dtype="int64", fill_value=-1)
-    group.create_array("top_probabilities", shape=(count, top_k), chunks=(unit, top_k), dtype="float32",
-                       fill_value=np.nan)
+    group.create_array(
+        "top_probabilities", shape=(count, top_k), chunks=(unit, top_k), dtype="float32", fill_value=np.nan
+    )
     units = -(-count // unit)
     group.create_array("done", shape=(units,), chunks=(1,), dtype="bool", fill_value=False)
     group.attrs.update({"format": FORMAT, "config": config, "complete": False})
@@ -137,7 +138,9 @@ class AttributionStore:
         self.path = pathlib.Path(path)
         config = existing_config(self.path)
         if config is None:
-            raise AttributionInputError(f"there is no attribution store at {str(self.path)!r}; run attribute_dataset first")
+            raise AttributionInputError(
+                f"there is no attribution store at {str(self.path)!r}; run attribute_dataset first"
+            )
         self.config = config
         self._group = _zarr().open_group(str(self.path), mode="r")
         self._table = None
@@ -146,7 +149,11 @@ class AttributionStore:
         return int(self.config["count"])
 
     def __repr__(self) -> str:
-        state = "complete" if self.complete else f"{int(self._group['done'][:].sum())} of {len(self._group['done'])} units done"
+        state = (
+            "complete"
+            if self.complete
+            else f"{int(self._group['done'][:].sum())} of {len(self._group['done'])} units done"
+        )
         return f"AttributionStore({str(self.path)!r}, {len(self)} examples, {state})"
 
     @property
@@ -198,7 +205,9 @@ class AttributionStore:
 
     def __getitem__(self, index: int) -> AttributionResult:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"store[i] takes an int index; got {type(index).__name__} (use store.page(indices) for many)")
+            raise TypeError(
+                f"store[i] takes an int index; got {type(index).__name__} (use store.page(indices) for many)"
+            )
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} is out of range for a store of {len(self)} examples")
         index = int(index) % len(self)

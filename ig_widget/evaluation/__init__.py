@@ -10,6 +10,14 @@ from .sanity import SanityCheck, sanity_check
 from .similarity import spearman, ssim
 
 __all__ = [
-    "ComparedMethod", "compare_methods", "DeletionInsertion", "InputInvariance", "SanityCheck", "deletion_insertion", "input_invariance",
-    "sanity_check", "spearman", "ssim",
+    "ComparedMethod",
+    "compare_methods",
+    "DeletionInsertion",
+    "InputInvariance",
+    "SanityCheck",
+    "deletion_insertion",
+    "input_invariance",
+    "sanity_check",
+    "spearman",
+    "ssim",
 ]

@@ -11,8 +11,13 @@ import torch
 from torch import Tensor, nn
 
 from ..attribution import (
-    AttributionResult, blur_integrated_gradients, gradient_x_input, guided_integrated_gradients,
-    integrated_gradients, saliency, smoothgrad,
+    AttributionResult,
+    blur_integrated_gradients,
+    gradient_x_input,
+    guided_integrated_gradients,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
 )
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model
@@ -42,7 +47,8 @@ def _methods(steps: int, baselines: Sequence[str]) -> dict[str, Callable]:
     }
     for baseline in baselines:
         found[f"IG ({baseline})"] = lambda m, x, t, b=baseline: integrated_gradients(
-            m, x, target=t, baseline=b, steps=steps, trace=False)
+            m, x, target=t, baseline=b, steps=steps, trace=False
+        )
     found["SmoothGrad"] = lambda m, x, t: smoothgrad(m, x, target=t, samples=16)
     found["Blur IG"] = lambda m, x, t: blur_integrated_gradients(m, x, target=t, steps=steps, trace=False)
     found["Guided IG"] = lambda m, x, t: guided_integrated_gradients(m, x, target=t, steps=steps, trace=False)
@@ -74,16 +80,21 @@ def compare_methods(
         attributions = result.attributions if isinstance(result, AttributionResult) else result
         gap = result.gap if isinstance(result, AttributionResult) else None
         curves = deletion_insertion(model, x, attributions, target=target, steps=deletion_steps)
-        check = sanity_check(model, x, target=target, method=lambda m, z, target=None, r=run: r(m, z, target)) \
-            if sanity else None
-        compared.append(ComparedMethod(
-            name=name,
-            attributions=attributions[0].detach().cpu(),
-            gap=None if gap is None else float(gap[0]),
-            relative_gap=None if gap is None else float(result.relative_gap[0]),
-            deletion_area=float(curves.deletion_area[0]),
-            insertion_area=float(curves.insertion_area[0]),
-            sanity_ssim=None if check is None else float(check.ssim[-1, 0]),
-            sanity_passed=None if check is None else bool(check.passed[0]),
-        ))
+        check = (
+            sanity_check(model, x, target=target, method=lambda m, z, target=None, r=run: r(m, z, target))
+            if sanity
+            else None
+        )
+        compared.append(
+            ComparedMethod(
+                name=name,
+                attributions=attributions[0].detach().cpu(),
+                gap=None if gap is None else float(gap[0]),
+                relative_gap=None if gap is None else float(result.relative_gap[0]),
+                deletion_area=float(curves.deletion_area[0]),
+                insertion_area=float(curves.insertion_area[0]),
+                sanity_ssim=None if check is None else float(check.ssim[-1, 0]),
+                sanity_passed=None if check is None else bool(check.passed[0]),
+            )
+        )
     return compared

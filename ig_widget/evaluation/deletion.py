@@ -100,8 +100,11 @@ def deletion_insertion(
     order = torch.argsort(-feature_map, dim=1, stable=True)
     ranks.scatter_(1, order, torch.arange(features, device=x.device).expand_as(order).contiguous())
     moved = torch.stack([ranks < count for count in counts])  # [points, B, n]
-    moved = moved.view(len(counts), *feature_map.shape[:1], *x.shape[2:]).unsqueeze(2) if x.ndim == 4 \
+    moved = (
+        moved.view(len(counts), *feature_map.shape[:1], *x.shape[2:]).unsqueeze(2)
+        if x.ndim == 4
         else moved.view(len(counts), *x.shape)
+    )
     deleted = torch.where(moved, removed_value, x)
     inserted = torch.where(moved, x, start)
     with torch.no_grad():
@@ -126,10 +129,10 @@ def _scores(net: Callable, points: Tensor, target: Tensor, output: str, batch_si
     rows = target.repeat(points.shape[0])
     pieces = []
     for begin in range(0, len(flat), batch_size):
-        raw = output_tensor(net(flat[begin:begin + batch_size]))
+        raw = output_tensor(net(flat[begin : begin + batch_size]))
         if output == "probability":
             raw = torch.softmax(raw, dim=1)
         elif output == "log_probability":
             raw = torch.log_softmax(raw, dim=1)
-        pieces.append(raw.gather(1, rows[begin:begin + batch_size, None])[:, 0])
+        pieces.append(raw.gather(1, rows[begin : begin + batch_size, None])[:, 0])
     return torch.cat(pieces).view(points.shape[:2])

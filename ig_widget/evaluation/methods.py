@@ -8,8 +8,13 @@ from typing import Any
 from torch import Tensor
 
 from ..attribution import (
-    AttributionResult, blur_integrated_gradients, gradient_x_input, guided_integrated_gradients,
-    integrated_gradients, saliency, smoothgrad,
+    AttributionResult,
+    blur_integrated_gradients,
+    gradient_x_input,
+    guided_integrated_gradients,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
 )
 from ..attribution.errors import AttributionInputError
 
@@ -44,7 +49,9 @@ def explain(method: Method, model: Callable, x: Tensor, target: Any, options: di
     attributions = result.attributions if isinstance(result, AttributionResult) else result
     if not isinstance(attributions, Tensor) or attributions.shape != x.shape:
         shape = tuple(attributions.shape) if isinstance(attributions, Tensor) else type(attributions).__name__
-        raise AttributionInputError(f"method {method!r} gave {shape}; it must give attributions shaped like x {tuple(x.shape)}")
+        raise AttributionInputError(
+            f"method {method!r} gave {shape}; it must give attributions shaped like x {tuple(x.shape)}"
+        )
     return attributions.detach()
 
 

@@ -90,8 +90,9 @@ def sanity_check(
     check_method(method)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
         raise AttributionInputError(f"threshold must be a number in (0, 1]; got {threshold!r}")
-    layers = [(name, module) for name, module in model.named_modules()
-              if any(True for _ in module.parameters(recurse=False))]
+    layers = [
+        (name, module) for name, module in model.named_modules() if any(True for _ in module.parameters(recurse=False))
+    ]
     if not layers:
         raise AttributionInputError("model has no layer with parameters; there is nothing to randomize")
     x = x.detach()
@@ -105,8 +106,14 @@ def sanity_check(
         randomized = attribution_map(explain(method, twin, x, target, method_options))
         maps.append(randomized)
         rho.append([spearman(original[b].abs(), randomized[b].abs()) for b in range(len(x))])
-        structure.append([ssim(normalised_magnitude(original[b]), normalised_magnitude(randomized[b]))
-                          if original.ndim == 3 else float("nan") for b in range(len(x))])
+        structure.append(
+            [
+                ssim(normalised_magnitude(original[b]), normalised_magnitude(randomized[b]))
+                if original.ndim == 3
+                else float("nan")
+                for b in range(len(x))
+            ]
+        )
     return SanityCheck(
         method=method if isinstance(method, str) else getattr(method, "__name__", "custom"),
         target=target,

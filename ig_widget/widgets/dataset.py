@@ -21,8 +21,17 @@ from ..attribution.errors import AttributionInputError
 from .dataset_payload import CORRECT, PAGE_SIZES, SORT_KEYS, detail_payload, meta_payload, page_payload, summary_payload
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
-FILTER_TRAITS = ("sort", "descending", "label_filter", "correct", "min_confidence", "max_confidence",
-                 "min_relative_gap", "min_concentration", "page_size")
+FILTER_TRAITS = (
+    "sort",
+    "descending",
+    "label_filter",
+    "correct",
+    "min_confidence",
+    "max_confidence",
+    "min_relative_gap",
+    "min_concentration",
+    "page_size",
+)
 
 
 class DatasetExplorer(anywidget.AnyWidget):
@@ -74,7 +83,7 @@ class DatasetExplorer(anywidget.AnyWidget):
 
     @property
     def page_indices(self) -> np.ndarray:
-        return self._order[self.page * self.page_size:(self.page + 1) * self.page_size]
+        return self._order[self.page * self.page_size : (self.page + 1) * self.page_size]
 
     @property
     def pages(self) -> int:
@@ -124,8 +133,9 @@ class DatasetExplorer(anywidget.AnyWidget):
         if not 0 <= self.page < self.pages:
             self.page = min(max(self.page, 0), self.pages - 1)  # shows it through the observer
             return
-        self.page_data = page_payload(self.store, self._table, self.page_indices, self.page, self.pages,
-                                      len(self._order))
+        self.page_data = page_payload(
+            self.store, self._table, self.page_indices, self.page, self.pages, len(self._order)
+        )
 
     def open_example(self, index: int):
         """Open example `index` (as a click does); returns the live ImageExplainer when a model was given."""
@@ -151,14 +161,29 @@ class DatasetExplorer(anywidget.AnyWidget):
         result = self.store[index]
         label = int(self._table["label"].iloc[index])
         target = label if label >= 0 else int(self._table["prediction"].iloc[index])
-        self.explainer = ImageExplainer(self.model, result.inputs[0].to(torch.float32), self.store.labels, target=target,
-                                        steps=self.store.config["steps"], rule=self.store.config["rule"])
+        self.explainer = ImageExplainer(
+            self.model,
+            result.inputs[0].to(torch.float32),
+            self.store.labels,
+            target=target,
+            steps=self.store.config["steps"],
+            rule=self.store.config["rule"],
+        )
         if self._live is not None:
-            self._live.outputs = ({"output_type": "display_data", "metadata": {},
-                                   "data": {"text/plain": repr(self.explainer),
-                                            "application/vnd.jupyter.widget-view+json": {
-                                                "version_major": 2, "version_minor": 0,
-                                                "model_id": self.explainer.model_id}}},)
+            self._live.outputs = (
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "text/plain": repr(self.explainer),
+                        "application/vnd.jupyter.widget-view+json": {
+                            "version_major": 2,
+                            "version_minor": 0,
+                            "model_id": self.explainer.model_id,
+                        },
+                    },
+                },
+            )
 
     def _repr_mimebundle_(self, **kwargs: Any):
         """With a model: the gallery above an output area where a clicked example's live explainer opens."""

@@ -54,10 +54,16 @@ def meta_payload(store) -> dict:
         "labels": store.labels,
         "shape": list(store.example_shape),
         "settings": f"{config['method']}, {config['steps']} steps ({config['rule']}), baseline {config['baseline_name']}",
-        "choices": {"sort": [list(pair) for pair in SORT_KEYS], "correct": [list(pair) for pair in CORRECT],
-                    "page_size": list(PAGE_SIZES)},
-        "limits": {"confidence": {"min": 0.0, "max": 1.0}, "relative_gap": {"min": 0.0, "max": 1.0},
-                   "concentration": {"min": 0.0, "max": 1.0}},
+        "choices": {
+            "sort": [list(pair) for pair in SORT_KEYS],
+            "correct": [list(pair) for pair in CORRECT],
+            "page_size": list(PAGE_SIZES),
+        },
+        "limits": {
+            "confidence": {"min": 0.0, "max": 1.0},
+            "relative_gap": {"min": 0.0, "max": 1.0},
+            "concentration": {"min": 0.0, "max": 1.0},
+        },
         "palette": PALETTE,
     }
 
@@ -79,16 +85,24 @@ def page_payload(store, table, indices: np.ndarray, page: int, pages: int, match
     for index in indices:
         row = table.iloc[int(index)]
         label, prediction = int(row["label"]), int(row["prediction"])
-        rows.append({
-            "index": int(index),
-            "label": labels[label] if label >= 0 else "",
-            "prediction": labels[prediction],
-            "correct": bool(row["correct"]),
-            "text": {"confidence": percent(float(row["confidence"])), "gap": number(float(row["gap"])),
-                     "concentration": percent(float(row["concentration"]))},
-        })
+        rows.append(
+            {
+                "index": int(index),
+                "label": labels[label] if label >= 0 else "",
+                "prediction": labels[prediction],
+                "correct": bool(row["correct"]),
+                "text": {
+                    "confidence": percent(float(row["confidence"])),
+                    "gap": number(float(row["gap"])),
+                    "concentration": percent(float(row["concentration"])),
+                },
+            }
+        )
     return {
-        "page": page, "pages": pages, "matches": matches, "indices": [int(i) for i in indices],
+        "page": page,
+        "pages": pages,
+        "matches": matches,
+        "indices": [int(i) for i in indices],
         # an empty page (no example matches) has nothing to quantise: empty float32 arrays
         "images": encode_array(display_images(part["inputs"]), "uint8" if len(indices) else "float32", per_slice=True),
         "maps": encode_array(maps, "int8" if len(indices) else "float32", per_slice=True),
@@ -124,8 +138,10 @@ def summary_payload(store) -> dict:
     summary = store.summary()
     labels = store.labels
     return {
-        "classes": [{"label": labels[c], "count": int(summary["count"][c]), "errors": int(summary["errors"][c])}
-                    for c in range(len(summary["count"]))],
+        "classes": [
+            {"label": labels[c], "count": int(summary["count"][c]), "errors": int(summary["errors"][c])}
+            for c in range(len(summary["count"]))
+        ],
         "class_mean": encode_array(summary["class_mean"].sum(axis=1), "uint8", per_slice=True),
         "error_mean": encode_array(summary["error_mean"].sum(axis=1), "uint8", per_slice=True),
     }

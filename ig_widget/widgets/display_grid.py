@@ -42,8 +42,9 @@ class DisplayGrid:
         """[..., height, width] -> [..., rows, columns], each the sum over its block."""
         if self.cell == 1:
             return maps
-        padded = torch.nn.functional.pad(maps, (0, self.columns * self.cell - self.width,
-                                                0, self.rows * self.cell - self.height))
+        padded = torch.nn.functional.pad(
+            maps, (0, self.columns * self.cell - self.width, 0, self.rows * self.cell - self.height)
+        )
         blocks = padded.unflatten(-1, (self.columns, self.cell)).unflatten(-3, (self.rows, self.cell))
         return blocks.sum(dim=(-3, -1))
 

@@ -43,7 +43,9 @@ def check_explainer_arguments(model: Callable, output: str, score_kind: str | No
 def index_of_label(label: str, labels: Sequence[str], index_word: str = "a class index") -> int:
     """The class index of `label`; a ValueError that shows the labels when it is not one of them."""
     if label not in labels:
-        raise AttributionInputError(f"target={label!r} is not one of the labels ({shown(labels)}); give a label or {index_word}")
+        raise AttributionInputError(
+            f"target={label!r} is not one of the labels ({shown(labels)}); give a label or {index_word}"
+        )
     return list(labels).index(label)
 
 
@@ -97,13 +99,20 @@ class ExplainerWidget(anywidget.AnyWidget):
         self._scheduler = RequestScheduler(
             compute=lambda request, progress: self._compute(request, progress),
             compute_many=lambda requests, progress: self._compute_many(requests, progress),
-            listed=self._listed, show=lambda payload: self._show(payload), show_error=self._show_error,
+            listed=self._listed,
+            show=lambda payload: self._show(payload),
+            show_error=self._show_error,
             show_progress=lambda fraction: setattr(self, "progress", fraction),
-            show_computing=self._show_computing, capacity=lambda: max(CACHE_SIZE, 2 * len(self.outputs)),
+            show_computing=self._show_computing,
+            capacity=lambda: max(CACHE_SIZE, 2 * len(self.outputs)),
             remember=lambda request, computed: self._remember(request, computed),
         )
-        super().__init__(choices={"baseline": list(self.baseline_names), "rule": list(RULES), "sign": list(SIGN_MODES)},
-                         limits=limits(), palette=palette(), **kwargs)
+        super().__init__(
+            choices={"baseline": list(self.baseline_names), "rule": list(RULES), "sign": list(SIGN_MODES)},
+            limits=limits(),
+            palette=palette(),
+            **kwargs,
+        )
 
     # The scheduler's cache and lock: a subclass may swap the cache (ImageExplainer keeps one per path).
     @property
@@ -170,13 +179,17 @@ class ExplainerWidget(anywidget.AnyWidget):
     def _check_steps(self, proposal: dict) -> int:
         minimum = 2 if self.rule == "riemann_trapezoid" else 1
         if not minimum <= proposal["value"] <= MAX_STEPS:
-            raise traitlets.TraitError(f"steps={proposal['value']!r} is out of range; use an int in {minimum}..{MAX_STEPS}")
+            raise traitlets.TraitError(
+                f"steps={proposal['value']!r} is out of range; use an int in {minimum}..{MAX_STEPS}"
+            )
         return proposal["value"]
 
     @traitlets.validate("clip")
     def _check_clip(self, proposal: dict) -> float:
         if not CLIP_RANGE[0] <= proposal["value"] <= CLIP_RANGE[1]:
-            raise traitlets.TraitError(f"clip={proposal['value']!r} is a percentile of attribution mass; use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}")
+            raise traitlets.TraitError(
+                f"clip={proposal['value']!r} is a percentile of attribution mass; use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}"
+            )
         return proposal["value"]
 
     def set_state(self, sync_data: dict) -> None:

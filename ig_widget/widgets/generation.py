@@ -22,11 +22,14 @@ import traitlets
 from ..attribution import RULES
 from ..attribution.errors import AttributionInputError
 from ..attribution.generation import (
-    TARGET_KINDS, Generation, GenerationAttribution, attribute_generation, check_generation_arguments,
+    TARGET_KINDS,
+    Generation,
+    GenerationAttribution,
+    attribute_generation,
+    check_generation_arguments,
     prepare_generation,
 )
 from ..attribution.validation import check_model
-from ..encode import encode_array
 from ..schema import CLIP_RANGE, GRANULARITIES, MAX_STEPS, SIGN_MODES, limits, palette
 from ..schema import MATRIX_SCALES as SCALES
 from .explainer import BUNDLE, Superseded
@@ -48,8 +51,13 @@ class Request(NamedTuple):
     alternative: int | None = None  # contrast only: the token it is contrasted with
 
 
-def generation_payload(generation: Generation, matrix: GenerationAttribution | None,
-                       contrast: GenerationAttribution | None, request: Request, computing: bool) -> dict:
+def generation_payload(
+    generation: Generation,
+    matrix: GenerationAttribution | None,
+    contrast: GenerationAttribution | None,
+    request: Request,
+    computing: bool,
+) -> dict:
     """The `result` trait of a GenerationExplainer: everything the view draws, hovers and selects from.
 
     kind: "generation". tokens [length] (text, each token's own decoding), special [length] (bool),
@@ -79,9 +87,9 @@ def generation_payload(generation: Generation, matrix: GenerationAttribution | N
         "prompt_length": generation.prompt_length,
         "generated": generation.generated,
         "words": [[group.start, group.stop] for group in words],
-        "word_texts": ["".join(generation.tokens[group.start:group.stop]) for group in words],
+        "word_texts": ["".join(generation.tokens[group.start : group.stop]) for group in words],
         "alternatives": [[_alternative_row(alt) for alt in alts] for alts in generation.alternatives],
-        "chosen_tokens": generation.token_ids[generation.prompt_length:].tolist(),
+        "chosen_tokens": generation.token_ids[generation.prompt_length :].tolist(),
         "chosen_log_probabilities": list(generation.log_probabilities),
         "matrix_kind": request.kind if request.kind != "contrast" else "logit",
         "baseline": request.baseline,
@@ -140,8 +148,14 @@ def _stack(tensors: list) -> Any:
 
 
 def _alternative_row(alternative: Any) -> dict:
-    return {"index": alternative.token, "label": alternative.text, "probability": alternative.probability,
-            "score": alternative.logit, "kind": "probability", "score_name": "logit"}
+    return {
+        "index": alternative.token,
+        "label": alternative.text,
+        "probability": alternative.probability,
+        "score": alternative.logit,
+        "kind": "probability",
+        "score_name": "logit",
+    }
 
 
 def _label_of(generation: Generation, row: int, token: int | None) -> str:
@@ -185,16 +199,41 @@ class GenerationExplainer(anywidget.AnyWidget):
     progress = traitlets.Float(0.0).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, model: Callable, tokenizer: Any, prompt: Any, *, max_new_tokens: int = 16,
-                 continuation: Any = None, sample: bool = False, seed: int | None = None, temperature: float = 1.0,
-                 target_kind: str = "logit", alternative: int | None = None, baseline: str | int = "zero",
-                 steps: int = 32, rule: str = "gausslegendre", embedding: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        model: Callable,
+        tokenizer: Any,
+        prompt: Any,
+        *,
+        max_new_tokens: int = 16,
+        continuation: Any = None,
+        sample: bool = False,
+        seed: int | None = None,
+        temperature: float = 1.0,
+        target_kind: str = "logit",
+        alternative: int | None = None,
+        baseline: str | int = "zero",
+        steps: int = 32,
+        rule: str = "gausslegendre",
+        embedding: Any = None,
+        **kwargs: Any,
+    ):
         check_model(model)
-        check_generation_arguments(target=target_kind, alternative=alternative, attribute_to="context", baseline=baseline)
+        check_generation_arguments(
+            target=target_kind, alternative=alternative, attribute_to="context", baseline=baseline
+        )
         self._model, self._tokenizer, self._embedding = model, tokenizer, embedding
         self._generation = prepare_generation(
-            model, tokenizer, prompt, max_new_tokens=max_new_tokens, continuation=continuation, sample=sample,
-            seed=seed, temperature=temperature, embedding=embedding)
+            model,
+            tokenizer,
+            prompt,
+            max_new_tokens=max_new_tokens,
+            continuation=continuation,
+            sample=sample,
+            seed=seed,
+            temperature=temperature,
+            embedding=embedding,
+        )
         if self._generation.generated == 0:
             raise AttributionInputError("the continuation has no tokens; give at least one to explain")
         self._lock = threading.Lock()
@@ -207,10 +246,21 @@ class GenerationExplainer(anywidget.AnyWidget):
         self._started = False
         self.last_exception: BaseException | None = None
         super().__init__(
-            choices={"baseline": self._baselines(), "rule": list(RULES), "target_kind": list(TARGET_KINDS),
-                     "sign": list(SIGN_MODES)},
-            limits=limits(), palette=palette(),
-            target_kind=target_kind, alternative=alternative, baseline=baseline, steps=steps, rule=rule, **kwargs)
+            choices={
+                "baseline": self._baselines(),
+                "rule": list(RULES),
+                "target_kind": list(TARGET_KINDS),
+                "sign": list(SIGN_MODES),
+            },
+            limits=limits(),
+            palette=palette(),
+            target_kind=target_kind,
+            alternative=alternative,
+            baseline=baseline,
+            steps=steps,
+            rule=rule,
+            **kwargs,
+        )
         self._started = True
         self.request()
 
@@ -220,8 +270,11 @@ class GenerationExplainer(anywidget.AnyWidget):
         return self._generation
 
     def _baselines(self) -> list[str]:
-        named = [name for name in ("eos", "bos", "unk", "pad")
-                 if isinstance(getattr(self._tokenizer, f"{name}_token_id", None), int)]
+        named = [
+            name
+            for name in ("eos", "bos", "unk", "pad")
+            if isinstance(getattr(self._tokenizer, f"{name}_token_id", None), int)
+        ]
         return ["zero", *named]
 
     # -- validation -------------------------------------------------------------------------------
@@ -237,7 +290,9 @@ class GenerationExplainer(anywidget.AnyWidget):
         value = proposal["value"]
         if value in self._baselines() or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             return value
-        raise traitlets.TraitError(f"baseline={value!r} is not offered; use one of {', '.join(self._baselines())} or a token id")
+        raise traitlets.TraitError(
+            f"baseline={value!r} is not offered; use one of {', '.join(self._baselines())} or a token id"
+        )
 
     @traitlets.validate("rule")
     def _check_rule(self, proposal: dict) -> str:
@@ -249,14 +304,18 @@ class GenerationExplainer(anywidget.AnyWidget):
     def _check_steps(self, proposal: dict) -> int:
         minimum = 2 if self.rule == "riemann_trapezoid" else 1
         if not minimum <= proposal["value"] <= MAX_STEPS:
-            raise traitlets.TraitError(f"steps={proposal['value']!r} is out of range; use an int in {minimum}..{MAX_STEPS}")
+            raise traitlets.TraitError(
+                f"steps={proposal['value']!r} is out of range; use an int in {minimum}..{MAX_STEPS}"
+            )
         return proposal["value"]
 
     @traitlets.validate("clip")
     def _check_clip(self, proposal: dict) -> float:
         if not CLIP_RANGE[0] <= proposal["value"] <= CLIP_RANGE[1]:
-            raise traitlets.TraitError(f"clip={proposal['value']!r} is a percentile of attribution mass; "
-                                       f"use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}")
+            raise traitlets.TraitError(
+                f"clip={proposal['value']!r} is a percentile of attribution mass; "
+                f"use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}"
+            )
         return proposal["value"]
 
     def set_state(self, sync_data: dict) -> None:
@@ -288,7 +347,9 @@ class GenerationExplainer(anywidget.AnyWidget):
 
     def _matrix_request(self, request: Request) -> Request:
         """The matrix shown beside a request: its own, or for a contrast the logit matrix at its settings."""
-        return request if request.kind != "contrast" else Request("logit", request.baseline, request.rule, request.steps)
+        return (
+            request if request.kind != "contrast" else Request("logit", request.baseline, request.rule, request.steps)
+        )
 
     def request(self) -> None:
         """Show the current request: from the cache, or computed in the background (a newer one replaces it)."""
@@ -369,15 +430,22 @@ class GenerationExplainer(anywidget.AnyWidget):
         if others:
             rest = self._attribute(key, others, start + (1 - start) * FIRST_ROW_SHARE, 1.0, request)
             by_row = dict(zip(partial.row_indices, partial.rows)) | dict(zip(rest.row_indices, rest.rows))
-            partial = GenerationAttribution(self._generation, [by_row[row] for row in range(count)],
-                                            list(range(count)), key.kind, [None] * count, partial.baseline_name,
-                                            partial.attribute_to)
+            partial = GenerationAttribution(
+                self._generation,
+                [by_row[row] for row in range(count)],
+                list(range(count)),
+                key.kind,
+                [None] * count,
+                partial.baseline_name,
+                partial.attribute_to,
+            )
         self._matrices[key] = partial
         self._partial.pop(key, None)
         self._trim(self._matrices)
 
-    def _attribute(self, key: Request, rows: list[int], low: float, high: float,
-                   wanted: Request | None = None) -> GenerationAttribution:
+    def _attribute(
+        self, key: Request, rows: list[int], low: float, high: float, wanted: Request | None = None
+    ) -> GenerationAttribution:
         wanted = wanted or key
 
         def progress(done: int, total: int) -> None:
@@ -386,9 +454,19 @@ class GenerationExplainer(anywidget.AnyWidget):
             self.progress = low + (high - low) * done / max(1, total)
 
         return attribute_generation(
-            self._model, self._generation, rows=rows, tokenizer=self._tokenizer, target=key.kind,
-            alternative=key.alternative, baseline=key.baseline, steps=key.steps, rule=key.rule,
-            batch_size=math.ceil(key.steps / PROGRESS_UPDATES), embedding=self._embedding, progress=progress)
+            self._model,
+            self._generation,
+            rows=rows,
+            tokenizer=self._tokenizer,
+            target=key.kind,
+            alternative=key.alternative,
+            baseline=key.baseline,
+            steps=key.steps,
+            rule=key.rule,
+            batch_size=math.ceil(key.steps / PROGRESS_UPDATES),
+            embedding=self._embedding,
+            progress=progress,
+        )
 
     def _trim(self, cache: OrderedDict) -> None:
         while len(cache) > CACHE_SIZE:

@@ -14,7 +14,10 @@ import traitlets
 from torch import Tensor
 
 from ..attribution import (
-    AttributionResult, blur_integrated_gradients, guided_integrated_gradients, integrated_gradients,
+    AttributionResult,
+    blur_integrated_gradients,
+    guided_integrated_gradients,
+    integrated_gradients,
     integrated_gradients_multi,
 )
 from ..attribution.batching import auto_batch_size
@@ -23,8 +26,8 @@ from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_input, first_model_call
 from ..encode import encode_image
-from ..schema import DISPLAY_MODES
 from ..evaluation import deletion_insertion, sanity_check
+from ..schema import DISPLAY_MODES
 from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .image_input import display_map, prepare_input, to_display
@@ -92,8 +95,16 @@ class ImageExplainer(ExplainerWidget):
         self._image = encode_image(to_display(self._grid.means(self._x[0]), self._scale, self._offset))
         top = int(self._logits.argmax())
         target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
-        super().__init__(_view="image", target=top if target is None else target, baseline=baseline,
-                         steps=steps, rule=rule, path=path, idgi=idgi, **kwargs)
+        super().__init__(
+            _view="image",
+            target=top if target is None else target,
+            baseline=baseline,
+            steps=steps,
+            rule=rule,
+            path=path,
+            idgi=idgi,
+            **kwargs,
+        )
         self.choices = {**self.choices, "path": list(PATHS), "display": list(DISPLAY_MODES)}
         self._caches = {(self.path, self.idgi): self._cache}  # each path keeps its results (the base's cache)
         self.outputs = self._top_outputs()
@@ -120,15 +131,24 @@ class ImageExplainer(ExplainerWidget):
         result = self.explanation
         if result is None:
             raise AttributionInputError("no explanation to check yet: the last computation failed (see .error)")
-        settings = {"target": request.target, "baseline": request.baseline, "rule": request.rule,
-                    "steps": request.steps, "path": path, "idgi": idgi}
+        settings = {
+            "target": request.target,
+            "baseline": request.baseline,
+            "rule": request.rule,
+            "steps": request.steps,
+            "path": path,
+            "idgi": idgi,
+        }
         self.checks = {"for": settings, "running": True}
 
         def method(model, x, target=None):
             return self._attribute(model, x, target, request, path, idgi)
 
-        sanity = sanity_check(self._model, self._x, target=request.target, method=method) \
-            if isinstance(self._model, torch.nn.Module) else None
+        sanity = (
+            sanity_check(self._model, self._x, target=request.target, method=method)
+            if isinstance(self._model, torch.nn.Module)
+            else None
+        )
         curves = deletion_insertion(self._model, self._x, result, target=request.target)
         payload = {"for": settings, "deletion": _curves_payload(curves)}
         if sanity is not None:
@@ -139,14 +159,39 @@ class ImageExplainer(ExplainerWidget):
     def _attribute(self, model: Callable, x: Tensor, target: int, request: Request, path: str, idgi: bool) -> Tensor:
         """The shown method's attributions on another model (a randomized copy), without a trace."""
         if path == "straight":
-            return integrated_gradients(model, x, target=target, baseline=request.baseline, steps=request.steps,
-                                        rule=request.rule, output=self._output, trace=False, idgi=idgi).attributions
+            return integrated_gradients(
+                model,
+                x,
+                target=target,
+                baseline=request.baseline,
+                steps=request.steps,
+                rule=request.rule,
+                output=self._output,
+                trace=False,
+                idgi=idgi,
+            ).attributions
         if path == "blur":
-            return blur_integrated_gradients(model, x, target=target, steps=request.steps, rule=request.rule,
-                                             max_sigma=self._blur_sigma(), output=self._output, trace=False,
-                                             idgi=idgi).attributions
-        return guided_integrated_gradients(model, x, target=target, baseline=request.baseline, steps=request.steps,
-                                           output=self._output, trace=False, idgi=idgi).attributions
+            return blur_integrated_gradients(
+                model,
+                x,
+                target=target,
+                steps=request.steps,
+                rule=request.rule,
+                max_sigma=self._blur_sigma(),
+                output=self._output,
+                trace=False,
+                idgi=idgi,
+            ).attributions
+        return guided_integrated_gradients(
+            model,
+            x,
+            target=target,
+            baseline=request.baseline,
+            steps=request.steps,
+            output=self._output,
+            trace=False,
+            idgi=idgi,
+        ).attributions
 
     @traitlets.validate("path")
     def _check_path(self, proposal: dict) -> str:
@@ -193,43 +238,79 @@ class ImageExplainer(ExplainerWidget):
             raw = output_tensor(first_model_call(lambda x, rows: model(x), self._x, None))
         if not isinstance(raw, Tensor) or raw.ndim != 2 or raw.shape[0] != 1:
             shape = tuple(raw.shape) if isinstance(raw, Tensor) else type(raw).__name__
-            raise AttributionInputError(f"model(image) gave {shape}; ImageExplainer needs class scores of shape [1, classes]")
+            raise AttributionInputError(
+                f"model(image) gave {shape}; ImageExplainer needs class scores of shape [1, classes]"
+            )
         return raw[0].detach().cpu().float()
 
     def _top_outputs(self) -> list[dict]:
         probabilities = torch.softmax(self._logits, dim=0)
-        return output_rows(self._logits, probabilities, self._score_kind, self._top_k, self.target,
-                           self._labels.__getitem__)
+        return output_rows(
+            self._logits, probabilities, self._score_kind, self._top_k, self.target, self._labels.__getitem__
+        )
 
     def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[AttributionResult, dict]:
         path, idgi = self.path, self.idgi
         if path != "straight":
             return self._compute_many([request], progress)[0]
         result = integrated_gradients(
-            self._model, self._x, target=request.target, baseline=request.baseline, steps=request.steps,
-            rule=request.rule, batch_size=self._batch_size(request.steps), output=self._output,
-            progress=progress, trace_reduce=self._grid.trace_reducer(), idgi=idgi,
+            self._model,
+            self._x,
+            target=request.target,
+            baseline=request.baseline,
+            steps=request.steps,
+            rule=request.rule,
+            batch_size=self._batch_size(request.steps),
+            output=self._output,
+            progress=progress,
+            trace_reduce=self._grid.trace_reducer(),
+            idgi=idgi,
         )
         return result, self._encode(result, request, path, idgi)
 
-    def _compute_many(self, requests: list[Request], progress: Callable[[int, int], None]
-                      ) -> list[tuple[AttributionResult, dict]]:
+    def _compute_many(
+        self, requests: list[Request], progress: Callable[[int, int], None]
+    ) -> list[tuple[AttributionResult, dict]]:
         path, idgi = self.path, self.idgi  # read once: the results say which path they were computed on
         first = requests[0]
         common = dict(output=self._output, progress=progress, trace_reduce=self._grid.trace_reducer(), idgi=idgi)
         if path == "straight":
             results = integrated_gradients_multi(
-                self._model, self._x, targets=[request.target for request in requests], baseline=first.baseline,
-                steps=first.steps, rule=first.rule, batch_size=self._batch_size(first.steps), **common)
+                self._model,
+                self._x,
+                targets=[request.target for request in requests],
+                baseline=first.baseline,
+                steps=first.steps,
+                rule=first.rule,
+                batch_size=self._batch_size(first.steps),
+                **common,
+            )
         elif path == "blur":  # one walk per target: the blur path has no multi-target walk yet
-            results = [blur_integrated_gradients(
-                self._model, self._x, target=request.target, steps=request.steps, rule=request.rule,
-                max_sigma=self._blur_sigma(), batch_size=self._batch_size(request.steps), **common)
-                for request in requests]
+            results = [
+                blur_integrated_gradients(
+                    self._model,
+                    self._x,
+                    target=request.target,
+                    steps=request.steps,
+                    rule=request.rule,
+                    max_sigma=self._blur_sigma(),
+                    batch_size=self._batch_size(request.steps),
+                    **common,
+                )
+                for request in requests
+            ]
         else:
-            results = [guided_integrated_gradients(
-                self._model, self._x, target=request.target, baseline=request.baseline, steps=request.steps,
-                **common) for request in requests]
+            results = [
+                guided_integrated_gradients(
+                    self._model,
+                    self._x,
+                    target=request.target,
+                    baseline=request.baseline,
+                    steps=request.steps,
+                    **common,
+                )
+                for request in requests
+            ]
         return [(result, self._encode(result, request, path, idgi)) for result, request in zip(results, requests)]
 
     def _blur_sigma(self) -> float:
@@ -266,12 +347,13 @@ class ImageExplainer(ExplainerWidget):
             "baseline_image": encode_image(to_display(grid.means(result.baseline[0]), self._scale, self._offset)),
             "input_scale": [float(s) for s in self._scale],  # model value = offset + scale * byte
             "input_offset": [float(o) for o in self._offset],
-            **printed_input(grid.means(self._x[0]), self._scale, self._offset, self._image),  # what hover needs to print the input
+            **printed_input(
+                grid.means(self._x[0]), self._scale, self._offset, self._image
+            ),  # what hover needs to print the input
             "attributions": floats(grid.sums(result.attributions[0].sum(dim=0))),
             "completeness": completeness(result),
             "trace": trace_payload(result.trace),
         }
-
 
     def _path_images(self, result: AttributionResult) -> dict:
         """A curved path's points as display images, [steps, H, W, 3] uint8 on the display grid (the slider
@@ -309,8 +391,11 @@ def _sanity_payload(sanity) -> dict:
 
 def _path_label(path: str, idgi: bool, sigma: float) -> str:
     """How the view names the path (its slider panel's caption)."""
-    name = {"straight": "x′ + α(x − x′)", "blur": f"blurred input (σ = {sigma:g} at α = 0 → 0 at α = 1)",
-            "guided": "Guided IG's path (features moved so far)"}[path]
+    name = {
+        "straight": "x′ + α(x − x′)",
+        "blur": f"blurred input (σ = {sigma:g} at α = 0 → 0 at α = 1)",
+        "guided": "Guided IG's path (features moved so far)",
+    }[path]
     return f"{name} · IDGI" if idgi else name
 
 
@@ -319,5 +404,7 @@ def _check_labels(labels: Sequence[str] | None, count: int) -> list[str]:
         return [str(i) for i in range(count)]
     labels = [str(label) for label in labels]
     if len(labels) != count:
-        raise AttributionInputError(f"labels has {len(labels)} names but the model gives {count} class scores; give one per class")
+        raise AttributionInputError(
+            f"labels has {len(labels)} names but the model gives {count} class scores; give one per class"
+        )
     return labels

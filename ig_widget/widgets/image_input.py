@@ -43,7 +43,9 @@ def prepare_input(image: Any, preprocess: Callable | None) -> tuple[Tensor, np.n
                 "into a float tensor C x H x W"
             ) from error
         if not isinstance(x, Tensor):
-            raise AttributionInputError(f"preprocess returned {type(x).__name__}; it needs to return a torch.Tensor C x H x W")
+            raise AttributionInputError(
+                f"preprocess returned {type(x).__name__}; it needs to return a torch.Tensor C x H x W"
+            )
         x = _model_input(x.detach(), "preprocess(image)")
     elif isinstance(image, Tensor):
         x = _model_input(image.detach(), "image")
@@ -55,7 +57,8 @@ def prepare_input(image: Any, preprocess: Callable | None) -> tuple[Tensor, np.n
         raise AttributionInputError(f"image is a {type(image).__name__}; give {ACCEPTED}")
     if not torch.isfinite(x).all():
         raise AttributionInputError(
-            "image contains NaN or inf (after preprocess, if given); the model input needs finite values")
+            "image contains NaN or inf (after preprocess, if given); the model input needs finite values"
+        )
     return x[None], original
 
 
@@ -102,13 +105,15 @@ def _model_input(values: Tensor, name: str) -> Tensor:
         values = values.permute(2, 0, 1)  # H x W x C
     if values.ndim != 3 or values.shape[0] not in DISPLAY_CHANNELS:
         raise AttributionInputError(
-            f"{name} has shape {tuple(values.shape)}; the model input needs 1 or 3 channels: give {ACCEPTED}")
+            f"{name} has shape {tuple(values.shape)}; the model input needs 1 or 3 channels: give {ACCEPTED}"
+        )
     if values.dtype == torch.uint8:
         return values.float() / 255.0
     if not values.dtype.is_floating_point:
         raise AttributionInputError(
             f"{name} became a {values.dtype} tensor of shape {tuple(values.shape)}; the model input needs to be "
-            f"a float tensor C x H x W (or uint8 pixels): give {ACCEPTED}")
+            f"a float tensor C x H x W (or uint8 pixels): give {ACCEPTED}"
+        )
     return values.contiguous()
 
 
@@ -121,7 +126,9 @@ def display_map(x: Tensor, original: np.ndarray | None) -> tuple[np.ndarray, np.
     values = x[0].detach().cpu().double().numpy()
     channels = values.shape[0]
     if original is not None and original.shape[:2] == values.shape[1:] and original.shape[2] == channels:
-        fitted = [np.polyfit(original[..., c].ravel().astype(np.float64), values[c].ravel(), 1) for c in range(channels)]
+        fitted = [
+            np.polyfit(original[..., c].ravel().astype(np.float64), values[c].ravel(), 1) for c in range(channels)
+        ]
         if all(np.isfinite(fit).all() and fit[0] > 0 for fit in fitted):
             return np.array([fit[0] for fit in fitted]), np.array([fit[1] for fit in fitted])
     low, high = float(values.min()), float(values.max())

@@ -42,7 +42,12 @@ SCORE_NAMES = ("logit", "log-probability")
 
 
 def output_rows(
-    scores: Tensor, probabilities: Tensor, kind: str, top_k: int, target: int | None, label: Callable[[int], str],
+    scores: Tensor,
+    probabilities: Tensor,
+    kind: str,
+    top_k: int,
+    target: int | None,
+    label: Callable[[int], str],
     score_name: str = "logit",
 ) -> list[dict]:
     """The top-k outputs by score, plus the target when it is not among them; a probability only

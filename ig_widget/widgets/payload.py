@@ -61,7 +61,9 @@ def completeness(result: AttributionResult, row: int = 0) -> dict:
         "total": float(result.total[row]),
         "gap": float(result.gap[row]),
         "relative_gap": float(result.relative_gap[row]),
-        "diagnosis": None if result.diagnosis is None else {
+        "diagnosis": None
+        if result.diagnosis is None
+        else {
             "kind": result.diagnosis.kind,
             "alpha_from": result.diagnosis.alpha_from,
             "alpha_to": result.diagnosis.alpha_to,

@@ -153,8 +153,11 @@ class RequestScheduler:
 
         def still_useful() -> bool:  # the wanted result is cached or in this walk, at these settings
             wanted = self.wanted
-            return wanted is not None and wanted.settings() == request.settings() and (
-                wanted in self._walking or wanted in self.cache)
+            return (
+                wanted is not None
+                and wanted.settings() == request.settings()
+                and (wanted in self._walking or wanted in self.cache)
+            )
 
         try:
             computed = self._compute_many(missing, self._reporter(still_useful, missing))
@@ -178,6 +181,7 @@ class RequestScheduler:
     def _reporter(self, still_useful: Callable[[], bool], shown: Sequence | None = None) -> Progress:
         """Stops the computation once it is no longer useful; reports progress while the wanted
         request is among those computed (`shown`, or any when None)."""
+
         def report(done: int, total: int) -> None:
             if not still_useful():
                 raise Superseded()

@@ -114,8 +114,15 @@ def _outputs(ax: Any, widget: Any) -> None:
     for line, (row, value) in enumerate(zip(rows, values), start=1):
         chosen = row.get("index") == widget.target
         text = f"{'▶' if chosen else ' '} {row.get('label', row.get('index'))}   {value}"
-        ax.text(0.0, 1.0 - 0.14 * line, text, transform=ax.transAxes, va="top", parse_math=False,
-                weight="bold" if chosen else "normal")
+        ax.text(
+            0.0,
+            1.0 - 0.14 * line,
+            text,
+            transform=ax.transAxes,
+            va="top",
+            parse_math=False,
+            weight="bold" if chosen else "normal",
+        )
 
 
 def _png(figure: Any) -> bytes:

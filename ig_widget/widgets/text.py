@@ -79,8 +79,9 @@ class TextExplainer(ExplainerWidget):
         self._score_kind = resolve_score_kind(next_token_default, model, len(self._scores))
         top = int(self._scores.argmax())
         target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
-        super().__init__(_view="text", target=top if target is None else target, baseline=baseline,
-                         steps=steps, rule=rule, **kwargs)
+        super().__init__(
+            _view="text", target=top if target is None else target, baseline=baseline, steps=steps, rule=rule, **kwargs
+        )
         self.choices = {**self.choices, "granularity": list(GRANULARITIES)}
         self.outputs = self._top_outputs()
         self._start()
@@ -89,7 +90,9 @@ class TextExplainer(ExplainerWidget):
     def _predict(self) -> tuple[Tensor, bool]:
         """Scores of every output at the text: class scores, or next-token logits after `position`."""
         with torch.no_grad():
-            raw = call_with_tokens(isolated_model(self._model), self._tokens.per_point(torch.zeros(1, dtype=torch.long)))
+            raw = call_with_tokens(
+                isolated_model(self._model), self._tokens.per_point(torch.zeros(1, dtype=torch.long))
+            )
         try:
             scores = output_tensor(raw)
         except AttributionInputError:
@@ -113,13 +116,17 @@ class TextExplainer(ExplainerWidget):
         count = len(self._scores)
         if self._next_token:
             if labels is not None:
-                raise AttributionInputError("labels are for classifiers; a language model's outputs are named by its tokenizer")
+                raise AttributionInputError(
+                    "labels are for classifiers; a language model's outputs are named by its tokenizer"
+                )
             return [str(token) for token in self._tokenizer.convert_ids_to_tokens(list(range(count)))]
         if labels is None:
             return [str(i) for i in range(count)]
         names = [str(label) for label in labels]
         if len(names) != count:
-            raise AttributionInputError(f"labels has {len(names)} names but the model gives {count} class scores; give one per class")
+            raise AttributionInputError(
+                f"labels has {len(names)} names but the model gives {count} class scores; give one per class"
+            )
         return names
 
     def _label_names(self) -> list[str]:
@@ -131,8 +138,15 @@ class TextExplainer(ExplainerWidget):
 
     def _top_outputs(self) -> list[dict]:
         probabilities = self._scores.exp() if self._next_token else torch.softmax(self._scores, dim=0)
-        return output_rows(self._scores, probabilities, self._score_kind, self._top_k, self.target, self._label,
-                           score_name="log-probability" if self._next_token else "logit")
+        return output_rows(
+            self._scores,
+            probabilities,
+            self._score_kind,
+            self._top_k,
+            self.target,
+            self._label,
+            score_name="log-probability" if self._next_token else "logit",
+        )
 
     def _label(self, index: int) -> str:
         if self._next_token:
@@ -143,11 +157,22 @@ class TextExplainer(ExplainerWidget):
     def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[TextAttribution, dict]:
         return self._compute_many([request], progress)[0]
 
-    def _compute_many(self, requests: list[Request], progress: Callable[[int, int], None]
-                      ) -> list[tuple[TextAttribution, dict]]:
+    def _compute_many(
+        self, requests: list[Request], progress: Callable[[int, int], None]
+    ) -> list[tuple[TextAttribution, dict]]:
         first = requests[0]
         results = text_integrated_gradients_multi(
-            self._model, self._tokens, targets=[self._engine_target(request.target) for request in requests], baseline=first.baseline, steps=first.steps, rule=first.rule, batch_size=math.ceil(first.steps / PROGRESS_UPDATES), tokenizer=self._tokenizer, embedding=self._embedding, output="logit" if self._next_token else self._output, progress=progress,
+            self._model,
+            self._tokens,
+            targets=[self._engine_target(request.target) for request in requests],
+            baseline=first.baseline,
+            steps=first.steps,
+            rule=first.rule,
+            batch_size=math.ceil(first.steps / PROGRESS_UPDATES),
+            tokenizer=self._tokenizer,
+            embedding=self._embedding,
+            output="logit" if self._next_token else self._output,
+            progress=progress,
         )
         return [(result, self._encode(result, request)) for result, request in zip(results, requests)]
 

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import front_ends
 import lab_driver as lab_tools
+import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MARIMO_QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart_marimo.py"

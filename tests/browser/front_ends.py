@@ -49,23 +49,44 @@ def _wait_until_up(server: Server, probe, what: str, timeout: float) -> Server:
     raise TimeoutError(f"{what} did not answer within {timeout} s; see {server.log}")
 
 
-def _start(command: list[str], root: Path, home: Path, token: str, port: int, name: str, cwd: Path | None = None) -> Server:
+def _start(
+    command: list[str], root: Path, home: Path, token: str, port: int, name: str, cwd: Path | None = None
+) -> Server:
     log = home / f"{name}.log"
-    process = subprocess.Popen(command, env=isolated_environment(home), stdout=open(log, "w"),
-                               stderr=subprocess.STDOUT, cwd=cwd or root)
+    process = subprocess.Popen(
+        command, env=isolated_environment(home), stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=cwd or root
+    )
     return Server(f"http://127.0.0.1:{port}", token, root, log, process)
 
 
 def start_notebook7(root: Path, home: Path, timeout: float = 60.0) -> Server:
     """Jupyter Notebook 7 (`--allow-root`: the tests may run as root), its app exposed as window.jupyterapp."""
     port, token = free_port(), secrets.token_hex(16)
-    server = _start([
-        sys.executable, "-m", "notebook", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--JupyterNotebookApp.expose_app_in_browser=True",
-    ], root, home, token, port, "notebook7")
-    return _wait_until_up(server, lambda: urllib.request.urlopen(f"{server.url}/api/status?token={token}", timeout=2).read(),
-                          "jupyter notebook", timeout)
+    server = _start(
+        [
+            sys.executable,
+            "-m",
+            "notebook",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
+        ],
+        root,
+        home,
+        token,
+        port,
+        "notebook7",
+    )
+    return _wait_until_up(
+        server,
+        lambda: urllib.request.urlopen(f"{server.url}/api/status?token={token}", timeout=2).read(),
+        "jupyter notebook",
+        timeout,
+    )
 
 
 def _port_open(port: int) -> None:
@@ -77,19 +98,49 @@ def start_voila(root: Path, home: Path, timeout: float = 60.0) -> Server:
     """Voila serving every notebook in `root` at /voila/render/<name> (a page request runs the notebook,
     so readiness is probed on the port, not on a page)."""
     port = free_port()
-    server = _start([
-        sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-        f"--Voila.root_dir={root}", "--show_tracebacks=True",
-    ], root, home, "", port, "voila")
+    server = _start(
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            f"--Voila.root_dir={root}",
+            "--show_tracebacks=True",
+        ],
+        root,
+        home,
+        "",
+        port,
+        "voila",
+    )
     return _wait_until_up(server, lambda: _port_open(port), "voila", timeout)
 
 
 def start_marimo(notebook: Path, home: Path, timeout: float = 90.0) -> Server:
     """`marimo run` of one notebook as an app (no token), from the notebook's folder."""
     port = free_port()
-    server = _start([
-        sys.executable, "-m", "marimo", "run", str(notebook), "--headless", "--no-token", "--host=127.0.0.1",
-        f"--port={port}", "--no-sandbox", "--no-check",
-    ], notebook.parent, home, "", port, "marimo")
-    return _wait_until_up(server, lambda: urllib.request.urlopen(f"{server.url}/health", timeout=2).read(),
-                          "marimo", timeout)
+    server = _start(
+        [
+            sys.executable,
+            "-m",
+            "marimo",
+            "run",
+            str(notebook),
+            "--headless",
+            "--no-token",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            "--no-sandbox",
+            "--no-check",
+        ],
+        notebook.parent,
+        home,
+        "",
+        port,
+        "marimo",
+    )
+    return _wait_until_up(
+        server, lambda: urllib.request.urlopen(f"{server.url}/health", timeout=2).read(), "marimo", timeout
+    )

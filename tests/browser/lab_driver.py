@@ -20,8 +20,12 @@ import nbformat
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 # User settings that keep a fresh JupyterLab quiet (no news or update toasts) and save widget state
 # into notebooks on save (what an offline export needs).
@@ -63,17 +67,26 @@ def isolated_environment(home: Path) -> dict[str, str]:
     kernel that is this interpreter (so the kernel imports the ig_widget under test)."""
     env = dict(os.environ)
     for variable, folder in {
-        "JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data", "JUPYTER_RUNTIME_DIR": "runtime",
-        "JUPYTERLAB_SETTINGS_DIR": "settings", "JUPYTERLAB_WORKSPACES_DIR": "workspaces", "IPYTHONDIR": "ipython",
+        "JUPYTER_CONFIG_DIR": "config",
+        "JUPYTER_DATA_DIR": "data",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": "settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
+        "IPYTHONDIR": "ipython",
     }.items():
         (home / folder).mkdir(parents=True, exist_ok=True)
         env[variable] = str(home / folder)
     kernel = home / "data" / "kernels" / "python3"
     kernel.mkdir(parents=True, exist_ok=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (ig-widget tests)", "language": "python",
-    }))
+    (kernel / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (ig-widget tests)",
+                "language": "python",
+            }
+        )
+    )
     for name, values in LAB_SETTINGS.items():
         path = home / "settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,11 +101,22 @@ def start_lab(root: Path, home: Path, timeout: float = 60.0) -> JupyterLab:
     log = open(home / "lab.log", "w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-            f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=", "--ServerApp.open_browser=False",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=",
+            "--ServerApp.open_browser=False",
         ],
-        env=isolated_environment(home), stdout=log, stderr=subprocess.STDOUT,
+        env=isolated_environment(home),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     lab = JupyterLab(f"http://127.0.0.1:{port}", token, root, process)
     deadline = time.monotonic() + timeout
@@ -129,7 +153,8 @@ def open_and_run(page, lab: JupyterLab, name: str, wait_for: str | None = ".igw"
             return panel && panel.context && panel.context.path.endsWith(name) && session && session.kernel
                 && session.kernel.connectionStatus === 'connected' && session.kernel.status === 'idle';
         }""",
-        arg=name, timeout=timeout * 1000,
+        arg=name,
+        timeout=timeout * 1000,
     )
     page.evaluate(f"window.jupyterapp.commands.execute({RUN_ALL!r})")
     if wait_for:

@@ -3,9 +3,8 @@ with the reason beside the field, and two widgets on one page keep their labels 
 
 from __future__ import annotations
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +23,7 @@ NOTEBOOK = [
     "first.observe(note, names='steps')\n"
     "marker.write_text(f'{first.steps} {changes}')\n"
     "first",
-    "second = igw.ImageExplainer(model, images[1], labels=DIGIT_LABELS, steps=8)\n"
-    "second",
+    "second = igw.ImageExplainer(model, images[1], labels=DIGIT_LABELS, steps=8)\nsecond",
 ]
 
 
@@ -51,7 +49,8 @@ def test_refused_steps_snap_back_and_labels_stay_in_their_widget(lab, run_notebo
     for typed in ("0", "5000"):
         type_steps(first, typed)
         page.wait_for_function(
-            "([field, typed]) => field.value !== typed", arg=[field.element_handle(), typed], timeout=15_000)
+            "([field, typed]) => field.value !== typed", arg=[field.element_handle(), typed], timeout=15_000
+        )
         assert field.input_value() == "16", f"typed {typed}: the field shows the kernel's value"
         note.wait_for(state="visible", timeout=15_000)
         assert f"steps={typed}" in note.text_content() and "1..1024" in note.text_content()

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,10 +48,16 @@ def test_sort_page_and_click_in_jupyterlab(lab, run_notebook, artifacts, record_
     # sort by confidence, highest first: the kernel's order, and the cards show its first page
     view.locator("label:has-text('sort by') select").select_option("confidence")
     view.locator("label:has-text('order') select").select_option("true")
-    state = json.loads(lab_driver.wait_for_file(
-        marker, 60, lambda text: json.loads(text)["sort"] == "confidence" and json.loads(text)["descending"]))
-    page.wait_for_function("(first) => document.querySelector('.igw-ds-card')?.dataset.index === String(first)",
-                           arg=state["shown"][0], timeout=30_000)
+    state = json.loads(
+        lab_driver.wait_for_file(
+            marker, 60, lambda text: json.loads(text)["sort"] == "confidence" and json.loads(text)["descending"]
+        )
+    )
+    page.wait_for_function(
+        "(first) => document.querySelector('.igw-ds-card')?.dataset.index === String(first)",
+        arg=state["shown"][0],
+        timeout=30_000,
+    )
     assert cards(view) == state["shown"]
     assert view.locator(".igw-ds-page-text").text_content() == "page 1 of 417 · 10000 matching"
 
@@ -60,8 +65,9 @@ def test_sort_page_and_click_in_jupyterlab(lab, run_notebook, artifacts, record_
     first = cards(view)[0]
     start = time.perf_counter()
     view.locator(".igw-ds-next").click()
-    page.wait_for_function("(old) => document.querySelector('.igw-ds-card')?.dataset.index !== String(old)",
-                           arg=first, timeout=30_000)
+    page.wait_for_function(
+        "(old) => document.querySelector('.igw-ds-card')?.dataset.index !== String(old)", arg=first, timeout=30_000
+    )
     shown_in = time.perf_counter() - start
     record_property("page_seconds_in_lab", round(shown_in, 3))
     print(f"\nnext page shown {1000 * shown_in:.0f} ms after the click")

@@ -120,12 +120,28 @@ def convert_with_nbconvert(executed: pathlib.Path, out: pathlib.Path) -> pathlib
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "ig_widget_html",
-                    str(executed), "--output", out.stem, "--output-dir", str(out.parent)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbconvert",
+            "--to",
+            "ig_widget_html",
+            str(executed),
+            "--output",
+            out.stem,
+            "--output-dir",
+            str(out.parent),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
-@pytest.mark.parametrize("convert", [convert_with_function, convert_with_nbconvert], ids=["export_notebook_html", "nbconvert"])
+@pytest.mark.parametrize(
+    "convert", [convert_with_function, convert_with_nbconvert], ids=["export_notebook_html", "nbconvert"]
+)
 def test_an_executed_notebook_exports_to_an_offline_page(browser, tmp_path, convert):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
@@ -175,7 +191,9 @@ def test_image_explainer_page_works_offline(browser, tmp_path, digits):
 
     other = shown[1]
     page.locator(f".igw-output[data-index='{other}']").click()  # precomputed at export: answered in the page
-    page.wait_for_function(f"document.querySelector(\".igw-output[data-index='{other}']\").getAttribute('aria-pressed') === 'true'")
+    page.wait_for_function(
+        f"document.querySelector(\".igw-output[data-index='{other}']\").getAttribute('aria-pressed') === 'true'"
+    )
     assert heat() != first
     assert not page.locator(".igw-error").is_visible()
 
@@ -238,14 +256,16 @@ def test_nbconvert_page_of_an_explainer_switches_only_to_what_it_holds(browser, 
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_code_cell(
-        "import ig_widget as igw\n"
-        "from ig_widget.examples import DIGIT_LABELS, train_digits_cnn\n"
-        "model, images, _ = train_digits_cnn(size=8, epochs=8, seed=0)\n"
-        "w = igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)\n"
-        "w.wait()\n"
-        "w"
-    )]
+    book.cells = [
+        nbformat.v4.new_code_cell(
+            "import ig_widget as igw\n"
+            "from ig_widget.examples import DIGIT_LABELS, train_digits_cnn\n"
+            "model, images, _ = train_digits_cnn(size=8, epochs=8, seed=0)\n"
+            "w = igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)\n"
+            "w.wait()\n"
+            "w"
+        )
+    ]
     nbclient.NotebookClient(book, timeout=120, kernel_name="python3", store_widget_state=True).execute()
     executed = tmp_path / "digit.ipynb"
     nbformat.write(book, executed)
@@ -271,8 +291,13 @@ def test_the_executed_quickstart_exports_to_a_working_offline_page(browser, tmp_
     nbclient = pytest.importorskip("nbclient")
     quickstart = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
     book = nbformat.read(quickstart, as_version=4)
-    nbclient.NotebookClient(book, timeout=120, kernel_name="python3", store_widget_state=True,
-                            resources={"metadata": {"path": str(quickstart.parent)}}).execute()
+    nbclient.NotebookClient(
+        book,
+        timeout=120,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(quickstart.parent)}},
+    ).execute()
     executed = tmp_path / quickstart.name
     nbformat.write(book, executed)
     page, attempted = open_offline(browser, igw.export_notebook_html(executed, tmp_path / "quickstart.html"))
@@ -295,8 +320,13 @@ def test_the_demo_page_switches_between_the_outputs_it_holds(browser, tmp_path, 
     import sys
 
     environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    subprocess.run([sys.executable, "-m", "ig_widget.demo", "--out", str(tmp_path)], check=True,
-                   capture_output=True, timeout=300, env=environment)
+    subprocess.run(
+        [sys.executable, "-m", "ig_widget.demo", "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=environment,
+    )
     page, attempted = open_offline(browser, tmp_path / "01_quickstart.html")
     views = page.locator(".igw-image")
     assert views.count() == 2

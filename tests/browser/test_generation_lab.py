@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +33,7 @@ COLOURS = "spans => spans.map(s => s.style.backgroundColor)"
 
 def _state(lab, predicate):
     """The kernel's state as its marker file says, once `predicate` holds (a half-written file waits)."""
+
     def holds(text):
         try:
             return predicate(json.loads(text))
@@ -48,8 +48,9 @@ def test_generation_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     view = page.locator(".igw-gen").first
     _state(lab, lambda s: s["status"] == "done" and len(s["rows"]) == 5)
     view.locator(".igw-badge").wait_for(state="visible", timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('.igw-gen').textContent.includes('rows computed')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => !document.querySelector('.igw-gen').textContent.includes('rows computed')", timeout=60_000
+    )
     assert view.get_attribute("data-lm-suppress-shortcuts") == "true"
 
     strip = view.locator("[data-strip=context] .igw-token")
@@ -65,7 +66,9 @@ def test_generation_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     _state(lab, lambda s: s["selected"] == 2)
     page.wait_for_function(
         "before => { const s = [...document.querySelectorAll('.igw-gen [data-strip=context] .igw-token')];"
-        " return s.slice(0, 6).some((span, i) => span.style.backgroundColor !== before[i]); }", arg=before)
+        " return s.slice(0, 6).some((span, i) => span.style.backgroundColor !== before[i]); }",
+        arg=before,
+    )
     assert "igw-token-selected" in (generated.nth(2).get_attribute("class") or "")
     titles = strip.evaluate_all("spans => spans.map(s => s.title)")
     values = [float(t.rsplit(" ", 1)[1].replace("−", "-")) for t in titles[:6]]
@@ -88,12 +91,16 @@ def test_generation_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     alternatives = view.locator(".igw-outputs .igw-output")
     pressed = view.locator('.igw-outputs .igw-output[aria-pressed="true"]')
     chosen = pressed.get_attribute("data-index")
-    other = next(alternatives.nth(i) for i in range(alternatives.count())
-                 if alternatives.nth(i).get_attribute("data-index") != chosen)
+    other = next(
+        alternatives.nth(i)
+        for i in range(alternatives.count())
+        if alternatives.nth(i).get_attribute("data-index") != chosen
+    )
     other_index = int(other.get_attribute("data-index"))
     other.click()
     state = _state(lab, lambda s: s["target_kind"] == "contrast" and s["status"] == "done")
     assert state["alternative"] == other_index and state["selected"] == 3
-    page.wait_for_function("() => document.querySelector('.igw-gen .igw-gen-main .igw-panel-title')"
-                           ".textContent.includes('minus that of')")
+    page.wait_for_function(
+        "() => document.querySelector('.igw-gen .igw-gen-main .igw-panel-title').textContent.includes('minus that of')"
+    )
     view.screenshot(path=str(artifacts / "generation_lab_contrast.png"))

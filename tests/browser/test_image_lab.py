@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +64,9 @@ def test_image_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     lab_driver.wait_for_file(lab.root / "image_target.txt", predicate=lambda text: text == str(chosen))
     page.wait_for_function(
         "label => document.querySelector('.igw figcaption:has(+ canvas[data-map=attributions])')"
-        ".textContent.includes(label)", arg=str(chosen), timeout=30_000,
+        ".textContent.includes(label)",
+        arg=str(chosen),
+        timeout=30_000,
     )
     assert canvas(page, "attributions")["pixels"] != heat["pixels"], "the heatmap did not change with the target"
     assert page.locator(f".igw-output[data-index='{chosen}']").get_attribute("aria-pressed") == "true"

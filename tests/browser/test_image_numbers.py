@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = pytest.mark.browser
 
@@ -21,8 +20,7 @@ NOTEBOOK = [
     "import ig_widget as igw\n"
     "from ig_widget.examples import train_digits_cnn, DIGIT_LABELS\n"
     "model, images, labels = train_digits_cnn(size=16, epochs=2, seed=0)",
-    "w = igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)\n"
-    "w",
+    "w = igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)\nw",
     # what the kernel holds, for the test to compare with what the page prints
     "w.wait()\n"
     "res = w.explanation\n"
@@ -111,7 +109,11 @@ def test_printed_numbers_are_the_kernels(lab, run_notebook, artifacts):
     assert_agrees(ends[2], kernel["clip"], "legend's right end")
 
     # chart: F(x) − F(x′) on its dashed line; round ticks with 0 among them; a scale written at most once
-    assert_agrees(page.locator(".igw-goal-value").text_content().rpartition(" = ")[2], kernel["score"] - kernel["baseline_score"], "chart goal")
+    assert_agrees(
+        page.locator(".igw-goal-value").text_content().rpartition(" = ")[2],
+        kernel["score"] - kernel["baseline_score"],
+        "chart goal",
+    )
     ticks = page.locator(".igw-tick-y").all_text_contents()
     assert "0" in ticks and all(re.fullmatch(r"−?\d+(\.\d+)?", tick) for tick in ticks), ticks
     assert len(page.locator(".igw-chart text", has_text="×").all()) <= 1
@@ -174,6 +176,9 @@ def test_more_steps_says_what_it_did(lab, run_notebook, artifacts):
     note.wait_for(state="visible", timeout=60_000)
     line = note.locator("div").first.inner_text()
     after = re.search(r"gap (\d+\.\d+%)", badge.inner_text())[1]
-    assert re.fullmatch(rf"More steps(?: did not shrink the gap| barely shrank the gap)?: gap {re.escape(after)} "
-                        rf"at 32 steps, was {re.escape(before)} at 16\.", line), line
+    assert re.fullmatch(
+        rf"More steps(?: did not shrink the gap| barely shrank the gap)?: gap {re.escape(after)} "
+        rf"at 32 steps, was {re.escape(before)} at 16\.",
+        line,
+    ), line
     page.locator(".igw-side").screenshot(path=str(artifacts / "image_more_steps_note.png"))

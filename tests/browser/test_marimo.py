@@ -52,7 +52,8 @@ def test_quickstart_in_marimo(marimo_quickstart, page, artifacts):
     other.click()
     page.wait_for_function("() => true")
     reactive_line(page).filter(has_text=re.compile(rf"view\.value\['target'\]\s*=\s*{chosen}\b")).wait_for(
-        state="visible", timeout=60_000)
+        state="visible", timeout=60_000
+    )
     text = reactive_line(page).inner_text().replace("`", "")
     assert f"target = {chosen};" in text, text  # the Python explainer's trait, read in the re-run cell
     view.locator(f".igw-output[data-index='{chosen}'][aria-pressed=true]").wait_for(timeout=30_000)

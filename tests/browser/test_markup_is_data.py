@@ -109,14 +109,17 @@ class HostileTokenizer:
 
     def __call__(self, texts, **options):
         rows = [[self.tokens.index(token) for token in self._split(text)] for text in texts]
-        return {"input_ids": torch.tensor(rows), "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long)}
+        return {
+            "input_ids": torch.tensor(rows),
+            "attention_mask": torch.ones(len(rows), len(rows[0]), dtype=torch.long),
+        }
 
     def _split(self, text: str) -> list[str]:
         found, rest = [], text
         while rest:
             token = next(t for t in self.tokens[1:] if rest.startswith(t))
             found.append(token)
-            rest = rest[len(token):].lstrip(" ")
+            rest = rest[len(token) :].lstrip(" ")
         return found
 
     def convert_ids_to_tokens(self, ids):

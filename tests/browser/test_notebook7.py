@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -80,12 +79,14 @@ def test_image_and_text_explainers_in_notebook7(notebook7, page, artifacts):
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     image, text = page.locator(".igw-image"), page.locator(".igw-text")
     image.locator(".igw-badge").wait_for(state="visible", timeout=180_000)
-    page.wait_for_function("() => /gap .*\\d%/.test(document.querySelector('.igw-image .igw-badge').textContent)",
-                           timeout=120_000)
+    page.wait_for_function(
+        "() => /gap .*\\d%/.test(document.querySelector('.igw-image .igw-badge').textContent)", timeout=120_000
+    )
     assert GAP.search(image.locator(".igw-badge").inner_text())
     text.locator(".igw-badge").wait_for(state="visible", timeout=180_000)
-    page.wait_for_function("() => /gap .*\\d%/.test(document.querySelector('.igw-text .igw-badge').textContent)",
-                           timeout=120_000)
+    page.wait_for_function(
+        "() => /gap .*\\d%/.test(document.querySelector('.igw-text .igw-badge').textContent)", timeout=120_000
+    )
     assert text.locator(".igw-token").count() >= 4 or "wonderful" in text.inner_text()
 
     # the slider by mouse: a click at either end goes to that end of the path
@@ -111,19 +112,26 @@ def test_image_and_text_explainers_in_notebook7(notebook7, page, artifacts):
     back.focus()
     page.keyboard.press("Enter")
     lab_driver.wait_for_file(notebook7.root / "nb7_target.txt", predicate=lambda value: value == str(first))
-    page.wait_for_function(f"() => document.querySelector(\".igw-image .igw-output[data-index='{first}']\")"
-                           ".getAttribute('aria-pressed') === 'true'", timeout=30_000)
+    page.wait_for_function(
+        f"() => document.querySelector(\".igw-image .igw-output[data-index='{first}']\")"
+        ".getAttribute('aria-pressed') === 'true'",
+        timeout=30_000,
+    )
     image.screenshot(path=str(artifacts / "notebook7_image.png"))
     text.screenshot(path=str(artifacts / "notebook7_text.png"))
 
 
 def test_keys_stay_in_every_control_in_jupyterlab(run_notebook):
-    page = run_notebook("keys_lab.ipynb", [
-        "import ig_widget as igw\n"
-        "from ig_widget.examples import DIGIT_LABELS, train_digits_cnn\n"
-        "model, images, labels = train_digits_cnn(size=16, epochs=2, seed=0)\n"
-        "igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)",
-    ], timeout=90)
+    page = run_notebook(
+        "keys_lab.ipynb",
+        [
+            "import ig_widget as igw\n"
+            "from ig_widget.examples import DIGIT_LABELS, train_digits_cnn\n"
+            "model, images, labels = train_digits_cnn(size=16, epochs=2, seed=0)\n"
+            "igw.ImageExplainer(model, images[0], labels=DIGIT_LABELS, steps=16)",
+        ],
+        timeout=90,
+    )
     page.locator(".igw-image .igw-badge").wait_for(state="visible", timeout=120_000)
     page.evaluate("window.jupyterapp.commands.execute('notebook:enter-command-mode')")
     keys_stay_in_controls(page, page.locator(".igw-image"))

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = pytest.mark.browser
 
@@ -49,8 +48,9 @@ def test_path_control_and_checks_panel_in_jupyterlab(lab, run_notebook, artifact
     assert path.evaluate("s => [...s.options].map(o => o.value)") == ["straight", "blur", "guided"]
     path.select_option("blur")
     lab_driver.wait_for_file(state, timeout=60, predicate=lambda text: text == "blur False blur")
-    page.wait_for_function("() => document.querySelector('.igw').textContent.includes('Path point at α: blurred input')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelector('.igw').textContent.includes('Path point at α: blurred input')", timeout=30_000
+    )
     assert page.get_by_label("Baseline", exact=True).is_disabled()  # Blur IG starts from the blurred input
 
     slider = page.get_by_label(re.compile("^alpha"))
@@ -69,8 +69,11 @@ def test_path_control_and_checks_panel_in_jupyterlab(lab, run_notebook, artifact
     page.locator(".igw").screenshot(path=str(artifacts / "paths_blur_lab.png"))
 
     page.get_by_role("button", name="Run checks").click()
-    checks = json.loads(lab_driver.wait_for_file(lab.root / "paths_checks.json", timeout=90,
-                                                 predicate=lambda text: '"deletion"' in text or '"error"' in text))
+    checks = json.loads(
+        lab_driver.wait_for_file(
+            lab.root / "paths_checks.json", timeout=90, predicate=lambda text: '"deletion"' in text or '"error"' in text
+        )
+    )
     assert checks["for"]["path"] == "blur" and checks["sanity"]["passed"] is True
     panel = page.locator(".igw-checks")
     page.wait_for_function("() => document.querySelector('.igw-checks').textContent.includes('Deletion area')")
@@ -87,6 +90,5 @@ def test_path_control_and_checks_panel_in_jupyterlab(lab, run_notebook, artifact
     assert panel.get_attribute("data-stale") == "true"  # the checks were run on the blur path
     page.get_by_label("IDGI").check()
     lab_driver.wait_for_file(state, timeout=60, predicate=lambda text: text == "guided True guided")
-    page.wait_for_function("() => /gap 0\\.0+%/.test(document.querySelector('.igw-badge').textContent)",
-                           timeout=60_000)
+    page.wait_for_function("() => /gap 0\\.0+%/.test(document.querySelector('.igw-badge').textContent)", timeout=60_000)
     page.locator(".igw").screenshot(path=str(artifacts / "paths_guided_idgi_lab.png"))

@@ -7,9 +7,8 @@ import pathlib
 import re
 import shutil
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,11 +33,18 @@ def test_run_all_ends_without_an_error_and_each_widget_shows_its_class(lab, page
     lab_driver.open_and_run(page, lab, QUICKSTART.name, wait_for=None)
     page.wait_for_function(FINISHED, timeout=300_000, polling=500)
     cells = page.evaluate(OUTPUTS)
-    errors = [(cell["source"][:60], output.get("ename"), output.get("evalue"))
-              for cell in cells for output in cell["outputs"] if output["output_type"] == "error"]
+    errors = [
+        (cell["source"][:60], output.get("ename"), output.get("evalue"))
+        for cell in cells
+        for output in cell["outputs"]
+        if output["output_type"] == "error"
+    ]
     assert errors == [], f"Run All raised: {errors}"
-    assert all(output.get("name") != "stderr" or "Traceback" not in output.get("text", "")
-               for cell in cells for output in cell["outputs"])
+    assert all(
+        output.get("name") != "stderr" or "Traceback" not in output.get("text", "")
+        for cell in cells
+        for output in cell["outputs"]
+    )
 
     views = page.locator(".igw-image")
     views.nth(1).locator(".igw-badge").wait_for(state="visible", timeout=120_000)
@@ -51,8 +57,12 @@ def test_run_all_ends_without_an_error_and_each_widget_shows_its_class(lab, page
     assert top.get_attribute("aria-pressed") == "true"
     top_label = top.locator(".igw-output-label").text_content()
     assert first.locator(HEAT_CAPTION).text_content() == f"Attributions for “{top_label}”"
-    printed = "".join(output.get("text", "") for cell in cells for output in cell["outputs"]
-                      if "explaining class" in output.get("text", ""))
+    printed = "".join(
+        output.get("text", "")
+        for cell in cells
+        for output in cell["outputs"]
+        if "explaining class" in output.get("text", "")
+    )
     assert re.search(rf"explaining class {top_label} ", printed), printed
     assert top_label != "8"
 

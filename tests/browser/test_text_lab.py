@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 import lab_driver
+import pytest
 
 pytestmark = pytest.mark.browser
 
@@ -108,7 +107,9 @@ def test_text_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     hostile_tokens = hostile.locator("[data-strip=attributions] .igw-token")
     assert hostile_tokens.all_text_contents() == HOSTILE_TOKENS + ["fine"]
     assert hostile.locator(".igw-output-label").all_text_contents()[0] in (
-        '<img src=x onerror="window.__pwned=1">', "&lt;ok&gt;")
+        '<img src=x onerror="window.__pwned=1">',
+        "&lt;ok&gt;",
+    )
     assert similarity.locator(".igw-output-label").first.text_content().startswith(("<script>", "<b>"))
     page.wait_for_timeout(300)  # room for an onerror handler to fire, were one created
     assert page.evaluate("() => window.__pwned") is None
@@ -170,8 +171,9 @@ def test_language_model_view_marks_its_position_hover_and_dark_theme(lab, run_no
     explained = view.locator(".igw-output[aria-pressed=true] .igw-output-label").text_content()
     caption = view.locator(".igw-text-main > .igw-panel-title").text_content()
     assert caption == f"Attributions for the next token “{explained}”, predicted after “the” (token 6 of 7)"
-    marked = tokens.evaluate_all("spans => spans.map(s => [s.classList.contains('igw-token-position'),"
-                                 " s.classList.contains('igw-token-after')])")
+    marked = tokens.evaluate_all(
+        "spans => spans.map(s => [s.classList.contains('igw-token-position'), s.classList.contains('igw-token-after')])"
+    )
     assert marked == [[False, False]] * 5 + [[True, False], [False, True]]
     next_token = view.locator("[data-strip=attributions] .igw-token-next")
     assert next_token.is_visible() and next_token.text_content() == explained
@@ -193,8 +195,10 @@ def test_language_model_view_marks_its_position_hover_and_dark_theme(lab, run_no
     page.mouse.move(0, 0)
     switch_theme(page, "JupyterLab Dark")
     page.wait_for_function(
-        "node => getComputedStyle(node).backgroundColor !== 'rgb(255, 255, 255)'", arg=tokens.nth(6).element_handle(),
-        timeout=15_000)
+        "node => getComputedStyle(node).backgroundColor !== 'rgb(255, 255, 255)'",
+        arg=tokens.nth(6).element_handle(),
+        timeout=15_000,
+    )
     behind = view.evaluate(BACKGROUND)
     assert luminance(behind) < 0.25, behind
     zero = tokens.nth(6).evaluate(BACKGROUND)

@@ -7,18 +7,19 @@ from __future__ import annotations
 import pathlib
 import re
 
+import lab_driver
 import nbformat
 import pytest
-
-import lab_driver
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 QUICKSTART = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
-REPORTER = ("import pathlib\n"
-            "marker = pathlib.Path('voila_target.txt')\n"
-            "marker.write_text(str(explainer.target))\n"
-            "explainer.observe(lambda change: marker.write_text(str(change['new'])), names='target')")
+REPORTER = (
+    "import pathlib\n"
+    "marker = pathlib.Path('voila_target.txt')\n"
+    "marker.write_text(str(explainer.target))\n"
+    "explainer.observe(lambda change: marker.write_text(str(change['new'])), names='target')"
+)
 CAPTION = "figure:has(canvas[data-map=attributions]) figcaption"
 
 
@@ -44,5 +45,8 @@ def test_quickstart_as_a_voila_app(voila, page, artifacts):
     lab_driver.wait_for_file(voila.root / "voila_target.txt", predicate=lambda text: text == chosen, timeout=60)
     page.wait_for_function(
         "label => document.querySelector('.igw-image figure:has(canvas[data-map=attributions]) figcaption')"
-        ".textContent === `Attributions for “${label}”`", arg=label, timeout=60_000)
+        ".textContent === `Attributions for “${label}”`",
+        arg=label,
+        timeout=60_000,
+    )
     first.screenshot(path=str(artifacts / "voila_quickstart.png"))

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import AttributionInputError
@@ -79,8 +78,9 @@ def blurred(images: Tensor, sigmas: Tensor, with_derivative: bool = False) -> tu
     """Images [m, C, H, W] blurred with one sigma each, and (optionally) the derivative in sigma."""
     height, width = images.shape[-2:]
     along_h, along_h_slope = blur_matrices(sigmas, height, with_derivative)
-    along_w, along_w_slope = (along_h, along_h_slope) if width == height else \
-        blur_matrices(sigmas, width, with_derivative)
+    along_w, along_w_slope = (
+        (along_h, along_h_slope) if width == height else blur_matrices(sigmas, width, with_derivative)
+    )
     rows_done = _along_w(images, along_w)
     points = _along_h(rows_done, along_h)
     if not with_derivative:
@@ -137,6 +137,7 @@ class BlurPath:
                     self._kept = points.new_empty(len(alphas) * len(self.images), *points.shape[1:])
                 self._kept[start:stop] = points
             return self._shaped(points), rows
+
         return make_points
 
     def velocity(self, alphas: Tensor, start: int, stop: int) -> Tensor:
@@ -206,16 +207,30 @@ def blur_integrated_gradients(
         raise AttributionInputError("steps='auto' is for the straight path; give blur_integrated_gradients an int")
     check_target_spec(target, output)
     options = PathOptions.checked(
-        steps=steps, rule=rule, batch_size=batch_size, output=output,
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        output=output,
         reducer=image_trace_reducer(trace_reduce, x.ndim) if trace else None,
-        progress=progress, tol=0.01, max_steps=steps, description="blur integrated gradients", idgi=idgi,
+        progress=progress,
+        tol=0.01,
+        max_steps=steps,
+        description="blur integrated gradients",
+        idgi=idgi,
     )
     x = x.detach()
     path = BlurPath(x, max_sigma)
     path.with_velocity, path.keep_points = not idgi, trace
-    result = integrate_path(plain_forward(isolated_model(model)), x, path.start, [target], options,
-                            method="blur_idgi" if idgi else "blur_integrated_gradients",
-                            baseline_label=f"blurred (sigma {max_sigma:g})", path=path)[0]
+    result = integrate_path(
+        plain_forward(isolated_model(model)),
+        x,
+        path.start,
+        [target],
+        options,
+        method="blur_idgi" if idgi else "blur_integrated_gradients",
+        baseline_label=f"blurred (sigma {max_sigma:g})",
+        path=path,
+    )[0]
     if result.trace is not None:
         result = replace(result, trace=replace(result.trace, points=path.points(result.trace.alphas)))
     return result

@@ -77,7 +77,9 @@ def guided_integrated_gradients(
     check_model(model)
     check_input(x, model)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise AttributionInputError(f"steps must be a positive int for guided_integrated_gradients (e.g. 32); got {steps!r}")
+        raise AttributionInputError(
+            f"steps must be a positive int for guided_integrated_gradients (e.g. 32); got {steps!r}"
+        )
     for name, value in (("fraction", fraction), ("max_dist", max_dist)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise AttributionInputError(f"{name} must be a number in [0, 1]; got {value!r}")
@@ -86,9 +88,16 @@ def guided_integrated_gradients(
     check_target_spec(target, output)
     check_seed(seed)
     options = PathOptions.checked(
-        steps=steps, rule="riemann_left", batch_size=None, output=output,
+        steps=steps,
+        rule="riemann_left",
+        batch_size=None,
+        output=output,
         reducer=image_trace_reducer(trace_reduce, x.ndim) if trace else None,
-        progress=progress, tol=0.01, max_steps=steps, description="guided integrated gradients", idgi=idgi,
+        progress=progress,
+        tol=0.01,
+        max_steps=steps,
+        description="guided integrated gradients",
+        idgi=idgi,
     )
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)
@@ -118,8 +127,17 @@ def guided_integrated_gradients(
 class _GuidedWalk:
     """The path, step by step: one gradient per step for every row, then each row's features move."""
 
-    def __init__(self, forward, score, x: Tensor, base: Tensor, steps: int, fraction: float, max_dist: float,
-                 options: PathOptions):
+    def __init__(
+        self,
+        forward,
+        score,
+        x: Tensor,
+        base: Tensor,
+        steps: int,
+        fraction: float,
+        max_dist: float,
+        options: PathOptions,
+    ):
         self.forward, self.score, self.steps = forward, score, steps
         self.fraction, self.max_dist, self.options = fraction, max_dist, options
         self.dtype, self.shape = x.dtype, x.shape
@@ -136,8 +154,19 @@ class _GuidedWalk:
         rows = torch.arange(self.shape[0], device=self.current.device)
         for step in range(self.steps):
             here = self.current.to(self.dtype).view(self.shape)
-            (chunk,) = next(iter(chunked_multi_gradients(
-                self.forward, [self.score], lambda start, stop: (here, rows), len(rows), len(rows), None, self.layout)))
+            (chunk,) = next(
+                iter(
+                    chunked_multi_gradients(
+                        self.forward,
+                        [self.score],
+                        lambda start, stop, here=here: (here, rows),
+                        len(rows),
+                        len(rows),
+                        None,
+                        self.layout,
+                    )
+                )
+            )
             gradient = chunk.gradients.double().reshape(len(rows), -1)
             before = self.current.clone()
             for row in range(len(rows)):
@@ -188,7 +217,6 @@ class _GuidedWalk:
 
     def finish(self, value: Tensor, base_value: Tensor) -> tuple[Tensor, PathTrace | None]:
         """The attributions (x's dtype and shape) and the trace; with IDGI, its terms replace g * dx."""
-        rows = self.shape[0]
         if self.options.idgi:
             scores = torch.stack(self.scores).double()  # [steps, B]
             scores[0] = base_value.double()
