@@ -7,7 +7,7 @@ import pytest
 
 from ig_widget import ImageExplainer
 from ig_widget.examples import DIGIT_LABELS
-from ig_widget.widgets.explainer import MAX_STEPS
+from ig_widget.schema import MAX_STEPS
 
 
 @pytest.fixture

@@ -21,9 +21,10 @@ from ..attribution import RULES
 from ..attribution.errors import AttributionInputError
 from ..attribution.targets import check_output
 from ..attribution.validation import check_model
-from ..schema import CLIP_RANGE, MAX_STEPS, SIGN_MODES, limits, palette
+from ..schema import SIGN_MODES, limits, palette
 from . import static_picture
 from .outputs import check_score_kind
+from .path_controls import PathControls
 from .scheduler import RequestScheduler, Superseded
 
 __all__ = ["ExplainerWidget", "Request", "Superseded"]
@@ -67,7 +68,7 @@ class Request(NamedTuple):
         return self.baseline, self.rule, self.steps
 
 
-class ExplainerWidget(anywidget.AnyWidget):
+class ExplainerWidget(PathControls, anywidget.AnyWidget):
     """Shared traits and compute machinery; subclasses say how to compute and encode one request."""
 
     # The bundle's text, not its path: for a path anywidget connects every instance to a file watcher
@@ -168,39 +169,6 @@ class ExplainerWidget(anywidget.AnyWidget):
                 f"baseline={proposal['value']!r} is unknown; use one of {', '.join(self.baseline_names)}"
             )
         return proposal["value"]
-
-    @traitlets.validate("rule")
-    def _check_rule(self, proposal: dict) -> str:
-        if proposal["value"] not in RULES:
-            raise traitlets.TraitError(f"rule={proposal['value']!r} is unknown; use one of {', '.join(RULES)}")
-        return proposal["value"]
-
-    @traitlets.validate("steps")
-    def _check_steps(self, proposal: dict) -> int:
-        minimum = 2 if self.rule == "riemann_trapezoid" else 1
-        if not minimum <= proposal["value"] <= MAX_STEPS:
-            raise traitlets.TraitError(
-                f"steps={proposal['value']!r} is out of range; use an int in {minimum}..{MAX_STEPS}"
-            )
-        return proposal["value"]
-
-    @traitlets.validate("clip")
-    def _check_clip(self, proposal: dict) -> float:
-        if not CLIP_RANGE[0] <= proposal["value"] <= CLIP_RANGE[1]:
-            raise traitlets.TraitError(
-                f"clip={proposal['value']!r} is a percentile of attribution mass; use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}"
-            )
-        return proposal["value"]
-
-    def set_state(self, sync_data: dict) -> None:
-        """A change from the view that a validator refuses is answered, not only logged: the view gets
-        the kernel's values back (it snaps back) and a `refused` message naming the traits and why."""
-        try:
-            super().set_state(sync_data)
-        except traitlets.TraitError as exc:
-            names = [name for name in sync_data if name in self.keys]
-            self.send_state(names)
-            self.send({"type": "refused", "names": names, "message": str(exc)})
 
     # -- requests --------------------------------------------------------------------------------
     @traitlets.observe("target", "baseline", "rule", "steps")

@@ -30,9 +30,10 @@ from ..attribution.generation import (
     prepare_generation,
 )
 from ..attribution.validation import check_model
-from ..schema import CLIP_RANGE, GRANULARITIES, MAX_STEPS, SIGN_MODES, limits, palette
+from ..schema import GRANULARITIES, SIGN_MODES, limits, palette
 from ..schema import MATRIX_SCALES as SCALES
 from .explainer import BUNDLE, Superseded
+from .path_controls import PathControls
 from .payload import completeness, floats, signed_maps
 
 PROGRESS_UPDATES = 8  # path chunks per walk: enough for a moving progress bar
@@ -165,7 +166,7 @@ def _label_of(generation: Generation, row: int, token: int | None) -> str:
     return str(token)
 
 
-class GenerationExplainer(anywidget.AnyWidget):
+class GenerationExplainer(PathControls, anywidget.AnyWidget):
     """Explain what `model` writes after `prompt`: each generated token attributed to its context.
 
     `model` is a causal language model (a Hugging Face `AutoModelForCausalLM`, or any nn.Module with an
@@ -293,39 +294,6 @@ class GenerationExplainer(anywidget.AnyWidget):
         raise traitlets.TraitError(
             f"baseline={value!r} is not offered; use one of {', '.join(self._baselines())} or a token id"
         )
-
-    @traitlets.validate("rule")
-    def _check_rule(self, proposal: dict) -> str:
-        if proposal["value"] not in RULES:
-            raise traitlets.TraitError(f"rule={proposal['value']!r} is unknown; use one of {', '.join(RULES)}")
-        return proposal["value"]
-
-    @traitlets.validate("steps")
-    def _check_steps(self, proposal: dict) -> int:
-        minimum = 2 if self.rule == "riemann_trapezoid" else 1
-        if not minimum <= proposal["value"] <= MAX_STEPS:
-            raise traitlets.TraitError(
-                f"steps={proposal['value']!r} is out of range; use an int in {minimum}..{MAX_STEPS}"
-            )
-        return proposal["value"]
-
-    @traitlets.validate("clip")
-    def _check_clip(self, proposal: dict) -> float:
-        if not CLIP_RANGE[0] <= proposal["value"] <= CLIP_RANGE[1]:
-            raise traitlets.TraitError(
-                f"clip={proposal['value']!r} is a percentile of attribution mass; "
-                f"use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}"
-            )
-        return proposal["value"]
-
-    def set_state(self, sync_data: dict) -> None:
-        """A change from the view that a validator refuses snaps back, with a `refused` message saying why."""
-        try:
-            super().set_state(sync_data)
-        except traitlets.TraitError as exc:
-            names = [name for name in sync_data if name in self.keys]
-            self.send_state(names)
-            self.send({"type": "refused", "names": names, "message": str(exc)})
 
     # -- requests ---------------------------------------------------------------------------------
     @traitlets.observe("selected")

@@ -1,0 +1,47 @@
+"""The controls every explainer view shares with the kernel (rule, steps, clip), validated one way, and
+a change the kernel refuses answered so the view snaps back instead of showing a state it is not in."""
+
+from __future__ import annotations
+
+import traitlets
+
+from ..attribution import RULES
+from ..schema import CLIP_RANGE, MAX_STEPS
+
+
+class PathControls(traitlets.HasTraits):
+    """Mixed into an anywidget that declares `rule`, `steps` and `clip` traits."""
+
+    @traitlets.validate("rule")
+    def _check_rule(self, proposal: dict) -> str:
+        if proposal["value"] not in RULES:
+            raise traitlets.TraitError(f"rule={proposal['value']!r} is unknown; use one of {', '.join(RULES)}")
+        return proposal["value"]
+
+    @traitlets.validate("steps")
+    def _check_steps(self, proposal: dict) -> int:
+        minimum = 2 if self.rule == "riemann_trapezoid" else 1
+        if not minimum <= proposal["value"] <= MAX_STEPS:
+            raise traitlets.TraitError(
+                f"steps={proposal['value']!r} is out of range; use an int in {minimum}..{MAX_STEPS}"
+            )
+        return proposal["value"]
+
+    @traitlets.validate("clip")
+    def _check_clip(self, proposal: dict) -> float:
+        if not CLIP_RANGE[0] <= proposal["value"] <= CLIP_RANGE[1]:
+            raise traitlets.TraitError(
+                f"clip={proposal['value']!r} is a percentile of attribution mass; "
+                f"use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}"
+            )
+        return proposal["value"]
+
+    def set_state(self, sync_data: dict) -> None:
+        """A change from the view that a validator refuses is answered, not only logged: the view gets
+        the kernel's values back (it snaps back) and a `refused` message naming the traits and why."""
+        try:
+            super().set_state(sync_data)
+        except traitlets.TraitError as exc:
+            names = [name for name in sync_data if name in self.keys]
+            self.send_state(names)
+            self.send({"type": "refused", "names": names, "message": str(exc)})
