@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import ig_widget as igw
-from ig_widget.attribution.paths.blur import blurred
+from ig_widget.attribution.paths.blur import blurred, gaussian_kernels
 
 PATH_METHODS = {
     "straight": lambda model, x, **kw: igw.integrated_gradients(model, x, **kw),
@@ -100,6 +100,18 @@ def test_blur_matches_scipy_gaussian_filter_untruncated():
     ours = blurred(torch.from_numpy(image).permute(2, 0, 1)[None], torch.tensor([2.0], dtype=torch.float64))[0]
     reference = ndimage.gaussian_filter(image, sigma=[2.0, 2.0, 0], mode="constant", truncate=30.0)
     np.testing.assert_allclose(ours[0].permute(1, 2, 0).numpy(), reference, atol=1e-12)
+
+
+def test_blur_kernels_hold_no_subnormal_numbers():
+    """Narrow kernels' far tails underflow into subnormals, which a CPU multiplies tens of times slower
+    (they made Blur IG's products 2.8x slower): they are zero instead."""
+    for dtype in (torch.float32, torch.float64):
+        sigmas = torch.linspace(0.0, 16.0, 33, dtype=dtype)
+        for taps in gaussian_kernels(sigmas, 64):
+            small = taps[taps != 0].abs()
+            assert small.min() >= torch.finfo(dtype).tiny
+        kernel = gaussian_kernels(torch.tensor([1.0], dtype=dtype), 64)[0]
+        assert kernel[0, 63 - 12 : 63 + 13].sum() == pytest.approx(1.0, abs=1e-6)  # the bell itself is kept
 
 
 def _pair_call_model(model, target):

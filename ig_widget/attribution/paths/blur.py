@@ -50,7 +50,15 @@ def gaussian_kernels(sigmas: Tensor, side: int) -> tuple[Tensor, Tensor]:
     derivative = slope / total - bell * total_slope / total**2
     keep = min(widest, side - 1)
     middle = slice(widest - keep, widest + keep + 1)
-    return kernel[:, middle], derivative[:, middle]
+    return _normal(kernel[:, middle]), _normal(derivative[:, middle])
+
+
+def _normal(taps: Tensor) -> Tensor:
+    """`taps` with subnormal values (below the dtype's smallest normal number, 1.2e-38 in float32) set to
+    zero. Far tails of narrow kernels underflow into subnormals, and a CPU multiplies those tens of times
+    slower: they made the blur products 2.8x slower (21 ms -> 7.6 ms for 32 points of 3 x 64 x 64 on one
+    thread), for a contribution below 1e-38 of the image."""
+    return torch.where(taps.abs() < torch.finfo(taps.dtype).tiny, 0.0, taps)
 
 
 def blur_matrices(sigmas: Tensor, side: int, with_derivative: bool = True) -> tuple[Tensor, Tensor | None]:
