@@ -83,6 +83,38 @@ def test_rows_appear_selected_first_then_all_and_match_explain_generation(gpt2):
     assert widget.result["row_completeness"][1]["gap"] == float(widget.explanation.rows[1].gap)
 
 
+def test_progress_follows_the_other_rows_and_a_cached_matrix_needs_no_walk(gpt2):
+    """The widget runs on the explainers' RequestScheduler: the bar fills while the other rows compute
+    (after the selected row is shown), and clicking between rows or back to earlier settings reads the
+    cache."""
+    model, tokenizer = gpt2
+    seen = []
+
+    class Recording(igw.GenerationExplainer):
+        def _attribute(self, request, rows, progress):
+            walks.append(list(rows))
+            return super()._attribute(request, rows, progress)
+
+    walks: list[list[int]] = []
+    widget = Recording(model, tokenizer, PROMPT, max_new_tokens=4, steps=8, selected=1)
+    widget.observe(lambda change: seen.append((change["new"], list(widget.result["rows"]))), names="progress")
+    widget.wait()
+    assert widget.status == "done" and walks == [[1], [0, 2, 3]]
+    alone = [fraction for fraction, rows in seen if rows == []]
+    after_first = [fraction for fraction, rows in seen if rows == [1]]
+    assert alone and all(fraction <= 0.25 for fraction in alone), seen
+    assert len(after_first) > 1 and all(0.25 < fraction <= 1.0 for fraction in after_first), seen
+    assert after_first == sorted(after_first) and after_first[-1] == 1.0
+    assert widget.result["rows"] == [0, 1, 2, 3] and not widget.result["computing"]
+    widget.selected = 3
+    widget.steps = 4
+    widget.wait()
+    widget.steps = 8
+    widget.wait()
+    assert walks[2:] == [[3], [0, 1, 2]]  # only the new settings were walked
+    assert widget.status == "done" and widget.result["rows"] == [0, 1, 2, 3] and widget.result["steps"] == 8
+
+
 def test_an_alternative_explains_the_contrast_and_another_row_drops_it(gpt2):
     model, tokenizer = gpt2
     widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=3, steps=4)
@@ -155,6 +187,7 @@ def generation_fixture() -> dict:
     widget.wait()
     plain = widget.result
     matrix = widget.explanation.matrix
+    gaps = [float(row.gap) for row in widget.explanation.rows]
     alternative = next(alt["index"] for alt in plain["alternatives"][1] if alt["index"] != plain["chosen_tokens"][1])
     widget.selected = 1
     widget.alternative = alternative
@@ -168,7 +201,7 @@ def generation_fixture() -> dict:
             "matrix": matrix.tolist(),
             "contrast_row": contrast.matrix[0].tolist(),
             "contrast_alternative": alternative,
-            "gaps": [float(row.gap) for row in widget._matrices[next(iter(widget._matrices))].rows],
+            "gaps": gaps,
         },
     }
 

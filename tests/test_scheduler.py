@@ -37,7 +37,7 @@ class Fake:
 
     CHUNKS = 3
 
-    def __init__(self, listed=(0, 1, 2), fail_on: int | None = None):
+    def __init__(self, listed=(0, 1, 2), fail_on: int | None = None, shows_listed: bool = False):
         self.calls: list[tuple[str, list[Ask]]] = []
         self.finished: list[list[Ask]] = []
         self.stopped: list[list[Ask]] = []
@@ -61,6 +61,7 @@ class Fake:
             show_progress=self.progress.append,
             show_computing=self._computing,
             capacity=lambda: 8,
+            shows_listed=shows_listed,
         )
 
     def _computing(self):
@@ -173,6 +174,51 @@ def test_the_cache_keeps_its_capacity_dropping_the_oldest():
         fake.scheduler.request(Ask(0, steps))
         fake.scheduler.wait(TIMEOUT)
     assert list(fake.scheduler.payloads()) == [Ask(0, steps) for steps in range(3, 11)]
+
+
+def test_a_view_that_shows_the_listed_results_follows_their_walk():
+    """shows_listed: the walk's progress is shown after the wanted result, and the wanted payload is
+    shown again when the walk lands (the view draws the rows that came with it)."""
+    fake = Fake(shows_listed=True)
+    fake.walk_gate.clear()
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: len(fake.calls) == 2)
+    assert fake.shown == [{"target": 1, "steps": 4}]
+    shown_progress = len(fake.progress)
+    fake.walk_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.progress[shown_progress:] == [1 / 3, 2 / 3, 1.0]  # the walk's chunks
+    assert fake.shown == [{"target": 1, "steps": 4}] * 2
+    assert set(fake.scheduler.payloads()) == {Ask(0, 4), Ask(1, 4), Ask(2, 4)}
+
+
+def test_by_default_the_listed_walk_is_quiet_once_the_wanted_result_is_shown():
+    fake = Fake()
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.progress == [1 / 3, 2 / 3, 1.0]  # the wanted computation's chunks only
+    assert fake.shown == [{"target": 1, "steps": 4}]
+
+
+def test_a_failed_walk_is_shown_only_to_a_view_that_shows_the_listed_results():
+    for shows_listed, errors in ((False, 0), (True, 1)):
+        fake = Fake(fail_on=2, shows_listed=shows_listed)
+        fake.scheduler.request(Ask(1, 4))
+        fake.scheduler.wait(TIMEOUT)
+        assert fake.shown == [{"target": 1, "steps": 4}]
+        assert len(fake.errors) == errors and all(isinstance(e, FloatingPointError) for e in fake.errors)
+
+
+def test_a_walk_for_settings_left_behind_is_not_shown_beside_the_new_request():
+    fake = Fake(shows_listed=True)
+    fake.walk_gate.clear()
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: len(fake.calls) == 2)
+    fake.scheduler.request(Ask(1, 16))
+    fake.walk_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert [Ask(0, 4), Ask(2, 4)] in fake.stopped
+    assert fake.shown == [{"target": 1, "steps": 4}, {"target": 1, "steps": 16}, {"target": 1, "steps": 16}]
 
 
 def test_the_scheduler_imports_nothing_of_widgets():

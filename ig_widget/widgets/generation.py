@@ -1,18 +1,19 @@
 """GenerationExplainer: what a causal language model wrote, every generated token attributed to its
 context, live in the notebook.
 
-The text is generated (or taken) once, when the widget opens. A request is the row kind (logit or
-log-probability), baseline, rule and steps: the selected row is computed first, on its own, and shown;
-then every other row in one shared walk (see `attribution/generation.py`), shown as it lands. Clicking
-an alternative at the selected position explains the contrast "generated token, not that one" for that
-row alone. A newer request replaces an older one at the engine's next chunk.
+The text is generated (or taken) once, when the widget opens. A request is one row: its kind (logit or
+log-probability), baseline, rule and steps, and the generated token it explains. The explainers'
+`RequestScheduler` computes the selected row first, on its own, and shows it; then every other row at
+the same settings in one shared walk (see `attribution/generation.py`), shown when it lands, with the
+walk's progress. Clicking an alternative at the selected position explains the contrast "generated
+token, not that one" for that row alone, then the logit rows beside it. A newer request replaces an
+older one at the engine's next chunk; rows already computed are kept in the scheduler's cache.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -32,24 +33,30 @@ from ..attribution.generation import (
 from ..attribution.validation import check_model
 from ..schema import GRANULARITIES, SIGN_MODES, limits, palette
 from ..schema import MATRIX_SCALES as SCALES
-from .explainer import BUNDLE, Superseded
+from .explainer import BUNDLE
 from .path_controls import PathControls
 from .payload import completeness, floats, signed_maps
+from .scheduler import Progress, RequestScheduler
 
 PROGRESS_UPDATES = 8  # path chunks per walk: enough for a moving progress bar
 FIRST_ROW_SHARE = 0.25  # of the progress bar, for the selected row computed alone before the others
-CACHE_SIZE = 8
+CACHE_SIZE = 8  # settings (of baseline, rule, steps and row kind) whose rows are kept
 
 
 class Request(NamedTuple):
-    """Everything one shown explanation depends on that the view can change."""
+    """One row the view can ask for: a matrix row, or the contrast at one row."""
 
-    kind: str  # "logit" or "log_probability" for the matrix; "contrast" for one row
+    kind: str  # "logit" or "log_probability" for a matrix row; "contrast" for a contrast
     baseline: str | int
     rule: str
     steps: int
-    row: int | None = None  # contrast only: the generated token explained
+    row: int  # the generated token explained
     alternative: int | None = None  # contrast only: the token it is contrasted with
+
+    def settings(self) -> tuple:
+        """The matrix this row belongs to (a contrast: the logit matrix at its settings), whose rows one
+        walk computes together."""
+        return ("logit" if self.kind == "contrast" else self.kind), self.baseline, self.rule, self.steps
 
 
 def generation_payload(
@@ -237,13 +244,17 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
         )
         if self._generation.generated == 0:
             raise AttributionInputError("the continuation has no tokens; give at least one to explain")
-        self._lock = threading.Lock()
-        self._compute_lock = threading.Lock()
-        self._matrices: OrderedDict[Request, GenerationAttribution] = OrderedDict()
-        self._contrasts: OrderedDict[Request, GenerationAttribution] = OrderedDict()
-        self._partial: dict[Request, GenerationAttribution] = {}
-        self._wanted: Request | None = None
-        self._worker: threading.Thread | None = None
+        self._scheduler = RequestScheduler(
+            compute=self._compute,
+            compute_many=self._compute_many,
+            listed=self._listed,
+            show=lambda _payload: self._publish(),  # the payload is built from every row cached beside it
+            show_error=self._show_error,
+            show_progress=lambda fraction: setattr(self, "progress", fraction),
+            show_computing=self._show_computing,
+            capacity=lambda: CACHE_SIZE * (self._generation.generated + 1),
+            shows_listed=True,
+        )
         self._started = False
         self.last_exception: BaseException | None = None
         super().__init__(
@@ -302,6 +313,8 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
             with self.hold_trait_notifications():
                 self.alternative = None
                 self.target_kind = "logit"
+        elif self._started:
+            self.request()
 
     @traitlets.observe("target_kind", "alternative", "baseline", "rule", "steps")
     def _on_request_change(self, change: dict) -> None:
@@ -309,14 +322,13 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
             self.request()
 
     def _current(self) -> Request:
-        if self.target_kind == "contrast":
-            return Request("contrast", self.baseline, self.rule, self.steps, self.selected, self.alternative)
-        return Request(self.target_kind, self.baseline, self.rule, self.steps)
-
-    def _matrix_request(self, request: Request) -> Request:
-        """The matrix shown beside a request: its own, or for a contrast the logit matrix at its settings."""
-        return (
-            request if request.kind != "contrast" else Request("logit", request.baseline, request.rule, request.steps)
+        return Request(
+            self.target_kind,
+            self.baseline,
+            self.rule,
+            self.steps,
+            self.selected,
+            self.alternative if self.target_kind == "contrast" else None,
         )
 
     def request(self) -> None:
@@ -324,127 +336,98 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
         request = self._current()
         if request.kind == "contrast" and request.alternative is None:
             return  # waits for the alternative
-        with self._lock:
-            self._wanted = request
-            done = self._done(request)
-            if not done:
-                self.status, self.progress = "computing", 0.0
-        self._publish()
-        if done:
-            return
-        self._worker = threading.Thread(target=self._work, args=(request,), daemon=True)
-        self._worker.start()
-
-    def _done(self, request: Request) -> bool:
-        matrix_done = self._matrix_request(request) in self._matrices
-        return matrix_done and (request.kind != "contrast" or request in self._contrasts)
+        self._scheduler.request(request)
 
     def wait(self, timeout: float | None = 60.0) -> None:
-        """Block until the newest request is computed (for scripts and tests; the view never waits)."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
-            if worker.is_alive():
-                raise TimeoutError(f"the attribution did not finish within {timeout} s")
+        """Block until the newest request, and every row at its settings, are computed (for scripts and
+        tests; the view never waits)."""
+        self._scheduler.wait(timeout)
 
     @property
     def explanation(self) -> GenerationAttribution | None:
         """The result behind the view: the contrast row when a contrast is shown, else the matrix (the rows
-        computed so far); None before the first row."""
+        computed so far, in order); None before the first row."""
         request = self._current()
         if request.kind == "contrast":
-            return self._contrasts.get(request)
-        key = self._matrix_request(request)
-        return self._matrices.get(key) or self._partial.get(key)
+            cached = self._scheduler.cached(request)
+            return cached[0] if cached else None
+        return self._matrix(request)
 
-    def _work(self, request: Request) -> None:
-        with self._compute_lock:
-            if self._wanted != request:
-                return
-            try:
-                if request.kind == "contrast" and request not in self._contrasts:
-                    self._contrasts[request] = self._attribute(request, [request.row], 0.0, FIRST_ROW_SHARE)
-                    self._trim(self._contrasts)
-                    self._publish()
-                self._compute_matrix(request)
-            except Superseded:
-                return
-            except Exception as exc:  # shown in the view: the user's model can raise anything
-                with self._lock:
-                    if self._wanted == request:
-                        self.last_exception = exc
-                        self.error = f"{type(exc).__name__}: {exc}"
-                        self.status = "error"
-                return
-        with self._lock:
-            if self._wanted == request:
-                self.progress, self.status, self.error = 1.0, "done", ""
-        self._publish()
+    def _matrix(self, request: Request) -> GenerationAttribution | None:
+        """The rows cached at `request`'s settings, as one result (None when there are none)."""
+        found = [self._scheduler.cached(row) for row in self._listed(request)]
+        rows = [computed[0] for computed in found if computed is not None]
+        if not rows:
+            return None
+        return dataclasses.replace(
+            rows[0],
+            rows=[row.rows[0] for row in rows],
+            row_indices=[row.row_indices[0] for row in rows],
+            contrasts=[row.contrasts[0] for row in rows],
+        )
 
-    def _compute_matrix(self, request: Request) -> None:
-        """The selected row alone (shown at once), then every other row in one shared walk."""
-        key = self._matrix_request(request)
-        if key in self._matrices:
-            return
-        count = self._generation.generated
-        first = self.selected if request.kind != "contrast" else request.row
-        start = 0.0 if request.kind != "contrast" else FIRST_ROW_SHARE
-        partial = self._partial.get(key)
-        if partial is None:
-            partial = self._attribute(key, [first], start, start + (1 - start) * FIRST_ROW_SHARE, request)
-            self._partial[key] = partial
-            self._publish()
-        others = [row for row in range(count) if row not in partial.row_indices]
-        if others:
-            rest = self._attribute(key, others, start + (1 - start) * FIRST_ROW_SHARE, 1.0, request)
-            by_row = dict(zip(partial.row_indices, partial.rows)) | dict(zip(rest.row_indices, rest.rows))
-            partial = GenerationAttribution(
-                self._generation,
-                [by_row[row] for row in range(count)],
-                list(range(count)),
-                key.kind,
-                [None] * count,
-                partial.baseline_name,
-                partial.attribute_to,
-            )
-        self._matrices[key] = partial
-        self._partial.pop(key, None)
-        self._trim(self._matrices)
+    def _listed(self, request: Request) -> list[Request]:
+        """Every row of the matrix at `request`'s settings, in order."""
+        kind, baseline, rule, steps = request.settings()
+        return [Request(kind, baseline, rule, steps, row) for row in range(self._generation.generated)]
 
-    def _attribute(
-        self, key: Request, rows: list[int], low: float, high: float, wanted: Request | None = None
-    ) -> GenerationAttribution:
-        wanted = wanted or key
+    # -- what the scheduler computes and shows ----------------------------------------------------
+    def _compute(self, request: Request, progress: Progress) -> tuple[GenerationAttribution, dict]:
+        """One row alone (a matrix row or a contrast): the first share of the progress bar."""
+        return self._attribute(request, [request.row], _within(progress, 0.0, FIRST_ROW_SHARE)), {}
 
-        def progress(done: int, total: int) -> None:
-            if self._wanted != wanted:
-                raise Superseded()
-            self.progress = low + (high - low) * done / max(1, total)
+    def _compute_many(self, requests: list[Request], progress: Progress) -> list[tuple[GenerationAttribution, dict]]:
+        """The matrix rows of `requests` (one kind and settings) in one shared walk, split into one result
+        per row."""
+        rows = [request.row for request in requests]
+        walked = self._attribute(requests[0], rows, _within(progress, FIRST_ROW_SHARE, 1.0))
+        return [
+            (dataclasses.replace(walked, rows=[row], row_indices=[index], contrasts=[contrast]), {})
+            for row, index, contrast in zip(walked.rows, walked.row_indices, walked.contrasts)
+        ]
 
+    def _attribute(self, request: Request, rows: list[int], progress: Progress) -> GenerationAttribution:
         return attribute_generation(
             self._model,
             self._generation,
             rows=rows,
             tokenizer=self._tokenizer,
-            target=key.kind,
-            alternative=key.alternative,
-            baseline=key.baseline,
-            steps=key.steps,
-            rule=key.rule,
-            batch_size=math.ceil(key.steps / PROGRESS_UPDATES),
+            target=request.kind,
+            alternative=request.alternative,
+            baseline=request.baseline,
+            steps=request.steps,
+            rule=request.rule,
+            batch_size=math.ceil(request.steps / PROGRESS_UPDATES),
             embedding=self._embedding,
             progress=progress,
         )
 
-    def _trim(self, cache: OrderedDict) -> None:
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
+    def _show_computing(self) -> None:
+        self.status, self.progress = "computing", 0.0
+        self._publish()
+
+    def _show_error(self, exc: BaseException) -> None:
+        self.last_exception = exc
+        self.error = f"{type(exc).__name__}: {exc}"
+        self.status = "error"
 
     def _publish(self) -> None:
-        """Send what is known for the current request (rows computed so far, the contrast when ready)."""
+        """Send what is known for the current request (rows computed so far, the contrast when ready), and
+        say "done" once the matrix is complete and the contrast, if one is asked for, is computed."""
         request = self._current()
-        key = self._matrix_request(request)
-        matrix = self._matrices.get(key) or self._partial.get(key)
-        contrast = self._contrasts.get(request) if request.kind == "contrast" else None
-        computing = not self._done(request)
-        self.result = generation_payload(self._generation, matrix, contrast, request, computing)
+        matrix = self._matrix(request)
+        contrast = None
+        if request.kind == "contrast":
+            cached = self._scheduler.cached(request)
+            contrast = cached[0] if cached else None
+        complete = matrix is not None and len(matrix.row_indices) == self._generation.generated
+        done = complete and (request.kind != "contrast" or contrast is not None)
+        with self.hold_sync():
+            self.result = generation_payload(self._generation, matrix, contrast, request, not done)
+            if done:
+                self.progress, self.status, self.error = 1.0, "done", ""
+
+
+def _within(progress: Progress, low: float, high: float) -> Progress:
+    """`progress` for a computation that fills [low, high] of the progress bar."""
+    return lambda done, total: progress(low * total + (high - low) * done, total)

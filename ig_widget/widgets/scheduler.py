@@ -11,6 +11,11 @@ multi-target walk, and caches them, so clicking between them needs no recomputat
 goes first on its own: a lone target is ready sooner than a walk for all of them (ResNet-18 on 2 CPU
 cores, 32 steps: 14 s alone, 22 s for five in one walk, 80 s for five alone).
 
+A view that shows the listed results beside the wanted one (the generation matrix: one row per listed
+request) says so with `shows_listed=True`: the walk's progress and failure are then shown while the
+wanted result is already on screen, and `show` is called again with the wanted payload when the walk
+lands, so the view can draw the rows that came with it.
+
 Nothing here knows about widgets or traits: the owner passes the computations and what to do with
 their results as functions (`tests/test_scheduler.py` drives it with a fake computation and real
 threads). A request is any hashable value with `settings()`: what it shares with the requests that
@@ -45,6 +50,9 @@ class RequestScheduler:
     show_error(exc) when it failed; show_progress(fraction) while the wanted request computes;
     show_computing() when a request has to wait for a computation. remember(request, computed) stores
     a result (default: `store`, into `cache`); capacity() is how many results the cache keeps.
+    shows_listed: the view shows the listed results too (default False: only the wanted one); then
+    show_progress and show_error also follow the walk over the listed requests at the wanted request's
+    settings, and show(wanted payload) is called again once that walk's results are cached.
     """
 
     def __init__(
@@ -59,11 +67,13 @@ class RequestScheduler:
         show_computing: Callable[[], None],
         capacity: Callable[[], int],
         remember: Callable[[Any, Computed], None] | None = None,
+        shows_listed: bool = False,
     ):
         self._compute, self._compute_many, self._listed = compute, compute_many, listed
         self._show, self._show_error = show, show_error
         self._show_progress, self._show_computing = show_progress, show_computing
         self._capacity = capacity
+        self._shows_listed = shows_listed
         self._remember = remember or self.store
         self.lock = threading.Lock()  # guards the cache, `wanted`, the walk in flight, and what is shown
         self._compute_lock = threading.Lock()  # one computation at a time
@@ -159,21 +169,29 @@ class RequestScheduler:
                 and (wanted in self._walking or wanted in self.cache)
             )
 
+        def shown() -> bool:  # what this walk does is news to the view
+            return self.wanted in self._walking or (self._shows_listed and still_useful())
+
         try:
-            computed = self._compute_many(missing, self._reporter(still_useful, missing))
+            computed = self._compute_many(
+                missing, self._reporter(still_useful, None if self._shows_listed else missing)
+            )
         except Superseded:
             computed = None
-        except Exception as exc:  # only news to the view when it waits for one of these
+        except Exception as exc:  # only news to the view when it shows one of these
             computed = None
             with self.lock:
-                if self.wanted in self._walking:
+                if shown():
                     self._show_error(exc)
         with self.lock:
+            beside = computed is not None and self.wanted not in self._walking and shown()
             self._walking = frozenset()
             for each, result in zip(missing, computed or []):
                 self._remember(each, result)
                 if self.wanted == each:
                     self._show(result[1])
+            if beside and self.wanted in self.cache:  # the wanted result, shown again with the rows beside it
+                self._show(self.cache[self.wanted][1])
 
     def _missing(self, request: Schedulable) -> list:
         return [each for each in self._listed(request) if each not in self.cache]
