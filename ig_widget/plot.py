@@ -22,7 +22,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 
 from . import schema
-from .schema import DISPLAY_MODES, SCORE_COLOUR, SUM_COLOUR  # noqa: F401 (SUM_COLOUR: re-exported)
+from .schema import DISPLAY_MODES, OUTLINE_COLOUR, SCORE_COLOUR, SUM_COLOUR  # noqa: F401 (SUM_COLOUR: re-exported)
 
 SIGNS = schema.SIGN_MODES
 # The widget's palettes (ig_widget/schema.py sends them to the views), so that a figure and the view
@@ -30,7 +30,6 @@ SIGNS = schema.SIGN_MODES
 # (colour-blind safe), and viridis' anchors for magnitudes.
 DIVERGING = mcolors.LinearSegmentedColormap.from_list("igw_diverging", list(schema.DIVERGING))
 SEQUENTIAL = mcolors.LinearSegmentedColormap.from_list("igw_sequential", list(schema.SEQUENTIAL))
-OUTLINE_COLOUR = "#ffb000"  # amber: stands out on grey and on colour images
 MASK_DIM = 0.2  # brightness left to pixels outside the mask in display="masked"
 
 

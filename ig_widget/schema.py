@@ -48,6 +48,10 @@ SEQUENTIAL = (
     "#fde725",
 )
 SCORE_COLOUR, SUM_COLOUR = "#e08214", "#8073ac"
+# The edge of the most attributed region (the "outline" display, plot.py's outline): a red-orange in
+# neither palette (CIELAB distance 39 to the nearest colour of either table; amber #ffb000 was 21 from
+# PuOr's orange), reading on dark and light pixels alike.
+OUTLINE_COLOUR = "#ff4000"
 
 
 def palette() -> dict:
@@ -57,6 +61,7 @@ def palette() -> dict:
         "sequential": list(SEQUENTIAL),
         "score": SCORE_COLOUR,
         "sum": SUM_COLOUR,
+        "outline": OUTLINE_COLOUR,
         "legend_displays": list(LEGEND_DISPLAYS),
         "blended_displays": list(BLENDED_DISPLAYS),
     }

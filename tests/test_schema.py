@@ -317,6 +317,12 @@ def test_the_figures_draw_with_the_views_palette():
     assert colors.to_hex(plot.DIVERGING(0.0)) == schema.DIVERGING[0]
     assert colors.to_hex(plot.SEQUENTIAL(1.0)) == schema.SEQUENTIAL[-1]
     assert plot.SIGNS == schema.SIGN_MODES and plot.DISPLAY_MODES == schema.DISPLAY_MODES
+    attributions = torch.zeros(6, 6)
+    attributions[2:4, 2:4] = 1.0
+    fig, ax = plot.image_heatmap(attributions.numpy(), image=torch.zeros(6, 6).numpy(), display="outline")
+    edges = [c for c in ax.collections if len(c.get_paths())]  # the outline's contour
+    assert edges and colors.to_hex(edges[0].get_edgecolor()[0]) == schema.OUTLINE_COLOUR
+    assert schema.palette()["outline"] == schema.OUTLINE_COLOUR  # the views draw it from the palette trait
 
 
 def test_no_view_constant_is_copied_into_the_frontend():
@@ -325,13 +331,15 @@ def test_no_view_constant_is_copied_into_the_frontend():
     for values in (schema.SIGN_MODES, schema.DISPLAY_MODES, schema.GRANULARITIES, schema.MATRIX_SCALES):
         literal = ", ".join(f'"{value}"' for value in values)
         assert f"[{literal}]" not in source, values
-    for colour in (*schema.DIVERGING, *schema.SEQUENTIAL):
-        assert colour not in source.lower(), colour
+    colours = (*schema.DIVERGING, *schema.SEQUENTIAL, schema.OUTLINE_COLOUR)
+    for colour in colours:
+        red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert colour not in source.lower() and f"[{red}, {green}, {blue}]" not in source, colour
     package = pathlib.Path(schema.__file__).parent
     for path in package.rglob("*.py"):  # nor into another Python module (plot.py, the gallery's payload)
         if path.name != "schema.py":
             text = path.read_text(encoding="utf-8").lower()
-            assert not [c for c in (*schema.DIVERGING, *schema.SEQUENTIAL) if c in text], path
+            assert not [c for c in colours if c in text], path
 
 
 def test_the_contract_imports_only_the_standard_library():

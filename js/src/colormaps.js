@@ -24,15 +24,26 @@ export function buildLut(anchors) {
   return lut;
 }
 
-let luts = null; // {key, diverging, sequential}: the tables of the palette in use
+let luts = null; // {key, diverging, sequential, outline}: the tables and outline colour of the palette in use
 
-/** Use the kernel's palette ({diverging: [hex...], sequential: [hex...]}); the tables are rebuilt only
- * when it changes. Every view of the bundle shares them (one palette per kernel). */
+/** Use the kernel's palette ({diverging: [hex...], sequential: [hex...], outline: hex}); the tables are
+ * rebuilt only when it changes. Every view of the bundle shares them (one palette per kernel). */
 export function usePalette(palette) {
   if (!palette?.diverging || !palette?.sequential) return;
-  const key = JSON.stringify([palette.diverging, palette.sequential]);
+  const key = JSON.stringify([palette.diverging, palette.sequential, palette.outline]);
   if (luts?.key === key) return;
-  luts = { key, diverging: buildLut(palette.diverging), sequential: buildLut(palette.sequential) };
+  luts = {
+    key,
+    diverging: buildLut(palette.diverging),
+    sequential: buildLut(palette.sequential),
+    outline: palette.outline ? hexToRgb(palette.outline) : null,
+  };
+}
+
+/** [r, g, b] of the palette's outline colour (the edge of the most attributed region). */
+export function outlineRgb() {
+  if (!luts?.outline) throw new Error("ig-widget: no outline colour yet (the kernel sends it in `palette`)");
+  return luts.outline;
 }
 
 /** The table for a sign mode: diverging for signed values, sequential for magnitudes. */

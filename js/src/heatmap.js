@@ -1,10 +1,8 @@
 // Turning images and normalised maps into RGBA pixels, and pixels onto a canvas. Pure functions
 // except `drawPixels`; the image is RGB bytes (H x W x 3), maps are one value per pixel.
 
-import { LUT_SIZE, lutFor, lutIndex } from "./colormaps.js";
+import { LUT_SIZE, lutFor, lutIndex, outlineRgb } from "./colormaps.js";
 import { signed } from "./normalise.js";
-
-const OUTLINE_RGB = [255, 64, 0];
 
 /** Map values only, through the palette of the sign mode. */
 export function heatPixels(normalised, sign) {
@@ -83,10 +81,11 @@ export function maskedPixels(image, normalised) {
 
 /**
  * The image with the border of a mask (1 inside, 0 outside) drawn as a line `thickness` pixels wide
- * inside the region, in a vivid colour that reads on dark and light pixels alike.
+ * inside the region, in the palette's outline colour (it reads on dark and light pixels alike).
  */
 export function outlinePixels(image, mask, width, height, thickness = 2) {
   const rgba = imagePixels(image, width * height);
+  const colour = outlineRgb();
   const outside = (x, y) => x < 0 || y < 0 || x >= width || y >= height || !mask[y * width + x];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -95,7 +94,7 @@ export function outlinePixels(image, mask, width, height, thickness = 2) {
       for (let d = 1; d <= thickness && !border; d++) {
         border = outside(x - d, y) || outside(x + d, y) || outside(x, y - d) || outside(x, y + d);
       }
-      if (border) rgba.set(OUTLINE_RGB, (y * width + x) * 4);
+      if (border) rgba.set(colour, (y * width + x) * 4);
     }
   }
   return rgba;

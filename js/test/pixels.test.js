@@ -73,7 +73,8 @@ describe("pixels", () => {
     const mask = new Uint8Array(25);
     for (const p of [6, 7, 8, 11, 12, 13, 16, 17, 18]) mask[p] = 1; // a 3 x 3 block in a 5 x 5 image
     const thin = outlinePixels(grey, mask, 5, 5, 1);
-    expect(rgb(thin, 6)).not.toEqual([50, 50, 50]); // border of the block
+    const outline = contract.palette.outline.match(/[0-9a-f]{2}/gi).map((byte) => parseInt(byte, 16));
+    expect(rgb(thin, 6)).toEqual(outline); // border of the block, in the kernel's outline colour
     expect(rgb(thin, 12)).toEqual([50, 50, 50]); // inside
     expect(rgb(thin, 0)).toEqual([50, 50, 50]); // outside
     expect(rgb(outlinePixels(grey, mask, 5, 5, 2), 12)).toEqual(rgb(thin, 6)); // two pixels wide reaches the centre
