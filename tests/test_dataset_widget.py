@@ -151,6 +151,21 @@ def test_export_html_writes_the_shown_page(big, tmp_path):
     assert len(text) < 400_000
 
 
+def test_a_store_without_baseline_prints_not_defined_for_its_gap(tmp_path):
+    images, labels = digits_data()
+    model = tiny_digits_model()
+    store = igw.attribute_dataset(
+        model, (images[:30], labels[:30]), out=tmp_path / "s", method="saliency", unit=10, progress=False
+    )
+    widget = igw.DatasetExplorer(store, page_size=12)
+    assert widget.meta["settings"] == "saliency"
+    assert {row["text"]["gap"] for row in widget.page_data["rows"]} == {"n/a"}
+    widget.opened = 4
+    rows = dict(widget.detail["rows"])
+    assert rows["F(x')"] == rows["gap"] == rows["relative gap"] == "n/a"
+    assert rows["F(x)"] == f"{store.table['score'][4]:.4g}"
+
+
 def dataset_fixture(tmp: pathlib.Path) -> dict:
     _, store = digits_store(tmp / "fixture", count=40)
     widget = igw.DatasetExplorer(store, page_size=12)

@@ -1,13 +1,15 @@
-"""attribute_dataset: Integrated Gradients for every example of a data set, into a resumable store.
+"""attribute_dataset: attributions for every example of a data set, into a resumable store.
 
-The work is cut into units of `unit` consecutive examples. A unit is one call of the engine's
-`integrate_path` on all its inputs at once: each forward pass carries many inputs x path points
-(chunked to the memory budget, or `batch_size` points per pass), and the unit is written to its own
-chunk of every array of the store, then marked done. A run that stops (Ctrl-C, a crash, a killed
-process) resumes from the units not marked done: a unit is computed and written whole or not counted,
-so nothing is lost and nothing is written twice. Under `torchrun`, unit u belongs to rank u % world;
-each rank writes its units, the leader (rank 0) creates the store and writes its index (the summary
-and the completion mark) once every rank is through.
+The work is cut into units of `unit` consecutive examples. A unit is one call of the engine on all its
+inputs at once (for Integrated Gradients `integrate_path`: each forward pass carries many inputs x path
+points, chunked to the memory budget, or `batch_size` points per pass); its results are handed to a
+writer thread (writer.py) that writes them to the unit's own chunk of every array of the store and
+then marks the unit done, while this thread computes the next unit. A run that stops (Ctrl-C, a crash,
+a killed process) resumes from the units not marked done: a unit is computed and written whole or not
+counted, so nothing is lost and nothing is written twice. Under `torchrun`, unit u belongs to rank
+u % world; each rank writes its units, the leader (rank 0) creates the store and writes its index (the
+summary and the completion mark) once every rank is through. A store remembers the model (identity.py)
+and the method's settings, and a run is resumed only with the same ones.
 """
 
 from __future__ import annotations
@@ -17,18 +19,17 @@ import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
+from torch import Tensor
 
-from ..attribution.baselines import BaselineSpec, baseline_name, make_baseline
+from ..attribution.baselines import BaselineSpec
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
-from ..attribution.options import PathOptions
-from ..attribution.orchestrate import integrate_path
-from ..attribution.probes import plain_forward
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_model, check_positive_count
 from .distributed import Ranks, current_ranks
+from .identity import describe, model_identity
+from .methods import RunMethod, checked_method
 from .source import Examples
 from .store import (
     AttributionStore,
@@ -39,11 +40,10 @@ from .store import (
     existing_config,
     mark_complete,
     quantise,
-    write_unit,
 )
+from .writer import UnitWriter
 
 TARGETS = ("label", "prediction")
-DETERMINISTIC_BASELINES = ("black", "zero", "blur", "max_distance")
 DEFAULT_UNIT = 64
 
 
@@ -53,11 +53,15 @@ def attribute_dataset(
     *,
     out: str | pathlib.Path,
     target: str | int | Callable = "label",
-    baseline: BaselineSpec = "black",
+    method: str = "integrated_gradients",
+    baseline: BaselineSpec | None = None,
     steps: int = 32,
     rule: str = "gausslegendre",
-    method: str = "integrated_gradients",
     idgi: bool = False,
+    samples: int | None = None,
+    noise_level: float = 0.15,
+    seed: int = 0,
+    baseline_data: Tensor | None = None,
     batch_size: int | None = None,
     unit: int | None = None,
     top_k: int = 3,
@@ -72,45 +76,65 @@ def attribute_dataset(
     model : the nn.Module (or callable) mapping [batch, ...] to class scores [batch, classes]. Never changed.
     data : a tensor [N, ...], a pair (inputs, labels), a map-style dataset of `x` or `(x, label)`, or a
         DataLoader over one (read by index; its batch size is the default `unit`).
-    out : the store's directory. If a store with the same settings is there, the run resumes it.
+    out : the store's directory. If a store made with the same model and settings is there, the run
+        resumes it; one made with another model or other settings is refused (see `overwrite`).
     target : default "label" (each example's label). "prediction" (the model's top class), a class
         index, or a callable mapping the model's output to one score per row.
-    baseline : default "black". A name whose baseline depends on each input alone ("black", "zero",
-        "blur", "max_distance") or a number: the store rebuilds it for `store[i]`.
-    steps, rule : the quadrature, as for `integrated_gradients` (default 32 Gauss-Legendre points).
-    method : "integrated_gradients" (the straight path); `idgi=True` applies IDGI on it.
-    batch_size : default None (memory budget). Path points per forward pass; each pass carries that
-        many points for every input of the unit.
+    method : default "integrated_gradients" (the straight path; `idgi=True` applies IDGI on it).
+        Also "saliency", "gradient_x_input", "smoothgrad" (of saliency) and "expected_gradients"
+        (baselines drawn from `baseline_data`), each as the engine's function of that name computes it
+        on a unit's examples at once. Methods without a baseline store NaN as F(x') and gap.
+    baseline : for integrated_gradients only, default "black". A name whose baseline depends on each
+        input alone ("black", "zero", "blur", "max_distance") or a number: the store rebuilds it for
+        `store[i]`.
+    steps, rule : for integrated_gradients, the quadrature (default 32 Gauss-Legendre points).
+    idgi : default False. IDGI on the straight path (integrated_gradients only).
+    samples : for smoothgrad (default 25 noisy copies) and expected_gradients (default 64 draws).
+    noise_level : default 0.15. SmoothGrad's noise, as a fraction of each input's value range.
+    seed : default 0. Fixes smoothgrad's and expected_gradients' draws; unit u draws with seed + u, so
+        a store is reproducible for a given `unit`.
+    baseline_data : for expected_gradients, the baselines to draw from, [M, ...] shaped as the inputs.
+    batch_size : default None (memory budget). Points per forward pass (path points, noisy copies or
+        draws), for every input of the unit.
     unit : default the DataLoader's batch size, else 64. Examples computed together and written as one
         chunk (the granularity of resuming and of splitting across ranks).
     top_k : default 3. How many top classes (and probabilities) the table keeps.
     labels : class names for the table and the gallery.
-    overwrite : default False. Start afresh when `out` holds a store made with other settings.
+    overwrite : default False. Start afresh when `out` holds a store made with another model or other
+        settings.
     progress : default True. A tqdm bar on the leader.
     """
     check_model(model)
     examples = Examples(data)
-    options = _checked_options(steps, rule, batch_size, idgi, method)
+    run_method = checked_method(
+        method,
+        steps=steps,
+        rule=rule,
+        batch_size=batch_size,
+        idgi=idgi,
+        baseline=baseline,
+        samples=samples,
+        noise_level=noise_level,
+        seed=seed,
+        baseline_data=baseline_data,
+        example_shape=examples.example_shape,
+    )
     _check_target(target, examples)
-    _check_baseline(baseline)
     unit = unit or examples.loader_batch_size or DEFAULT_UNIT
     check_positive_count("unit", unit)
     check_positive_count("top_k", top_k)
     out = pathlib.Path(out)
-    twin = isolated_model(model)
     device = model_device(model) or torch.device("cpu")
     ranks = current_ranks(device)
     try:
         return _run(
-            twin,
+            model,
             examples,
             out,
-            options,
+            run_method,
             ranks,
             device,
             target=target,
-            baseline=baseline,
-            method=method,
             unit=unit,
             top_k=top_k,
             labels=labels,
@@ -122,16 +146,14 @@ def attribute_dataset(
 
 
 def _run(
-    twin: Callable,
+    model: Callable,
     examples: Examples,
     out: pathlib.Path,
-    options: PathOptions,
+    method: RunMethod,
     ranks: Ranks,
     device: torch.device,
     *,
     target,
-    baseline,
-    method,
     unit,
     top_k,
     labels,
@@ -139,6 +161,7 @@ def _run(
     progress,
 ) -> AttributionStore:
     count = len(examples)
+    twin = isolated_model(model)
     with torch.no_grad():
         first = output_tensor(twin(examples.batch(0, 1)[0].to(device)))
     classes = int(first.shape[-1]) if first.ndim == 2 else 1
@@ -152,19 +175,15 @@ def _run(
         "unit": unit,
         "classes": classes,
         "target": _target_name(target),
-        "baseline": baseline if isinstance(baseline, str) else float(baseline),
-        "baseline_name": baseline_name(baseline),
-        "steps": options.steps,
-        "rule": options.rule,
-        "output": options.output,
-        "method": "idgi" if options.idgi else method,
+        **method.settings(),
         "top_k": top_k,
         "labels": list(labels) if labels else None,
     }
-    config = json.loads(json.dumps(config))  # as the store's JSON will give it back
     problem = None
     if ranks.leader:
-        problem = _prepare(out, config, overwrite, top_k)
+        config["model"] = model_identity(model)  # once per run, by the leader, who checks the store
+        config = json.loads(json.dumps(config))  # as the store's JSON will give it back
+        problem = _prepare(out, config, overwrite, top_k, device.type)
     problem = ranks.from_leader(problem)
     if problem:
         raise AttributionInputError(problem)
@@ -172,15 +191,17 @@ def _run(
     pending = [index for index, finished in enumerate(done_units(out)) if not finished]
     mine = [index for index in pending if index % ranks.world == ranks.rank]
     bar = _bar(progress and ranks.leader, total=count, done=count - sum(min(unit, count - u * unit) for u in pending))
+    writer = UnitWriter(out)
     try:
         for index in mine:
             start, stop = index * unit, min((index + 1) * unit, count)
-            write_unit(
-                out, index, start, _compute_unit(twin, examples, start, stop, options, device, target, baseline, top_k)
-            )
+            x, example_labels = examples.batch(start, stop)
+            tensors = _unit_tensors(method, model, twin, x.to(device), example_labels, target, top_k, index)
+            writer.put(index, start, tensors)
             if bar is not None:
                 bar.update((stop - start) * ranks.world)
     finally:
+        writer.close()  # what is queued is written, after an error or Ctrl-C too
         if bar is not None:
             bar.close()
     ranks.barrier()
@@ -191,11 +212,17 @@ def _run(
     return store
 
 
-def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int) -> str | None:
-    """Create the store, or check that the one there was made with the same settings. Returns a
-    message when it cannot be used (raised on every rank)."""
+def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, device: str) -> str | None:
+    """Create the store, or check that the one there was made with the same model and settings.
+    Returns a message when it cannot be used (raised on every rank)."""
     found = existing_config(out)
     if found is not None and found != config and not overwrite:
+        if found.get("model") != config["model"]:
+            return (
+                f"out={str(out)!r} holds a run made with another model ({describe(found.get('model'))} there, "
+                f"{describe(config['model'])} here); resuming would mix two models' attributions in one store. "
+                "Pass the model that run was made with, overwrite=True to start afresh, or another out"
+            )
         differ = sorted(key for key in set(found) | set(config) if found.get(key) != config.get(key))
         details = "; ".join(f"{key}: {found.get(key)!r} there, {config.get(key)!r} here" for key in differ)
         return (
@@ -203,79 +230,46 @@ def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int) -> st
             "afresh or give another out"
         )
     if found is None or found != config:
-        create_store(out, config, tuple(config["shape"]), top_k)
+        create_store(out, config, tuple(config["shape"]), top_k, device)
     return None
 
 
-def _compute_unit(
-    twin, examples: Examples, start: int, stop: int, options: PathOptions, device, target, baseline, top_k: int
-) -> dict[str, np.ndarray]:
-    x, labels = examples.batch(start, stop)
-    x = x.to(device).detach()
+def _unit_tensors(
+    method: RunMethod, model, twin, x: Tensor, labels: Tensor | None, target, top_k: int, unit_index: int
+) -> dict[str, Tensor]:
+    """One unit's results as tensors on the model's device: what the writer turns into the store's
+    columns. No host synchronisation here beyond the engine's own (the writer copies them)."""
+    x = x.detach()
     with torch.no_grad():
-        logits = output_tensor(twin(x)).float()
-    probabilities = logits.softmax(dim=1)
-    predictions = probabilities.argmax(dim=1)
+        probabilities = output_tensor(twin(x)).float().softmax(dim=1)
+    confidence, predictions = probabilities.max(dim=1)
+    none = torch.full((len(x),), -1, dtype=torch.long, device=x.device)
     if target == "label":
-        spec, targets = labels.to(device), labels
+        labels = labels.to(x.device)
+        spec, targets = labels, labels
     elif target == "prediction" or target is None:
         spec, targets = predictions, predictions
     elif isinstance(target, int):
-        spec, targets = target, torch.full((len(x),), target)
+        spec, targets = target, torch.full_like(none, target)
     else:
-        spec, targets = target, None
-    base = make_baseline(baseline, x)
-    result = integrate_path(
-        plain_forward(twin),
-        x,
-        base,
-        [spec],
-        options,
-        method="idgi" if options.idgi else "integrated_gradients",
-        baseline_label=baseline_name(baseline),
-    )[0]
-    attributions = result.attributions.detach().float().cpu().numpy()
+        spec, targets = target, none
+    result = method.attribute(model, twin, x, spec, unit_index)
+    attributions = result.attributions.detach()
     stored, scale = quantise(attributions)
+    missing = torch.full((len(x),), float("nan"), device=x.device)
+    score = result.score.detach().float()
+    baseline_score = missing if result.baseline_score is None else result.baseline_score.detach().float()
+    gap = missing if result.baseline_score is None else result.gap.detach().float()
     top = probabilities.topk(top_k, dim=1)
     return {
         "attributions": stored,
         "scale": scale,
-        "inputs": x.detach().cpu().float().numpy().astype(np.float16),
-        "label": (labels if labels is not None else torch.full((len(x),), -1)).cpu().numpy().astype(np.int64),
-        "prediction": predictions.cpu().numpy().astype(np.int64),
-        "target": (targets if targets is not None else torch.full((len(x),), -1)).cpu().numpy().astype(np.int64),
-        "score": result.score.detach().float().cpu().numpy(),
-        "baseline_score": result.baseline_score.detach().float().cpu().numpy(),
-        "gap": result.gap.detach().float().cpu().numpy(),
-        "confidence": probabilities.max(dim=1).values.cpu().numpy(),
-        "concentration": concentration(attributions),
-        "top_classes": top.indices.cpu().numpy().astype(np.int64),
-        "top_probabilities": top.values.cpu().numpy().astype(np.float32),
+        "inputs": x.half(),
+        "floats": torch.stack([score, baseline_score, gap, confidence, concentration(attributions)], dim=1),
+        "ints": torch.stack([none if labels is None else labels.to(x.device), predictions, targets], dim=1),
+        "top_classes": top.indices,
+        "top_probabilities": top.values,
     }
-
-
-def _checked_options(steps, rule, batch_size, idgi, method) -> PathOptions:
-    if method != "integrated_gradients":
-        raise AttributionInputError(
-            f"method={method!r} is not available for data-set runs; use 'integrated_gradients' (idgi=True for IDGI)"
-        )
-    if steps == "auto":
-        raise AttributionInputError(
-            "steps='auto' is not available for data-set runs (every example walks the same "
-            "points, so they batch together); give steps as an int"
-        )
-    return PathOptions.checked(
-        steps=steps,
-        rule=rule,
-        batch_size=batch_size,
-        output="logit",
-        reducer=None,
-        progress=None,
-        tol=0.01,
-        max_steps=255,
-        description="attribute_dataset",
-        idgi=idgi,
-    )
 
 
 def _check_target(target, examples: Examples) -> None:
@@ -292,14 +286,6 @@ def _check_target(target, examples: Examples) -> None:
         raise AttributionInputError(f"target={target!r}: give 'label', 'prediction', a class index or a callable")
     if isinstance(target, int) and target < 0:
         raise AttributionInputError(f"target={target!r} is negative; class indices start at 0")
-
-
-def _check_baseline(baseline) -> None:
-    if isinstance(baseline, bool) or not (isinstance(baseline, (int, float)) or baseline in DETERMINISTIC_BASELINES):
-        raise AttributionInputError(
-            f"baseline={baseline!r}: a data-set run takes a baseline that depends on each input alone "
-            f"({', '.join(DETERMINISTIC_BASELINES)} or a number), so the store can rebuild it for store[i]"
-        )
 
 
 def _target_name(target) -> str:

@@ -7,6 +7,7 @@ Layout (N examples, each of shape S, `unit` examples per chunk, k top classes):
     inputs        float16 [N, *S]   the input, for thumbnails and the example's full view
     label, prediction, target       int64 [N] (-1: none)
     score, baseline_score, gap      float32 [N]: F(x), F(x'), sum(attributions) - (F(x) - F(x')), in float32
+                                    (F(x') and the gap are NaN for a method without a baseline, saliency say)
     confidence                      float32 [N]: softmax probability of the prediction
     concentration                   float32 [N]: share of sum |attribution| in the top 10% of features
     top_classes, top_probabilities  [N, k]
@@ -19,6 +20,10 @@ a stored value a' differs from the computed a by at most 2^-11 |a| + 2^-25 max|a
 every number of the table are computed in float32 before quantising and stored in float32.
 Inputs are stored as float16 too (relative error <= 2^-11; exact for 8-bit images scaled to [0, 1]
 by a power of two, such as the digits / 16).
+
+The group's attributes hold the run's settings (`config`: the method and every setting that changes
+its result, and `model`, what identifies the model: see identity.py), so that a run is resumed only
+with the same model and settings, and the device type the leader ran on.
 
 Every array is chunked by the unit of work, so one process writes each chunk file exactly once, two
 ranks never write the same file, and reading one example or one page reads only its chunks.
@@ -56,8 +61,9 @@ TABLE_FLOATS = ("score", "baseline_score", "gap", "confidence", "concentration")
 TABLE_INTS = ("label", "prediction", "target")
 
 
-def create_store(path: pathlib.Path, config: dict, shape: tuple[int, ...], top_k: int) -> None:
-    """Create the group and its empty arrays (the leader only)."""
+def create_store(path: pathlib.Path, config: dict, shape: tuple[int, ...], top_k: int, device: str) -> None:
+    """Create the group and its empty arrays (the leader only); `device` (the leader's device type) is
+    recorded beside the settings, not in them (a run may resume on another machine)."""
     zarr = _zarr()
     count, unit = config["count"], config["unit"]
     group = zarr.open_group(str(path), mode="w")
@@ -74,7 +80,7 @@ def create_store(path: pathlib.Path, config: dict, shape: tuple[int, ...], top_k
     )
     units = -(-count // unit)
     group.create_array("done", shape=(units,), chunks=(1,), dtype="bool", fill_value=False)
-    group.attrs.update({"format": FORMAT, "config": config, "complete": False})
+    group.attrs.update({"format": FORMAT, "config": config, "complete": False, "device": device})
 
 
 def existing_config(path: pathlib.Path) -> dict | None:
@@ -89,13 +95,11 @@ def existing_config(path: pathlib.Path) -> dict | None:
     return dict(group.attrs["config"])
 
 
-def write_unit(path: pathlib.Path, unit_index: int, start: int, columns: dict[str, np.ndarray]) -> None:
-    """Write one unit's rows, then mark it done (so a unit is either finished or redone whole)."""
+def open_arrays(path: pathlib.Path) -> dict[str, Any]:
+    """The store's arrays by name, opened once for writing (rows, and the done marks)."""
     group = _zarr().open_group(str(path), mode="r+")
-    stop = start + len(columns["score"])
-    for name, values in columns.items():
-        group[name][start:stop] = values
-    group["done"][unit_index] = True
+    names = ("attributions", "inputs", "scale", *TABLE_FLOATS, *TABLE_INTS, "top_classes", "top_probabilities", "done")
+    return {name: group[name] for name in names}
 
 
 def done_units(path: pathlib.Path) -> np.ndarray:
@@ -109,21 +113,21 @@ def mark_complete(path: pathlib.Path, summary: dict[str, np.ndarray]) -> None:
     group.attrs["complete"] = True
 
 
-def quantise(attributions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(float16 values in [-1, 1], float32 scale per example)."""
-    flat = attributions.reshape(len(attributions), -1)
-    scale = np.abs(flat).max(axis=1).astype(np.float32)
-    divided = attributions / np.where(scale > 0, scale, 1).reshape((-1,) + (1,) * (attributions.ndim - 1))
-    return divided.astype(np.float16), scale
+def quantise(attributions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(float16 values in [-1, 1], float32 scale per example), on the attributions' device."""
+    flat = attributions.float().flatten(1)
+    scale = flat.abs().amax(dim=1)
+    divided = flat / torch.where(scale > 0, scale, torch.ones_like(scale)).unsqueeze(1)
+    return divided.half().view(attributions.shape), scale
 
 
-def concentration(attributions: np.ndarray) -> np.ndarray:
-    """Per example, the share of sum |attribution| held by its top TOP_SHARE of features."""
-    flat = np.abs(attributions.reshape(len(attributions), -1)).astype(np.float64)
+def concentration(attributions: torch.Tensor) -> torch.Tensor:
+    """Per example, the share of sum |attribution| held by its top TOP_SHARE of features (float32)."""
+    flat = attributions.float().flatten(1).abs()
     keep = max(1, int(round(TOP_SHARE * flat.shape[1])))
-    top = -np.sort(-flat, axis=1)[:, :keep].sum(axis=1)
-    total = flat.sum(axis=1)
-    return np.where(total > 0, top / np.where(total > 0, total, 1), 0.0).astype(np.float32)
+    top = flat.topk(keep, dim=1, sorted=False).values.sum(dim=1)
+    total = flat.sum(dim=1)
+    return torch.where(total > 0, top / torch.where(total > 0, total, torch.ones_like(total)), torch.zeros_like(total))
 
 
 class AttributionStore:
@@ -216,17 +220,21 @@ class AttributionStore:
         part = self.page([index])
         row = {name: self._group[name][index].item() for name in ("score", "baseline_score", "target")}
         inputs = torch.from_numpy(part["inputs"])
+        baseline = self.config["baseline"]
         return AttributionResult(
             method=self.config["method"],
             attributions=torch.from_numpy(part["attributions"]),
             inputs=inputs,
             score=torch.tensor([row["score"]], dtype=torch.float32),
             target=None if row["target"] < 0 else torch.tensor([int(row["target"])]),
-            baseline=make_baseline(self.config["baseline"], inputs),
-            baseline_score=torch.tensor([row["baseline_score"]], dtype=torch.float32),
-            baseline_name=str(self.config["baseline"]),
+            baseline=None if baseline is None else make_baseline(baseline, inputs),
+            baseline_score=(
+                None if np.isnan(row["baseline_score"]) else torch.tensor([row["baseline_score"]], dtype=torch.float32)
+            ),
+            baseline_name=self.config["baseline_name"],
             rule=self.config["rule"],
-            steps=self.config["steps"],
+            # as the engine's result: expected gradients counts its draws as steps
+            steps=self.config["samples"] if self.config["method"] == "expected_gradients" else self.config["steps"],
         )
 
     def summary(self) -> dict[str, np.ndarray]:

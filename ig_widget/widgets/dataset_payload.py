@@ -1,7 +1,7 @@
 """The gallery's payloads, defined once here (the JS view and its vitest fixtures read these shapes).
 
 meta (sent once):
-    {"count", "labels": [str], "shape": [C, H, W], "settings": str (method, steps, rule, baseline),
+    {"count", "labels": [str], "shape": [C, H, W], "settings": str (the method and its settings),
      "choices": {"sort": [[key, text]], "correct": [[key, text]], "page_size": [int]},
      "limits": {"confidence" | "relative_gap" | "concentration": {"min", "max"}},
      "palette": {"diverging": [hex], "sequential": [hex]}}
@@ -39,12 +39,26 @@ PAGE_SIZES = (12, 24, 48, 96)
 PALETTE = {"diverging": list(schema.DIVERGING), "sequential": list(schema.SEQUENTIAL)}
 
 
+NOT_DEFINED = "n/a"  # F(x') and the gap of a method without a baseline (saliency, say) are NaN in the store
+
+
 def percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    return NOT_DEFINED if np.isnan(value) else f"{100 * value:.1f}%"
 
 
 def number(value: float) -> str:
-    return f"{value:.4g}"
+    return NOT_DEFINED if np.isnan(value) else f"{value:.4g}"
+
+
+def settings_text(config: dict) -> str:
+    """The run's method and its settings, as the gallery's header prints them."""
+    if config["steps"] is not None:
+        return f"{config['method']}, {config['steps']} steps ({config['rule']}), baseline {config['baseline_name']}"
+    if config["method"] == "smoothgrad":
+        return f"smoothgrad, {config['samples']} samples, noise {config['noise_level']:g}"
+    if config["method"] == "expected_gradients":
+        return f"expected_gradients, {config['samples']} draws from the data"
+    return config["method"]
 
 
 def meta_payload(store) -> dict:
@@ -53,7 +67,7 @@ def meta_payload(store) -> dict:
         "count": len(store),
         "labels": store.labels,
         "shape": list(store.example_shape),
-        "settings": f"{config['method']}, {config['steps']} steps ({config['rule']}), baseline {config['baseline_name']}",
+        "settings": settings_text(config),
         "choices": {
             "sort": [list(pair) for pair in SORT_KEYS],
             "correct": [list(pair) for pair in CORRECT],

@@ -1,0 +1,50 @@
+"""What identifies the model a data-set run was made with, so that a run is never resumed with another.
+
+Recorded in the store's settings: the model's class name, its parameter count, its dtype, and a digest of
+the bytes of every parameter and buffer (with their names and shapes), computed once per run. Two
+models with the same weights (a copy, the same checkpoint loaded again) have the same identity;
+a model trained one more step does not. The device is recorded beside it but is not part of it: a run
+stopped on one machine may be resumed on another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+
+def model_identity(model: Callable) -> dict:
+    """{"class", "parameters", "dtype", "digest"} of `model` (an nn.Module, or any callable: then its
+    class alone, no parameters and an empty digest)."""
+    name = type(model).__qualname__  # not its module: a script's class is __main__.X there, script.X here
+    if not isinstance(model, nn.Module):
+        return {"class": name, "parameters": 0, "dtype": None, "digest": None}
+    named = [*model.named_parameters(), *model.named_buffers()]
+    dtypes = [str(tensor.dtype).removeprefix("torch.") for _, tensor in named]
+    return {
+        "class": name,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "dtype": max(sorted(set(dtypes)), key=dtypes.count) if dtypes else None,
+        "digest": tensor_digest(named),
+    }
+
+
+def tensor_digest(named: list[tuple[str, torch.Tensor]]) -> str:
+    """SHA-256 over each tensor's name, shape, dtype and bytes, in order."""
+    digest = hashlib.sha256()
+    for label, tensor in named:
+        tensor = tensor.detach()
+        digest.update(f"{label}:{tuple(tensor.shape)}:{tensor.dtype};".encode())
+        digest.update(tensor.to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def describe(identity: dict | None) -> str:
+    """One line naming a model identity, for error messages."""
+    if not identity:
+        return "no recorded model"
+    digest = (identity.get("digest") or "none")[:12]
+    return f"{identity['class']} with {identity['parameters']:,} parameters ({identity['dtype']}, digest {digest})"

@@ -1,0 +1,91 @@
+"""Writing finished units to the store in a thread of its own, while the next unit is computed.
+
+The compute loop hands over each unit's tables as tensors being copied to the host (asynchronously
+from a GPU: the loop does not wait for the copy; a CUDA event says when it is done), and goes on to
+the next unit. This thread waits for the copy, turns the tensors into the store's columns and writes
+them, then marks the unit done: a unit is still written whole or not counted. At most `depth` units
+wait; `close()` writes what is queued (also after Ctrl-C) and raises any error the thread met.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import queue
+import threading
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .store import TABLE_FLOATS, TABLE_INTS, open_arrays
+
+
+class UnitWriter:
+    """A background writer of units into the store at `path` (its arrays opened once)."""
+
+    def __init__(self, path: pathlib.Path, depth: int = 1):
+        self._arrays = open_arrays(path)
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="ig-widget store writer", daemon=True)
+        self._thread.start()
+
+    def put(self, unit_index: int, start: int, tensors: dict[str, Tensor]) -> None:
+        """Queue unit `unit_index` (rows from `start`): `tensors` on any device, as `run._unit_tensors` makes them."""
+        self._raise()
+        copies, event = _to_host(tensors)
+        self._queue.put((unit_index, start, copies, event))
+
+    def close(self) -> None:
+        """Write what is queued, stop the thread, raise any error it met."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"writing the store failed: {self._error}") from self._error
+
+    def _loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the main thread raises on its next put or close
+            try:
+                self._write(*item)
+            except BaseException as error:  # noqa: BLE001 (handed to the main thread)
+                self._error = error
+
+    def _write(self, unit_index: int, start: int, copies: dict[str, Tensor], event: Any) -> None:
+        if event is not None:
+            event.synchronize()
+        columns = _columns(copies)
+        stop = start + len(columns["score"])
+        for name, values in columns.items():
+            self._arrays[name][start:stop] = values
+        self._arrays["done"][unit_index] = True
+
+
+def _to_host(tensors: dict[str, Tensor]) -> tuple[dict[str, Tensor], Any]:
+    """Copies on the host (non-blocking from a GPU) and the CUDA event that marks them done, or None."""
+    copies = {name: tensor.detach().to("cpu", non_blocking=True) for name, tensor in tensors.items()}
+    event = None
+    if any(tensor.device.type == "cuda" for tensor in tensors.values()):
+        event = torch.cuda.Event()
+        event.record()
+    return copies, event
+
+
+def _columns(copies: dict[str, Tensor]) -> dict[str, np.ndarray]:
+    """The store's columns from one unit's host tensors (see `run._unit_tensors`)."""
+    floats, ints = copies["floats"].numpy(), copies["ints"].numpy()
+    columns = {
+        "attributions": copies["attributions"].numpy(),
+        "scale": copies["scale"].numpy(),
+        "inputs": copies["inputs"].numpy(),
+        "top_classes": copies["top_classes"].numpy(),
+        "top_probabilities": copies["top_probabilities"].numpy(),
+    }
+    columns |= {name: floats[:, index] for index, name in enumerate(TABLE_FLOATS)}
+    columns |= {name: ints[:, index] for index, name in enumerate(TABLE_INTS)}
+    return columns
