@@ -4,7 +4,8 @@ Guided IG at most 1.5x (issue 14).
     .venv/bin/python benchmarks/paths.py [--model cnn64] [--steps 32] [--repeats 5] [--batch 1] [--device cpu]
 
 Prints, per method, the median wall seconds and median CPU seconds of this process (interleaved
-repeats, one warm-up each) and their ratios to IG on the same model, input and steps. CPU time is the
+repeats, one warm-up each) and their ratios to IG on the same model, input and steps, and the operator
+calls and host synchronisations of one call (op_counts.py's OpCounter: the same on every machine). CPU time is the
 steadier figure on a shared machine: other processes' load stretches the wall time of every contender,
 but not this process's CPU time. Blur IG's max_sigma is a quarter of the image side (its kernels then
 span the image); Guided IG runs PAIR's defaults (fraction 0.25, max_dist 0.02).
@@ -22,6 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from models import image_model  # noqa: E402
+from op_counts import count  # noqa: E402
 from timing import synchronize  # noqa: E402
 
 import ig_widget as igw  # noqa: E402
@@ -55,13 +57,14 @@ def main() -> None:
         f"{args.model} on {device} ({torch.get_num_threads()} threads), batch {len(x)}, {steps} steps, "
         f"{args.repeats} repeats"
     )
+    ops = {name: count(run) for name, run in contenders.items()}
     for name in contenders:
         ratios = wall[name] / wall["ig"], cpu[name] / cpu["ig"]
         limit = LIMITS.get(name)
         verdict = "" if limit is None else f"  (limit {limit}x: {'ok' if ratios[1] <= limit else 'OVER'} on CPU time)"
         print(
             f"  {name:10s} wall {wall[name] * 1000:8.1f} ms {ratios[0]:5.2f}x IG   "
-            f"cpu {cpu[name] * 1000:8.1f} ms {ratios[1]:5.2f}x IG{verdict}"
+            f"cpu {cpu[name] * 1000:8.1f} ms {ratios[1]:5.2f}x IG   ops {ops[name][0]:6d} (syncs {ops[name][1]}){verdict}"
         )
 
 
