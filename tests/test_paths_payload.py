@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import pathlib
 
@@ -13,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from ig_widget.encode import decode_array
+from ig_widget.encode import decode_array, max_error
 
 FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures" / "paths.json"
 
@@ -29,12 +30,23 @@ def _explainer(path: str, idgi: bool = False):
     return widget
 
 
+def _jsonable(value):
+    """A payload as JSON: bytes as {"base64": ...} (js/test/helpers.js `revive` turns them back)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
 def paths_fixture() -> dict:
     widget = _explainer("guided")
     payload = widget.result
     frames = decode_array(payload["path_images"])
     return {
-        "checks": widget.run_checks(),  # the checks panel's payload for this explainer's settings
+        "checks": _jsonable(widget.run_checks()),  # the checks panel's payload for this explainer's settings
         "choices": widget.choices["path"],
         "path": payload["path"],
         "path_label": payload["path_label"],
@@ -112,6 +124,12 @@ def test_run_checks_fills_the_checks_panel_for_the_shown_settings(digits):
     sanity = checks["sanity"]
     assert sanity["layers"] == ["classifier", "features.2", "features.0"] and sanity["passed"] is True
     assert all(isinstance(v, str) and len(v.split(".")[1]) == 2 for v in sanity["ssim"])  # printed as Python prints
+    # the randomized maps, drawn as thumbnails: the trained model's first (the shown map), then one per layer
+    maps = decode_array(sanity["maps"])
+    assert maps.shape == (4, 8, 8)
+    shown = widget.explanation.attributions[0].sum(dim=0).numpy()
+    assert np.abs(maps[0] - shown).max() <= max_error(sanity["maps"]) + 1e-6
+    assert not np.allclose(maps[-1], maps[0], atol=0.1 * np.abs(maps[0]).max())  # IG changed with the model
     curves = checks["deletion"]
     assert curves["fractions"][0] == 0 and curves["fractions"][-1] == 1
     assert float(curves["deletion_area"]) < float(curves["insertion_area"])

@@ -25,7 +25,7 @@ from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_input, first_model_call
-from ..encode import encode_image
+from ..encode import encode_array, encode_image
 from ..evaluation import deletion_insertion, sanity_check
 from ..schema import DISPLAY_MODES
 from .display_grid import DisplayGrid
@@ -152,7 +152,7 @@ class ImageExplainer(ExplainerWidget):
         curves = deletion_insertion(self._model, self._x, result, target=request.target)
         payload = {"for": settings, "deletion": _curves_payload(curves)}
         if sanity is not None:
-            payload["sanity"] = _sanity_payload(sanity)
+            payload["sanity"] = _sanity_payload(sanity, self._x.shape[-2:])
         self.checks = payload
         return payload
 
@@ -377,10 +377,17 @@ def _curves_payload(curves) -> dict:
     }
 
 
-def _sanity_payload(sanity) -> dict:
+THUMBNAIL_SIDE = 64  # the checks panel's maps: at most this many pixels a side (blocks summed)
+
+
+def _sanity_payload(sanity, size: Sequence[int]) -> dict:
     """Per randomized layer (output layer first) the SSIM and rank correlation with the original map, as
-    printed; whether the map changed once every layer was random."""
+    printed; whether the map changed once every layer was random; and the maps themselves, `maps[0]` the
+    trained model's and `maps[i + 1]` the map after layer i, int8 [layers + 1, rows, columns] with a scale
+    per map, summed over channels and blocks of at most THUMBNAIL_SIDE a side (drawn, never printed)."""
+    grid = DisplayGrid.for_image(*size, max_side=THUMBNAIL_SIDE)
     return {
+        "maps": encode_array(grid.sums(sanity.maps[:, 0].float()), "int8", per_slice=True),
         "layers": list(sanity.layers),
         "ssim": [f"{float(v):.2f}" for v in sanity.ssim[:, 0]],
         "spearman": [f"{float(v):.2f}" for v in sanity.spearman[:, 0]],

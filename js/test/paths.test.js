@@ -4,6 +4,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
 import fixture from "./fixtures/paths.json";
+import { decodeArray } from "../src/decode.js";
+import { paletteLuts, signedPixels } from "../src/dataset/pixels.js";
+import { contract, revive } from "./helpers.js";
 import { imageResult, installCanvasMock, mockModel, uint8Image } from "./helpers.js";
 
 const [steps, height, width] = fixture.shape;
@@ -100,7 +103,7 @@ describe("checks panel", () => {
     document.body.replaceChildren(el);
   });
 
-  const { checks } = fixture; // written by tests/test_paths_payload.py from ImageExplainer.run_checks()
+  const checks = revive(fixture.checks); // written by tests/test_paths_payload.py from ImageExplainer.run_checks()
   const settings = {
     target: checks.for.target,
     baseline: checks.for.baseline,
@@ -124,11 +127,30 @@ describe("checks panel", () => {
     expect(text).toContain(`SSIM ${sanity.ssim[sanity.ssim.length - 1]}`);
     expect(text).toContain(`Deletion area ${deletion.deletion_area}`);
     expect(text).toContain(`insertion area ${deletion.insertion_area}`);
-    expect(el.querySelectorAll(".igw-checks-table tr")).toHaveLength(sanity.layers.length + 1);
+    expect(el.querySelectorAll(".igw-checks-table tr")).toHaveLength(sanity.layers.length + 2); // + the trained model
     sanity.layers.forEach((layer, k) =>
       expect(text).toContain(`${layer}${sanity.ssim[k]}${sanity.spearman[k]}`),
     );
     expect(el.querySelector(".igw-checks").dataset.stale).toBe("false");
+  });
+
+  it("draws the trained model's map and the map after each randomized layer", () => {
+    widget.render({ model: guidedModel({ checks, ...settings }), el });
+    const { sanity } = checks;
+    const maps = decodeArray(sanity.maps);
+    const [count, rows, columns] = maps.shape;
+    expect(count).toBe(sanity.layers.length + 1);
+    const canvases = [...el.querySelectorAll(".igw-checks-table canvas.igw-checks-map")];
+    expect(canvases).toHaveLength(count);
+    const lut = paletteLuts(contract.palette).diverging;
+    canvases.forEach((canvas, k) => {
+      expect([canvas.width, canvas.height]).toEqual([columns, rows]);
+      expect(canvas.pixels).toEqual(
+        Array.from(signedPixels(maps.values, k * rows * columns, rows * columns, lut)),
+      );
+    });
+    expect(canvases[1].getAttribute("aria-label")).toBe(`map after randomizing down to ${sanity.layers[0]}`);
+    expect(canvases[0].pixels).not.toEqual(canvases[count - 1].pixels); // IG's map changed with the model
   });
 
   it("marks checks run for other settings", () => {

@@ -2,14 +2,37 @@
 // randomization of a copy of the model, SSIM and rank correlation with the original map per layer) and
 // the deletion / insertion curves with their areas. The kernel computes them on "Run checks" and puts
 // them in the `checks` trait (an exported page keeps them); every number printed here is the text
-// Python printed. Checks made for other settings than the shown ones are marked as such.
+// Python printed. Checks made for other settings than the shown ones are marked as such. Beside each
+// layer's numbers, the map after it was randomized (a thumbnail, each scaled by its own largest |value|),
+// so a method whose maps stay the same is seen to fail, not only read.
 
+import { decodeArray } from "../decode.js";
+import { paletteLuts, pixelCanvas, signedPixels } from "../dataset/pixels.js";
 import { element, staticPage } from "../frame.js";
 
 const SETTINGS = ["target", "baseline", "rule", "steps", "path", "idgi"];
 const CURVE_WIDTH = 160;
 const CURVE_HEIGHT = 60;
 const SVG = "http://www.w3.org/2000/svg";
+const THUMBNAIL_CSS_SIDE = 48;
+
+/** Map `index` of the sanity check's maps (int8 [layers + 1, rows, columns]) as a small canvas. */
+function thumbnail(maps, index, lut, label) {
+  const [, rows, columns] = maps.shape;
+  const pixels = rows * columns;
+  const canvas = pixelCanvas(
+    signedPixels(maps.values, index * pixels, pixels, lut),
+    columns,
+    rows,
+    "igw-checks-map",
+    label,
+  );
+  const scale = THUMBNAIL_CSS_SIDE / Math.max(rows, columns);
+  canvas.style.width = `${Math.round(columns * scale)}px`;
+  canvas.style.height = `${Math.round(rows * scale)}px`;
+  canvas.style.imageRendering = "pixelated";
+  return canvas;
+}
 
 function curve(fractions, values, className) {
   const line = document.createElementNS(SVG, "polyline");
@@ -82,13 +105,33 @@ export function createChecksPanel(model, { on }) {
           : `Sanity check FAILS: the map survives a random model (SSIM ${s.ssim[s.ssim.length - 1]} ≥ ${s.threshold})`,
       );
       verdict.dataset.passed = String(s.passed);
+      const maps = s.maps ? decodeArray(s.maps) : null;
+      const lut = maps ? paletteLuts(model.get("palette")).diverging : null;
+      const mapCell = (index, label) => {
+        const cell = element("td", "igw-checks-map-cell");
+        if (maps) cell.append(thumbnail(maps, index, lut, label));
+        return cell;
+      };
       const table = element("table", "igw-checks-table");
       const head = element("tr");
-      for (const text of ["randomized down to", "SSIM", "rank corr."]) head.append(element("th", "", text));
-      table.append(head);
+      for (const text of ["randomized down to", "map", "SSIM", "rank corr."])
+        head.append(element("th", "", text));
+      const original = element("tr", "igw-checks-original");
+      original.append(
+        element("td", "", "none (trained model)"),
+        mapCell(0, "map of the trained model"),
+        element("td", "", ""),
+        element("td", "", ""),
+      );
+      table.append(head, original);
       s.layers.forEach((layer, k) => {
         const row = element("tr");
-        row.append(element("td", "", layer), element("td", "", s.ssim[k]), element("td", "", s.spearman[k]));
+        row.append(
+          element("td", "", layer),
+          mapCell(k + 1, `map after randomizing down to ${layer}`),
+          element("td", "", s.ssim[k]),
+          element("td", "", s.spearman[k]),
+        );
         table.append(row);
       });
       sanity.append(verdict, table);
