@@ -4,7 +4,8 @@ meta (sent once):
     {"count", "labels": [str], "shape": [C, H, W], "settings": str (the method and its settings),
      "choices": {"sort": [[key, text]], "correct": [[key, text]], "page_size": [int]},
      "limits": {"confidence" | "relative_gap" | "concentration": {"min", "max"}},
-     "palette": {"diverging": [hex], "sequential": [hex]}}
+     "palette": {"diverging": [hex], "sequential": [hex]},
+     "static_note": str (shown on an exported page, where what needs the kernel is disabled)}
 page (one page of thumbnails, never the whole store):
     {"page", "pages", "matches", "indices": [int],
      "images": uint8 [n, H, W] (or [n, H, W, 3]) per-example min-max scaled, encode.py's contract,
@@ -35,6 +36,11 @@ SORT_KEYS = (
 )
 CORRECT = (("all", "all"), ("correct", "correct only"), ("wrong", "misclassified only"))
 PAGE_SIZES = (12, 24, 48, 96)
+# Shown on an exported page (no kernel), where the gallery disables what only the kernel can answer.
+STATIC_NOTE = (
+    "Static page: the examples of this page, the opened example and the per-class summary are shown as "
+    "saved; sorting, filtering, paging and opening another example need the notebook with a running kernel."
+)
 # The views' palette (purple-white-orange diverging for signed maps, viridis for magnitudes), from the contract.
 PALETTE = {"diverging": list(schema.DIVERGING), "sequential": list(schema.SEQUENTIAL)}
 
@@ -79,6 +85,7 @@ def meta_payload(store) -> dict:
             "concentration": {"min": 0.0, "max": 1.0},
         },
         "palette": PALETTE,
+        "static_note": STATIC_NOTE,
     }
 
 

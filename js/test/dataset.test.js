@@ -18,12 +18,20 @@ function revive(value) {
   return value;
 }
 
-function galleryModel() {
+// `kernel: false` stands for an exported page's model (ig_widget/export_shim.js), which answers every
+// message with a refusal; a kernel ignores the gallery's message.
+function galleryModel({ kernel = true } = {}) {
   const state = { _view: "dataset", ...revive(fixture) };
   const handlers = {};
   const saved = [];
+  const sent = [];
   return {
     saved,
+    sent,
+    send: (content) => {
+      sent.push(content);
+      if (!kernel) for (const h of handlers["msg:custom"] || []) h({ type: "refused", names: [] });
+    },
     get: (name) => state[name],
     set: (name, value) => {
       state[name] = value;
@@ -40,8 +48,8 @@ function galleryModel() {
   };
 }
 
-function render() {
-  const model = galleryModel();
+function render(options) {
+  const model = galleryModel(options);
   const el = document.createElement("div");
   document.body.append(el);
   const cleanup = widget.render({ model, el });
@@ -114,6 +122,48 @@ describe("dataset gallery", () => {
     expect(labels).toEqual(
       fixture.summary.classes.map((c) => `${c.label}: ${c.count} examples, ${c.errors} errors`),
     );
+  });
+
+  it("with a kernel nothing is disabled and no static note shows", () => {
+    const { el, model } = render();
+    expect(model.sent.length).toBe(1);
+    expect(el.querySelector(".igw-static-note").hidden).toBe(true);
+    expect([...el.querySelectorAll(".igw-ds-controls :is(select, input)")].some((c) => c.disabled)).toBe(
+      false,
+    );
+    expect(el.querySelector(".igw-ds-card").getAttribute("aria-disabled")).toBeNull();
+  });
+
+  it("on a page without a kernel what needs one is disabled under the kernel's note; the rest works", () => {
+    const { el, model } = render({ kernel: false });
+    const note = el.querySelector(".igw-static-note");
+    expect(note.hidden).toBe(false);
+    expect(note.textContent).toBe(fixture.meta.static_note);
+    const controls = [...el.querySelectorAll(".igw-ds-controls :is(select, input)")];
+    expect(controls.length).toBe(8);
+    for (const control of controls) {
+      expect(control.disabled).toBe(true);
+      expect(control.title).toBe(fixture.meta.static_note);
+    }
+    expect(fixture.page_data.pages).toBeGreaterThan(1); // paging would have somewhere to go
+    expect(el.querySelector(".igw-ds-next").disabled).toBe(true);
+    expect(el.querySelector(".igw-ds-previous").disabled).toBe(true);
+    // the saved page still shows, with Python's text; its cards open nothing
+    const cards = el.querySelectorAll(".igw-ds-card");
+    expect(cards.length).toBe(fixture.page_data.rows.length);
+    expect(cards[0].getAttribute("aria-disabled")).toBe("true");
+    cards[1].click();
+    expect(model.saved.length).toBe(0);
+    // a redraw of the page keeps them so
+    model.emit("change:page_data");
+    expect(el.querySelector(".igw-ds-card").getAttribute("aria-disabled")).toBe("true");
+    expect(el.querySelector(".igw-ds-next").disabled).toBe(true);
+    // the saved example shows and closes in the view; the summary is there
+    expect(el.querySelector(".igw-ds-table")).not.toBeNull();
+    el.querySelector(".igw-ds-close").click();
+    expect(el.querySelector(".igw-ds-table")).toBeNull();
+    expect(model.saved.length).toBe(0);
+    expect(el.querySelectorAll(".igw-ds-summary-label").length).toBe(fixture.summary.classes.length);
   });
 
   it("cleanup removes the view and its listeners", () => {

@@ -1,6 +1,9 @@
 // The data-set gallery (DatasetExplorer, ig_widget/widgets/dataset.py): one page of thumbnails at a
 // time, sort and filter controls whose values are the kernel's traits, a pager, the clicked example's
 // stored result, and the per-class summary. Every printed number arrives as text from the kernel.
+// On an exported page (no kernel) what only the kernel can answer (sorting, filtering, paging,
+// opening another example) is disabled under the kernel's note; the saved page, the opened example
+// (and closing it) and the summary keep working.
 
 import { decodeArray, decodeBytes } from "../decode.js";
 import { element } from "../frame.js";
@@ -109,6 +112,35 @@ export function renderDataset({ model, el }) {
   next.addEventListener("click", () => send("page", model.get("page") + 1));
   pager.append(previous, pageText, next);
 
+  // A page without a kernel answers every message with a refusal (ig_widget/export_shim.js): one
+  // message at render tells the view where it is. A kernel ignores it.
+  let offline = false;
+  const staticNote = element("span", "igw-static-note", meta.static_note);
+  staticNote.hidden = true;
+  header.append(staticNote);
+  const goOffline = () => {
+    if (offline) return;
+    offline = true;
+    staticNote.hidden = false;
+    for (const control of [
+      classMenu.menu,
+      correctMenu.menu,
+      sortMenu.menu,
+      orderMenu.menu,
+      sizeMenu.menu,
+      ...bounds.map((b) => b.input),
+      previous,
+      next,
+    ]) {
+      control.disabled = true;
+      control.title = meta.static_note;
+    }
+    drawPage();
+  };
+  on("msg:custom", (content) => {
+    if (content?.type === "refused") goOffline();
+  });
+
   const grid = element("div", "igw-ds-grid");
   const detail = element("div", "igw-ds-detail");
   const summary = element("details", "igw-ds-summary");
@@ -119,8 +151,8 @@ export function renderDataset({ model, el }) {
     grid.replaceChildren();
     if (!page?.rows) return;
     pageText.textContent = `page ${page.page + 1} of ${page.pages} · ${page.matches} matching`;
-    previous.disabled = page.page <= 0;
-    next.disabled = page.page >= page.pages - 1;
+    previous.disabled = offline || page.page <= 0;
+    next.disabled = offline || page.page >= page.pages - 1;
     if (!page.rows.length) {
       grid.append(element("div", "igw-ds-empty", "No example matches these filters."));
       return;
@@ -171,7 +203,13 @@ export function renderDataset({ model, el }) {
         `${row.text.confidence} · gap ${row.text.gap} · top10% ${row.text.concentration}`,
       );
       card.append(pictures, caption, numbers);
-      card.addEventListener("click", () => send("opened", row.index));
+      if (offline) {
+        card.setAttribute("aria-disabled", "true");
+        card.title = meta.static_note;
+        card.style.cursor = "default";
+      } else {
+        card.addEventListener("click", () => send("opened", row.index));
+      }
       grid.append(card);
     });
   }
@@ -182,7 +220,8 @@ export function renderDataset({ model, el }) {
     if (!shown || shown.index === undefined) return;
     const title = element("div", "igw-ds-detail-title", `Example #${shown.index}`);
     const close = element("button", "igw-ds-close", "close");
-    close.addEventListener("click", () => send("opened", -1));
+    // closing is the view's own business on a page without a kernel
+    close.addEventListener("click", () => (offline ? detail.replaceChildren() : send("opened", -1)));
     title.append(close);
     const image = { shape: shown.image.shape, values: decodeBytes(shown.image) };
     const map = decodeArray(shown.map);
@@ -291,6 +330,7 @@ export function renderDataset({ model, el }) {
   drawPage();
   drawDetail();
   drawSummary();
+  model.send?.({ type: "kernel?" });
   return () => {
     for (const [name, handler] of listeners) model.off(name, handler);
     root.remove();
