@@ -4,6 +4,7 @@ equal steps and internal batch size; and one process against two under torchrun.
 
     python benchmarks/datasets.py compare [--model digits|resnet18] [--count N] [--steps S] [--unit U] [--batch B]
     python benchmarks/datasets.py scaling [--count N]   # torchrun with 1, then 2 processes (1 thread each)
+    python benchmarks/datasets.py counts [--model ...]  # operator calls and host syncs per unit vs the floor
 
 Not part of CI. `compare` interleaves the three contenders (median of --repeats rounds) and reports
 wall time and process CPU time (steadier on a shared machine). Under torchrun this file is also the
@@ -136,6 +137,35 @@ def compare(arguments):
         )
 
 
+def counts(arguments):
+    """Operator calls and host synchronisations per unit (benchmarks/op_counts.py's OpCounter, this
+    thread only: the store's writer thread runs no torch operators), as the difference between a run
+    of two units and a run of one, so the per-run work (the store, the model's identity) cancels out."""
+    from op_counts import OpCounter
+
+    model, x, y = workload(arguments.model, 2 * arguments.unit, arguments.size)
+    measured = {}
+    for units in (1, 2):
+        rows = units * arguments.unit
+        contenders = {
+            "ours": ours(model, x[:rows], y[:rows], arguments.steps, arguments.unit, arguments.batch),
+            "floor": floor(model, x[:rows], y[:rows], arguments.steps, arguments.unit, arguments.batch),
+        }
+        for name, run in contenders.items():
+            run()  # warm-up, uncounted
+            with OpCounter() as counter:
+                run()
+            measured[name, units] = (counter.ops, counter.syncs)
+    print(
+        f"{arguments.model}: per unit of {arguments.unit} examples, {arguments.steps} steps, "
+        f"{arguments.batch} rows per pass"
+    )
+    for name in ("ours", "floor"):
+        ops = measured[name, 2][0] - measured[name, 1][0]
+        syncs = measured[name, 2][1] - measured[name, 1][1]
+        print(f"  {name:6s} {ops:6d} operator calls, {syncs} host syncs (whole run of one unit: {measured[name, 1]})")
+
+
 def worker(arguments):
     torch.set_num_threads(1)
     model, x, y = workload(arguments.model, arguments.count, arguments.size)
@@ -192,7 +222,7 @@ def scaling(arguments):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("compare", "scaling", "worker"))
+    parser.add_argument("mode", choices=("compare", "scaling", "counts", "worker"))
     parser.add_argument("--model", choices=("digits", "resnet18"), default="digits")
     parser.add_argument("--count", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=32)
@@ -202,4 +232,4 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out")
     arguments = parser.parse_args()
-    {"compare": compare, "scaling": scaling, "worker": worker}[arguments.mode](arguments)
+    {"compare": compare, "scaling": scaling, "counts": counts, "worker": worker}[arguments.mode](arguments)

@@ -176,3 +176,35 @@ def test_a_run_is_not_resumed_with_other_method_settings(small, tmp_path):
             )
     with pytest.raises(AttributionInputError, match="other settings.*method: 'smoothgrad' there, 'saliency' here"):
         igw.attribute_dataset(model, (x, y), out=out, method="saliency", unit=UNIT, progress=False)
+
+
+class FailsAtUnit(torch.nn.Module):
+    """Raises (as Ctrl-C would) on the walk of unit `fail_at`; a probe pass of one row comes first."""
+
+    def __init__(self, model, fail_at: int, error: type[BaseException]):
+        super().__init__()
+        self.model, self.fail_at, self.error = model, fail_at, error
+        self.walks = [0]  # a list: the engine's twin shares it
+
+    def forward(self, x):
+        if x.shape[0] >= 4 * UNIT:  # a pass over a full unit's path points (4 steps), not a probe
+            self.walks[0] += 1
+            if self.walks[0] > self.fail_at:
+                raise self.error("stopped")
+        return self.model(x)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_units_computed_before_a_stop_are_written_and_marked_done(small, tmp_path, error):
+    model, x, y = small
+    stopping = FailsAtUnit(model, fail_at=1, error=error)
+    with pytest.raises(error, match="stopped"):
+        igw.attribute_dataset(
+            stopping, (x, y), out=tmp_path / "run", steps=4, unit=UNIT, batch_size=4 * UNIT, progress=False
+        )
+    stopped = igw.open_attributions(tmp_path / "run")
+    assert stopped.column("done").tolist() == [True, False, False]  # the writer finished what it was given
+    reference = igw.attribute_dataset(model, (x, y), out=tmp_path / "whole", steps=4, unit=UNIT, progress=False)
+    np.testing.assert_array_equal(
+        stopped.page(range(UNIT))["attributions"], reference.page(range(UNIT))["attributions"]
+    )
