@@ -52,6 +52,8 @@ _EVALUATION = {
     "input_invariance": "ig_widget.evaluation",
 }
 _WIDGETS.update(_EVALUATION)
+# Every method side by side on one input, each with its checks (issue 14).
+_WIDGETS.update(compare_methods="ig_widget.evaluation", MethodComparison="ig_widget.widgets.comparison")
 # Data-set runs and their store (need the `datasets` extra: zarr, pandas) and their gallery.
 _WIDGETS.update(
     attribute_dataset="ig_widget.datasets",

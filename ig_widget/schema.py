@@ -192,13 +192,39 @@ GENERATION_OPTIONAL = {  # once a row is computed
     "trace_cumulative": "array",
 }
 
+COMPARED_METHOD = {  # one method of the comparison view (ig_widget/widgets/comparison.py), as it is computed
+    "name": "str",
+    "map": "array",  # int8 [rows, columns], summed over channels and display blocks (drawn, never printed)
+    "gap": ("str", "null"),  # the completeness gap, printed; null for methods without a path
+    "relative_gap": ("str", "null"),
+    "deletion_area": "str",
+    "insertion_area": "str",
+    "sanity": ("str", "null"),  # the sanity check's verdict with its SSIM, printed; null when not run
+    "sanity_passed": ("bool", "null"),
+}
+COMPARISON = {
+    "kind": "str",
+    "target": "int",
+    "target_label": "str",
+    "height": "int",  # the maps' grid (the input up to MAX_DISPLAY_SIDE a side)
+    "width": "int",
+    "image": "image",
+    "settings": "str",
+    "names": "list[str]",  # every method, in the order they are computed
+    "methods": "list[compared_method]",  # those computed so far
+    "computing": "bool",
+    "error": ("str", "null"),
+}
+
 # kind -> (required keys, optional keys)
 PAYLOADS: dict[str, tuple[dict, dict]] = {
     "image": (IMAGE, IMAGE_OPTIONAL),
     "text": (TEXT, {}),
     "generation": (GENERATION, GENERATION_OPTIONAL),
+    "comparison": (COMPARISON, {}),
 }
 NAMED = {"completeness": COMPLETENESS, "alternative": ALTERNATIVE, "output_row": OUTPUT_ROW}
+NAMED["compared_method"] = COMPARED_METHOD
 
 
 def describe() -> dict:

@@ -5,9 +5,11 @@ import { renderImage } from "./image/view.js";
 import { renderGeneration } from "./generation/view.js";
 import { renderText } from "./text/view.js";
 import { renderDataset } from "./dataset/view.js";
+import { renderComparison } from "./comparison/view.js";
 import { suppressShortcuts } from "./shortcuts.js";
 
 const views = { image: renderImage, text: renderText, generation: renderGeneration, dataset: renderDataset };
+views.comparison = renderComparison;
 
 function render({ model, el }) {
   const name = model.get("_view");

@@ -1,0 +1,105 @@
+// @vitest-environment jsdom
+// The method comparison view on the payload Python wrote from a real MethodComparison
+// (fixtures/comparison.json, tests/test_comparison.py): one card per method in the kernel's order, the
+// numbers printed as Python printed them, the maps drawn from the payload, cards still computing marked,
+// labels as text, and the payload keys read are those schema.py defines.
+import { beforeEach, describe, expect, it } from "vitest";
+import { paletteLuts, signedPixels } from "../src/dataset/pixels.js";
+import { decodeArray } from "../src/decode.js";
+import widget from "../src/index.js";
+import fixture from "./fixtures/comparison.json";
+import { contract, installCanvasMock, mockModel, recordingPayload, revive } from "./helpers.js";
+
+const done = revive(fixture.done);
+const partial = revive(fixture.partial);
+
+function render(result) {
+  const el = document.createElement("div");
+  document.body.replaceChildren(el);
+  const model = mockModel({ _view: "comparison", palette: fixture.palette, result });
+  const cleanup = widget.render({ model, el });
+  return { el, model, cleanup };
+}
+
+const card = (el, name) => [...el.querySelectorAll(".igw-cmp-card")].find((c) => c.dataset.method === name);
+
+describe("method comparison view", () => {
+  beforeEach(() => installCanvasMock());
+
+  it("shows one card per method, in the kernel's order, after the input", () => {
+    const { el } = render(done);
+    const names = [...el.querySelectorAll(".igw-cmp-card .igw-cmp-name")].map((n) => n.textContent);
+    expect(names).toEqual(["input", ...done.names]);
+    expect(el.querySelector(".igw-cmp-status").textContent).toBe(
+      `${done.names.length} of ${done.names.length} methods`,
+    );
+  });
+
+  it("prints every number as Python printed it", () => {
+    const { el } = render(done);
+    for (const method of done.methods) {
+      const fields = Object.fromEntries(
+        [...card(el, method.name).querySelectorAll("td[data-field]")].map((td) => [
+          td.dataset.field,
+          td.textContent,
+        ]),
+      );
+      expect(fields.deletion_area).toBe(method.deletion_area);
+      expect(fields.insertion_area).toBe(method.insertion_area);
+      expect(fields.gap).toBe(method.gap ?? "— (no path)");
+      expect(fields.relative_gap).toBe(method.relative_gap ?? "—");
+      expect(fields.sanity).toBe(method.sanity);
+      expect(card(el, method.name).dataset.sanity).toBe(method.sanity_passed ? "passes" : "fails");
+    }
+  });
+
+  it("draws each method's map from the payload with the kernel's palette", () => {
+    const { el } = render(done);
+    const lut = paletteLuts(fixture.palette).diverging;
+    for (const method of done.methods) {
+      const canvas = card(el, method.name).querySelector("canvas");
+      const map = decodeArray(method.map);
+      const [height, width] = map.shape;
+      expect([canvas.width, canvas.height]).toEqual([width, height]);
+      expect(canvas.pixels).toEqual(Array.from(signedPixels(map.values, 0, width * height, lut)));
+    }
+  });
+
+  it("marks the methods still computing and fills them in as the kernel sends them", () => {
+    const { el, model } = render(partial);
+    expect(el.querySelector(".igw-cmp-status").textContent).toBe(
+      `computing… 2 of ${partial.names.length} methods done`,
+    );
+    const pending = [...el.querySelectorAll(".igw-cmp-card[data-pending=true]")].map((c) => c.dataset.method);
+    expect(pending).toEqual(partial.names.slice(2));
+    model.update("result", done);
+    expect(el.querySelectorAll(".igw-cmp-card[data-pending=true]")).toHaveLength(0);
+  });
+
+  it("sets the target's label as text, never markup", () => {
+    const { el } = render(done);
+    expect(el.querySelector(".igw-cmp-title").textContent).toBe(`Target: ${done.target_label}`);
+    expect(el.querySelector(".igw-cmp-title b")).toBeNull();
+  });
+
+  it("shows the kernel's error", () => {
+    const { el } = render({ ...partial, computing: false, error: "RuntimeError: out of <b>luck</b>" });
+    expect(el.querySelector(".igw-cmp-status").textContent).toBe("failed: RuntimeError: out of <b>luck</b>");
+    expect(el.querySelector(".igw-cmp-status b")).toBeNull();
+  });
+
+  it("reads only the keys schema.py defines, and every required one", () => {
+    const { proxy, read } = recordingPayload(done);
+    render(proxy);
+    const { required, optional } = contract.payloads.comparison;
+    for (const key of read) expect(Object.keys({ ...required, ...optional })).toContain(key);
+    const method = contract.named.compared_method;
+    for (const key of Object.keys(done.methods[0])) expect(Object.keys(method)).toContain(key);
+  });
+
+  it("stops listening when removed", () => {
+    const { model, cleanup } = render(done);
+    cleanup();
+    expect(model.listenerCount()).toBe(0);
+  });
+});

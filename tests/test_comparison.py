@@ -1,0 +1,193 @@
+"""MethodComparison: every method's map and checks for one input, computed in the background.
+
+`python tests/test_comparison.py` rewrites js/test/fixtures/comparison.json from a real widget (the
+vitest js/test/comparison.test.js loads it).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ig_widget import schema
+from ig_widget.encode import decode_array, max_error
+
+FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures" / "comparison.json"
+LABELS = ["zero", "cat <b>", "two", "<img src=x onerror=alert(1)>", "four"]
+
+
+def small_widget(**kwargs):
+    from ig_widget.widgets.comparison import MethodComparison
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 6 * 8, 5))
+    image = torch.rand(3, 6, 8, generator=torch.Generator().manual_seed(1))
+    widget = MethodComparison(model, image, labels=LABELS, target=1, steps=4, deletion_steps=4, **kwargs)
+    widget.wait()
+    return widget
+
+
+def _jsonable(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def comparison_fixture() -> dict:
+    """The finished payload, and the same widget's payload after two methods (as the view first sees it)."""
+    widget = small_widget()
+    done = widget.result
+    partial = {**done, "methods": done["methods"][:2], "computing": True}
+    return {"palette": widget.palette, "done": _jsonable(done), "partial": _jsonable(partial)}
+
+
+def test_the_payload_holds_to_its_schema_and_prints_pythons_numbers():
+    widget = small_widget()
+    payload = widget.result
+    schema.check_payload(payload)
+    assert payload["computing"] is False and payload["error"] is None
+    assert payload["target"] == 1 and payload["target_label"] == "cat <b>"  # text: the view sets textContent
+    names = ["saliency", "gradient × input", "IG (black)", "IG (blur)", "IG (uniform)", "SmoothGrad", "Blur IG"]
+    assert payload["names"] == [*names, "Guided IG"]
+    assert [m["name"] for m in payload["methods"]] == payload["names"]
+    for sent, held in zip(payload["methods"], widget.compared):
+        assert sent["deletion_area"] == f"{held.deletion_area:.3f}"
+        assert sent["insertion_area"] == f"{held.insertion_area:.3f}"
+        if held.gap is None:
+            assert sent["gap"] is None and sent["relative_gap"] is None
+        else:
+            assert sent["gap"] == f"{held.gap:.3g}" and sent["relative_gap"] == f"{100 * held.relative_gap:.2f}%"
+        verdict = "passes" if held.sanity_passed else "FAILS"
+        assert sent["sanity"].startswith(f"{verdict} (SSIM {held.sanity_ssim:.2f} ")
+        assert sent["sanity_passed"] is held.sanity_passed
+        # the map is the method's attributions summed over channels, to the int8 step
+        shown = held.attributions.sum(dim=0).numpy()
+        assert np.abs(decode_array(sent["map"]) - shown).max() <= max_error(sent["map"]) + 1e-7
+    paths = {m.name for m in widget.compared if m.gap is not None}
+    assert paths == {"IG (black)", "IG (blur)", "IG (uniform)", "Blur IG", "Guided IG"}
+
+
+def test_methods_appear_one_by_one_as_they_are_computed(digits):
+    from ig_widget.widgets.comparison import MethodComparison
+
+    model, images, _ = digits
+    seen = []
+    widget = MethodComparison(model, images[0], steps=4, sanity=False)
+    widget.observe(lambda change: seen.append((len(change["new"]["methods"]), change["new"]["computing"])), "result")
+    widget.wait()
+    final = widget.result
+    assert final["computing"] is False and len(final["methods"]) == 8
+    counts = [count for count, _ in seen]
+    assert counts == sorted(counts) and all(computing for count, computing in seen if count < 8)
+    assert all(m["sanity"] is None and m["sanity_passed"] is None for m in final["methods"])
+
+
+def test_it_agrees_with_compare_methods(digits):
+    from ig_widget.evaluation import compare_methods
+    from ig_widget.widgets.comparison import MethodComparison
+
+    model, images, _ = digits
+    widget = MethodComparison(model, images[0], target=3, steps=8, baselines=("black",), sanity=False)
+    direct = compare_methods(model, images[:1], target=3, steps=8, baselines=("black",), sanity=False)
+    for ours, theirs in zip(widget.wait(), direct, strict=True):
+        assert ours.name == theirs.name and ours.deletion_area == theirs.deletion_area
+        if ours.name != "SmoothGrad":  # noise drawn from the global generator: equal in distribution only
+            torch.testing.assert_close(ours.attributions, theirs.attributions)
+
+
+def test_the_users_model_is_untouched(digits):
+    from ig_widget.widgets.comparison import MethodComparison
+
+    model, images, _ = digits
+    model.train()
+    hooks = []
+    handle = model.register_forward_hook(lambda module, inputs, output: hooks.append(1))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    grads = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    try:
+        MethodComparison(model, images[0], steps=4).wait()
+        assert model.training
+        assert all((g is None and p.grad is None) or torch.equal(g, p.grad) for g, p in zip(grads, model.parameters()))
+        assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+        assert hooks == []  # the engine ran its twin, never the user's module with the user's hooks
+    finally:
+        handle.remove()
+        model.eval()
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"target": 10}, "target must be a class index in [0, 10)"),
+        ({"target": "eleven"}, "target='eleven' is not one of the labels"),
+        ({"labels": ["a", "b"]}, "labels has 2 names but the model gives 10 class scores"),
+    ],
+)
+def test_bad_arguments_are_refused_with_what_they_need(digits, kwargs, words):
+    from ig_widget.attribution.errors import AttributionInputError
+    from ig_widget.widgets.comparison import MethodComparison
+
+    model, images, _ = digits
+    kwargs = {"labels": [str(i) for i in range(10)], **kwargs}
+    with pytest.raises(AttributionInputError, match=words.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        MethodComparison(model, images[0], **kwargs)
+
+
+def test_a_callable_needs_sanity_false(digits):
+    from ig_widget.attribution.errors import AttributionInputError
+    from ig_widget.widgets.comparison import MethodComparison
+
+    model, images, _ = digits
+    with pytest.raises(AttributionInputError, match="needs an nn.Module .* pass sanity=False"):
+        MethodComparison(lambda x: model(x), images[0])
+    assert len(MethodComparison(lambda x: model(x), images[0], steps=4, sanity=False).wait()) == 8
+
+
+def test_a_failing_model_is_reported_in_the_view(digits):
+    from ig_widget.widgets.comparison import MethodComparison
+
+    model, images, _ = digits
+    calls = []
+
+    def flaky(x):
+        calls.append(1)
+        if len(calls) > 2:  # the widget's first calls (checks, prediction) pass; the methods' fail
+            raise RuntimeError("out of <b>luck</b>")
+        return model(x)
+
+    widget = MethodComparison(flaky, images[0], steps=4, sanity=False)
+    with pytest.raises(RuntimeError, match="luck"):
+        widget.wait()
+    assert widget.result["computing"] is False and "RuntimeError: out of <b>luck</b>" in widget.result["error"]
+
+
+def test_an_exported_page_keeps_the_comparison(digits, tmp_path):
+    import ig_widget as igw
+
+    model, images, _ = digits
+    widget = igw.MethodComparison(model, images[0], steps=4, sanity=False)
+    widget.wait()
+    page = igw.export_html([widget], tmp_path / "page.html")
+    text = page.read_text(encoding="utf-8")
+    assert '"_view": "comparison"' in text
+    for method in widget.result["methods"]:
+        assert f'"deletion_area": "{method["deletion_area"]}"' in text
+
+
+def test_js_comparison_fixture_is_current():
+    assert json.loads(FIXTURE.read_text()) == comparison_fixture(), f"run: python {__file__}"
+
+
+if __name__ == "__main__":
+    FIXTURE.write_text(json.dumps(comparison_fixture()) + "\n")
+    print(f"wrote {FIXTURE}")
