@@ -2,8 +2,9 @@
 
 The work is cut into units of `unit` consecutive examples. A unit is one call of the engine on all its
 inputs at once (for Integrated Gradients `integrate_path`: each forward pass carries many inputs x path
-points, chunked to the memory budget, or `batch_size` points per pass); its results are handed to a
-writer thread (writer.py) that writes them to the unit's own chunk of every array of the store and
+points, chunked to the memory budget, or `batch_size` points per pass). The next unit's examples are
+read in a loader thread meanwhile (source.py), and each unit's results are handed to a writer thread
+(writer.py) that writes them to the unit's own chunk of every array of the store and
 then marks the unit done, while this thread computes the next unit. A run that stops (Ctrl-C, a crash,
 a killed process) resumes from the units not marked done: a unit is computed and written whole or not
 counted, so nothing is lost and nothing is written twice. Under `torchrun`, unit u belongs to rank
@@ -30,7 +31,7 @@ from ..attribution.validation import check_model, check_positive_count
 from .distributed import Ranks, current_ranks
 from .identity import describe, model_identity
 from .methods import RunMethod, checked_method
-from .source import Examples
+from .source import Examples, prefetched
 from .store import (
     AttributionStore,
     class_summary,
@@ -191,16 +192,16 @@ def _run(
     pending = [index for index, finished in enumerate(done_units(out)) if not finished]
     mine = [index for index in pending if index % ranks.world == ranks.rank]
     bar = _bar(progress and ranks.leader, total=count, done=count - sum(min(unit, count - u * unit) for u in pending))
-    writer = UnitWriter(out)
+    spans = [(index * unit, min((index + 1) * unit, count)) for index in mine]
+    writer, batches = UnitWriter(out), prefetched(examples, spans, device)
     try:
-        for index in mine:
-            start, stop = index * unit, min((index + 1) * unit, count)
-            x, example_labels = examples.batch(start, stop)
-            tensors = _unit_tensors(method, model, twin, x.to(device), example_labels, target, top_k, index)
+        for index, (start, stop), (x, example_labels) in zip(mine, spans, batches):
+            tensors = _unit_tensors(method, model, twin, x, example_labels, target, top_k, index)
             writer.put(index, start, tensors)
             if bar is not None:
                 bar.update((stop - start) * ranks.world)
     finally:
+        batches.close()  # the loader thread ends
         writer.close()  # what is queued is written, after an error or Ctrl-C too
         if bar is not None:
             bar.close()

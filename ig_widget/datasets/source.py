@@ -8,7 +8,8 @@ iterable-style dataset cannot be resumed or split by index and is refused before
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
@@ -84,3 +85,24 @@ class Examples:
         if not self.has_labels:
             return inputs, None
         return inputs, torch.as_tensor([int(label) for _, label in items], dtype=torch.long)
+
+
+def prefetched(
+    examples: Examples, spans: Sequence[tuple[int, int]], device: torch.device
+) -> Iterator[tuple[Tensor, Tensor | None]]:
+    """The batches of `spans` [(start, stop)] on `device`, each read (and, for a GPU, pinned and copied
+    without a wait) in a thread of its own while the one before is being computed: a dataset that
+    decodes files per item does so beside the model's passes, not between them."""
+
+    def load(start: int, stop: int) -> tuple[Tensor, Tensor | None]:
+        inputs, labels = examples.batch(start, stop)
+        if device.type == "cuda":
+            inputs = inputs.pin_memory().to(device, non_blocking=True)
+        return inputs.to(device), labels
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ig-widget loader") as loader:
+        pending = loader.submit(load, *spans[0]) if spans else None
+        for following in [*spans[1:], None]:
+            ready = pending.result()
+            pending = loader.submit(load, *following) if following is not None else None
+            yield ready
