@@ -181,10 +181,20 @@ def test_markup_in_tokens_travels_as_text(gpt2):
 
 
 def generation_fixture() -> dict:
-    """Two real payloads (the logit matrix; a contrast at row 1) and the kernel's numbers the view must print."""
+    """Three real payloads (the logit matrix while only the selected row is computed, then complete; a
+    contrast at row 1) and the kernel's numbers the view must print."""
+    partial = []
+
+    class Capturing(igw.GenerationExplainer):
+        def _publish(self):
+            super()._publish()
+            if self.result["rows"] and not self.result["complete"] and not partial:
+                partial.append(self.result)
+
     model, tokenizer = _model()
-    widget = igw.GenerationExplainer(model, tokenizer, PROMPT, max_new_tokens=3, steps=4)
+    widget = Capturing(model, tokenizer, PROMPT, max_new_tokens=3, steps=4, selected=1)
     widget.wait()
+    widget.selected = 0
     plain = widget.result
     matrix = widget.explanation.matrix
     gaps = [float(row.gap) for row in widget.explanation.rows]
@@ -196,6 +206,7 @@ def generation_fixture() -> dict:
     contrast = widget.explanation
     return {
         "payload": _jsonable(plain),
+        "partial_payload": _jsonable(partial[0]),
         "contrast_payload": _jsonable(widget.result),
         "expected": {
             "matrix": matrix.tolist(),

@@ -2,7 +2,7 @@
 widgets send the constants the views need, and the fixtures the JS tests load are written here from
 real widgets and are current.
 
-    .venv/bin/python tests/test_schema.py   # rewrites js/test/fixtures/{contract,image,text}.json
+    .venv/bin/python tests/test_schema.py   # rewrites js/test/fixtures/{contract,image,text,outputs,arrays}.json
 
 The JS tests (js/test/helpers.js) build their models from these files, so a payload key or a constant
 changed in Python fails the vitest suite until the views follow, and a view that reads a key the
@@ -30,15 +30,31 @@ VIEW_STATE = ("choices", "limits", "palette")
 # ---------------------------------------------------------------- small real widgets
 
 
-def image_widget(target: int = 1):
+def image_widget(target: int = 1, top_k: int = 2):
     from ig_widget.widgets.image import ImageExplainer
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 6 * 8, 5))
     image = torch.rand(3, 6, 8, generator=torch.Generator().manual_seed(1))
     widget = ImageExplainer(
-        model, image, labels=["zero", "cat <b>", "two", "three", "dog"], target=target, steps=4, top_k=2
+        model, image, labels=["zero", "cat <b>", "two", "three", "dog"], target=target, steps=4, top_k=top_k
     )
+    widget.wait()
+    return widget
+
+
+def grid_widget():
+    """An image wider than the views draw (MAX_DISPLAY_SIDE): maps, trace and image on a grid of 2 x 2
+    blocks of input pixels (8 x 260 pixels drawn as 4 x 130 cells)."""
+    from ig_widget.widgets.display_grid import MAX_DISPLAY_SIDE
+    from ig_widget.widgets.image import ImageExplainer
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 2, 3, padding=1), nn.Tanh(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(8, 3)
+    )
+    image = torch.rand(3, 8, MAX_DISPLAY_SIDE + 4, generator=torch.Generator().manual_seed(2))
+    widget = ImageExplainer(model, image, labels=["a", "b", "c"], target=1, steps=4, top_k=1)
     widget.wait()
     return widget
 
@@ -167,6 +183,7 @@ def view_state(widget) -> dict:
 
 def image_fixture() -> dict:
     first, second = image_widget(1), image_widget(4)
+    grid = grid_widget().result
     payload = first.result
     # what the kernel sends for a large image's trace (int8, a scale per step; payload.signed_maps)
     int8_trace = {
@@ -188,10 +205,32 @@ def image_fixture() -> dict:
                 "path": first.path,
                 "idgi": first.idgi,
             },
-            "payloads": {"1": payload, "4": second.result, "int8_trace": int8_trace},
+            "payloads": {"1": payload, "4": second.result, "int8_trace": int8_trace, "grid": grid},
             "outputs_4": second.outputs,
+            "outputs_all": image_widget(1, top_k=5).outputs,  # every class, as the outputs list sends them
         }
     )
+
+
+def outputs_fixture() -> dict:
+    """Outputs rows as the explainers send them (widgets/outputs.output_rows), one list per kind of score:
+    class logits as probabilities, logits whose probabilities print as 100% / 0%, a language model's
+    log-probabilities, raw scores (similarities), and a single zero score."""
+    from ig_widget.widgets.outputs import output_rows
+
+    def rows(scores, kind, labels, target=0, score_name="logit", probabilities=None):
+        scores = torch.tensor(scores, dtype=torch.float32)
+        if probabilities is None:
+            probabilities = scores.softmax(0) if score_name == "logit" else scores.exp()
+        return output_rows(scores, probabilities, kind, len(labels), target, labels.__getitem__, score_name)
+
+    return {
+        "probability": rows([4.2, 1.1, 0.3], "probability", ["cat", "dog", "bird"], target=1),
+        "saturated": rows([21.5, 9.25], "probability", ["seven", "one"]),
+        "log_probability": rows([-0.0004, -8.2], "probability", ["park", "zoo"], score_name="log-probability"),
+        "score": rows([0.62, -0.31, 0.155], "score", ["a great film", "cold weather", "a sunny day"]),
+        "zero": rows([0.0], "score", ["zero"]),
+    }
 
 
 def text_fixture() -> dict:
@@ -213,7 +252,34 @@ def text_fixture() -> dict:
     )
 
 
-WRITERS = {"contract": schema.describe, "image": image_fixture, "text": text_fixture}
+def arrays_fixture() -> dict:
+    """Arrays as encode.encode_array sends them, each with its source values and what decode_array reads
+    back: the encodings the views decode (js/src/decode.js)."""
+    import numpy as np
+
+    def case(values, dtype, per_slice=False):
+        values = np.asarray(values, dtype=np.float64)
+        encoded = encode_array(values, dtype=dtype, per_slice=per_slice)
+        return {"values": values.tolist(), "payload": encoded, "decoded": decode_array(encoded).tolist()}
+
+    return jsonable(
+        {
+            "float32": case([1.5, -2.25, 3.0, 1e-8], "float32"),
+            "float16": case([1.0, -2.0, 1 / 3, 2.0**-24, 65504.0], "float16"),  # the largest half
+            "int8": case([[-12.7, 0.0], [12.7, 0.5]], "int8"),  # one symmetric scale
+            "int8_per_slice": case([[0.001, -0.002, 0.0005, 0.0], [50.0, -100.0, 25.0, 3.0]], "int8", per_slice=True),
+            "uint8_per_slice": case([[0.0, 127.5], [5.0, 10.0], [10.0, 520.0]], "uint8", per_slice=True),
+        }
+    )
+
+
+WRITERS = {
+    "contract": schema.describe,
+    "image": image_fixture,
+    "text": text_fixture,
+    "outputs": outputs_fixture,
+    "arrays": arrays_fixture,
+}
 
 
 def _close(a, b) -> bool:
@@ -250,6 +316,12 @@ def test_js_fixtures_are_current(name):
 def test_image_payloads_hold_to_their_schema():
     widget = image_widget()
     schema.check_payload(widget.result)
+    grid = grid_widget().result
+    schema.check_payload(grid)  # on a grid of blocks
+    assert grid["cell"] == [2, 2] and (grid["height"], grid["width"]) == (4, 130) == (
+        grid["map_height"],
+        grid["map_width"],
+    )
     for row in widget.outputs:
         schema.check_output_row(row)
     widget.path = "blur"
@@ -261,6 +333,12 @@ def test_text_payloads_hold_to_their_schema():
     for widget in text_widgets().values():
         schema.check_payload(widget.result)
         for row in widget.outputs:
+            schema.check_output_row(row)
+
+
+def test_the_outputs_rows_of_the_fixture_hold_to_their_schema():
+    for rows in outputs_fixture().values():
+        for row in rows:
             schema.check_output_row(row)
 
 

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
-import { imageResult, installCanvasMock, mockModel } from "./helpers.js";
+import { imageOutputs, imageResult, installCanvasMock, mockModel } from "./helpers.js";
 
 function imageModel(overrides = {}) {
   const model = mockModel({
@@ -24,10 +24,7 @@ function imageModel(overrides = {}) {
     error: "",
     choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
     limits: { steps: { min: 1, max: 96 }, clip: { min: 60, max: 100 } },
-    outputs: [
-      { index: 1, label: "cat", score: 3, probability: 0.7 },
-      { index: 4, label: "dog", score: 1, probability: 0.2 },
-    ],
+    outputs: imageOutputs([1, 4]),
     result: imageResult(),
     ...overrides,
   });

@@ -1,33 +1,16 @@
-// Test helpers: the kernel's contract and real payloads, both written by Python (tests/test_schema.py
-// writes fixtures/contract.json, image.json and text.json from real explainers), small payload builders
-// by the rules of ig_widget/encode.py for tests of one decoding rule, and a mock anywidget model that
-// carries the kernel's choices, limits and palette.
+// Test helpers: the kernel's contract and real payloads, all written by Python (tests/test_schema.py
+// writes fixtures/contract.json, image.json, text.json, outputs.json and arrays.json from real explainers
+// and encode_array; the generation, dataset, paths and completeness fixtures come from their own tests),
+// and a mock anywidget model that carries the kernel's choices, limits and palette.
 
+import arraysJson from "./fixtures/arrays.json";
 import contractFixture from "./fixtures/contract.json";
 import imageJson from "./fixtures/image.json";
+import outputsJson from "./fixtures/outputs.json";
 import textJson from "./fixtures/text.json";
 
-/** int8 with one symmetric scale per leading slice, like encode_array(..., "int8", per_slice=True). */
-export function int8PerSlice(values, shape) {
-  const slices = shape[0];
-  const size = values.length / slices;
-  const bytes = new Int8Array(values.length);
-  const scale = [];
-  for (let s = 0; s < slices; s++) {
-    let peak = 0;
-    for (let i = s * size; i < (s + 1) * size; i++) peak = Math.max(peak, Math.abs(values[i]));
-    const step = peak > 0 ? peak / 127 : 1;
-    scale.push(step);
-    for (let i = s * size; i < (s + 1) * size; i++) bytes[i] = Math.round(values[i] / step);
-  }
-  return { dtype: "int8", shape, scale, offset: scale.map(() => 0), data: new DataView(bytes.buffer) };
-}
-
-export function float32(values, shape = [values.length]) {
-  const array = new Float32Array(values);
-  return { dtype: "float32", shape, scale: [1], offset: [0], data: new DataView(array.buffer) };
-}
-
+/** uint8 image bytes as encode_image sends them (paths.test.js rebuilds a path's images from the raw
+ * bytes tests/test_paths_payload.py writes). */
 export function uint8Image(bytes, height, width) {
   return {
     dtype: "uint8",
@@ -57,8 +40,40 @@ export const contract = contractFixture;
 export const imageFixture = revive(imageJson);
 export const textFixture = revive(textJson);
 
+/** An array as encode.encode_array sends it ({values, payload, decoded}: the source values, the payload
+ * with its bytes as a DataView, and what Python's decode_array reads back): "float32", "float16",
+ * "int8", "int8_per_slice", "uint8_per_slice". */
+export function arrayCase(name) {
+  const found = arraysJson[name];
+  if (!found) throw new Error(`no array fixture ${name}: rerun tests/test_schema.py`);
+  return revive(found);
+}
+
+/** Outputs rows as the kernel writes them (widgets/outputs.output_rows, through tests/test_schema.py),
+ * by kind of score: "probability", "saturated", "log_probability", "score", "zero". */
+export function outputRows(kind) {
+  const rows = outputsJson[kind];
+  if (!rows) throw new Error(`no outputs fixture ${kind}: rerun tests/test_schema.py`);
+  return structuredClone(rows);
+}
+
+/** The image fixture's outputs rows (classes "zero", "cat <b>", "two", "three", "dog") for `indices`, in
+ * that order, as the ImageExplainer sent them. */
+export function imageOutputs(indices) {
+  return indices.map((index) => {
+    const row = imageFixture.outputs_all.find((output) => output.index === index);
+    if (!row) throw new Error(`no outputs row for class ${index}: rerun tests/test_schema.py`);
+    return structuredClone(row);
+  });
+}
+
 /** A real ImageExplainer payload (an 8 x 6 image, 4 Gauss-Legendre points, 5 classes): target 1 or 4;
  * `trace: "int8"` gives target 1 with its trace as the kernel sends a large image's (int8 per step). */
+/** A real ImageExplainer payload on a grid of 2 x 2 blocks (an 8 x 260 image drawn as 4 x 130 cells). */
+export function gridResult() {
+  return structuredClone(imageFixture.payloads.grid);
+}
+
 export function imageResult({ target = 1, width = 8, height = 6, trace = "float32" } = {}) {
   const payload = imageFixture.payloads[trace === "int8" ? "int8_trace" : String(target)];
   if (!payload || payload.width !== width || payload.height !== height) {

@@ -1,61 +1,22 @@
 // @vitest-environment jsdom
-// The image view when the attribution map is coarser than the image (map_height x map_width cells,
-// each the sum over a cell_h x cell_w block of pixels), and the pointer probe: a box on every map and
-// a tooltip with the numbers, which are the payload's own.
+// The image view on a grid of blocks (an image wider than the views draw: maps, trace and image summed
+// or averaged over 2 x 2 blocks of input pixels, the kernel's payload from tests/test_schema.py), and
+// the pointer probe: a box on every map and a tooltip with the numbers, which are the payload's own.
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
 import { formatNumber } from "../src/chart.js";
-import { float32, imageResult, installCanvasMock, mockModel, uint8Image } from "./helpers.js";
+import { gridResult, imageResult, installCanvasMock, mockModel } from "./helpers.js";
 
-const WIDTH = 8;
+const WIDTH = 8; // the small image payload's size (the probe tests)
 const HEIGHT = 6;
-const CELL = [2, 2];
-const MAP_W = 4;
-const MAP_H = 3;
-const ALPHAS = [0.25, 0.75];
 
-/** A payload whose map has one cell per 2 x 2 block of an 8 x 6 image; cell values are distinct. */
-function cellResult() {
-  const base = imageResult({ width: WIDTH, height: HEIGHT });
-  const cells = MAP_W * MAP_H;
-  const map = Array.from({ length: cells }, (_, i) => (i % 2 ? -1 : 1) * (0.5 + i * 0.25));
-  const gradients = ALPHAS.flatMap((a) => map.map((v) => v * (1 - a) * 3));
-  const cumulative = ALPHAS.flatMap((_, k) => map.map((v) => (v * (k + 1)) / ALPHAS.length)); // the map at the last point
-  return {
-    ...base,
-    map_height: MAP_H,
-    map_width: MAP_W,
-    cell: CELL,
-    steps: ALPHAS.length,
-    input: float32(
-      Array.from({ length: WIDTH * HEIGHT }, (_, p) => p / 100),
-      [1, HEIGHT, WIDTH],
-    ),
-    channels: 1,
-    image: uint8Image(
-      Array.from({ length: WIDTH * HEIGHT * 3 }, (_, i) => Math.floor(i / 3) * 5),
-      HEIGHT,
-      WIDTH,
-    ),
-    attributions: float32(map, [MAP_H, MAP_W]),
-    trace: {
-      alphas: float32(ALPHAS),
-      weights: float32([0.5, 0.5]),
-      scores: float32([2.1, 2.4]),
-      gradients: float32(gradients, [2, MAP_H, MAP_W]),
-      cumulative: float32(cumulative, [2, MAP_H, MAP_W]),
-      cumulative_total: float32(ALPHAS.map((a) => a * map.reduce((s, v) => s + v, 0))),
-    },
-  };
-}
-
-function model(display = "heat", result = cellResult()) {
+function model(display = "heat", result = gridResult()) {
   return mockModel({
     _view: "image",
-    target: 1,
-    baseline: "black",
-    rule: "gausslegendre",
-    steps: 2,
+    target: result.target,
+    baseline: result.baseline,
+    rule: result.rule,
+    steps: result.steps,
     sign: "both",
     clip: 100,
     display,
@@ -79,54 +40,42 @@ function hover(el, name, x, y, [width, height] = [WIDTH, HEIGHT]) {
   );
 }
 
-describe("a map coarser than the image", () => {
+describe("an image drawn on a grid of blocks", () => {
   let el;
+  const grid = gridResult();
+  const [cellH, cellW] = grid.cell;
+  const size = [grid.width, grid.height];
   beforeEach(() => {
     installCanvasMock();
     el = document.createElement("div");
     document.body.replaceChildren(el);
   });
 
-  it("draws the map at its own size, stretched over the image's shape", () => {
-    widget.render({ model: model("heat"), el });
-    for (const name of ["attributions", "gradient", "cumulative"]) {
-      expect([canvasOf(el, name).width, canvasOf(el, name).height]).toEqual([MAP_W, MAP_H]);
-    }
-    expect([canvasOf(el, "scaled").width, canvasOf(el, "input").width]).toEqual([WIDTH, WIDTH]);
-    for (const name of ["input", "attributions", "scaled", "gradient", "cumulative"]) {
-      expect(canvasOf(el, name).style.aspectRatio).toBe(`${WIDTH} / ${HEIGHT}`);
-    }
+  it("is the kernel's grid: 2 x 2 blocks of an image wider than the views draw", () => {
+    expect(grid.cell).toEqual([2, 2]);
+    expect([grid.source_width, grid.source_height]).toEqual([grid.width * cellW, grid.height * cellH]);
   });
 
-  it("blends each cell's colour over every pixel of its block", () => {
+  it("draws every map and the image at the grid's size, in the source's proportions", () => {
     widget.render({ model: model("overlay"), el });
-    const pixels = canvasOf(el, "attributions").pixels;
-    expect(pixels).toHaveLength(WIDTH * HEIGHT * 4);
-    const heatOf = (x, y) => pixels.slice((y * WIDTH + x) * 4, (y * WIDTH + x) * 4 + 4);
-    // the image's grey differs inside a block, so compare how far each pixel moved from its own grey:
-    // two cells of opposite sign tint in different directions
-    const tint = (x, y) => {
-      const [r, , b] = heatOf(x, y);
-      return Math.sign(r - b);
-    };
-    expect(tint(0, 0)).toBe(tint(1, 1)); // same cell (0, 0)
-    expect(tint(2, 0)).toBe(tint(3, 1)); // same cell (1, 0)
-    expect(tint(0, 0)).not.toBe(tint(2, 0)); // neighbouring cells have opposite signs
+    for (const name of ["input", "attributions", "scaled", "gradient", "cumulative"]) {
+      expect([canvasOf(el, name).width, canvasOf(el, name).height]).toEqual(size);
+      expect(canvasOf(el, name).style.aspectRatio).toBe(`${grid.width} / ${grid.height}`);
+    }
   });
 
-  it("points at the cell under the pointer and says it covers a block", () => {
+  it("names the block under the pointer in input pixels, with the payload's numbers", () => {
     const m = model("heat");
     widget.render({ model: m, el });
-    hover(el, "attributions", 5, 3); // cell (2, 1): index 6, pixels 4..5 x 2..3
-    const payload = m.get("result");
-    const map = new Float32Array(payload.attributions.data.buffer);
-    const cumulative = new Float32Array(payload.trace.cumulative.data.buffer);
+    hover(el, "attributions", 2, 1, size); // cell (2, 1): input pixels 4..5 x 2..3
+    const map = new Float32Array(m.get("result").attributions.data.buffer.slice(0));
+    const index = grid.width + 2;
     const readout = el.querySelector(".igw-readout").textContent;
     expect(readout).toMatch(/^block of 2×2 px, \(4, 2\) to \(5, 3\): attribution \(sum over the block\) /);
-    expect(readout).toContain(`attribution (sum over the block) ${Number(map[6].toPrecision(3))}`);
-    expect(readout).toContain("input at (5, 3) 0.29"); // the pixel's own input value, exact from the float32 input
-    expect(readout).toContain(`accumulated ${Number(cumulative[MAP_W * MAP_H + 6].toPrecision(3))}`); // at the last alpha
-    expect(readout).not.toContain("≈");
+    expect(readout).toContain(
+      `attribution (sum over the block) ${formatNumber(map[index])} · input (block mean) `,
+    );
+    expect(readout.endsWith(`accumulated ${formatNumber(map[index])}`)).toBe(true); // at the last point: the map
   });
 
   it("arrow keys move one cell", () => {
@@ -136,34 +85,6 @@ describe("a map coarser than the image", () => {
     canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
     canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
     expect(el.querySelector(".igw-readout").textContent).toMatch(/^block of 2×2 px, \(2, 2\) to \(3, 3\)/);
-  });
-
-  it("with the image itself on the map's grid (block means), names the input's block in input pixels", () => {
-    const full = cellResult();
-    const grid = {
-      ...full,
-      width: MAP_W,
-      height: MAP_H,
-      source_width: WIDTH,
-      source_height: HEIGHT,
-      image: uint8Image(
-        Array.from({ length: MAP_W * MAP_H * 3 }, (_, i) => i * 7),
-        MAP_H,
-        MAP_W,
-      ),
-      baseline_image: uint8Image(new Array(MAP_W * MAP_H * 3).fill(0), MAP_H, MAP_W),
-      input: float32(
-        Array.from({ length: MAP_W * MAP_H }, (_, p) => p / 10),
-        [1, MAP_H, MAP_W],
-      ),
-    };
-    widget.render({ model: model("overlay", grid), el });
-    expect([canvasOf(el, "attributions").width, canvasOf(el, "scaled").width]).toEqual([MAP_W, MAP_W]);
-    expect(canvasOf(el, "input").style.aspectRatio).toBe(`${MAP_W} / ${MAP_H}`);
-    hover(el, "attributions", 2, 1, [MAP_W, MAP_H]); // cell (2, 1): input pixels 4..5 x 2..3
-    const readout = el.querySelector(".igw-readout").textContent;
-    expect(readout).toMatch(/^block of 2×2 px, \(4, 2\) to \(5, 3\): attribution \(sum over the block\) /);
-    expect(readout).toContain("input (block mean) 0.6");
   });
 });
 

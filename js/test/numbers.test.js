@@ -8,7 +8,7 @@ import { createPathChart, formatApprox, formatNumber, niceTicks, operand } from 
 import { errorOf } from "../src/decode.js";
 import { clipValue } from "../src/normalise.js";
 import fixtures from "./fixtures/completeness.json";
-import { float32, int8PerSlice } from "./helpers.js";
+import { arrayCase } from "./helpers.js";
 
 describe("formatNumber", () => {
   it("keeps the digits of whole numbers and writes a true minus", () => {
@@ -110,11 +110,12 @@ describe("clipValue", () => {
 
 describe("errorOf", () => {
   it("is 0 for float32 and half a step of the value's own slice for int8", () => {
-    expect(errorOf(float32([1, 2, 3]))(1)).toBe(0);
-    const payload = int8PerSlice([0.001, -0.002, 50, -100], [2, 2]);
+    expect(errorOf(arrayCase("float32").payload)(1)).toBe(0);
+    const { payload } = arrayCase("int8_per_slice"); // the kernel's int8, a scale per slice of 4 values
     const error = errorOf(payload);
-    expect(error(1)).toBeCloseTo(0.002 / 127 / 2, 12);
-    expect(error(2)).toBeCloseTo(100 / 127 / 2, 12);
+    expect(error(1)).toBe(payload.scale[0] / 2);
+    expect(error(5)).toBe(payload.scale[1] / 2);
+    expect(payload.scale[1]).toBeCloseTo(100 / 127, 12);
   });
 });
 

@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
 import { createOutputList, formatScore } from "../src/outputs.js";
+import { outputRows } from "./helpers.js";
 
 const rows = (list) =>
   [...list.root.querySelectorAll(".igw-output")].map((row) => ({
@@ -12,55 +13,46 @@ const rows = (list) =>
     title: row.title,
   }));
 
+// The rows are the kernel's (fixtures/outputs.json, written by tests/test_schema.py with
+// widgets/outputs.output_rows): a key renamed there fails here.
 describe("outputs list", () => {
   it("lists class logits as softmax percentages", () => {
     const list = createOutputList(() => {});
-    list.update(
-      [
-        { index: 3, label: "cat", score: 4.2, probability: 0.75, kind: "probability" },
-        { index: 1, label: "dog", score: 1.1, probability: 0.25, kind: "probability" },
-      ],
-      1,
+    const given = outputRows("probability"); // cat, dog, bird from logits 4.2, 1.1, 0.3
+    list.update(given, 1);
+    const percent = (row) => row.probability * 100;
+    expect(rows(list)).toEqual(
+      given.map((row) => ({
+        label: row.label,
+        value: `${percent(row).toFixed(1)}%`,
+        width: `${percent(row)}%`,
+        negative: false,
+        pressed: String(row.index === 1),
+        title: `${row.label}: logit ${row.score.toFixed(3)}, probability ${percent(row).toFixed(2)}%`,
+      })),
     );
-    expect(rows(list)).toEqual([
-      {
-        label: "cat",
-        value: "75.0%",
-        width: "75%",
-        negative: false,
-        pressed: "false",
-        title: "cat: logit 4.200, probability 75.00%",
-      },
-      {
-        label: "dog",
-        value: "25.0%",
-        width: "25%",
-        negative: false,
-        pressed: "true",
-        title: "dog: logit 1.100, probability 25.00%",
-      },
-    ]);
+    expect(rows(list).map((row) => row.value)).toEqual(["93.9%", "4.2%", "1.9%"]);
+    expect(rows(list)[0].title).toBe("cat: logit 4.200, probability 93.87%");
   });
 
   it("treats rows without a kind (state saved before kinds) as probabilities", () => {
     const list = createOutputList(() => {});
-    list.update([{ index: 0, label: "a", score: 2, probability: 0.6 }], 0);
-    expect(rows(list)[0].value).toBe("60.0%");
+    const [{ kind, score_name, ...saved }] = outputRows("probability");
+    list.update([saved], 0);
+    expect(rows(list)[0].value).toBe("93.9%");
   });
 
   it("lists raw scores as they are, with bars against the largest magnitude and negatives marked", () => {
     const list = createOutputList(() => {});
-    list.update(
-      [
-        { index: 0, label: "a great film", score: 0.62, kind: "score" },
-        { index: 2, label: "a sunny day", score: 0.155, kind: "score" },
-        { index: 1, label: "cold weather", score: -0.31, kind: "score" },
-      ],
-      0,
-    );
+    list.update(outputRows("score"), 0); // similarities 0.62, 0.155, -0.31, listed by score
     const shown = rows(list);
+    expect(shown.map((row) => row.label)).toEqual(["a great film", "a sunny day", "cold weather"]);
     expect(shown.map((row) => row.value)).toEqual(["0.62", "0.155", "-0.31"]);
-    expect(shown.map((row) => row.width)).toEqual(["100%", "25%", "50%"]);
+    expect(shown.map((row) => Number.parseFloat(row.width))).toEqual([
+      100,
+      expect.closeTo(25, 5),
+      expect.closeTo(50, 5),
+    ]);
     expect(shown.map((row) => row.negative)).toEqual([false, false, true]);
     expect(shown.every((row) => !row.value.includes("%"))).toBe(true);
     expect(shown[0].title).toBe("a great film: score 0.620000");
@@ -69,10 +61,11 @@ describe("outputs list", () => {
   it("draws empty bars when every score is zero, and clicking a row chooses it", () => {
     const chosen = [];
     const list = createOutputList((index) => chosen.push(index));
-    list.update([{ index: 5, label: "zero", score: 0, kind: "score" }], 5);
+    const [zero] = outputRows("zero");
+    list.update([zero], zero.index);
     expect(rows(list)[0]).toMatchObject({ value: "0", width: "0%" });
     list.root.querySelector(".igw-output").click();
-    expect(chosen).toEqual([5]);
+    expect(chosen).toEqual([zero.index]);
   });
 
   it("formats scores with three significant digits", () => {
@@ -90,68 +83,30 @@ describe("outputs list", () => {
 describe("outputs list when probabilities saturate", () => {
   it("shows the logits, and says so, where a probability prints as 100.0% or 0.0%", () => {
     const list = createOutputList(() => {});
-    list.update(
-      [
-        {
-          index: 7,
-          label: "seven",
-          score: 21.5,
-          probability: 0.99999,
-          kind: "probability",
-          score_name: "logit",
-        },
-        {
-          index: 1,
-          label: "one",
-          score: 9.25,
-          probability: 0.0000061,
-          kind: "probability",
-          score_name: "logit",
-        },
-      ],
-      7,
-    );
+    const given = outputRows("saturated"); // logits 21.5 and 9.25
+    list.update(given, given[0].index);
     expect(rows(list).map((row) => row.value)).toEqual(["21.5", "9.25"]);
     expect(list.root.querySelector(".igw-outputs-scale").textContent).toMatch(/logits.*100%/);
     expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(false);
-    expect(rows(list)[1].title).toBe("one: logit 9.250, probability 6.10e-4%");
-    expect(rows(list)[0].width).toBe(`${0.99999 * 100}%`);
+    const small = (given[1].probability * 100).toExponential(2);
+    expect(rows(list)[1].title).toBe(`one: logit 9.250, probability ${small}%`);
+    expect(small).toBe("4.79e-4");
+    expect(rows(list)[0].width).toBe(`${given[0].probability * 100}%`);
   });
 
   it("names log-probabilities for a language model's next tokens", () => {
     const list = createOutputList(() => {});
-    list.update(
-      [
-        {
-          index: 3,
-          label: "park",
-          score: -0.0004,
-          probability: 0.9996,
-          kind: "probability",
-          score_name: "log-probability",
-        },
-        {
-          index: 9,
-          label: "zoo",
-          score: -8.2,
-          probability: 0.00027,
-          kind: "probability",
-          score_name: "log-probability",
-        },
-      ],
-      3,
-    );
+    const given = outputRows("log_probability"); // log-probabilities -0.0004 and -8.2
+    list.update(given, given[0].index);
     expect(rows(list).map((row) => row.value)).toEqual(["-4.00e-4", "-8.2"]);
     expect(list.root.querySelector(".igw-outputs-scale").textContent).toMatch(/log-probabilities/);
   });
 
   it("keeps percentages, with no caption, while they tell the outputs apart", () => {
     const list = createOutputList(() => {});
-    list.update(
-      [{ index: 0, label: "a", score: 2, probability: 0.6, kind: "probability", score_name: "logit" }],
-      0,
-    );
-    expect(rows(list)[0].value).toBe("60.0%");
+    const given = outputRows("probability");
+    list.update(given, given[0].index);
+    expect(rows(list)[0].value).toBe("93.9%");
     expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(true);
   });
 });
@@ -159,16 +114,7 @@ describe("outputs list when probabilities saturate", () => {
 describe("outputs a page cannot answer", () => {
   it("disables them, with the reason in the tooltip; the shown target stays enabled", () => {
     const list = createOutputList(() => {});
-    list.update(
-      [
-        { index: 0, label: "a", score: 2, probability: 0.6 },
-        { index: 1, label: "b", score: 1, probability: 0.3 },
-        { index: 2, label: "c", score: 0, probability: 0.1 },
-      ],
-      0,
-      (index) => index === 2,
-      "needs a kernel",
-    );
+    list.update(outputRows("probability"), 0, (index) => index === 2, "needs a kernel");
     const buttons = [...list.root.querySelectorAll(".igw-output")];
     expect(buttons.map((b) => b.disabled)).toEqual([false, true, false]);
     expect(buttons[1].title).toMatch(/\(needs a kernel\)$/);

@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/index.js";
 import { gapLevel, gapPercent } from "../src/badge.js";
-import { imageResult, installCanvasMock, mockModel } from "./helpers.js";
+import { imageOutputs, imageResult, installCanvasMock, mockModel } from "./helpers.js";
 
 // real payloads from tests/test_schema.py (fixtures/image.json): what the view prints is read from them
 const first = imageResult();
@@ -24,10 +24,7 @@ function imageModel(overrides = {}) {
     progress: 1,
     error: "",
     choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
-    outputs: [
-      { index: 1, label: "cat <b>", score: 3, probability: 0.7 },
-      { index: 4, label: "dog", score: 1, probability: 0.2 },
-    ],
+    outputs: imageOutputs([1, 4]),
     result: imageResult(),
     ...overrides,
   });
