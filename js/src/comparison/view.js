@@ -69,7 +69,7 @@ function methodCard(name, method, lut) {
 }
 
 export function renderComparison({ model, el }) {
-  const root = element("div", "igw-root igw-cmp");
+  const root = element("div", "igw igw-cmp");
   const palette = model.get("palette");
   addStyles(root, palette);
   const style = document.createElement("style");
