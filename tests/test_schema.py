@@ -184,6 +184,9 @@ def view_state(widget) -> dict:
 def image_fixture() -> dict:
     first, second = image_widget(1), image_widget(4)
     grid = grid_widget().result
+    guided = image_widget(1)
+    guided.path = "guided"
+    guided.wait()
     payload = first.result
     # what the kernel sends for a large image's trace (int8, a scale per step; payload.signed_maps)
     int8_trace = {
@@ -205,7 +208,13 @@ def image_fixture() -> dict:
                 "path": first.path,
                 "idgi": first.idgi,
             },
-            "payloads": {"1": payload, "4": second.result, "int8_trace": int8_trace, "grid": grid},
+            "payloads": {
+                "1": payload,
+                "4": second.result,
+                "int8_trace": int8_trace,
+                "grid": grid,
+                "guided": guided.result,
+            },
             "outputs_4": second.outputs,
             "outputs_all": image_widget(1, top_k=5).outputs,  # every class, as the outputs list sends them
         }

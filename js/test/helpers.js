@@ -9,18 +9,6 @@ import imageJson from "./fixtures/image.json";
 import outputsJson from "./fixtures/outputs.json";
 import textJson from "./fixtures/text.json";
 
-/** uint8 image bytes as encode_image sends them (paths.test.js rebuilds a path's images from the raw
- * bytes tests/test_paths_payload.py writes). */
-export function uint8Image(bytes, height, width) {
-  return {
-    dtype: "uint8",
-    shape: [height, width, 3],
-    scale: [1],
-    offset: [0],
-    data: new DataView(Uint8Array.from(bytes).buffer),
-  };
-}
-
 /** A fixture with every {base64} turned back into the DataView a kernel sends. */
 export function revive(value) {
   if (Array.isArray(value)) return value.map(revive);
@@ -67,13 +55,20 @@ export function imageOutputs(indices) {
   });
 }
 
-/** A real ImageExplainer payload (an 8 x 6 image, 4 Gauss-Legendre points, 5 classes): target 1 or 4;
- * `trace: "int8"` gives target 1 with its trace as the kernel sends a large image's (int8 per step). */
 /** A real ImageExplainer payload on a grid of 2 x 2 blocks (an 8 x 260 image drawn as 4 x 130 cells). */
 export function gridResult() {
   return structuredClone(imageFixture.payloads.grid);
 }
 
+/** A real ImageExplainer payload on a curved path ("guided": Guided IG, with its path's images). */
+export function pathResult(path) {
+  const payload = imageFixture.payloads[path];
+  if (!payload) throw new Error(`no image fixture on the ${path} path: rerun tests/test_schema.py`);
+  return structuredClone(payload);
+}
+
+/** A real ImageExplainer payload (an 8 x 6 image, 4 Gauss-Legendre points, 5 classes): target 1 or 4;
+ * `trace: "int8"` gives target 1 with its trace as the kernel sends a large image's (int8 per step). */
 export function imageResult({ target = 1, width = 8, height = 6, trace = "float32" } = {}) {
   const payload = imageFixture.payloads[trace === "int8" ? "int8_trace" : String(target)];
   if (!payload || payload.width !== width || payload.height !== height) {

@@ -1,42 +1,35 @@
 // @vitest-environment jsdom
 // The image view on a curved path: the path control's choices and the slider's points come from the
-// kernel's payload (fixtures/paths.json, written by tests/test_paths_payload.py from a real explainer).
+// kernel's payload (a real Guided IG payload from tests/test_schema.py; the checks panel's numbers from
+// fixtures/paths.json, written by tests/test_paths_payload.py from a real explainer).
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
 import fixture from "./fixtures/paths.json";
 import { decodeArray } from "../src/decode.js";
 import { paletteLuts, signedPixels } from "../src/dataset/pixels.js";
 import { contract, revive } from "./helpers.js";
-import { imageResult, installCanvasMock, mockModel, uint8Image } from "./helpers.js";
+import { imageFixture, imageOutputs, installCanvasMock, mockModel, pathResult } from "./helpers.js";
 
-const [steps, height, width] = fixture.shape;
+const guided = pathResult("guided");
+const [steps, height, width] = guided.path_images.shape;
+const pathBytes = new Uint8Array(guided.path_images.data.buffer.slice(0));
 
 function guidedModel(overrides = {}) {
-  const result = {
-    ...imageResult({ width, height }),
-    path: fixture.path,
-    idgi: false,
-    path_label: fixture.path_label,
-    path_images: { ...uint8Image(fixture.path_images, height, width), shape: fixture.shape },
-  };
   return mockModel({
+    ...imageFixture.state,
     _view: "image",
-    target: 1,
-    baseline: "black",
-    rule: "gausslegendre",
+    target: guided.target,
+    baseline: guided.baseline,
+    rule: guided.rule,
     steps,
-    sign: "both",
-    clip: 99,
     display: "heat",
-    opacity: 0.6,
     status: "done",
     progress: 1,
     error: "",
-    path: fixture.path,
-    idgi: false,
-    choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"], path: fixture.choices },
-    outputs: [{ index: 1, label: "one", score: 3, probability: 0.7 }],
-    result,
+    path: guided.path,
+    idgi: guided.idgi,
+    outputs: imageOutputs([guided.target]),
+    result: pathResult("guided"),
     ...overrides,
   });
 }
@@ -45,7 +38,7 @@ const frame = (k) => {
   const rgba = [];
   const size = width * height * 3;
   for (let p = 0; p < width * height; p++) {
-    for (let c = 0; c < 3; c++) rgba.push(fixture.path_images[k * size + p * 3 + c]);
+    for (let c = 0; c < 3; c++) rgba.push(pathBytes[k * size + p * 3 + c]);
     rgba.push(255);
   }
   return rgba;
@@ -63,7 +56,7 @@ describe("path control", () => {
     const model = guidedModel();
     widget.render({ model, el });
     const select = [...el.querySelectorAll("select")].find((s) => s.previousSibling?.textContent === "Path");
-    expect([...select.options].map((o) => o.value)).toEqual(fixture.choices);
+    expect([...select.options].map((o) => o.value)).toEqual(imageFixture.state.choices.path);
     expect(select.value).toBe("guided");
     select.value = "blur";
     select.dispatchEvent(new Event("change"));
@@ -84,7 +77,7 @@ describe("path control", () => {
     expect(Array.from(scaled.pixels)).toEqual(frame(0));
     slider.dispatchEvent(new KeyboardEvent("keydown", { key: "End", bubbles: true }));
     expect(Array.from(scaled.pixels)).toEqual(frame(steps - 1));
-    expect(el.textContent).toContain(`Path point at α: ${fixture.path_label}`);
+    expect(el.textContent).toContain(`Path point at α: ${guided.path_label}`);
   });
 
   it("disables the rule on Guided IG's path, saying why", () => {
