@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
-import { imageOutputs, imageResult, installCanvasMock, mockModel } from "./helpers.js";
+import { imageFixture, imageOutputs, imageResult, installCanvasMock, mockModel } from "./helpers.js";
 
 function imageModel(overrides = {}) {
   const model = mockModel({
@@ -22,7 +22,7 @@ function imageModel(overrides = {}) {
     status: "done",
     progress: 1,
     error: "",
-    choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
+    choices: imageFixture.state.choices,
     limits: { steps: { min: 1, max: 96 }, clip: { min: 60, max: 100 } },
     outputs: imageOutputs([1, 4]),
     result: imageResult(),

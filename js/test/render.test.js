@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/index.js";
 import { gapLevel, gapPercent } from "../src/badge.js";
-import { imageOutputs, imageResult, installCanvasMock, mockModel } from "./helpers.js";
+import { imageFixture, imageOutputs, imageResult, installCanvasMock, mockModel } from "./helpers.js";
 
 // real payloads from tests/test_schema.py (fixtures/image.json): what the view prints is read from them
 const first = imageResult();
@@ -23,7 +23,7 @@ function imageModel(overrides = {}) {
     status: "done",
     progress: 1,
     error: "",
-    choices: { baseline: ["black", "blur"], rule: ["gausslegendre", "riemann_left"] },
+    choices: imageFixture.state.choices,
     outputs: imageOutputs([1, 4]),
     result: imageResult(),
     ...overrides,
