@@ -262,14 +262,13 @@ def _unit_tensors(
     baseline_score = missing if result.baseline_score is None else result.baseline_score.detach().float()
     gap = missing if result.baseline_score is None else result.gap.detach().float()
     top = probabilities.topk(top_k, dim=1)
+    numbers = [scale, score, baseline_score, gap, confidence, concentration(attributions)]  # store.NUMBERS
+    codes = [none if labels is None else labels.to(x.device), predictions, targets]  # store.CODES
     return {
         "attributions": stored,
-        "scale": scale,
         "inputs": x.half(),
-        "floats": torch.stack([score, baseline_score, gap, confidence, concentration(attributions)], dim=1),
-        "ints": torch.stack([none if labels is None else labels.to(x.device), predictions, targets], dim=1),
-        "top_classes": top.indices,
-        "top_probabilities": top.values,
+        "numbers": torch.cat([torch.stack(numbers, dim=1), top.values], dim=1),
+        "codes": torch.cat([torch.stack(codes, dim=1), top.indices], dim=1),
     }
 
 

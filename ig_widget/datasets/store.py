@@ -3,16 +3,22 @@
 Layout (N examples, each of shape S, `unit` examples per chunk, k top classes):
 
     attributions  float16 [N, *S]   attribution / scale, so every value lies in [-1, 1]
-    scale         float32 [N]       max |attribution| of the example (0 for an all-zero map)
     inputs        float16 [N, *S]   the input, for thumbnails and the example's full view
-    label, prediction, target       int64 [N] (-1: none)
-    score, baseline_score, gap      float32 [N]: F(x), F(x'), sum(attributions) - (F(x) - F(x')), in float32
+    numbers       float32 [N, 6 + k], one column each (see NUMBERS):
+        scale                       max |attribution| of the example (0 for an all-zero map)
+        score, baseline_score, gap  F(x), F(x'), sum(attributions) - (F(x) - F(x')), in float32
                                     (F(x') and the gap are NaN for a method without a baseline, saliency say)
-    confidence                      float32 [N]: softmax probability of the prediction
-    concentration                   float32 [N]: share of sum |attribution| in the top 10% of features
-    top_classes, top_probabilities  [N, k]
+        confidence                  softmax probability of the prediction
+        concentration               share of sum |attribution| in the top 10% of features
+        p_top1 .. p_topk            probabilities of the top k classes
+    codes         int64 [N, 3 + k]: label, prediction, target (-1: none), top1 .. topk (see CODES)
     done          bool [units]      one file per unit, written after the unit's data: what resuming skips
-    summary/*                       per-class mean |attribution| (and of the class's errors), by the leader
+    summary/*                       per-class mean |attribution| (and of the class's errors), by the leader;
+                                    the counts in the group's attributes
+
+The table's columns share two arrays (not one array each) because every array costs a write per unit:
+with 15 arrays the writes took about a sixth of a digits run's CPU time; with 4 about a third of that
+(`benchmarks/datasets.py`). `store.column(name)` reads one column by its name.
 
 Quantisation: the attributions are stored as float16 after dividing by the example's max |value|, so
 a stored value a' differs from the computed a by at most 2^-11 |a| + 2^-25 max|a| (float16 has an
@@ -41,7 +47,7 @@ from ..attribution.baselines import make_baseline
 from ..attribution.errors import AttributionInputError
 from ..attribution.result import AttributionResult
 
-FORMAT = "ig-widget attributions 1"
+FORMAT = "ig-widget attributions 2"
 TOP_SHARE = 0.1  # concentration: the share of |attribution| held by this fraction of the features
 FLOAT16_RELATIVE_ERROR = 2.0**-11
 FLOAT16_ABSOLUTE_ERROR = 2.0**-25  # times the example's scale
@@ -57,8 +63,9 @@ def _zarr():
     return zarr
 
 
-TABLE_FLOATS = ("score", "baseline_score", "gap", "confidence", "concentration")
-TABLE_INTS = ("label", "prediction", "target")
+NUMBERS = ("scale", "score", "baseline_score", "gap", "confidence", "concentration")  # then p_top1 .. p_topk
+CODES = ("label", "prediction", "target")  # then top1 .. topk
+ROWS = ("attributions", "inputs", "numbers", "codes")  # the arrays a unit writes, before its done mark
 
 
 def create_store(path: pathlib.Path, config: dict, shape: tuple[int, ...], top_k: int, device: str) -> None:
@@ -67,17 +74,12 @@ def create_store(path: pathlib.Path, config: dict, shape: tuple[int, ...], top_k
     zarr = _zarr()
     count, unit = config["count"], config["unit"]
     group = zarr.open_group(str(path), mode="w")
-    group.create_array("attributions", shape=(count, *shape), chunks=(unit, *shape), dtype="float16", fill_value=0)
-    group.create_array("inputs", shape=(count, *shape), chunks=(unit, *shape), dtype="float16", fill_value=0)
-    group.create_array("scale", shape=(count,), chunks=(unit,), dtype="float32", fill_value=0)
-    for name in TABLE_FLOATS:
-        group.create_array(name, shape=(count,), chunks=(unit,), dtype="float32", fill_value=np.nan)
-    for name in TABLE_INTS:
-        group.create_array(name, shape=(count,), chunks=(unit,), dtype="int64", fill_value=-1)
-    group.create_array("top_classes", shape=(count, top_k), chunks=(unit, top_k), dtype="int64", fill_value=-1)
-    group.create_array(
-        "top_probabilities", shape=(count, top_k), chunks=(unit, top_k), dtype="float32", fill_value=np.nan
-    )
+    for name in ("attributions", "inputs"):
+        group.create_array(name, shape=(count, *shape), chunks=(unit, *shape), dtype="float16", fill_value=0)
+    columns = len(NUMBERS) + top_k
+    group.create_array("numbers", shape=(count, columns), chunks=(unit, columns), dtype="float32", fill_value=np.nan)
+    columns = len(CODES) + top_k
+    group.create_array("codes", shape=(count, columns), chunks=(unit, columns), dtype="int64", fill_value=-1)
     units = -(-count // unit)
     group.create_array("done", shape=(units,), chunks=(1,), dtype="bool", fill_value=False)
     group.attrs.update({"format": FORMAT, "config": config, "complete": False, "device": device})
@@ -96,10 +98,9 @@ def existing_config(path: pathlib.Path) -> dict | None:
 
 
 def open_arrays(path: pathlib.Path) -> dict[str, Any]:
-    """The store's arrays by name, opened once for writing (rows, and the done marks)."""
+    """The arrays a unit writes (ROWS) and the done marks, opened once for writing."""
     group = _zarr().open_group(str(path), mode="r+")
-    names = ("attributions", "inputs", "scale", *TABLE_FLOATS, *TABLE_INTS, "top_classes", "top_probabilities", "done")
-    return {name: group[name] for name in names}
+    return {name: group[name] for name in (*ROWS, "done")}
 
 
 def done_units(path: pathlib.Path) -> np.ndarray:
@@ -108,9 +109,9 @@ def done_units(path: pathlib.Path) -> np.ndarray:
 
 def mark_complete(path: pathlib.Path, summary: dict[str, np.ndarray]) -> None:
     group = _zarr().open_group(str(path), mode="r+")
-    for name, values in summary.items():
-        group.create_array(f"summary/{name}", data=values, overwrite=True)
-    group.attrs["complete"] = True
+    for name in ("class_mean", "error_mean"):
+        group.create_array(f"summary/{name}", data=summary[name], overwrite=True)
+    group.attrs.update({"summary": {name: summary[name].tolist() for name in ("count", "errors")}, "complete": True})
 
 
 def quantise(attributions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,6 +175,16 @@ class AttributionStore:
         return tuple(self.config["shape"])
 
     def column(self, name: str) -> np.ndarray:
+        """One column of the table by name (NUMBERS, CODES, "top_classes" [N, k], "top_probabilities"
+        [N, k]) or an array of the store ("done")."""
+        if name in NUMBERS:
+            return self._group["numbers"][:, NUMBERS.index(name)]
+        if name in CODES:
+            return self._group["codes"][:, CODES.index(name)]
+        if name == "top_probabilities":
+            return self._group["numbers"][:, len(NUMBERS) :]
+        if name == "top_classes":
+            return self._group["codes"][:, len(CODES) :]
         return self._group[name][:]
 
     @property
@@ -183,13 +194,14 @@ class AttributionStore:
         if self._table is None:
             import pandas as pd
 
+            numbers, codes = self._group["numbers"][:], self._group["codes"][:]
             columns: dict[str, Any] = {"index": np.arange(len(self))}
-            for name in (*TABLE_INTS, *TABLE_FLOATS):
-                columns[name] = self.column(name)
+            columns |= {name: codes[:, index] for index, name in enumerate(CODES)}
+            columns |= {name: numbers[:, index] for index, name in enumerate(NUMBERS) if name != "scale"}
             columns["correct"] = (columns["label"] == columns["prediction"]) & (columns["label"] >= 0)
             change = np.abs(columns["score"] - columns["baseline_score"])
             columns["relative_gap"] = columns["gap"] / np.maximum(change, np.finfo(np.float32).eps)
-            classes, probabilities = self.column("top_classes"), self.column("top_probabilities")
+            classes, probabilities = codes[:, len(CODES) :], numbers[:, len(NUMBERS) :]
             for rank in range(classes.shape[1]):
                 columns[f"top{rank + 1}"] = classes[:, rank]
                 columns[f"p_top{rank + 1}"] = probabilities[:, rank]
@@ -203,7 +215,7 @@ class AttributionStore:
             empty = np.zeros((0, *self.example_shape), np.float32)
             return {"inputs": empty, "attributions": empty}
         attributions = self._group["attributions"].oindex[indices].astype(np.float32)
-        scale = self._group["scale"].oindex[indices]
+        scale = self._group["numbers"].oindex[indices, NUMBERS.index("scale")]
         attributions *= scale.reshape((-1,) + (1,) * (attributions.ndim - 1))
         return {"inputs": self._group["inputs"].oindex[indices].astype(np.float32), "attributions": attributions}
 
@@ -218,7 +230,9 @@ class AttributionStore:
         if not self._group["done"][index // self.config["unit"]]:
             raise IndexError(f"example {index} has not been computed yet (the run stopped before it); resume the run")
         part = self.page([index])
-        row = {name: self._group[name][index].item() for name in ("score", "baseline_score", "target")}
+        numbers, codes = self._group["numbers"][index], self._group["codes"][index]
+        row = {name: float(numbers[NUMBERS.index(name)]) for name in ("score", "baseline_score")}
+        row["target"] = int(codes[CODES.index("target")])
         inputs = torch.from_numpy(part["inputs"])
         baseline = self.config["baseline"]
         return AttributionResult(
@@ -240,7 +254,11 @@ class AttributionStore:
     def summary(self) -> dict[str, np.ndarray]:
         """Per class (by label, else by prediction): `class_mean` [C, *S] mean |attribution|, `error_mean`
         the same over the class's misclassified examples (zeros where none), `count`, `errors`."""
-        return {name: self._group[f"summary/{name}"][:] for name in ("class_mean", "error_mean", "count", "errors")}
+        counts = _zarr().open_group(str(self.path), mode="r").attrs["summary"]  # written after this opened
+        return {
+            **{name: self._group[f"summary/{name}"][:] for name in ("class_mean", "error_mean")},
+            **{name: np.asarray(counts[name], dtype=np.int64) for name in ("count", "errors")},
+        }
 
 
 def open_attributions(path: str | pathlib.Path) -> AttributionStore:

@@ -1,9 +1,9 @@
 """Writing finished units to the store in a thread of its own, while the next unit is computed.
 
-The compute loop hands over each unit's tables as tensors being copied to the host (asynchronously
-from a GPU: the loop does not wait for the copy; a CUDA event says when it is done), and goes on to
-the next unit. This thread waits for the copy, turns the tensors into the store's columns and writes
-them, then marks the unit done: a unit is still written whole or not counted. At most `depth` units
+The compute loop hands over each unit's arrays (store.ROWS) as tensors being copied to the host
+(asynchronously from a GPU: the loop does not wait for the copy; a CUDA event says when it is done),
+and goes on to the next unit. This thread waits for the copy, writes the arrays, then marks the unit
+done: a unit is still written whole or not counted. At most `depth` units
 wait; `close()` writes what is queued (also after Ctrl-C) and raises any error the thread met.
 """
 
@@ -14,11 +14,10 @@ import queue
 import threading
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from .store import TABLE_FLOATS, TABLE_INTS, open_arrays
+from .store import ROWS, open_arrays
 
 
 class UnitWriter:
@@ -59,10 +58,9 @@ class UnitWriter:
     def _write(self, unit_index: int, start: int, copies: dict[str, Tensor], event: Any) -> None:
         if event is not None:
             event.synchronize()
-        columns = _columns(copies)
-        stop = start + len(columns["score"])
-        for name, values in columns.items():
-            self._arrays[name][start:stop] = values
+        stop = start + len(copies["numbers"])
+        for name in ROWS:
+            self._arrays[name][start:stop] = copies[name].numpy()
         self._arrays["done"][unit_index] = True
 
 
@@ -74,18 +72,3 @@ def _to_host(tensors: dict[str, Tensor]) -> tuple[dict[str, Tensor], Any]:
         event = torch.cuda.Event()
         event.record()
     return copies, event
-
-
-def _columns(copies: dict[str, Tensor]) -> dict[str, np.ndarray]:
-    """The store's columns from one unit's host tensors (see `run._unit_tensors`)."""
-    floats, ints = copies["floats"].numpy(), copies["ints"].numpy()
-    columns = {
-        "attributions": copies["attributions"].numpy(),
-        "scale": copies["scale"].numpy(),
-        "inputs": copies["inputs"].numpy(),
-        "top_classes": copies["top_classes"].numpy(),
-        "top_probabilities": copies["top_probabilities"].numpy(),
-    }
-    columns |= {name: floats[:, index] for index, name in enumerate(TABLE_FLOATS)}
-    columns |= {name: ints[:, index] for index, name in enumerate(TABLE_INTS)}
-    return columns
