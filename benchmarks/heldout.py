@@ -388,6 +388,7 @@ def batch_size(built: Built) -> int:
 
 
 def top_classes(built: Built) -> list[int]:
+    """The model's TOP_K highest-scoring classes for the input, best first."""
     with torch.no_grad():
         scores = built.model(built.x) if built.embedding is None else built.model(input_ids=built.x)
     return scores.topk(TOP_K, dim=1).indices[0].tolist()

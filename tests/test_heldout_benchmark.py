@@ -66,3 +66,8 @@ def test_unknown_names_are_refused():
         heldout.build("resnet5")
     with pytest.raises(ValueError, match="scale='huge'"):
         heldout.build("resnet50", "huge")
+
+
+def test_widget_timing_sees_the_first_map_before_the_five():
+    first, five = heldout.widget_times("tiny", timeout=60)
+    assert 0 < first <= five < 60
