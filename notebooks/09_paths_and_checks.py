@@ -34,7 +34,6 @@ import torch
 
 import ig_widget as igw
 from ig_widget import plot
-from ig_widget.evaluation import compare_methods
 from ig_widget.examples import DIGIT_LABELS, train_digits_cnn
 
 model, images, labels = train_digits_cnn()  # a few seconds; 8 x 8 digits, values in [0, 1]
@@ -139,9 +138,25 @@ assert not black.invariant.any() and blurred.invariant.all()
 # %% [markdown]
 # ## Which explanation to trust, side by side
 # Every method on the same input and class, each with its completeness gap, deletion and insertion
-# areas and sanity check: the Distill article on baselines, on your own model.
+# areas and sanity check: the Distill article on baselines, on your own model. `MethodComparison`
+# computes them in the background (the notebook stays free) and shows each card as soon as its method
+# and checks are done; a saved notebook or an `igw.export_html` page shows it without a kernel. The
+# model is never changed: the methods run on the engine's twin and the sanity check randomizes a copy.
 
 # %%
-compared = compare_methods(model, x, target=target, steps=16)
+w = igw.MethodComparison(model, x[0], labels=DIGIT_LABELS, target=target, steps=16)
+w
+
+# %% [markdown]
+# Every number the view prints is one that `w.compared` holds (the same as `compare_methods` returns);
+# `plot.method_comparison` draws them as a static figure.
+
+# %%
+compared = w.wait()
+print(f"{'method':18s} {'gap':>9s} {'deletion':>9s} {'insertion':>9s}  sanity")
+for method in compared:
+    gap = "-" if method.gap is None else f"{method.gap:.3g}"
+    print(f"{method.name:18s} {gap:>9s} {method.deletion_area:9.3f} {method.insertion_area:9.3f}  "
+          f"{'passes' if method.sanity_passed else 'FAILS'} (SSIM {method.sanity_ssim:.2f})")
 plot.method_comparison(compared, image=x[0])
 assert all(method.sanity_passed for method in compared)

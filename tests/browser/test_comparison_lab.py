@@ -53,18 +53,28 @@ def expected_texts(method: dict) -> dict:
     }
 
 
-def test_method_comparison_in_jupyterlab(lab, run_notebook, artifacts):
-    page = run_notebook("comparison.ipynb", NOTEBOOK, wait_for=".igw-cmp-card", timeout=90)
-    done_counts = set()
+# Recorded in the page from its first moment: how many cards were done each time the cards changed.
+RECORD_DONE = """new MutationObserver(() => {
+  const cards = document.querySelectorAll('.igw-cmp-card[data-method]');
+  if (!cards.length) return;
+  const done = document.querySelectorAll('.igw-cmp-card[data-pending=false]').length;
+  const seen = (window.__cmpDone ??= []);
+  if (seen[seen.length - 1] !== done) seen.push(done);
+}).observe(document, { childList: true, subtree: true });"""
+
+
+def test_method_comparison_in_jupyterlab(lab, page, run_notebook, artifacts):
+    page.add_init_script(RECORD_DONE)
+    run_notebook("comparison.ipynb", NOTEBOOK, wait_for=".igw-cmp-card", timeout=90)
     deadline = time.time() + 120
     while time.time() < deadline:
         cards = page.evaluate(CARD_FIELDS)
-        done_counts.add(sum(not card["pending"] for card in cards))
         if cards and not any(card["pending"] for card in cards):
             break
         time.sleep(0.2)
     assert len(cards) == 8 and not any(card["pending"] for card in cards)
-    assert len(done_counts) > 1, done_counts  # the cards filled in while the kernel computed, not all at once
+    seen = page.evaluate("() => window.__cmpDone")
+    assert seen == sorted(seen) and seen[-1] == 8 and len(seen) > 1, seen  # cards filled in as computed
 
     held = json.loads(lab_driver.wait_for_file(lab.root / "comparison_held.json", timeout=60))
     assert [card["name"] for card in cards] == [method["name"] for method in held]

@@ -22,7 +22,7 @@ NOTEBOOK = [
     "marker = pathlib.Path('paths_state.txt')\n"
     "report = lambda change=None: marker.write_text(f'{w.path} {w.idgi} {w.result.get(\"path\")}')\n"
     "w.observe(report, names=['path', 'idgi', 'result'])\n"
-    "w.observe(lambda change: pathlib.Path('paths_checks.json').write_text(json.dumps(change['new'])), names='checks')\n"
+    "w.observe(lambda change: pathlib.Path('paths_checks.json').write_text(json.dumps(change['new'], default=lambda b: None)), names='checks')\n"
     "report()\n"
     "w",
 ]
