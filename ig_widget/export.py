@@ -19,6 +19,7 @@ import anywidget
 from ipywidgets import Widget
 
 from .page import PRECOMPUTED_TYPE, STATE_TYPE, page_scripts, view_script
+from .schema import REQUEST_KEYS
 
 __all__ = ["PRECOMPUTED_TYPE", "STATE_TYPE", "export_html", "export_notebook_html", "precomputed_results"]
 
@@ -47,7 +48,11 @@ def export_html(
         if _is_explainer(widget):
             widget.wait()  # a page saved mid-computation would show "computing" for ever
     state = Widget.get_manager_state(drop_defaults=False, widgets=widgets)
-    precomputed = {widget.model_id: _precomputed(widget, targets) for widget in widgets if _is_explainer(widget)}
+    precomputed = {
+        widget.model_id: _precomputed(widget, targets) if _is_explainer(widget) else _answers_nothing(keys)
+        for widget in widgets
+        if (keys := REQUEST_KEYS.get(getattr(widget, "_view", None))) is not None
+    }
     views = "\n".join(f'<div class="igw-cell">{view_script(widget.model_id)}</div>' for widget in widgets)
     body = (
         f"<h1>{html.escape(title)}</h1>\n"
@@ -82,6 +87,22 @@ def _is_explainer(widget: Widget) -> bool:
     from .widgets.explainer import ExplainerWidget
 
     return isinstance(widget, ExplainerWidget)
+
+
+def _answers_nothing(keys: Sequence[str]) -> dict:
+    """A view's entry in the page's precomputed results when the page holds none besides the one saved
+    with the widget: which changes need the kernel (schema.REQUEST_KEYS), so the page refuses them."""
+    return {"keys": list(keys), "entries": []}
+
+
+def _saved_views(node: Any) -> dict:
+    """The request keys of every saved view of a notebook that the schema names, by model id."""
+    saved = node.metadata.get("widgets", {}).get(STATE_TYPE, {}).get("state", {})
+    return {
+        model_id: _answers_nothing(REQUEST_KEYS[record["state"]["_view"]])
+        for model_id, record in saved.items()
+        if record.get("state", {}).get("_view") in REQUEST_KEYS
+    }
 
 
 def _precomputed(widget: Any, targets: Iterable[int] | str | None) -> dict:
@@ -177,7 +198,8 @@ def export_notebook_html(
             f"{notebook} has no saved widget state; execute it with widget state stored "
             "(nbclient: store_widget_state=True; JupyterLab: Save Widget State Automatically)"
         )
-    body, _ = OfflineHTMLExporter(precomputed=precomputed or {}).from_notebook_node(node)
+    answers = {**_saved_views(node), **(precomputed or {})}  # every saved view says which changes need a kernel
+    body, _ = OfflineHTMLExporter(precomputed=answers).from_notebook_node(node)
     target = pathlib.Path(path)
     target.write_text(body, encoding="utf-8")
     return target

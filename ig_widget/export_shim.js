@@ -12,7 +12,10 @@
 const STATE_TYPE = "application/vnd.jupyter.widget-state+json";
 const VIEW_TYPE = "application/vnd.jupyter.widget-view+json";
 const PRECOMPUTED_TYPE = "application/vnd.ig-widget.precomputed+json";
-const REQUEST_KEYS = ["target", "baseline", "rule", "steps"];
+// Which changes need the kernel comes with the page: export.py writes schema.REQUEST_KEYS for every view
+// (export_html, export_notebook_html). Only a page `jupyter nbconvert --to ig_widget_html` writes on its
+// own carries none; for it, an explainer's keys (tests/test_schema.py holds them to the schema's).
+const EXPLAINER_REQUEST_KEYS = ["target", "baseline", "rule", "steps"];
 const RESULT_KEYS = ["result", "status", "error", "progress"];
 const NOTE =
   "Static page: the slider, hover and the results saved with the page work here; anything else needs " +
@@ -129,7 +132,7 @@ class StaticModel {
 /** The precomputed results, plus the result the widget was saved with (an nbconvert page has only
  * that one), so that going back to it works too. */
 function withSavedResult(state, precomputed) {
-  const keys = precomputed?.keys ?? REQUEST_KEYS;
+  const keys = precomputed?.keys ?? EXPLAINER_REQUEST_KEYS;
   const entries = [...(precomputed?.entries ?? [])];
   if (keys.every((key) => key in state) && RESULT_KEYS.every((key) => key in state) && state.result?.kind) {
     const request = Object.fromEntries(keys.map((key) => [key, state[key]]));

@@ -28,6 +28,14 @@ LEGEND_DISPLAYS = ("overlay", "heat")  # the display modes coloured by the palet
 GRANULARITIES = ("tokens", "words")  # text units: subword tokens, or words (sums of their tokens)
 MATRIX_SCALES = ("shared", "row")  # generation matrix colours: one scale for every row, or each row its own
 MAX_STEPS = 1024  # the views' steps control (a walk's own limit is larger: attribution.options)
+# The traits whose change the kernel answers with a new result, by view (`_view`): an explainer's Request
+# (widgets/explainer.py), the generation view's request. A static page answers a change of these from
+# the results it holds or refuses it; any other change is the view's own (export.py, export_shim.js).
+REQUEST_KEYS = {
+    "image": ("target", "baseline", "rule", "steps"),
+    "text": ("target", "baseline", "rule", "steps"),
+    "generation": ("target_kind", "alternative", "baseline", "rule", "steps"),
+}
 CLIP_RANGE = (50.0, 100.0)  # the clip percentile of attribution mass
 
 # Colour lookup anchors, interpolated evenly (256 entries). Signed maps: ColorBrewer PuOr, reversed so
@@ -172,6 +180,7 @@ GENERATION = {
     "chosen_tokens": "list[int]",
     "chosen_log_probabilities": "list[float]",
     "matrix_kind": "str",
+    "matrix_score_name": "str",
     "baseline": ("str", "int"),
     "rule": "str",
     "steps": "int",
@@ -238,6 +247,7 @@ def describe() -> dict:
         },
         "limits": limits(),
         "palette": palette(),
+        "request_keys": {view: list(keys) for view, keys in REQUEST_KEYS.items()},
         "payloads": {
             kind: {"required": _plain(required), "optional": _plain(optional)}
             for kind, (required, optional) in PAYLOADS.items()

@@ -11,6 +11,7 @@ import base64
 import inspect
 import json
 import pathlib
+import re
 import sys
 
 import numpy as np
@@ -26,6 +27,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import ig_widget as igw  # noqa: E402
 from ig_widget.encode import decode_array  # noqa: E402
 from ig_widget.generation_examples import byte_level_tokenizer, random_gpt2  # noqa: E402
+from ig_widget.schema import REQUEST_KEYS  # noqa: E402
 from ig_widget.widgets.generation import generation_payload  # noqa: E402
 
 FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "js" / "test" / "fixtures" / "generation.json"
@@ -271,3 +273,6 @@ def test_export_html_carries_every_row_and_the_alternatives(gpt2, tmp_path):
     assert widget.result["complete"] and len(widget.result["alternatives"]) == 3
     for key in ("matrix", "trace_cumulative", "trace_scores"):
         assert f'"{key}"' in page
+    # which changes the page cannot answer (it refuses them): the schema's request keys for this view
+    (answers,) = re.findall(r'<script type="application/vnd.ig-widget.precomputed\+json">(.*?)</script>', page)
+    assert json.loads(answers)[widget.model_id] == {"keys": list(REQUEST_KEYS["generation"]), "entries": []}

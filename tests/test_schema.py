@@ -292,7 +292,8 @@ WRITERS = {
 
 
 def _close(a, b) -> bool:
-    """Equal; floats to 1e-5 relative, float32 buffers to 1e-5 (another CPU may round a last bit)."""
+    """Equal; floats to 1e-5 relative plus 1e-6, float32 buffers to 1e-5 (another CPU, or another order of
+    float32 sums, may round a last bit: a completeness gap near zero is that rounding)."""
     import numpy as np
 
     if isinstance(a, dict) and isinstance(b, dict):
@@ -309,7 +310,7 @@ def _close(a, b) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
     if isinstance(a, float) and isinstance(b, (int, float)):
-        return abs(a - b) <= 1e-5 * max(abs(a), abs(b), 1e-6)
+        return abs(a - b) <= 1e-5 * max(abs(a), abs(b)) + 1e-6  # a gap near zero is float32 noise
     return a == b
 
 
@@ -427,6 +428,24 @@ def test_no_view_constant_is_copied_into_the_frontend():
         if path.name != "schema.py":
             text = path.read_text(encoding="utf-8").lower()
             assert not [c for c in colours if c in text], path
+
+
+def test_request_keys_are_the_views_requests():
+    """The traits a static page must not let stand without a result: an explainer's Request fields, the
+    generation view's request traits; the offline page's fallback (for pages nbconvert writes without
+    them) is the explainers'."""
+    import re
+
+    import ig_widget as igw
+    from ig_widget.widgets.explainer import Request
+
+    assert schema.REQUEST_KEYS["image"] == schema.REQUEST_KEYS["text"] == Request._fields
+    assert schema.describe()["request_keys"]["generation"] == list(schema.REQUEST_KEYS["generation"])
+    synced = igw.GenerationExplainer.class_trait_names(sync=True)
+    assert set(schema.REQUEST_KEYS["generation"]) <= set(synced)
+    shim = (pathlib.Path(schema.__file__).parent / "export_shim.js").read_text(encoding="utf-8")
+    (fallback,) = re.findall(r"const EXPLAINER_REQUEST_KEYS = (\[.*?\]);", shim)
+    assert tuple(json.loads(fallback)) == schema.REQUEST_KEYS["image"]
 
 
 def test_the_contract_imports_only_the_standard_library():

@@ -40,6 +40,7 @@ from .scheduler import Progress, RequestScheduler
 
 PROGRESS_UPDATES = 8  # path chunks per walk: enough for a moving progress bar
 FIRST_ROW_SHARE = 0.25  # of the progress bar, for the selected row computed alone before the others
+SCORE_NAMES = {"logit": "logit", "log_probability": "log-probability"}  # a row kind's score, as the view names it
 CACHE_SIZE = 8  # settings (of baseline, rule, steps and row kind) whose rows are kept
 
 
@@ -75,7 +76,8 @@ def generation_payload(
     label (text), probability, score (logit), kind: "probability", score_name: "logit"}] (the outputs
     list's row form), the generated token first when it is not among the top ones.
     chosen_tokens[i], chosen_log_probabilities[i]: generated token i's id, and the model's log-probability of it.
-    matrix_kind: "logit" or "log_probability" (what each matrix row explains); rows: the generated
+    matrix_kind: "logit" or "log_probability" (what each matrix row explains), matrix_score_name: its
+    name in text ("logit", "log-probability": the outputs rows' score names); rows: the generated
     token indices computed so far, in matrix row order (rows appear as they are computed; `complete`
     says whether all are); matrix: float32 [len(rows), length], exact; row_completeness[r]: completeness
     of matrix row r (F(x), F(x'), sum, gap, relative gap, diagnosis).
@@ -88,6 +90,7 @@ def generation_payload(
     choices the view offers (sent here, not written into the view). computing: more rows are on the way.
     """
     words = word_spans(generation)
+    matrix_kind = request.kind if request.kind != "contrast" else "logit"
     payload: dict[str, Any] = {
         "kind": "generation",
         "tokens": list(generation.tokens),
@@ -99,7 +102,8 @@ def generation_payload(
         "alternatives": [[_alternative_row(alt) for alt in alts] for alts in generation.alternatives],
         "chosen_tokens": generation.token_ids[generation.prompt_length :].tolist(),
         "chosen_log_probabilities": list(generation.log_probabilities),
-        "matrix_kind": request.kind if request.kind != "contrast" else "logit",
+        "matrix_kind": matrix_kind,
+        "matrix_score_name": SCORE_NAMES[matrix_kind],
         "baseline": request.baseline,
         "rule": request.rule,
         "steps": request.steps,

@@ -132,6 +132,8 @@ describe("the view", () => {
     const generated = strip.querySelectorAll(".igw-token-generated");
     expect(generated.length).toBe(payload.generated);
     expect(spans[payload.prompt_length].classList.contains("igw-token-selected")).toBe(true);
+    // the row's score is named as the kernel names it
+    expect(el.textContent).toContain(`(1 of ${payload.generated}: its ${payload.matrix_score_name})`);
   });
 
   it("clicking a generated token sends `selected`; the kernel's change recolours the context", () => {

@@ -21,6 +21,7 @@ export function decodeGenerationResult(payload) {
     chosenLogProbabilities: payload.chosen_log_probabilities,
     chosenTokens: payload.chosen_tokens,
     matrixKind: payload.matrix_kind,
+    matrixScoreName: payload.matrix_score_name,
     rows: payload.rows,
     complete: payload.complete,
     computing: payload.computing,

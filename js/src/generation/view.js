@@ -53,8 +53,6 @@ const GENERATION_STYLES = `
 .igw-gen .igw-legend { width: 240px; }
 `;
 
-const ROW_KIND_WORDS = { logit: "logit", log_probability: "log-probability" };
-
 export function renderGeneration({ model, el }) {
   const root = element("div", "igw igw-gen");
   root.setAttribute("data-lm-suppress-shortcuts", "true");
@@ -229,7 +227,7 @@ export function renderGeneration({ model, el }) {
     }
     const kind = view?.contrast
       ? `its logit minus that of “${view.contrast.label}”`
-      : `its ${ROW_KIND_WORDS[r.matrixKind]}`;
+      : `its ${r.matrixScoreName}`;
     caption.textContent =
       `Attributions to the generated token “${token}” (${row + 1} of ${r.generated}: ${kind})` +
       (view ? "" : " — computing…");
