@@ -208,3 +208,20 @@ def test_units_computed_before_a_stop_are_written_and_marked_done(small, tmp_pat
     np.testing.assert_array_equal(
         stopped.page(range(UNIT))["attributions"], reference.page(range(UNIT))["attributions"]
     )
+
+
+def test_a_store_of_an_older_format_is_refused_until_overwritten(small, tmp_path):
+    import zarr
+
+    model, x, y = small
+    out = tmp_path / "old"
+    zarr.open_group(str(out), mode="w").attrs.update({"format": "ig-widget attributions 1", "config": {}})
+    with pytest.raises(AttributionInputError, match="older format.*overwrite=True"):
+        igw.open_attributions(out)
+    with pytest.raises(AttributionInputError, match="older format.*overwrite=True"):
+        igw.attribute_dataset(model, (x, y), out=out, steps=4, unit=UNIT, progress=False)
+    assert igw.attribute_dataset(model, (x, y), out=out, steps=4, unit=UNIT, overwrite=True, progress=False).complete
+    foreign = tmp_path / "foreign"
+    zarr.open_group(str(foreign), mode="w").attrs.update({"format": "somebody's data"})
+    with pytest.raises(AttributionInputError, match="something other than an ig-widget"):
+        igw.attribute_dataset(model, (x, y), out=foreign, steps=4, unit=UNIT, overwrite=True, progress=False)

@@ -216,8 +216,13 @@ def _run(
 def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, device: str) -> str | None:
     """Create the store, or check that the one there was made with the same model and settings.
     Returns a message when it cannot be used (raised on every rank)."""
-    found = existing_config(out)
+    found = existing_config(out, for_run=True)
     if found is not None and found != config and not overwrite:
+        if "format" in found:
+            return (
+                f"out={str(out)!r} holds a store of an older format ({found['format']!r}); pass overwrite=True "
+                "to replace it or give another out"
+            )
         if found.get("model") != config["model"]:
             return (
                 f"out={str(out)!r} holds a run made with another model ({describe(found.get('model'))} there, "
@@ -238,8 +243,8 @@ def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, devic
 def _unit_tensors(
     method: RunMethod, model, twin, x: Tensor, labels: Tensor | None, target, top_k: int, unit_index: int
 ) -> dict[str, Tensor]:
-    """One unit's results as tensors on the model's device: what the writer turns into the store's
-    columns. No host synchronisation here beyond the engine's own (the writer copies them)."""
+    """One unit's results as tensors on the model's device: the arrays the writer writes (store.ROWS).
+    No host synchronisation here beyond the engine's own (the writer copies them to the host)."""
     x = x.detach()
     with torch.no_grad():
         probabilities = output_tensor(twin(x)).float().softmax(dim=1)

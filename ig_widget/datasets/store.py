@@ -85,16 +85,26 @@ def create_store(path: pathlib.Path, config: dict, shape: tuple[int, ...], top_k
     group.attrs.update({"format": FORMAT, "config": config, "complete": False, "device": device})
 
 
-def existing_config(path: pathlib.Path) -> dict | None:
-    """The config of a store at `path`, None when there is none."""
+def existing_config(path: pathlib.Path, *, for_run: bool = False) -> dict | None:
+    """The config of a store at `path`, None when there is none. A store of an older format is
+    refused, unless `for_run` (a run may replace it with overwrite=True): then its config is
+    {"format": that format}, which no run's settings equal."""
     if not (path / "zarr.json").exists():
         return None
     group = _zarr().open_group(str(path), mode="r")
-    if group.attrs.get("format") != FORMAT:
+    found = group.attrs.get("format")
+    if found == FORMAT:
+        return dict(group.attrs["config"])
+    if not (isinstance(found, str) and found.startswith("ig-widget attributions")):
         raise AttributionInputError(
             f"out={str(path)!r} holds something other than an ig-widget attribution store; give another path"
         )
-    return dict(group.attrs["config"])
+    if for_run:
+        return {"format": found}
+    raise AttributionInputError(
+        f"{str(path)!r} holds a store of an older format ({found!r}; this version reads {FORMAT!r}); "
+        "run attribute_dataset again with overwrite=True (or another out)"
+    )
 
 
 def open_arrays(path: pathlib.Path) -> dict[str, Any]:
