@@ -164,6 +164,9 @@ def test_a_store_without_baseline_prints_not_defined_for_its_gap(tmp_path):
     rows = dict(widget.detail["rows"])
     assert rows["F(x')"] == rows["gap"] == rows["relative gap"] == "n/a"
     assert rows["F(x)"] == f"{store.table['score'][4]:.4g}"
+    live = igw.DatasetExplorer(store, model=model).open_example(4)  # the live view: IG at its defaults
+    live.wait()
+    assert live.steps == 32 and live.error == ""
 
 
 def dataset_fixture(tmp: pathlib.Path) -> dict:

@@ -161,13 +161,11 @@ class DatasetExplorer(anywidget.AnyWidget):
         result = self.store[index]
         label = int(self._table["label"].iloc[index])
         target = label if label >= 0 else int(self._table["prediction"].iloc[index])
+        config = self.store.config
+        # the live view is Integrated Gradients; a store of a method without a path opens it at its defaults
+        path = {"steps": config["steps"], "rule": config["rule"]} if config["steps"] is not None else {}
         self.explainer = ImageExplainer(
-            self.model,
-            result.inputs[0].to(torch.float32),
-            self.store.labels,
-            target=target,
-            steps=self.store.config["steps"],
-            rule=self.store.config["rule"],
+            self.model, result.inputs[0].to(torch.float32), self.store.labels, target=target, **path
         )
         if self._live is not None:
             self._live.outputs = (
