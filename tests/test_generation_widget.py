@@ -209,6 +209,7 @@ def generation_fixture() -> dict:
     return {
         "payload": _jsonable(plain),
         "partial_payload": _jsonable(partial[0]),
+        "choices": widget.choices,  # the menus the view offers, as the widget sends them
         "contrast_payload": _jsonable(widget.result),
         "expected": {
             "matrix": matrix.tolist(),

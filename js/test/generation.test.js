@@ -70,8 +70,7 @@ function generationModel(overrides = {}) {
     status: "done",
     progress: 1,
     error: "",
-    choices: { baseline: ["zero", "eos"], rule: ["gausslegendre"], target_kind: payload.target_kinds },
-    limits: { steps: { min: 1, max: 1024 }, clip: { min: 50, max: 100 } },
+    choices: fixture.choices, // the kernel's menus; limits and palette: the contract's (mockModel)
     ...overrides,
   });
 }
@@ -213,6 +212,35 @@ describe("the view", () => {
     // the generated token itself goes back to the matrix's kind
     el.querySelector(`.igw-output[data-index="${chosen}"]`).click();
     expect(model.saved.at(-1)).toEqual({ target_kind: "logit", alternative: null });
+  });
+
+  it("on a static page, offers only what the page holds and shows a refusal beside the row kind", () => {
+    const request = {
+      target_kind: "logit",
+      alternative: null,
+      baseline: "zero",
+      rule: "gausslegendre",
+      steps: 4,
+    };
+    const model = generationModel({
+      _static_page: { note: "Static page", keys: Object.keys(request), requests: [request] },
+    });
+    const custom = [];
+    const on = model.on;
+    model.on = (event, handler) => (event === "msg:custom" ? custom.push(handler) : on(event, handler));
+    const { el } = mount(model);
+    const kind = [...el.querySelectorAll("select")].find((s) => s.labels[0].textContent === "Rows explain");
+    const disabled = [...kind.options].filter((o) => o.disabled).map((o) => o.value);
+    expect(disabled).toEqual(payload.target_kinds.filter((k) => k !== "logit" && k !== "contrast"));
+    const buttons = [...el.querySelectorAll(".igw-outputs .igw-output")];
+    const chosen = String(payload.chosen_tokens[0]);
+    expect(buttons.filter((b) => b.disabled).map((b) => b.dataset.index)).toEqual(
+      buttons.map((b) => b.dataset.index).filter((index) => index !== chosen),
+    );
+    for (const handler of custom)
+      handler({ type: "refused", names: ["target_kind"], message: "needs a kernel" }, []);
+    expect(kind.value).toBe("logit");
+    expect(kind.parentElement.textContent).toContain("needs a kernel");
   });
 
   it("shows rows as they arrive and cleans up its listeners", () => {

@@ -15,6 +15,7 @@ import {
   pathSettings,
   resultReader,
   showPathSummary,
+  staticPage,
 } from "../frame.js";
 import { createBadge } from "../badge.js";
 import { createLegend } from "../legend.js";
@@ -73,6 +74,12 @@ export function renderGeneration({ model, el }) {
   const rowKind = labelledSelect("Rows explain", kinds, model.get("target_kind"), (v) =>
     sendMany({ target_kind: v, alternative: null }),
   );
+  const page = staticPage(model);
+  if (page) {
+    // a static page answers only the row kinds it holds results for
+    const held = page.choices("target_kind");
+    for (const option of rowKind.input.options) option.disabled = !held.includes(option.value);
+  }
   const granularity = labelledSelect(
     "Show",
     first?.granularities ?? [model.get("granularity")],
@@ -254,7 +261,9 @@ export function renderGeneration({ model, el }) {
     const token = r.tokens[r.promptLength + row];
     alternativesTitle.textContent = `Next tokens the model considered for “${token}” (click: why not that one)`;
     const pressed = contrasting() ? model.get("alternative") : r.chosenTokens[row];
-    alternatives.update(r.alternatives[row], pressed);
+    // a static page holds the matrix it was saved with, never a contrast: only the chosen token answers
+    const answered = (token) => !page || token === r.chosenTokens[row];
+    alternatives.update(r.alternatives[row], pressed, answered, page?.note ?? "");
   }
 
   function drawPath(index) {
@@ -352,6 +361,10 @@ export function renderGeneration({ model, el }) {
   on("change:target_kind", () => {
     if (!contrasting()) rowKind.setValue(model.get("target_kind"));
     drawMain();
+  });
+  link.onRefused("target_kind", (message) => {
+    if (!contrasting()) rowKind.setValue(model.get("target_kind"));
+    rowKind.setNote(message);
   });
   on("change:alternative", drawMain);
   on("change:granularity", () => {
