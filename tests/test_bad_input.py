@@ -3,8 +3,11 @@ raised before any model call where the input alone shows the mistake.
 
 Each case runs against a counted model. "Before any model call" means zero forwards. Mistakes that only
 the model's output can show (target out of range, wrong output rank, a tuple output) are caught on the
-engine's one gradient-free probe at the input: at most that forward, and no path point. Mistakes that
-only a path point can show (NaN inside the path, no gradient path) stop at the first path chunk.
+first forward pass, which carries x and its baseline in front of the first chunk of path points (see
+`batching.RidingEnds`): at most that forward, and no backward pass. NaN or inf from the model at x or
+at the baseline is read with the walk's one check at its end (a check of its own would make every call
+wait for the device once more), so that error comes after the walk, naming x or the baseline. Mistakes
+that only a path point can show (NaN inside the path, no gradient path) stop at the first path chunk.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ class Counted(nn.Module):
     def __init__(self, inner: Callable):
         super().__init__()
         self.inner = inner
-        self.counts = {"forwards": 0, "path_forwards": 0}  # shared with the explainers' twin of the module
+        # shared with the explainers' twin of the module
+        self.counts = {"forwards": 0, "path_forwards": 0, "backwards": 0}
 
     @property
     def forwards(self) -> int:
@@ -39,11 +43,19 @@ class Counted(nn.Module):
     def path_forwards(self) -> int:
         return self.counts["path_forwards"]
 
+    @property
+    def backwards(self) -> int:
+        return self.counts["backwards"]
+
     def forward(self, x):
         self.counts["forwards"] += 1
         if torch.is_grad_enabled() and x.requires_grad:
             self.counts["path_forwards"] += 1
+            x.register_hook(self._count_backward)
         return self.inner(x)
+
+    def _count_backward(self, gradient):
+        self.counts["backwards"] += 1
 
 
 def _mlp() -> nn.Module:
@@ -64,6 +76,7 @@ class Case:
     says: tuple[str, ...]  # the message names the argument, what it got and what it needs
     forwards: int = 0  # forwards allowed before the error: 0 = before any model call, 1 = the probe
     path_forwards: int = 0  # forwards at path points allowed before the error
+    backwards: int = 0  # backward passes allowed before the error
 
 
 def _ig(**kwargs) -> Callable[[Callable], Any]:
@@ -207,6 +220,7 @@ ENGINE_CASES = [
         ModelCallError,
         ("shape (2, 7)", "mat1 and mat2", "a batch the model accepts"),
         forwards=2,
+        path_forwards=1,
     ),
     # --- steps, rule, batch size, output
     Case("steps = 0", _mlp, _ig(steps=0), igw.AttributionInputError, ("steps=0", "steps >= 1")),
@@ -273,6 +287,7 @@ ENGINE_CASES = [
         igw.AttributionInputError,
         ("target=7 is out of range", "4 outputs (0 to 3)"),
         forwards=1,
+        path_forwards=1,
     ),
     Case(
         "one target per row, wrong count",
@@ -281,6 +296,7 @@ ENGINE_CASES = [
         igw.AttributionInputError,
         ("target has 3 entries for a batch of 2", "one per row"),
         forwards=1,
+        path_forwards=1,
     ),
     Case(
         "target for a one-score model",
@@ -289,6 +305,7 @@ ENGINE_CASES = [
         igw.AttributionInputError,
         ("target=0 was given", "leave target=None"),
         forwards=1,
+        path_forwards=1,
     ),
     Case(
         "callable target of the wrong shape",
@@ -384,6 +401,7 @@ ENGINE_CASES = [
         igw.AttributionInputError,
         ("the model returned a tuple", "lambda x: model(x)[0]"),
         forwards=1,
+        path_forwards=1,
     ),
     Case(
         "model returns a dict without logits",
@@ -392,6 +410,7 @@ ENGINE_CASES = [
         igw.AttributionInputError,
         ("the model returned a dict", "callable target"),
         forwards=1,
+        path_forwards=1,
     ),
     Case(
         "model output of rank 3",
@@ -400,6 +419,7 @@ ENGINE_CASES = [
         igw.AttributionInputError,
         ("the model output has shape (2, 1, 4)", "[batch=2, outputs]"),
         forwards=1,
+        path_forwards=1,
     ),
     Case(
         "model gives NaN at the input",
@@ -408,6 +428,8 @@ ENGINE_CASES = [
         igw.NonFiniteError,
         ("score at the input x is NaN or inf", "finite scores"),
         forwards=1,
+        path_forwards=1,
+        backwards=1,
     ),
     Case(
         "model gives NaN at the baseline",
@@ -416,6 +438,8 @@ ENGINE_CASES = [
         igw.NonFiniteError,
         ("score at the baseline is NaN or inf", "choose a baseline"),
         forwards=2,
+        path_forwards=1,
+        backwards=1,
     ),
     Case(
         "model gives NaN mid-path",
@@ -425,6 +449,7 @@ ENGINE_CASES = [
         ("NaN or inf on the path", "another baseline"),
         forwards=3,
         path_forwards=1,
+        backwards=1,
     ),
     Case(
         "model detaches its input",
@@ -434,6 +459,7 @@ ENGINE_CASES = [
         ("no gradient path to the input", "differentiable in its input"),
         forwards=3,
         path_forwards=1,
+        backwards=1,
     ),
     Case(
         "integer-only first layer",
@@ -443,6 +469,7 @@ ENGINE_CASES = [
         ("no gradient path to the input", "differentiable in its input"),
         forwards=3,
         path_forwards=1,
+        backwards=1,
     ),
     # Only the whole path shows that every gradient was zero while the score moved.
     Case(
@@ -453,6 +480,7 @@ ENGINE_CASES = [
         ("gradient is zero at all 8 path points", "differentiable in its input"),
         forwards=10,
         path_forwards=8,
+        backwards=8,
     ),
     # --- the other methods' own arguments
     Case(
@@ -546,6 +574,7 @@ ENGINE_CASES = [
         igw.AttributionInputError,
         ("top_k=9", "the model's 4 outputs"),
         forwards=1,
+        path_forwards=1,
     ),
     Case(
         "interior_gradients alphas not numbers",
@@ -570,6 +599,7 @@ def _check(case: Case) -> None:
         assert phrase in message, f"{case.name}: {phrase!r} not in {message!r}"
     assert model.forwards <= case.forwards, f"{case.name}: {model.forwards} forwards before the error"
     assert model.path_forwards <= case.path_forwards, f"{case.name}: {model.path_forwards} path forwards"
+    assert model.backwards <= case.backwards, f"{case.name}: {model.backwards} backward passes"
 
 
 @pytest.mark.parametrize("case", ENGINE_CASES, ids=[c.name for c in ENGINE_CASES])
@@ -630,7 +660,7 @@ def _setting(name: str, value: Any) -> Callable[[Callable], Any]:
     def call(model):
         widget = igw.ImageExplainer(model, torch.rand(1, 8, 8), labels=LABELS, steps=4)
         widget.wait()
-        model.counts.update(forwards=0, path_forwards=0)
+        model.counts.update(forwards=0, path_forwards=0, backwards=0)
         setattr(widget, name, value)
 
     return call
@@ -877,7 +907,8 @@ class TokenBag(nn.Module):
         super().__init__()
         torch.manual_seed(0)
         self.embed, self.head = nn.Embedding(vocabulary, 8), nn.Linear(8, 3)
-        self.counts = {"forwards": 0, "path_forwards": 0}  # shared with the explainers' twin of the module
+        # shared with the explainers' twin of the module
+        self.counts = {"forwards": 0, "path_forwards": 0, "backwards": 0}
 
     @property
     def forwards(self) -> int:
@@ -982,6 +1013,7 @@ TEXT_CASES = [
         igw.AttributionInputError,
         ("target=3 is out of range", "3 outputs (0 to 2)"),
         forwards=1,
+        path_forwards=1,
     ),
     Case("text: steps = 0", TokenBag, _tig(steps=0), igw.AttributionInputError, ("steps=0", "steps >= 1")),
     Case(
@@ -1080,7 +1112,7 @@ def _text_setting(name: str, value: Any) -> Callable:
     def call(model, tokenizer):
         widget = igw.TextExplainer(model, tokenizer, "a fine film", labels=SENTIMENT, steps=4)
         widget.wait()
-        model.counts.update(forwards=0, path_forwards=0)
+        model.counts.update(forwards=0, path_forwards=0, backwards=0)
         setattr(widget, name, value)
 
     return call

@@ -142,13 +142,16 @@ def test_baseline_score_comes_from_the_path_when_the_rule_visits_alpha_zero():
 
 @pytest.mark.parametrize("steps", [5, "auto"])
 def test_rules_without_alpha_zero_get_the_baseline_score_from_the_probes_pass(steps):
-    """F(x) and F(x') come from one gradient-free pass over x and x' stacked, not two passes."""
+    """F(x) and F(x') come from no pass of their own: at fixed steps x and x' ride in the first chunk of
+    path points; with steps="auto" one gradient-free pass over x and x' stacked fixes what to refine."""
     model = PointCounter(smooth_cnn())
     x = sample_input(2)
     result = integrated_gradients(model, x, target=1, steps=steps, batch_size=1000)
-    # one pass of 2 + 2 rows, then path points only, each once (nested refinements add new points)
-    assert model.calls[0] == 2 * x.shape[0]
-    assert sum(model.calls[1:]) == result.steps * x.shape[0]
+    if steps == "auto":  # one pass of 2 + 2 rows, then path points only, each once (refinements add new points)
+        assert model.calls[0] == 2 * x.shape[0]
+        assert sum(model.calls[1:]) == result.steps * x.shape[0]
+    else:  # one pass: x, x', then every path point
+        assert model.calls == [2 * x.shape[0] + result.steps * x.shape[0]]
     with torch.no_grad():
         torch.testing.assert_close(result.score, model.inner(x)[:, 1])
         torch.testing.assert_close(result.baseline_score, model.inner(torch.zeros_like(x))[:, 1])
@@ -212,7 +215,7 @@ def test_a_model_error_is_not_taken_for_a_layout_problem():
     model = PointCounter(DetachesItsInput())
     with pytest.raises(GradientPathError, match="no gradient path"):
         integrated_gradients(model, torch.rand(1, 3, 4, 4), target=0, steps=4)
-    assert model.calls == [2, 4]  # probe at x and x', one path chunk: no second try
+    assert model.calls == [6]  # x and x' riding with the path's one chunk of 4: no second try
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import DeviceMemoryError, GradientPathError, ModelCallError, NonFiniteError
+from .errors import AttributionError, DeviceMemoryError, GradientPathError, ModelCallError, NonFiniteError
+from .targets import output_tensor
 
 # (points [m, ...], rows [m]) -> model output; `rows` says which input row each point belongs to.
 Forward = Callable[[Tensor, Tensor], Any]
@@ -30,6 +31,29 @@ CPU_MIN_POINTS = 8
 # Bytes of activations kept for the backward pass per byte of input: a generous guess for CNNs and
 # transformers, refined on CUDA by halving on out-of-memory.
 ACTIVATION_FACTOR = 64
+
+
+@dataclass
+class RidingEnds:
+    """Inputs that ride in the first chunk's forward pass without being path points: x, and x' where
+    the path does not start there. Their scores are F(x) and F(x'), read with the walk's one check at
+    its end instead of from a pass of their own (one forward pass fewer, no wait for the device).
+
+    `resolve(output)` fixes the explained scores from the first chunk's output tensor (read at x, its
+    first rows: the top class, the top k) before the first backward pass; `values` then holds each
+    score's values at the ends.
+    """
+
+    points: list[Tensor]  # [B, ...] each: x, then x' where it rides too
+    rows: Tensor  # [E] input row of each of their E rows
+    resolve: Callable[[Tensor], list[Score]]
+    alone: Callable[[], Any]  # the model on x alone: raises `ModelCallError` when x itself is refused
+    values: list[Tensor] | None = None
+
+
+class EndsRefused(Exception):  # noqa: N818 - a signal to the caller, never shown to a user
+    """The first chunk cannot carry the ends: it does not fit in memory with them, its output does not
+    split by rows, or the targets are not what was expected. The caller walks the plain way."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,7 @@ def chunked_multi_gradients(
     layout: torch.memory_format | None = None,
     deferred: list | None = None,
     check_finite: bool = True,
+    ends: RidingEnds | None = None,
 ) -> Iterator[list[Chunk]]:
     """Like `chunked_gradients` for several scores at once: one forward pass per chunk, then one
     backward pass per score through the same graph. Yields one Chunk per score.
@@ -100,15 +125,21 @@ def chunked_multi_gradients(
     straight walk's running sums and scores, which NaN and inf reach).
 
     A model that refuses the points in `layout` on the first chunk (a `.view` that needs contiguous
-    input, say) gets every chunk in the default layout instead.
+    input, say) gets every chunk in the default layout instead. `ends` ride in the first chunk (see
+    `RidingEnds`); `scores` is then filled in place by `ends.resolve` on that chunk.
     """
     size, start = batch_size, 0
     finite = None  # checked once at the end: a check per chunk would wait for the GPU every chunk
     while start < count:
         stop = min(count, start + size)
         try:
-            chunks, chunk_finite = _gradient_chunks(forward, scores, make_points, start, stop, layout, check_finite)
+            chunks, chunk_finite = _gradient_chunks(
+                forward, scores, make_points, start, stop, layout, check_finite, ends if start == 0 else None
+            )
         except torch.OutOfMemoryError as error:
+            if ends is not None and start == 0:  # a first chunk too big with x and x' in it: the plain walk
+                torch.cuda.empty_cache()
+                raise EndsRefused from None
             if size == 1:
                 raise DeviceMemoryError(
                     "batch_size=1 (one path point per forward pass) still runs out of device memory; free "
@@ -160,21 +191,34 @@ def _gradient_chunks(
     stop: int,
     layout: torch.memory_format | None,
     check_finite: bool = True,
+    ends: RidingEnds | None = None,
 ) -> tuple[list[Chunk], Tensor | None]:
     """The chunk's scores and gradients, and a 0-d flag saying whether all of them are finite (None
-    without `check_finite`)."""
+    without `check_finite`). `ends` go in front of the chunk's points (see `RidingEnds`)."""
     # Inside inference_mode(False) so that a call from a user's `torch.inference_mode()` block still
     # builds a graph; tensors made there are ordinary tensors.
     with torch.inference_mode(False), torch.enable_grad():
         points, rows = make_points(start, stop)
         # An inference tensor (made under the user's torch.inference_mode()) can never require grad: its
         # points are copied into an ordinary tensor (the input itself for saliency and gradient x input).
-        points = points.clone() if points.is_inference() else points.detach()
+        if ends is not None:
+            points, rows = torch.cat([*ends.points, points]), torch.cat([ends.rows, rows])
+        elif points.is_inference():
+            points = points.clone()
+        elif not getattr(make_points, "fresh", False):  # points of the caller's own: not marked as ours
+            points = points.detach()
         if layout is not None:
             points = points.contiguous(memory_format=layout)
         points.requires_grad_(True)
-        raw = forward(points, rows)
+        raw = forward(points, rows) if ends is None else _forward_with_ends(forward, points, rows, scores, ends, layout)
+        # With ends, each score is taken over them too and its sum's gradient is the same at the path
+        # points (no row depends on another's input), without the graph of a slice.
         values = [score(raw, rows) for score in scores]
+        kept = values
+        if ends is not None:
+            riding = len(ends.rows)
+            ends.values = [value[:riding].detach() for value in values]
+            kept, rows = [value[riding:] for value in values], rows[riding:]
         if not all(value.requires_grad for value in values):
             raise GradientPathError(_NO_PATH)
         gradients = [
@@ -183,15 +227,42 @@ def _gradient_chunks(
         ]
     if any(gradient is None for gradient in gradients):
         raise GradientPathError(_NO_PATH)
+    if ends is not None:
+        gradients = [gradient[riding:] for gradient in gradients]
     finite = (
-        torch.stack([torch.isfinite(v).all() & torch.isfinite(g).all() for v, g in zip(values, gradients)]).all()
+        torch.stack([torch.isfinite(v).all() & torch.isfinite(g).all() for v, g in zip(kept, gradients)]).all()
         if check_finite
         else None
     )
     if layout is not None:  # hand back the default layout: later elementwise work runs on fast paths
         gradients = [gradient.contiguous() for gradient in gradients]
-    chunks = [Chunk(start, stop, rows, value.detach(), gradient) for value, gradient in zip(values, gradients)]
+    chunks = [Chunk(start, stop, rows, value.detach(), gradient) for value, gradient in zip(kept, gradients)]
     return chunks, finite
+
+
+def _forward_with_ends(
+    forward: Forward, points: Tensor, rows: Tensor, scores: list, ends: RidingEnds, layout: torch.memory_format | None
+) -> Any:
+    """The first chunk's pass with the ends in front; fixes `scores` from the output at the ends.
+
+    When the model raises, a RuntimeError in a memory layout of ours goes back to the caller (which
+    tries the default layout); otherwise the model runs on x alone (`ends.alone`), whose error names
+    the user's input, and when x alone passes, the plain walk is tried (a model that takes few rows
+    at a time may still take its chunks; if not, its error comes from there)."""
+    try:
+        raw = forward(points, rows)
+    except (torch.OutOfMemoryError, AttributionError):
+        raise
+    except Exception as error:
+        if layout is not None and isinstance(error, RuntimeError):
+            raise
+        ends.alone()
+        raise EndsRefused from error
+    output = output_tensor(raw)
+    if output.ndim == 0 or output.shape[0] != points.shape[0]:
+        raise EndsRefused
+    scores[:] = ends.resolve(output)
+    return raw
 
 
 _NO_PATH = (

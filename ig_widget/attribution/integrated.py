@@ -146,7 +146,7 @@ def integrated_gradients_multi(
         description="integrated gradients",
         idgi=idgi,
     )
-    x = x.detach()
+    x = x.detach() if x.requires_grad else x
     base = make_baseline(baseline, x, seed=seed, input_range=input_range, finite=False)
     check_finite_ends(x, base, baseline)
     return integrate_path(

@@ -27,6 +27,7 @@ import inspect
 import threading
 import types
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -265,8 +266,32 @@ class IsolatedModel:
         """The parameter as a tensor that needs no gradient; one per parameter, so tied weights stay tied."""
         detached = self._detached.get(id(parameter))
         if detached is None:
-            detached = self._detached[id(parameter)] = parameter.detach()
+            detached = self._detached[id(parameter)] = detached_alias(parameter)
         return detached
+
+
+# id(parameter) -> (weak reference to it, its layout when aliased, the alias). Kept across calls: a
+# widget explains the same model again at every control change, and one alias per parameter per call
+# is an operator call per parameter (see benchmarks/op_counts.py).
+_ALIASES: dict[int, tuple[weakref.ref, tuple, torch.Tensor]] = {}
+
+
+def detached_alias(parameter: torch.Tensor) -> torch.Tensor:
+    """`parameter.detach()`, made once per parameter and reused while the parameter keeps its storage.
+
+    The alias shares the parameter's storage and version counter, so in-place updates (an optimizer
+    step, `load_state_dict`) show through it, and autograd still refuses a backward pass through
+    weights changed mid-walk. Anything that gives the parameter other memory (`p.data = t`, `.to()`
+    of the module, a resize) changes its layout key and the alias is made again; an entry goes when
+    its parameter is freed."""
+    key = id(parameter)
+    layout = (parameter.data_ptr(), parameter.storage_offset(), parameter.shape, parameter.stride(), parameter.dtype)
+    known = _ALIASES.get(key)
+    if known is not None and known[0]() is parameter and known[1] == layout:
+        return known[2]
+    alias = parameter.detach()
+    _ALIASES[key] = (weakref.ref(parameter, lambda _, key=key: _ALIASES.pop(key, None)), layout, alias)
+    return alias
 
 
 def _may_hold_modules(value: Any) -> bool:

@@ -12,15 +12,19 @@ import torch
 from torch import Tensor
 
 from .adaptive import endpoint_jumps, refine, unresolved_alpha
-from .batching import Forward, path_not_finite
-from .diagnosis import diagnose, diagnosis_needed, steep_end
+from .batching import EndsRefused, Forward, RidingEnds, path_not_finite
+from .diagnosis import DIAGNOSED_GAP, diagnose, diagnosis_needed, steep_end
 from .options import PathOptions
-from .probes import probe_many
-from .quadrature import nested_rule, path_points
+from .probes import probe_many, raise_not_finite_ends, resolve_targets
+from .quadrature import nested_rule, path_points, path_tensors
 from .result import AttributionResult
 from .targets import TargetSpec
-from .validation import flat_gradient_rows, raise_flat_gradient
-from .walk import CurvedPath, PathWalk
+from .validation import first_model_call, flat_gradient_rows, raise_flat_gradient
+from .walk import CurvedPath, PathWalk, StreamedPath
+
+# Without a diagnosis to make, the walk's one test only needs to catch rows whose gradient was zero
+# along the whole path while their score moved: their relative gap is exactly 1.
+FLAT_GAP = 0.5
 
 
 def integrate_path(
@@ -42,10 +46,106 @@ def integrate_path(
     (its first point) to x instead of the straight line (Blur IG); with it, or with `options.idgi`, steps
     must be an int and no diagnosis is made (its probes walk the straight line)."""
     rule, steps, reducer = options.rule, options.steps, options.reducer
-    # F(x') comes from the path itself where the rule evaluates alpha = 0 (left sums, trapezoid),
-    # else from the probe's pass, which then runs on x and x' together.
+    # F(x') comes from the path itself where the rule evaluates alpha = 0 (left sums, trapezoid).
     fixed = None if steps == "auto" else path_points(rule, steps)
     starts_at_baseline = fixed is not None and fixed[0][0] == 0.0
+    walked = None
+    if fixed is not None and not options.idgi and not any(callable(t) for t in targets):
+        try:
+            walked = _walk_with_ends(forward, x, baseline, targets, options, top_k, fixed, starts_at_baseline, path)
+        except EndsRefused:
+            walked = None  # walked again below, the plain way
+    ends_unchecked = walked is not None  # F(x), F(x') not yet checked for NaN and inf
+    if walked is not None:
+        walk, streamed, values, diagnoses = walked
+    else:
+        walk, streamed, values, diagnoses, rule, steps = _walk_after_probe(
+            forward, x, baseline, targets, options, top_k, path, fixed, starts_at_baseline
+        )
+    scores = walk.scores
+    finished = [streamed.finish(index, reducer) for index in range(len(scores))]
+    attributions = [walk.attributions(summed) for summed, _, _ in finished]
+    totals = [each.flatten(1).sum(dim=1) for each in attributions]
+    diagnose_now = not any(diagnoses) and not walk.direct
+    small = _check_walk(walk, values, finished, totals, steps, diagnose_now, ends_unchecked)
+    if diagnose_now:
+        diagnoses = _diagnoses(walk, values, finished, totals, rule, options.max_steps, small)
+    results = []
+    for index, score in enumerate(scores):
+        _, baseline_values, trace = finished[index]
+        results.append(
+            AttributionResult(
+                method=method,
+                attributions=attributions[index],
+                inputs=x,
+                score=values[index],
+                target=score.classes,
+                baseline=baseline,
+                baseline_score=baseline_values,
+                baseline_name=baseline_label,
+                rule=rule,
+                steps=steps,
+                trace=trace,
+                diagnosis=diagnoses[index],
+            )
+        )
+    return results
+
+
+def _walk_with_ends(
+    forward: Forward,
+    x: Tensor,
+    baseline: Tensor,
+    targets: Sequence[TargetSpec],
+    options: PathOptions,
+    top_k: int | None,
+    fixed: tuple,
+    starts_at_baseline: bool,
+    path: CurvedPath | None = None,
+) -> tuple[PathWalk, StreamedPath, list[Tensor], list]:
+    """The walk at fixed steps (straight, or along `path`; not IDGI, whose terms need F(x') from the
+    start) with x (and x', unless the path starts there) riding in its first chunk: no pass of their
+    own, and their scores read with the walk's one check at its end. Raises `EndsRefused` when the
+    first chunk cannot carry them (the caller then probes first)."""
+    batch = x.shape[0]
+    count = top_k if top_k is not None else len(targets)
+    rows = torch.arange(batch, device=x.device)
+
+    def resolve(output: Tensor) -> list:
+        scores = resolve_targets(targets, options.output, output[:batch], batch, top_k)
+        if len(scores) != count:  # top_k of a model with one score per row: the plain way says so
+            raise EndsRefused
+        return scores
+
+    riding = ([x], rows) if starts_at_baseline else ([x, baseline], torch.cat([rows, rows]))
+    walk = PathWalk(forward, [None] * count, baseline, x - baseline, options.batch_size, options.progress, path)
+    walk.ends = RidingEnds(*riding, resolve, lambda: first_model_call(forward, x, rows))
+    walk.deferred = []  # the path's finite flag, read below with the other checks
+    alphas, weights = path_tensors(options.rule, len(fixed[0]), x.dtype, x.device)
+    at_baseline = None if starts_at_baseline else [None] * count  # filled from the ends after the walk
+    ends = walk.ends
+    streamed = walk.stream(alphas, weights, options.reducer, at_baseline)
+    values = [each[:batch] for each in ends.values]
+    if at_baseline is not None:
+        at_baseline[:] = [each[batch:] for each in ends.values]
+    return walk, streamed, values, [None] * count
+
+
+def _walk_after_probe(
+    forward: Forward,
+    x: Tensor,
+    baseline: Tensor,
+    targets: Sequence[TargetSpec],
+    options: PathOptions,
+    top_k: int | None,
+    path: CurvedPath | None,
+    fixed: tuple | None,
+    starts_at_baseline: bool,
+) -> tuple:
+    """The walk after a gradient-free pass at the input (and at the baseline, where the path does not
+    start there) that fixes the targets: for steps="auto", IDGI, callable targets, and a first chunk
+    that could not carry x and x'."""
+    rule, steps, reducer = options.rule, options.steps, options.reducer
     scores, values, baseline_values = probe_many(
         forward, x, targets, options.output, top_k, baseline=None if starts_at_baseline else baseline
     )
@@ -63,48 +163,43 @@ def integrate_path(
         weights = torch.as_tensor(fixed[1], dtype=x.dtype, device=x.device)
         walk.deferred = []  # the path's finite flag, read below with the other checks
         streamed = walk.stream(alphas, weights, reducer, baseline_values, values)
-    finished = [streamed.finish(index, reducer) for index in range(len(scores))]
-    diagnose_now = not any(diagnoses) and not walk.direct
-    small = _check_walk(walk, values, finished, steps, diagnose_now)
-    if diagnose_now:
-        diagnoses = _diagnoses(walk, values, finished, rule, options.max_steps, small)
-    results = []
-    for index, score in enumerate(scores):
-        summed, baseline_values, trace = finished[index]
-        attributions = walk.attributions(summed)
-        results.append(
-            AttributionResult(
-                method=method,
-                attributions=attributions,
-                inputs=x,
-                score=values[index],
-                target=score.classes,
-                baseline=baseline,
-                baseline_score=baseline_values,
-                baseline_name=baseline_label,
-                rule=rule,
-                steps=steps,
-                trace=trace,
-                diagnosis=diagnoses[index],
-            )
-        )
-    return results
+    return walk, streamed, values, diagnoses, rule, steps
 
 
-def _check_walk(walk: PathWalk, values: list[Tensor], finished: list, steps: int, diagnose_now: bool) -> list[bool]:
-    """Every check the finished walk needs, read from the device at once: the path's scores and
-    gradients are finite, each target's gradient flows (see `check_gradient_flow`), and whether any
-    gap is large enough to diagnose. One host synchronisation when all is well. Returns, per target,
-    whether its gap is too small to diagnose (then `_diagnoses` skips it)."""
+def _check_walk(
+    walk: PathWalk,
+    values: list[Tensor],
+    finished: list,
+    totals: list[Tensor],
+    steps: int,
+    diagnose_now: bool,
+    ends_unchecked: bool,
+) -> list[bool]:
+    """Every check the finished walk needs, read from the device at once: F(x) and F(x') are finite
+    when `ends_unchecked` (they rode in the walk), the path's scores and gradients are finite, each
+    target's gradient flows (see `check_gradient_flow`), and whether any gap is large enough to
+    diagnose. One host synchronisation when all is well. Returns, per target, whether its gap is too
+    small to diagnose (then `_diagnoses` skips it).
+
+    A streamed straight walk leaves its finite check unevaluated (a callable): one cheap test of the
+    gaps (`_suspicious`) comes first, and only when it fires are the checks below evaluated one by one."""
     finite = walk.deferred or []
     walk.deferred = None
+    at_baseline = [each[1] for each in finished]
+    if finite and all(callable(each) for each in finite):
+        threshold = DIAGNOSED_GAP if diagnose_now and finished[0][2] is not None else FLAT_GAP
+        if not bool(_suspicious(values, at_baseline, totals, walk.seen_scores_total, threshold)):
+            return [True] * len(values)
+        finite = [each() for each in finite]
+    if ends_unchecked:
+        finite = [torch.isfinite(torch.cat([value.reshape(-1) for value in values + at_baseline])).all(), *finite]
     flat = [
         flat_gradient_rows(summed, value, baseline_values, steps)
         for value, (summed, baseline_values, _) in zip(values, finished)
     ]
     needed = [
-        diagnosis_needed(trace, value, baseline_values, _total(walk, summed)) if diagnose_now else None
-        for value, (summed, baseline_values, trace) in zip(values, finished)
+        diagnosis_needed(trace, value, baseline_values, total) if diagnose_now else None
+        for value, (_, baseline_values, trace), total in zip(values, finished, totals)
     ]
     flags = (
         [~each for each in finite]
@@ -113,6 +208,8 @@ def _check_walk(walk: PathWalk, values: list[Tensor], finished: list, steps: int
     )
     if not flags or not bool(torch.stack(flags).any()):
         return [True] * len(needed)
+    if ends_unchecked and not bool(finite[0]):  # F(x), F(x') read with the walk: named before the path
+        raise_not_finite_ends(values, at_baseline)
     if any(not bool(each) for each in finite):
         raise path_not_finite()
     for value, (_, baseline_values, _), rows in zip(values, finished, flat):
@@ -121,21 +218,36 @@ def _check_walk(walk: PathWalk, values: list[Tensor], finished: list, steps: int
     return [each is None or not bool(each) for each in needed]
 
 
-def _total(walk: PathWalk, summed: Tensor) -> Tensor:
-    """Each row's sum of attributions (the straight path's weighted gradient sum times x - x')."""
-    return (summed * walk.difference).flatten(1).sum(dim=1)
+def _suspicious(
+    values: list[Tensor], at_baseline: list[Tensor], totals: list[Tensor], seen_scores: Tensor, threshold: float
+) -> Tensor:
+    """A 0-d flag, left on the device: some row's relative completeness gap passes `threshold`, or some
+    value is NaN or inf. NaN and inf in F(x), F(x') or the gradients reach the gaps, and those in the
+    path's scores reach `seen_scores` (their sum), which enters the test times zero. A row whose score
+    moved while its gradient was zero along the whole path has a relative gap of exactly 1, above
+    `FLAT_GAP`, so every check of `_check_walk` is behind this one test."""
+    change = torch.stack(values) - torch.stack(at_baseline) if len(values) > 1 else values[0] - at_baseline[0]
+    total = torch.stack(totals) if len(totals) > 1 else totals[0]
+    relative = (total - change).abs() / change.abs().clamp_min(torch.finfo(change.dtype).eps)
+    return ~(relative.max() + seen_scores * 0 <= threshold)  # NaN reads as suspicious
 
 
 def _diagnoses(
-    walk: PathWalk, values: list[Tensor], finished: list, rule: str, max_steps: int, small: list[bool]
+    walk: PathWalk,
+    values: list[Tensor],
+    finished: list,
+    totals: list[Tensor],
+    rule: str,
+    max_steps: int,
+    small: list[bool],
 ) -> list:
     """Per target, why its gap resists more steps (see `diagnosis.py`), or None. A jump at an end of the
     path seen between the end and its nearest point is checked with one gradient-free pass closer to
     the end than steps="auto" would ever come: there it is a jump, else a steep stretch that more steps
     resolve. Targets whose gap `_check_walk` found small are not looked at (no host synchronisation)."""
     found = [
-        None if small else diagnose(trace, value, baseline_values, _total(walk, summed))
-        for small, value, (summed, baseline_values, trace) in zip(small, values, finished)
+        None if small else diagnose(trace, value, baseline_values, total)
+        for small, value, (_, baseline_values, trace), total in zip(small, values, finished, totals)
     ]
     if not any(d is not None and d.kind == "endpoint_jump" for d in found):
         return found

@@ -58,27 +58,40 @@ def probe_many(
     rows = torch.arange(x.shape[0], device=x.device)
     with torch.no_grad():
         raw, at_baseline = joint_pass(forward, x, baseline, rows, targets if top_k is None else [None])
-        if top_k is not None:
-            ranked = resolve_target(None, output, raw, x.shape[0])
-            classes = output_tensor(raw).shape[-1] if ranked.classes is not None else 1
-            if top_k > classes:
-                raise AttributionInputError(f"top_k={top_k} is more than the model's {classes} outputs")
-            top = torch.topk(output_tensor(raw), top_k, dim=1).indices if ranked.classes is not None else None
-            targets = [top[:, rank] for rank in range(top_k)] if top is not None else [None]
-        scores = [resolve_target(target, output, raw, x.shape[0]) for target in targets]
+        scores = resolve_targets(targets, output, raw, x.shape[0], top_k)
         values = [score(raw, rows).detach() for score in scores]
         baseline_values = None if at_baseline is None else [score(at_baseline, rows).detach() for score in scores]
     # One read of the device for both ends (each check alone would wait for it once).
     ends = values + (baseline_values or [])
-    if bool(torch.isfinite(torch.cat([value.reshape(-1) for value in ends])).all()):
-        return scores, values, baseline_values
+    if not bool(torch.isfinite(torch.cat([value.reshape(-1) for value in ends])).all()):
+        raise_not_finite_ends(values, baseline_values)
+    return scores, values, baseline_values
+
+
+def raise_not_finite_ends(values: list[Tensor], baseline_values: list[Tensor] | None) -> None:
+    """The error for a score at x (named first) or at the baseline that is NaN or inf; returns when all are finite."""
     if not all(bool(torch.isfinite(value).all()) for value in values):
         raise NonFiniteError(
             "the model's score at the input x is NaN or inf; the model must give finite scores for x "
             "(check for log(0), division by zero or overflow)"
         )
-    check_baseline_scores(baseline_values)
-    return scores, values, baseline_values
+    check_baseline_scores(baseline_values or [])
+
+
+def resolve_targets(
+    targets: Sequence[TargetSpec], output: str, raw: Any, batch: int, top_k: int | None = None
+) -> list[TargetScore]:
+    """The explained score of each target from the model's output at the input; with `top_k`, of each
+    row's k top classes instead (best first). Shapes and ranges are checked here (no device read but
+    `top_k` against the number of outputs, which is a shape)."""
+    if top_k is not None:
+        ranked = resolve_target(None, output, raw, batch)
+        classes = output_tensor(raw).shape[-1] if ranked.classes is not None else 1
+        if top_k > classes:
+            raise AttributionInputError(f"top_k={top_k} is more than the model's {classes} outputs")
+        top = torch.topk(output_tensor(raw), top_k, dim=1).indices if ranked.classes is not None else None
+        targets = [top[:, rank] for rank in range(top_k)] if top is not None else [None]
+    return [resolve_target(target, output, raw, batch) for target in targets]
 
 
 def joint_pass(

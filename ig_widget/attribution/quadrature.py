@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import Tensor
 
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre", "fejer")
 
@@ -65,3 +67,23 @@ def _fejer_second(steps: int) -> tuple[np.ndarray, np.ndarray]:
     odd = 2 * np.arange(1, (steps + 1) // 2 + 1) - 1
     weights = 2 * np.sin(angles) / (steps + 1) * (np.sin(np.outer(angles, odd)) / odd).sum(axis=1)
     return (1 - np.cos(angles)) / 2, weights
+
+
+# numpy's dtype for each torch dtype a path can be in (bfloat16 has none: converted by torch instead).
+_NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
+
+
+def path_tensors(rule: str, steps: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+    """`path_points` as tensors of `dtype` on `device`, converted by numpy where it can (no operator
+    call on the device for the cast; see benchmarks/op_counts.py)."""
+    alphas, weights = path_points(rule, steps)
+    numpy_dtype = _NUMPY_DTYPES.get(dtype)
+    if numpy_dtype is None:
+        return (
+            torch.as_tensor(alphas, dtype=dtype, device=device),
+            torch.as_tensor(weights, dtype=dtype, device=device),
+        )
+    return (
+        torch.as_tensor(alphas.astype(numpy_dtype), device=device),
+        torch.as_tensor(weights.astype(numpy_dtype), device=device),
+    )

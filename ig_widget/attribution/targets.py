@@ -135,6 +135,9 @@ def resolve_target(target: TargetSpec, output: str, raw: Any, batch: int) -> Tar
     count = scores.shape[1]
     if target is None:
         classes = scores.argmax(dim=1)
+    elif isinstance(target, int) and not isinstance(target, bool) and 0 <= target < count:
+        # one class for every row: made on the device at once (no host tensor to copy and expand)
+        return TargetScore(target, output, torch.full((batch,), target, dtype=torch.long, device=scores.device), target)
     else:
         classes = torch.as_tensor(target, dtype=torch.long).flatten()
         if classes.numel() == 1:

@@ -180,7 +180,11 @@ def _check_ids(ids: Any) -> Tensor:
 
 def check_vocabulary(ids: Tensor, size: int | None, name: str) -> None:
     """Token ids within the embedding table (`size` None: unknown, only negatives are caught)."""
-    if ids.numel() and (ids.min() < 0 or (size is not None and ids.max() >= size)):
+    if not ids.numel():
+        return
+    low, high = torch.aminmax(ids)
+    outside = low < 0 if size is None else (low < 0) | (high >= size)
+    if bool(outside):  # one read of the device for both ends
         needs = f"0 to {size - 1}" if size is not None else "0 or more"
         raise AttributionInputError(
             f"{name} has token ids from {int(ids.min())} to {int(ids.max())}; the embedding takes ids "

@@ -13,7 +13,16 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from .batching import Chunk, Forward, PointMaker, Progress, auto_batch_size, chunked_multi_gradients, preferred_layout
+from .batching import (
+    Chunk,
+    Forward,
+    PointMaker,
+    Progress,
+    RidingEnds,
+    auto_batch_size,
+    chunked_multi_gradients,
+    preferred_layout,
+)
 from .probes import check_baseline_scores
 from .result import PathTrace
 from .targets import TargetScore
@@ -26,19 +35,25 @@ def straight_path(baseline: Tensor, difference: Tensor, alphas: Tensor):
     trailing = (1,) * (baseline.ndim - 1)
 
     rows_of = {}  # points per chunk -> their rows, made once: chunks of whole steps share them
+    # One row per step: the points broadcast from [steps, 1, ...] alphas without reshaping (fewer operator
+    # calls per chunk, see benchmarks/op_counts.py); several rows: [steps, 1, 1, ...] then a view.
+    shaped = alphas.view(-1, *trailing) if rows_per_step == 1 else alphas.view(-1, 1, *trailing)
 
     def make_points(start: int, stop: int) -> tuple[Tensor, Tensor]:
         count = stop - start
         if start % rows_per_step == 0 and count % rows_per_step == 0:  # whole steps: broadcast, no index lists
             first, last = start // rows_per_step, stop // rows_per_step
-            points = torch.addcmul(baseline, alphas[first:last].view(-1, 1, *trailing), difference)
+            points = torch.addcmul(baseline, shaped[first:last], difference)
             if count not in rows_of:
                 rows_of[count] = torch.arange(rows_per_step, device=baseline.device).repeat(last - first)
-            return points.view(count, *baseline.shape[1:]), rows_of[count]
+            if rows_per_step > 1:
+                points = points.view(count, *baseline.shape[1:])
+            return points, rows_of[count]
         index = torch.arange(start, stop, device=baseline.device)
         step, rows = index // rows_per_step, index % rows_per_step
         return torch.addcmul(baseline[rows], alphas[step].view(-1, *trailing), difference[rows]), rows
 
+    make_points.fresh = True  # new tensors every call: the chunk may take them as its leaves, no detach
     return make_points
 
 
@@ -100,11 +115,76 @@ class PathRecorder:
         if terms is not None:
             self.increments[steps, rows] = self.reducer(terms)
 
+    def held_bytes(self) -> int:
+        """Bytes the trace holds for the whole walk, with the cumulative sum it adds at the end."""
+        return self.scores.nbytes + self.gradients.nbytes + 2 * self.increments.nbytes
+
     def finish(self, points: Tensor | None = None) -> PathTrace:
-        shape = (-1,) + (1,) * (self.increments.ndim - 1)
-        increments = self.increments * self.weights.view(shape) if self.weighted else self.increments
-        cumulative = torch.cumsum(increments, dim=0)
-        return PathTrace(self.alphas, self.weights, self.scores, self.gradients, cumulative, points)
+        return _trace(self.alphas, self.weights, self.scores, self.gradients, self.increments, self.weighted, points)
+
+
+def _trace(
+    alphas: Tensor,
+    weights: Tensor,
+    scores: Tensor,
+    gradients: Tensor,
+    increments: Tensor,
+    weighted: bool = True,
+    points: Tensor | None = None,
+) -> PathTrace:
+    """The trace from per-point scores, reduced gradients and reduced increments: cumulative sums."""
+    if weighted:
+        increments = increments * weights.view((-1,) + (1,) * (increments.ndim - 1))
+    return PathTrace(alphas, weights, scores, gradients, torch.cumsum(increments, dim=0), points)
+
+
+class StepRecorder:
+    """The straight walk's trace, kept as one piece per chunk of whole steps and joined once at the end:
+    per chunk only the reductions, no writes into buffers (see benchmarks/op_counts.py). A chunk that
+    is not whole steps (a row split across chunks) moves what was kept into a `PathRecorder`."""
+
+    def __init__(self, reducer: Reducer, alphas: Tensor, weights: Tensor, difference: Tensor):
+        self.reducer, self.alphas, self.weights, self.difference = reducer, alphas, weights, difference
+        self.pieces: list[tuple[Tensor, Tensor, Tensor]] = []  # scores, gradients, increments per chunk
+        self.buffers: PathRecorder | None = None
+        self.reduced_numel = reducer(difference[:1]).numel()  # one point's reduced map
+
+    def held_bytes(self) -> int:
+        """Bytes the trace holds for the whole walk, with the cumulative sum it adds at the end."""
+        points = len(self.alphas) * self.difference.shape[0]
+        return points * self.difference.element_size() * (1 + 3 * self.reduced_numel)
+
+    def add(
+        self, steps: Tensor, rows: Tensor, scores: Tensor, gradients: Tensor, first_step: int | None = None
+    ) -> None:
+        """As `PathRecorder.add`."""
+        if first_step is None or self.buffers is not None:
+            if self.buffers is None:
+                self.buffers = PathRecorder(self.reducer, self.alphas, self.weights, self.difference)
+                done, batch = 0, self.difference.shape[0]
+                for kept in self.pieces:  # per point, in step order: by step into the buffers
+                    count = kept[0].shape[0] // batch
+                    span = slice(done, done + count)
+                    self.buffers.scores[span] = kept[0].view(count, batch)
+                    self.buffers.gradients[span] = kept[1].view(count, batch, *kept[1].shape[1:])
+                    self.buffers.increments[span] = kept[2].view(count, batch, *kept[2].shape[1:])
+                    done = span.stop
+            self.buffers.add(steps, rows, scores, gradients, first_step)
+            return
+        if self.difference.shape[0] == 1:  # x - x' broadcasts over the chunk's points as it is
+            increments = self.reducer(gradients * self.difference)
+        else:
+            by_step = gradients.view(-1, *self.difference.shape)
+            increments = self.reducer((by_step * self.difference).view_as(gradients))
+        self.pieces.append((scores, self.reducer(gradients), increments))  # per point; by step at the end
+
+    def finish(self, points: Tensor | None = None) -> PathTrace:
+        if self.buffers is not None:
+            return self.buffers.finish(points)
+        steps, batch = len(self.alphas), self.difference.shape[0]
+        joined = [torch.cat(kept) if len(kept) > 1 else kept[0] for kept in zip(*self.pieces)]
+        scores, gradients, increments = (each.view(steps, batch, *each.shape[1:]) for each in joined)
+        return _trace(self.alphas, self.weights, scores, gradients, increments, points=points)
 
 
 class PathWalk:
@@ -128,6 +208,10 @@ class PathWalk:
         # A list: the chunks' finite flags are appended to it unread, for the caller to read once with
         # its other checks (see `chunked_multi_gradients`); None: each walk reads its own at its end.
         self.deferred: list | None = None
+        # x (and x') riding in the first chunk of the next `stream`, which fixes `scores` from them.
+        self.ends: RidingEnds | None = None
+        # The sum of every score a deferred straight walk saw: NaN or inf in any of them reaches it.
+        self.seen_scores_total: Tensor | None = None
 
     @property
     def direct(self) -> bool:
@@ -151,8 +235,18 @@ class PathWalk:
         make_points = (
             straight_path(self.baseline, self.difference, alphas) if self.path is None else self.path.maker(alphas)
         )
+        ends, self.ends = self.ends, None  # they ride once
         yield from chunked_multi_gradients(
-            self.forward, self.scores, make_points, count, size, self.progress, self.layout, self.deferred, check_finite
+            self.forward,
+            self.scores,
+            make_points,
+            count,
+            size,
+            self.progress,
+            self.layout,
+            self.deferred,
+            check_finite,
+            ends,
         )
 
     def baseline_scores(self) -> list[Tensor]:
@@ -184,8 +278,9 @@ class PathWalk:
         own_check = self.deferred is not None and not self.direct
         for chunks in self.chunks(alphas, path.kept_bytes(), check_finite=not own_check):
             path.add(chunks)
-        if own_check:
-            self.deferred.append(path.finite())
+        if own_check:  # evaluated only when the walk's one test of its gaps fires (see orchestrate)
+            self.deferred.append(path.finite)
+            self.seen_scores_total = path.scores_total()
         return path
 
 
@@ -203,53 +298,68 @@ class StreamedPath:
         self.walk, self.alphas, self.weights = walk, alphas, weights
         count = len(walk.scores)
         self.sums = [torch.zeros_like(walk.difference) for _ in range(count)]
+        recorder = StepRecorder if type(self) is StreamedPath else PathRecorder
         self.recorders = (
-            [PathRecorder(reducer, alphas, weights, walk.difference) for _ in range(count)]
-            if reducer is not None
-            else None
+            [recorder(reducer, alphas, weights, walk.difference) for _ in range(count)] if reducer is not None else None
         )
         self.reads_baseline = baseline_values is None
         self.baseline_values = baseline_values or [None] * count
         self.seen_scores: list[Tensor] = []  # every chunk's scores, for `finite`
+        self._flat_sums: list[Tensor] | None = None  # see `_flat_sum`
+        self._weight_row: Tensor | None = None
 
     def kept_bytes(self) -> int:
         """Bytes held for the whole walk: the sums, and the trace with the cumulative sum it adds at the end."""
         held = sum(total.nbytes for total in self.sums)
-        for recorder in self.recorders or []:
-            held += recorder.scores.nbytes + recorder.gradients.nbytes + 2 * recorder.increments.nbytes
-        return held
+        return held + sum(recorder.held_bytes() for recorder in self.recorders or [])
 
     def add(self, chunks: list[Chunk]) -> None:
         rows_per_step = self.walk.rows_per_step
         first = chunks[0]
-        trailing = (1,) * (first.gradients.ndim - 1)
-        if rows_per_step == 1:  # point k is step k: its weights are a slice (the step indices only at alpha = 0)
-            step = None
-            point_weights = self.weights[first.start : first.stop].view(-1, *trailing)
-        else:
-            step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
-            point_weights = self.weights[step].view(-1, *trailing)
+        whole = first.start % rows_per_step == 0 and (first.stop - first.start) % rows_per_step == 0
+        step = None if whole else torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
         for index, chunk in enumerate(chunks):
             self.seen_scores.append(chunk.scores)
-            _accumulate(
-                self.sums[index], chunk.gradients * point_weights, chunk.start, chunk.stop, chunk.rows, rows_per_step
-            )
+            total = self.sums[index]
+            if whole and total.is_contiguous() and chunk.gradients.is_contiguous():
+                # sum_k w_k g_k over the chunk's whole steps as one matrix product, added in place
+                first_step, steps = chunk.start // rows_per_step, (chunk.stop - chunk.start) // rows_per_step
+                self._flat_sum(index).addmm_(
+                    self._weight_row.narrow(1, first_step, steps), chunk.gradients.view(steps, -1)
+                )
+            else:
+                if step is None:
+                    step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
+                trailing = (1,) * (chunk.gradients.ndim - 1)
+                weighted = chunk.gradients * self.weights[step].view(-1, *trailing)
+                _accumulate(total, weighted, chunk.start, chunk.stop, chunk.rows, rows_per_step)
             if self.recorders is not None:
-                whole = chunk.start % rows_per_step == 0 and (chunk.stop - chunk.start) % rows_per_step == 0
                 self.recorders[index].add(
                     step, chunk.rows, chunk.scores, chunk.gradients, chunk.start // rows_per_step if whole else None
                 )
             if chunk.start < rows_per_step and self.reads_baseline:
                 if step is None:
-                    step = torch.arange(first.start, first.stop, device=first.rows.device)
+                    step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
                 self._keep_endpoint(index, chunk, step)
+
+    def _flat_sum(self, index: int) -> Tensor:
+        """Target `index`'s running sum as one row [1, B * features] (a view, made once)."""
+        if self._flat_sums is None:
+            self._flat_sums = [total.view(1, -1) for total in self.sums]
+            self._weight_row = self.weights.view(1, -1)
+        return self._flat_sums[index]
 
     def finite(self) -> Tensor:
         """A 0-d flag, left on the device: every score and gradient of the walk was finite. A NaN or inf
-        gradient reaches its target's running sum (the weights are positive), so the sums and the
+        gradient reaches its target's running sum (the weights are not zero), so the sums and the
         scores seen stand for every chunk's values, checked in one pass at the end."""
         kept = [total.reshape(-1) for total in self.sums] + self.seen_scores
         return torch.isfinite(torch.cat(kept)).all()
+
+    def scores_total(self) -> Tensor:
+        """The sum of every score seen (0-d): NaN or inf in any score reaches it."""
+        seen = self.seen_scores
+        return (torch.cat(seen) if len(seen) > 1 else seen[0]).sum()
 
     def _keep_endpoint(self, index: int, chunk: Chunk, step: Tensor) -> None:
         """Scores at alpha = 0 are F(x'): no separate pass at the baseline."""
