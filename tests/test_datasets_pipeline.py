@@ -3,6 +3,8 @@ ahead of the computation, in order, and gives the same store as the tensors them
 
 from __future__ import annotations
 
+import pathlib
+import sys
 import threading
 
 import numpy as np
@@ -39,3 +41,42 @@ def test_a_dataset_is_read_ahead_in_the_loader_thread_and_gives_the_same_store(d
     plain = igw.attribute_dataset(model, (x, y), out=tmp_path / "t", steps=4, unit=5, progress=False)
     np.testing.assert_array_equal(store.page(range(23))["attributions"], plain.page(range(23))["attributions"])
     np.testing.assert_array_equal(store.table["gap"], plain.table["gap"])
+
+
+def test_a_unit_adds_no_host_sync_and_few_operators_to_the_engines_walk(digits):
+    """The run's own work per unit (probabilities, quantising, concentration, the table) waits for the
+    device nowhere and stays small beside the walk (benchmarks/datasets.py counts: 47 operators)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
+    from op_counts import OpCounter
+
+    from ig_widget.attribution.model_state import isolated_model
+    from ig_widget.datasets.methods import checked_method
+    from ig_widget.datasets.run import _unit_tensors
+
+    model, images, labels = digits
+    x, y = images[:32], labels[:32]
+    method = checked_method(
+        "integrated_gradients",
+        steps=8,
+        rule="gausslegendre",
+        batch_size=None,
+        idgi=False,
+        baseline=None,
+        samples=None,
+        noise_level=0.15,
+        seed=0,
+        baseline_data=None,
+        example_shape=tuple(x.shape[1:]),
+    )
+    twin = isolated_model(model)
+    counted = {}
+    for name, work in (
+        ("unit", lambda: _unit_tensors(method, model, twin, x, y, "label", 3, 0)),
+        ("walk", lambda: method.attribute(model, twin, x, y, 0)),
+    ):
+        work()
+        with OpCounter() as counter:
+            work()
+        counted[name] = (counter.ops, counter.syncs)
+    assert counted["unit"][1] == counted["walk"][1]  # no wait of our own
+    assert counted["unit"][0] - counted["walk"][0] <= 60
