@@ -3,6 +3,7 @@ over the same path points (the floor) and against Captum's IntegratedGradients i
 equal steps and internal batch size; and one process against two under torchrun.
 
     python benchmarks/datasets.py compare [--model digits|resnet18] [--count N] [--steps S] [--unit U] [--batch B]
+                                          [--threads T] [--repeats R]
     python benchmarks/datasets.py scaling [--count N]   # torchrun with 1, then 2 processes (1 thread each)
     python benchmarks/datasets.py counts [--model ...]  # operator calls and host syncs per unit vs the floor
 
@@ -112,6 +113,8 @@ def timed(run):
 
 
 def compare(arguments):
+    if arguments.threads:
+        torch.set_num_threads(arguments.threads)
     model, x, y = workload(arguments.model, arguments.count, arguments.size)
     contenders = {
         name: make(model, x, y, arguments.steps, arguments.unit, arguments.batch)
@@ -230,6 +233,7 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="compare: torch threads (default torch's own)")
     parser.add_argument("--out")
     arguments = parser.parse_args()
     {"compare": compare, "scaling": scaling, "counts": counts, "worker": worker}[arguments.mode](arguments)
