@@ -12,6 +12,10 @@ every machine and a test (tests/test_op_counts.py) can hold them.
   steps in two chunks of 25, with the trace (the default) and without.
 - syncs: `aten._local_scalar_dense` (`.item()`, `bool()`, `int()`, `float()` of a tensor), `nonzero`,
   `is_nonzero`, and copies of a device tensor to the CPU (none on a CPU-only run).
+- launches: the operator calls that do work on the device, i.e. all but those that only make a new view
+  of a tensor (`view`, `slice`, `detach`, `expand`, ...: an operator whose result aliases its input
+  without writing it, read from its schema). Views cost a dispatch on the host but launch no kernel, so
+  on a launch-bound GPU this column is the closer proxy; both are reported.
 
 Run: .venv/bin/python benchmarks/op_counts.py
 """
@@ -22,6 +26,7 @@ import copy
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -43,16 +48,32 @@ SYNC_OPS = {
 }
 
 
+class Counts(NamedTuple):
+    ops: int
+    syncs: int
+    launches: int
+
+
+def _only_views(func) -> bool:
+    """Whether an operator only makes a view: its first result aliases an input and nothing is written."""
+    returns = func._schema.returns
+    alias = returns[0].alias_info if returns else None
+    return alias is not None and not alias.is_write
+
+
 class OpCounter(TorchDispatchMode):
-    """Counts every operator dispatched, and those that wait for the device."""
+    """Counts every operator dispatched, those that do work on the device, and those that wait for it."""
 
     def __init__(self):
         super().__init__()
         self.ops = 0
         self.syncs = 0
+        self.launches = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.ops += 1
+        if not _only_views(func):
+            self.launches += 1
         if func in SYNC_OPS:
             self.syncs += 1
         elif func is torch.ops.aten._to_copy.default and kwargs and kwargs.get("device") is not None:
@@ -62,12 +83,12 @@ class OpCounter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def count(fn: Callable[[], object]) -> tuple[int, int]:
-    """(operator calls, host synchronisations) of `fn()`, after one uncounted warm-up call."""
+def count(fn: Callable[[], object]) -> Counts:
+    """(operator calls, host synchronisations, launches) of `fn()`, after one uncounted warm-up call."""
     fn()
     with OpCounter() as counter:
         fn()
-    return counter.ops, counter.syncs
+    return Counts(counter.ops, counter.syncs, counter.launches)
 
 
 def _frozen(model: torch.nn.Module) -> torch.nn.Module:
@@ -133,14 +154,20 @@ def cases() -> dict[str, Callable[[], dict]]:
 
 
 def main() -> None:
-    print(f"operator calls (host syncs) of one call, {STEPS} Gauss-Legendre steps in chunks of {CHUNK}")
+    print(
+        f"operator calls / launches (host syncs) of one call, {STEPS} Gauss-Legendre steps in chunks of {CHUNK}; "
+        "ratios to the bare passes"
+    )
     for name, make in cases().items():
         counted = {label: count(fn) for label, fn in make().items()}
-        ops, syncs = counted["bare"]
-        line = [f"{name:9s} bare {ops} ({syncs})"]
+        bare = counted["bare"]
+        line = [f"{name:9s} bare {bare.ops} / {bare.launches} ({bare.syncs})"]
         for label in ("ours", "ours no trace"):
-            ours_ops, ours_syncs = counted[label]
-            line.append(f"{label} {ours_ops} ({ours_syncs}) = {ours_ops / ops:.2f} x")
+            ours = counted[label]
+            line.append(
+                f"{label} {ours.ops} / {ours.launches} ({ours.syncs}) = "
+                f"{ours.ops / bare.ops:.2f} / {ours.launches / bare.launches:.2f} x"
+            )
         print(" | ".join(line), flush=True)
 
 
