@@ -11,7 +11,8 @@ every machine and a test (tests/test_op_counts.py) can hold them.
 - "ours": `integrated_gradients` (or `text_integrated_gradients` for MiniLM) at 50 Gauss-Legendre
   steps in two chunks of 25, with the trace (the default) and without.
 - syncs: `aten._local_scalar_dense` (`.item()`, `bool()`, `int()`, `float()` of a tensor), `nonzero`,
-  `is_nonzero`, and copies of a device tensor to the CPU (none on a CPU-only run).
+  `is_nonzero`, copies of a device tensor to the CPU, and on a CPU run the host reads that would be
+  such copies on a GPU (`.tolist()`, `.numpy()`, `.cpu()` of a CPU tensor, which dispatch nothing).
 - launches: the operator calls that do work on the device, i.e. all but those that only make a new view
   of a tensor (`view`, `slice`, `detach`, `expand`, ...: an operator whose result aliases its input
   without writing it, read from its schema). Views cost a dispatch on the host but launch no kernel, so
@@ -69,6 +70,29 @@ class OpCounter(TorchDispatchMode):
         self.ops = 0
         self.syncs = 0
         self.launches = 0
+
+    # Reads of a tensor's values on the host that dispatch no operator on the CPU (`.tolist()`,
+    # `.numpy()`, `.cpu()` of a CPU tensor) but wait for the device on a GPU: counted as syncs too.
+    _HOST_READS = ("tolist", "numpy", "cpu")
+
+    def __enter__(self):
+        self._originals = {name: getattr(torch.Tensor, name) for name in self._HOST_READS}
+        for name, original in self._originals.items():
+            setattr(torch.Tensor, name, self._counting(original))
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        for name, original in self._originals.items():
+            setattr(torch.Tensor, name, original)
+        return super().__exit__(*exc)
+
+    def _counting(self, original):
+        def read(tensor, *args, **kwargs):
+            if tensor.device.type == "cpu":  # elsewhere the copy to the CPU is counted below
+                self.syncs += 1
+            return original(tensor, *args, **kwargs)
+
+        return read
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.ops += 1

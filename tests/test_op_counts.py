@@ -12,7 +12,8 @@ asserted as the goal; where it is not, the count measured when this test was wri
 met: ResNet-18 without the trace (1.15 x) and the small CNN (2.2 x: three conv layers, so the walk's own
 work per call, about 60 launches, weighs as much as the model's). The walk waits for the device once;
 an image call waits twice in all, the first being the finite check of x and its baseline, which must
-refuse bad input before any model call; a text call once more, for the token-id range.
+refuse bad input before any model call; a text call twice more, for the token-id ranges, and once for
+its token strings. With steps="auto" the walk waits once per refinement round.
 """
 
 from __future__ import annotations
@@ -68,9 +69,23 @@ def test_walk_reads_the_device_once():
 
 def test_text_call_meets_the_goals():
     """MiniLM over its embeddings: within the goals with and without the trace; the token-id range check
-    (`check_vocabulary`, one read per id tensor, for the input and the baseline) adds two syncs."""
+    (`check_vocabulary`, one read per id tensor, for the input and the baseline) adds two syncs, and the
+    token strings of the result one more (the ids read on the host)."""
     pytest.importorskip("transformers")
     case = op_counts.text_case()
     counts = {label: op_counts.count(fn) for label, fn in case.items()}
     _check("minilm", counts, (None, None))
-    assert counts["ours"].syncs <= 3
+    assert counts["ours"].syncs <= 4
+
+
+def test_auto_steps_read_the_device_once_per_round():
+    """steps="auto": the x/baseline check and the probe (2), then one read per refinement round (its gaps
+    with its finite flags), one for the end-point jump test after a first round that misses, and the
+    walk's final checks."""
+    import ig_widget as igw
+
+    model, x = op_counts.image_model("cnn64", op_counts.torch.device("cpu"))
+    result = igw.integrated_gradients(model, x, target=1, steps="auto")
+    rounds = {7: 1, 15: 2, 31: 3, 63: 4}[result.steps]
+    syncs = op_counts.count(lambda: igw.integrated_gradients(model, x, target=1, steps="auto")).syncs
+    assert syncs <= 2 + rounds + 1 + 1

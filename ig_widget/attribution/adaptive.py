@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .batching import path_not_finite
 from .diagnosis import JUMP_DONE, JUMP_SHARE, endpoint_jump
 from .quadrature import nested_counts, nested_rule, path_points
 from .result import PathDiagnosis, PathTrace
@@ -111,10 +112,11 @@ def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], 
         alphas, weights = path_points(rule, count)
         known = {_key(alpha) for alpha in path.alphas}
         new = np.array([alpha for alpha in alphas if _key(alpha) not in known])
+        walk.deferred = []  # the round's finite flag, read with its gaps: one wait for the device per round
         if len(new):
             path.evaluate(new)
         path.select(alphas, weights)
-        worst = float(path.gaps(values).max())
+        worst = _read_round(path.gaps(values).max(), walk)
         history.append(worst)
         if worst <= tol:
             break
@@ -144,6 +146,18 @@ def refine(walk: PathWalk, values: list[Tensor], baseline_values: list[Tensor], 
             stacklevel=4,
         )
     return torch.as_tensor(alphas, dtype=dtype, device=device), path.weights, path, diagnoses
+
+
+def _read_round(worst: Tensor, walk: PathWalk) -> float:
+    """The round's largest gap, read from the device together with its points' finite flags; raises
+    when a score or gradient of the round was NaN or inf."""
+    flags, walk.deferred = walk.deferred, None
+    if not flags:
+        return float(worst)
+    gap, finite = torch.stack([worst, torch.stack(flags).all().to(worst.dtype)]).tolist()
+    if not finite:
+        raise path_not_finite()
+    return gap
 
 
 def unresolved_alpha(rule: str, max_steps: int) -> float:
@@ -181,8 +195,8 @@ def endpoint_jumps(
                     torch.where(at_end_tenth >= JUMP_DONE * at_end, at_end / change, 0.0),
                 ]
             )
-            which, row = divmod(int(jumps.argmax()), jumps.shape[1])
-            share = float(jumps[which, row])
+            best, share = torch.stack([jumps.argmax().to(jumps.dtype), jumps.max()]).tolist()  # one read
+            which, row = divmod(int(best), jumps.shape[1])
             if share < JUMP_SHARE:
                 found.append(None)
             else:
