@@ -10,10 +10,15 @@ of random ids and the tokens it generates greedily. Two comparisons, each with t
    logit) against `explain_generation(..., baseline="zero")` (the issue's contract).
 
 For each: the seconds (median of interleaved repeats), ours / Captum, the largest difference of the
-matrices relative to their largest entry, and the time per row at 16 and 64 generated tokens. Peak
-memory (RSS) of each contender is measured in a fresh process (`--memory`).
+matrices relative to their largest entry, and the time per row at 16 and 64 generated tokens. Since
+the machine is shared, `--counts` gives deterministic measures beside the times: floating-point
+operations per row (torch's FlopCounterMode: matmuls and attention, forward and backward) and aten
+operator calls per row (torch.profiler). Peak memory (the rise of the process's peak RSS during one
+call, `resource.getrusage`, honest for CPU torch whose allocations tracemalloc does not see) of each
+contender is measured in a fresh process (`--memory`).
 
-    .venv/bin/python benchmarks/generation.py [--steps 32] [--repeats 3] [--quick] [--memory] [--ours-only N]
+    .venv/bin/python benchmarks/generation.py [--steps 32] [--repeats 3] [--generated 16 64] [--quick]
+        [--counts] [--memory] [--ours-only N]
 """
 
 from __future__ import annotations
@@ -183,43 +188,80 @@ def compare(model, generated: int, steps: int, repeats: int) -> None:
     )
 
 
+CONTENDERS = {
+    "ours_llm": ours_llm,
+    "captum_llm": captum_llm,
+    "ours_embeds": ours_embeds,
+    "captum_embeds": captum_embeds,
+}
+
+
 def peak_memory(name: str, generated: int, steps: int) -> None:
     """Run one contender once in this (fresh) process and print its peak RSS."""
     model = make_model()
     prompt, continuation = make_case(model, generated)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    {"ours_llm": ours_llm, "captum_llm": captum_llm, "ours_embeds": ours_embeds, "captum_embeds": captum_embeds}[name](
-        model, prompt, continuation, steps
-    )
+    CONTENDERS[name](model, prompt, continuation, steps)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"  {name:14s} peak RSS {after / 1024:7.0f} MiB (+{(after - before) / 1024:.0f} MiB over the model and text)")
+    print(
+        f"  {generated:3d} generated  {name:14s} peak RSS {after / 1024:7.0f} MiB "
+        f"(+{(after - before) / 1024:.0f} MiB over the model and text)",
+        flush=True,
+    )
+
+
+def counts(model, generated: int, steps: int, names: list[str]) -> None:
+    """Deterministic measures per row: floating-point operations and aten operator calls of one call."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    prompt, continuation = make_case(model, generated)
+    print(f"\n{generated} generated tokens, {steps} steps: per row (one call each)")
+    for name in names:
+        with FlopCounterMode(display=False) as flops:
+            CONTENDERS[name](model, prompt, continuation, steps)
+        with torch.profiler.profile() as profile:
+            CONTENDERS[name](model, prompt, continuation, steps)
+        calls = sum(event.count for event in profile.key_averages() if event.key.startswith("aten::"))
+        print(
+            f"  {name:14s} {flops.get_total_flops() / 1e9 / generated:8.2f} GFLOP   {calls / generated:8.0f} aten calls",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--generated", type=int, nargs="+", default=[16, 64], help="generated tokens per case")
     parser.add_argument("--quick", action="store_true", help="one repeat, 16 generated tokens only")
+    parser.add_argument("--counts", action="store_true", help="GFLOP and aten calls per row instead of times")
     parser.add_argument("--memory", action="store_true", help="peak RSS per contender, each in a fresh process")
+    parser.add_argument("--only", nargs="+", choices=list(CONTENDERS), help="contenders for --counts / --memory")
     parser.add_argument("--peak", help=argparse.SUPPRESS)
-    parser.add_argument("--generated", type=int, default=16, help=argparse.SUPPRESS)
     parser.add_argument("--ours-only", type=int, metavar="N", help="time ours alone at N generated tokens")
     args = parser.parse_args()
+    names = args.only or list(CONTENDERS)
+    sizes = [16] if args.quick else args.generated
     if args.peak:
-        peak_memory(args.peak, args.generated, args.steps)
+        peak_memory(args.peak, sizes[0], args.steps)
+        return
+    if args.memory:
+        print(f"peak memory, {args.steps} steps, each contender in a fresh process")
+        for generated in sizes:
+            for name in names:
+                command = [sys.executable, __file__, "--peak", name, "--steps", str(args.steps)]
+                subprocess.run([*command, "--generated", str(generated)], check=True, env={**os.environ})
         return
     model = make_model()
+    if args.counts:
+        for generated in sizes:
+            counts(model, generated, args.steps, names)
+        return
     if args.ours_only:
         ours_only(model, args.ours_only, args.steps, args.repeats)
         return
-    for generated in [16] if args.quick else [16, 64]:
+    for generated in sizes:
         compare(model, generated, args.steps, 1 if args.quick else args.repeats)
-    if args.memory:
-        print(f"\npeak memory, 16 generated tokens, {args.steps} steps, each in a fresh process")
-        for name in ("ours_llm", "captum_llm", "ours_embeds", "captum_embeds"):
-            subprocess.run(
-                [sys.executable, __file__, "--peak", name, "--steps", str(args.steps)], check=True, env={**os.environ}
-            )
 
 
 if __name__ == "__main__":

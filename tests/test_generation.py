@@ -336,3 +336,17 @@ def test_word_granularity_sums_the_tokens_of_each_word(gpt2):
     words = "".join(gen.tokens[: len(gen.tokens) - gen.generated]).split()
     assert len([g for g in groups if g.stop <= len(gen.tokens) - gen.generated]) == len(words)
     torch.testing.assert_close(gen.word_matrix().sum(dim=1), gen.matrix.sum(dim=1))
+
+
+# ---------------------------------------------------------------- settings
+
+
+def test_settings_are_checked_once_and_carry_the_walk_options():
+    from ig_widget.attribution.generation import GenerationSettings
+
+    settings = GenerationSettings(steps=8, rule="riemann_middle", trace=False)
+    assert settings.path.steps == 8 and settings.path.rule == "riemann_middle" and settings.path.reducer is None
+    with pytest.raises(AttributeError):
+        settings.steps = 4  # frozen
+    with pytest.raises(AttributionInputError, match="steps"):
+        GenerationSettings(steps=0)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -177,6 +177,9 @@ def explain_generation(
 ) -> GenerationAttribution:
     """Generate (or take) a continuation of `prompt` and attribute every generated token to its context.
 
+    Every parameter of the generation functions is described here once (`prepare_generation`,
+    `attribute_generation` and `GenerationSettings` refer to this list).
+
     Parameters
     ----------
     model : a causal language model: a Hugging Face `AutoModelForCausalLM`, or any nn.Module with an
@@ -190,40 +193,36 @@ def explain_generation(
     continuation : default None. A given answer (string or token ids), teacher forced instead of generated.
     sample : default False (greedy). Sample each token from softmax(logits / temperature) instead.
     seed : default None. Seeds the sampling (the same seed gives the same text).
-    temperature : default 1.0. Only with `sample`.
+    temperature : default 1.0. Only with `sample`; a number > 0.
     target : default "logit". Each row's score: the generated token's "logit", its "log_probability",
         or "contrast": its logit minus the logit of `alternative` ("why this token and not that one").
-    alternative : with target="contrast", a token id for every row, or one per generated token.
+    alternative : default None. With target="contrast", a token id for every row, or one per generated token.
     baseline : default "zero" (the zero embedding). A token id, "eos", "bos", "unk" or "pad" (that token at
-        every position), token ids [1, length], or embeddings. Special tokens keep their own embedding
-        while `keep_special` (default True).
+        every position), token ids [1, length], or embeddings [1, length, dim].
     attribute_to : default "context": every token before a generated token (prompt and earlier generated
         tokens) moves along the path. "prompt": only the prompt does; earlier generated tokens keep
         their embedding (as Captum's `LLMGradientAttribution` does) and get zero attribution.
-    steps, rule, batch_size, trace, progress, tol, max_steps : as for `integrated_gradients`; `steps`
-        defaults to 32.
-    embedding : default None (found by itself). The module that turns token ids into vectors.
+    steps : default 32. Points on the path (an int >= 1), or "auto": refine until every row's relative
+        completeness gap is at most `tol`, with at most `max_steps` points.
+    rule : default "gausslegendre". The quadrature (`riemann_left`, `riemann_right`, `riemann_middle`,
+        `riemann_trapezoid`, `gausslegendre`, `fejer`).
+    batch_size : default None (from the walk's memory budget). Path points per forward pass over the
+        whole sequence.
+    trace : default True. Record each row's path trace (scores and gradients summed over the embedding
+        dimension per point) for the alpha slider; False saves its memory and time.
+    embedding : default None (found by itself). The module, or its dotted name, that turns token ids into
+        vectors.
+    keep_special : default True. Special tokens keep their own embedding in a token baseline.
+    progress : default None. True for a progress bar, or a callable progress(done, total) called after
+        each chunk of path points.
+    tol : default 0.01. With steps="auto", the largest relative completeness gap accepted.
+    max_steps : default 255. With steps="auto", the most path points tried.
 
     Returns
     -------
     GenerationAttribution: `.tokens`, `.generated`, `.matrix` [generated, len(tokens)], `.rows[i]`.
     """
-    check_generation_arguments(target=target, alternative=alternative, attribute_to=attribute_to, baseline=baseline)
-    generation = prepare_generation(
-        model,
-        tokenizer,
-        prompt,
-        max_new_tokens=max_new_tokens,
-        continuation=continuation,
-        sample=sample,
-        seed=seed,
-        temperature=temperature,
-        embedding=embedding,
-    )
-    return attribute_generation(
-        model,
-        generation,
-        tokenizer=tokenizer,
+    settings = GenerationSettings(
         target=target,
         alternative=alternative,
         baseline=baseline,
@@ -238,10 +237,61 @@ def explain_generation(
         tol=tol,
         max_steps=max_steps,
     )
+    generation = prepare_generation(
+        model,
+        tokenizer,
+        prompt,
+        max_new_tokens=max_new_tokens,
+        continuation=continuation,
+        sample=sample,
+        seed=seed,
+        temperature=temperature,
+        embedding=embedding,
+    )
+    return _attribute(model, generation, None, tokenizer, settings)
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How a generation's rows are attributed, checked once when made, before any model call; the fields
+    are `explain_generation`'s parameters of the same names. `path` is the walk's own settings
+    (steps, rule, batch size, trace, progress, tol, max_steps) as one `PathOptions`."""
+
+    target: str = "logit"
+    alternative: int | Sequence[int] | None = None
+    baseline: str | int | Tensor = "zero"
+    attribute_to: str = "context"
+    steps: Steps = 32
+    rule: str = "gausslegendre"
+    batch_size: int | None = None
+    trace: bool = True
+    embedding: nn.Module | str | None = None
+    keep_special: bool = True
+    progress: ProgressSpec = None
+    tol: float = DEFAULT_TOL
+    max_steps: int = AUTO_MAX_STEPS
+    path: PathOptions = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check_generation_arguments(
+            target=self.target, alternative=self.alternative, attribute_to=self.attribute_to, baseline=self.baseline
+        )
+        options = PathOptions.checked(
+            steps=self.steps,
+            rule=self.rule,
+            batch_size=self.batch_size,
+            output="logit",
+            reducer=embedding_trace_reducer("embedding") if self.trace else None,
+            progress=self.progress,
+            tol=self.tol,
+            max_steps=self.max_steps,
+            description="integrated gradients (generation)",
+        )
+        object.__setattr__(self, "path", options)
 
 
 def check_generation_arguments(*, target: str, alternative: Any, attribute_to: str, baseline: Any) -> None:
-    """What can be refused before the model is called."""
+    """What can be refused before the model is called (`explain_generation` describes the arguments)."""
     if target not in TARGET_KINDS:
         raise AttributionInputError(f"target={target!r} is unknown; use one of {', '.join(TARGET_KINDS)}")
     if target == "contrast" and alternative is None:
@@ -460,24 +510,39 @@ def attribute_generation(
     tol: float = DEFAULT_TOL,
     max_steps: int = AUTO_MAX_STEPS,
 ) -> GenerationAttribution:
-    """The rows of `generation` (all, or the generated-token indices in `rows`) in one shared walk; the
-    other parameters are as for `explain_generation`."""
-    check_model(model)
-    check_generation_arguments(target=target, alternative=alternative, attribute_to=attribute_to, baseline=baseline)
-    options = PathOptions.checked(
+    """The rows of `generation` (from `prepare_generation`) in one shared walk.
+
+    rows : default None (every generated token). The generated-token indices to explain, in the order
+        wanted. Every other parameter is `explain_generation`'s of the same name.
+    """
+    settings = GenerationSettings(
+        target=target,
+        alternative=alternative,
+        baseline=baseline,
+        attribute_to=attribute_to,
         steps=steps,
         rule=rule,
         batch_size=batch_size,
-        output="logit",
-        reducer=embedding_trace_reducer("embedding") if trace else None,
+        trace=trace,
+        embedding=embedding,
+        keep_special=keep_special,
         progress=progress,
         tol=tol,
         max_steps=max_steps,
-        description="integrated gradients (generation)",
     )
+    check_model(model)
+    return _attribute(model, generation, rows, tokenizer, settings)
+
+
+def _attribute(
+    model: Callable, generation: Generation, rows: Sequence[int] | None, tokenizer: Any, settings: GenerationSettings
+) -> GenerationAttribution:
+    """One walk along the path for the wanted rows: one forward pass per chunk of path points over the
+    whole sequence, then one backward pass per row."""
     wanted = _rows(rows, generation.generated)
-    contrasts = _contrasts(alternative, generation.generated, wanted) if target == "contrast" else [None] * len(wanted)
-    layer = find_embedding(model, embedding)
+    contrast = settings.target == "contrast"
+    contrasts = _contrasts(settings.alternative, generation.generated, wanted) if contrast else [None] * len(wanted)
+    layer = find_embedding(model, settings.embedding)
     vocabulary = layer.num_embeddings if isinstance(layer, nn.Embedding) else None
     for token in contrasts:
         if token is not None and vocabulary is not None and not 0 <= token < vocabulary:
@@ -493,16 +558,16 @@ def attribute_generation(
     with torch.no_grad():
         embedded = twin(batch.input_ids).detach()
     base, name = text_baseline(
-        _baseline_spec(baseline, tokenizer, model),
+        _baseline_spec(settings.baseline, tokenizer, model),
         batch,
         twin,
         embedded,
         tokenizer=tokenizer,
         model=model,
-        keep_special=keep_special,
+        keep_special=settings.keep_special,
         vocabulary=vocabulary,
     )
-    if attribute_to == "prompt":
+    if settings.attribute_to == "prompt":
         base = base.clone()
         base[:, generation.prompt_length :] = embedded[:, generation.prompt_length :]
     positions = torch.tensor([generation.position(row) - 1 for row in wanted], device=ids.device)
@@ -515,20 +580,22 @@ def attribute_generation(
         batch,
         positions,
         tokens,
-        others if target == "contrast" else None,
-        target == "log_probability",
+        others if contrast else None,
+        settings.target == "log_probability",
     )
     current: dict[str, Any] = {}
     forward = substituting_forward(isolated, twin, batch, current)
-    reader = _Reader(head is not None, positions, tokens, others, target)
+    reader = _Reader(head is not None, positions, tokens, others, settings.target)
     targets = [reader.row(index) for index in range(len(wanted))]
-    results = integrate_path(forward, embedded, base, targets, options, baseline_label=name)
+    results = integrate_path(forward, embedded, base, targets, settings.path, baseline_label=name)
     attributions = []
     for row, result in zip(wanted, results):
         kept = torch.arange(len(ids), device=result.attributions.device) < generation.position(row)
         result = dataclasses.replace(result, attributions=result.attributions * kept[None, :, None])
         attributions.append(TextAttribution(result, result.attributions.sum(dim=-1), batch, "sum"))
-    return GenerationAttribution(generation, attributions, wanted, target, contrasts, name, attribute_to)
+    return GenerationAttribution(
+        generation, attributions, wanted, settings.target, contrasts, name, settings.attribute_to
+    )
 
 
 def _rows(rows: Sequence[int] | None, generated: int) -> list[int]:
