@@ -18,7 +18,8 @@ Per model, with 2 CPU threads, in one run, every contender once per round (inter
   - top-5: ours in one walk (`integrated_gradients_multi(top_k=5)` / `text_integrated_gradients_multi`
     with the top five classes) / five Captum calls, same steps and batch. Goal <= 0.5.
   - ops: operator calls of one of our calls / the bare forward+backward passes over the same points and
-    chunks (`op_counts.OpCounter` via `op_counts.count`; deterministic, host syncs in brackets).
+    chunks (`op_counts.OpCounter` via `op_counts.count`; deterministic, host syncs in brackets), and
+    the same for launches (operator calls that are not pure views).
 Times are medians over the rounds with their range; a ratio is the ratio of the medians, and its range
 the range of the per-round ratios (ours and Captum of the same round ran seconds apart).
 
@@ -493,9 +494,9 @@ def benchmark(name: str, scale: str, repeats: int) -> None:
     built = build(name, scale)
     batch, classes = batch_size(built), top_classes(built)
     difference = relative_difference(built, batch, classes[0])
-    bare_ops, bare_syncs = count(bare_passes(built, batch, classes[0]))
+    bare = count(bare_passes(built, batch, classes[0]))
     calls = contenders(built, batch, classes)
-    ops, syncs = count(calls["ours"])
+    ours = count(calls["ours"])
     times = interleaved_times(calls, repeats)
     print(
         f"\n{built.label}: batch {batch}, {repeats} rounds; attributions differ from Captum's by at most "
@@ -505,8 +506,9 @@ def benchmark(name: str, scale: str, repeats: int) -> None:
     print(ratio_line("equal steps", times["ours"], times["captum"], f"{STEPS} Gauss-Legendre steps each"))
     print(ratio_line("top-5", times["ours top-5"], times["captum top-5"], "one walk / five Captum calls"))
     print(
-        f"  {'ops':<11} {ops} ({syncs} syncs) / bare passes {bare_ops} ({bare_syncs}) = {ops / bare_ops:.2f} x  "
-        f"one call, trace on, same points and chunks",
+        f"  {'ops':<11} {ours.ops} ({ours.syncs} syncs) / bare passes {bare.ops} ({bare.syncs}) = "
+        f"{ours.ops / bare.ops:.2f} x; launches (not pure views) {ours.launches} / {bare.launches} = "
+        f"{ours.launches / bare.launches:.2f} x  one call, trace on, same points and chunks",
         flush=True,
     )
 

@@ -57,8 +57,8 @@ def test_top5_walk_equals_five_captum_calls():
 def test_bare_passes_and_counts_run():
     built = heldout.build("convnext_atto", "tiny")
     bare = heldout.bare_passes(built, 16, 0)
-    ops, syncs = heldout.count(bare)
-    assert ops > 0 and syncs == 0
+    counts = heldout.count(bare)
+    assert counts.ops > 0 and counts.syncs == 0
 
 
 def test_unknown_names_are_refused():
