@@ -11,7 +11,7 @@ export function gapLevel(relativeGap) {
   const share = Math.abs(relativeGap);
   if (share < 0.01) return { level: "good", word: "complete" };
   if (share < 0.05) return { level: "fair", word: "close" };
-  return { level: "poor", word: "gap" };
+  return { level: "poor", word: "incomplete" }; // not "gap": the badge reads "<word>: gap 6.24%"
 }
 
 /** A relative gap as the badge prints it. */

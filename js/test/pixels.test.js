@@ -115,6 +115,8 @@ describe("path helpers", () => {
     expect(gapLevel(0.009).level).toBe("good");
     expect(gapLevel(-0.03).level).toBe("fair");
     expect(gapLevel(0.2).level).toBe("poor");
+    // the badge prints "<word>: gap 20.00%", so no level's word may be "gap" itself
+    expect([0.009, 0.03, 0.2].map((gap) => gapLevel(gap).word)).toEqual(["complete", "close", "incomplete"]);
   });
 });
 
