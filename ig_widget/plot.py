@@ -75,7 +75,7 @@ def clip_threshold(values: Any, clip: float = 99.0) -> float:
     return float(magnitudes[min(index, len(magnitudes) - 1)])
 
 
-def top_mass_mask(values: Any, mass: float = 0.5) -> np.ndarray:
+def top_mass_mask(values: Any, mass: float = schema.OUTLINE_MASS) -> np.ndarray:
     """The fewest features, largest |value| first, that together hold `mass` of the total |value|."""
     if not 0.0 < mass <= 1.0:
         raise ValueError(f"mass={mass!r} must be a fraction of the attribution mass in (0, 1]")
@@ -111,7 +111,7 @@ def image_heatmap(
     display: str = "overlay",
     opacity: float = 0.6,
     clip: float = 99.0,
-    mass: float = 0.5,
+    mass: float = schema.OUTLINE_MASS,
     colorbar: bool = True,
     title: str | None = None,
     ax: Axes | None = None,

@@ -60,6 +60,7 @@ SCORE_COLOUR, SUM_COLOUR = "#e08214", "#8073ac"
 # neither palette (CIELAB distance 39 to the nearest colour of either table; amber #ffb000 was 21 from
 # PuOr's orange), reading on dark and light pixels alike.
 OUTLINE_COLOUR = "#ff4000"
+OUTLINE_MASS = 0.5  # the outline display encloses the pixels holding this share of the attribution mass
 
 
 def palette() -> dict:
@@ -70,6 +71,7 @@ def palette() -> dict:
         "score": SCORE_COLOUR,
         "sum": SUM_COLOUR,
         "outline": OUTLINE_COLOUR,
+        "outline_mass": OUTLINE_MASS,
         "legend_displays": list(LEGEND_DISPLAYS),
         "blended_displays": list(BLENDED_DISPLAYS),
     }

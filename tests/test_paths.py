@@ -117,16 +117,16 @@ def test_blur_kernels_hold_no_subnormal_numbers():
 
 
 def test_guided_ig_waits_for_the_device_a_few_times_per_call_not_per_move(digits):
-    """The feature moves run on the host (one gradient read per step, counted as a copy to the CPU only
-    on a GPU): no `float()` or `bool()` of a tensor per move. Before, 6 reads per step (170 at 32 steps
-    on the small CNN); now 5 per call at any number of steps."""
+    """The feature moves run on the host: one gradient read per step (`op_counts` counts it on the CPU
+    too, as the copy it is on a GPU), no `float()` or `bool()` of a tensor per move. Before, 6 reads per
+    step (170 at 32 steps on the small CNN); now one per step and a few per call."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from op_counts import count
 
     model, images, _ = digits
     for steps in (8, 32):
         syncs = count(lambda steps=steps: igw.guided_integrated_gradients(model, images[:1], target=3, steps=steps))[1]
-        assert syncs <= 6, (steps, syncs)
+        assert syncs <= steps + 7, (steps, syncs)
 
 
 def test_blur_ig_reads_nothing_from_the_device_per_chunk(digits):

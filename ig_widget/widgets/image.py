@@ -36,6 +36,15 @@ from .payload import completeness, floats, printed_input, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
 PATHS = ("straight", "blur", "guided")  # the path control's choices: IG, Blur IG, Guided IG
+# The controls a path ignores, with the reason the view gives when it disables them.
+UNUSED_BY_PATH = {
+    "blur": {"baseline": "Blur IG starts from the input blurred at the largest sigma: no baseline is used"},
+    "guided": {
+        "rule": "Guided IG takes one gradient per step at the step's start (its own Riemann sum): no rule is used"
+    },
+}
+# What a checks result was computed for: the panel marks it stale when one of these changes.
+CHECKED_SETTINGS = ("target", "baseline", "rule", "steps", "path", "idgi")
 BLUR_SIGMA = 50.0  # Blur IG's start (the paper's), or half the image's longer side when that is less
 
 
@@ -105,7 +114,13 @@ class ImageExplainer(ExplainerWidget):
             idgi=idgi,
             **kwargs,
         )
-        self.choices = {**self.choices, "path": list(PATHS), "display": list(DISPLAY_MODES)}
+        self.choices = {
+            **self.choices,
+            "path": list(PATHS),
+            "display": list(DISPLAY_MODES),
+            "unused": UNUSED_BY_PATH,
+            "checked": list(CHECKED_SETTINGS),
+        }
         self._caches = {(self.path, self.idgi): self._cache}  # each path keeps its results (the base's cache)
         self.outputs = self._top_outputs()
         self.on_msg(self._on_message)
@@ -131,14 +146,8 @@ class ImageExplainer(ExplainerWidget):
         result = self.explanation
         if result is None:
             raise AttributionInputError("no explanation to check yet: the last computation failed (see .error)")
-        settings = {
-            "target": request.target,
-            "baseline": request.baseline,
-            "rule": request.rule,
-            "steps": request.steps,
-            "path": path,
-            "idgi": idgi,
-        }
+        values = {**request._asdict(), "path": path, "idgi": idgi}
+        settings = {name: values[name] for name in CHECKED_SETTINGS}
         self.checks = {"for": settings, "running": True}
 
         def method(model, x, target=None):

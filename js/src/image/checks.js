@@ -10,7 +10,8 @@ import { decodeArray } from "../decode.js";
 import { paletteLuts, pixelCanvas, signedPixels } from "../dataset/pixels.js";
 import { element, staticPage } from "../frame.js";
 
-const SETTINGS = ["target", "baseline", "rule", "steps", "path", "idgi"];
+/** What a checks result is computed for (the kernel's list): a change of one makes it stale. */
+const checkedSettings = (model) => model.get("choices")?.checked ?? [];
 const CURVE_WIDTH = 160;
 const CURVE_HEIGHT = 60;
 const SVG = "http://www.w3.org/2000/svg";
@@ -90,7 +91,7 @@ export function createChecksPanel(model, { on }) {
       state.textContent = "running…";
       return;
     }
-    const stale = SETTINGS.filter((name) => checks.for[name] !== model.get(name));
+    const stale = checkedSettings(model).filter((name) => checks.for[name] !== model.get(name));
     state.textContent = stale.length
       ? `run for other settings (${stale.map((name) => `${name} ${checks.for[name]}`).join(", ")})`
       : `for path ${checks.for.path}${checks.for.idgi ? " · IDGI" : ""}, baseline ${checks.for.baseline}, ${checks.for.steps} steps`;
@@ -157,7 +158,7 @@ export function createChecksPanel(model, { on }) {
     }
   }
   on("change:checks", show);
-  for (const name of SETTINGS) on(`change:${name}`, show);
+  for (const name of checkedSettings(model)) on(`change:${name}`, show);
   show();
   return { root };
 }

@@ -6,13 +6,6 @@
 import { labelledSelect, uniqueId } from "../controls.js";
 import { staticPage } from "../frame.js";
 
-const NOT_USED = {
-  blur: { baseline: "Blur IG starts from the input blurred at the largest sigma: no baseline is used" },
-  guided: {
-    rule: "Guided IG takes one gradient per step at the step's start (its own Riemann sum): no rule is used",
-  },
-};
-
 /** A labelled checkbox; `onChange(checked)` on user change. */
 function labelledCheckbox(labelText, checked, onChange) {
   const root = document.createElement("span");
@@ -48,7 +41,7 @@ export function pathMethodControls(model, { on, send, onRefused }, settings) {
     "IDGI keeps only each gradient's component along the score's direction; its gap is zero by construction";
   const page = staticPage(model);
   const showUnused = () => {
-    const unused = NOT_USED[model.get("path")] || {};
+    const unused = model.get("choices")?.unused?.[model.get("path")] || {}; // from the kernel: what each path ignores
     for (const [name, root] of Object.entries(settings)) {
       const select = root?.querySelector("select");
       if (!select || page) continue;

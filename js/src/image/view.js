@@ -34,7 +34,6 @@ import { pathMethodControls } from "./paths.js";
 import { createProbe } from "./probe.js";
 import { cellAt, cellBlock, decodeImageResult, inputValues, valuesPerPixel } from "./result.js";
 
-const OUTLINE_MASS = 0.5; // outlines enclose the pixels holding half of the shown attribution mass
 const OUTLINE_SIZE = 192; // small images are enlarged to about this many pixels so outlines are thin lines
 
 function mapPanel(title, name) {
@@ -133,7 +132,7 @@ export function renderImage({ model, el }) {
         outlinePixels(
           upscale(r.image, r.width, r.height, outlineScale, 3),
           upscale(
-            valuesPerPixel(r, massMask(r.attributions, OUTLINE_MASS, mode)),
+            valuesPerPixel(r, massMask(r.attributions, model.get("palette").outline_mass, mode)),
             r.width,
             r.height,
             outlineScale,
