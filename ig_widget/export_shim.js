@@ -12,10 +12,7 @@
 const STATE_TYPE = "application/vnd.jupyter.widget-state+json";
 const VIEW_TYPE = "application/vnd.jupyter.widget-view+json";
 const PRECOMPUTED_TYPE = "application/vnd.ig-widget.precomputed+json";
-// Which changes need the kernel comes with the page: export.py writes schema.REQUEST_KEYS for every view
-// (export_html, export_notebook_html). Only a page `jupyter nbconvert --to ig_widget_html` writes on its
-// own carries none; for it, an explainer's keys (tests/test_schema.py holds them to the schema's).
-const EXPLAINER_REQUEST_KEYS = ["target", "baseline", "rule", "steps"];
+const REQUEST_KEYS_TYPE = "application/vnd.ig-widget.request-keys+json";
 const RESULT_KEYS = ["result", "status", "error", "progress"];
 const NOTE =
   "Static page: the slider, hover and the results saved with the page work here; anything else needs " +
@@ -132,7 +129,11 @@ class StaticModel {
 /** The precomputed results, plus the result the widget was saved with (an nbconvert page has only
  * that one), so that going back to it works too. */
 function withSavedResult(state, precomputed) {
-  const keys = precomputed?.keys ?? EXPLAINER_REQUEST_KEYS;
+  // Which changes need the kernel: the view's precomputed entry, else schema.REQUEST_KEYS, which page.py
+  // writes into every page (a page `jupyter nbconvert --to ig_widget_html` makes has no precomputed
+  // entries); a view the schema names no keys for is taken as an explainer, as the image view.
+  const byView = readJson(REQUEST_KEYS_TYPE) ?? {};
+  const keys = precomputed?.keys ?? byView[state._view] ?? byView.image ?? [];
   const entries = [...(precomputed?.entries ?? [])];
   if (keys.every((key) => key in state) && RESULT_KEYS.every((key) => key in state) && state.result?.kind) {
     const request = Object.fromEntries(keys.map((key) => [key, state[key]]));

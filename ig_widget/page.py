@@ -10,10 +10,13 @@ import json
 import pathlib
 from typing import Any
 
+from .schema import REQUEST_KEYS
+
 SHIM = pathlib.Path(__file__).with_name("export_shim.js")
 STATE_TYPE = "application/vnd.jupyter.widget-state+json"
 VIEW_TYPE = "application/vnd.jupyter.widget-view+json"
 PRECOMPUTED_TYPE = "application/vnd.ig-widget.precomputed+json"
+REQUEST_KEYS_TYPE = "application/vnd.ig-widget.request-keys+json"
 
 
 def view_script(model_id: str) -> str:
@@ -22,8 +25,10 @@ def view_script(model_id: str) -> str:
 
 
 def page_scripts(state: dict | None, precomputed: dict | None = None) -> str:
-    """The data and the shim that render every view placeholder of a page."""
+    """The data and the shim that render every view placeholder of a page. Every page carries
+    schema.REQUEST_KEYS (which changes of each view need the kernel), so the shim copies none."""
     parts = [] if state is None else [_json_script(STATE_TYPE, state)]
+    parts.append(_json_script(REQUEST_KEYS_TYPE, {view: list(keys) for view, keys in REQUEST_KEYS.items()}))
     if precomputed:
         parts.append(_json_script(PRECOMPUTED_TYPE, precomputed))
     parts.append(f'<script type="module">\n{_safe_script(SHIM.read_text(encoding="utf-8"))}\n</script>')

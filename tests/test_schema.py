@@ -444,8 +444,11 @@ def test_request_keys_are_the_views_requests():
     synced = igw.GenerationExplainer.class_trait_names(sync=True)
     assert set(schema.REQUEST_KEYS["generation"]) <= set(synced)
     shim = (pathlib.Path(schema.__file__).parent / "export_shim.js").read_text(encoding="utf-8")
-    (fallback,) = re.findall(r"const EXPLAINER_REQUEST_KEYS = (\[.*?\]);", shim)
-    assert tuple(json.loads(fallback)) == schema.REQUEST_KEYS["image"]
+    assert "REQUEST_KEYS_TYPE" in shim and '"target", "baseline"' not in shim  # no copy of the keys
+    from ig_widget.page import REQUEST_KEYS_TYPE, page_scripts
+
+    (written,) = re.findall(rf'<script type="{re.escape(REQUEST_KEYS_TYPE)}">(.*?)</script>', page_scripts(None))
+    assert json.loads(written) == {view: list(keys) for view, keys in schema.REQUEST_KEYS.items()}
 
 
 def test_the_contract_imports_only_the_standard_library():
