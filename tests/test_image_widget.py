@@ -57,7 +57,11 @@ def test_traits_and_top_prediction(explainer, digits):
         "path",
         "sign",
         "display",
-    }  # menus sent by the kernel (schema.py)
+        "unused",
+        "checked",
+    }  # menus sent by the kernel (schema.py), the controls each path ignores, what a check is for
+    assert explainer.choices["unused"]["blur"].keys() == {"baseline"}
+    assert explainer.choices["unused"]["guided"].keys() == {"rule"}
 
 
 def test_payload_matches_the_attribution_result(explainer, digits):

@@ -123,6 +123,14 @@ class PathRecorder:
         return _trace(self.alphas, self.weights, self.scores, self.gradients, self.increments, self.weighted, points)
 
 
+def _own(reduced: Tensor, source: Tensor) -> Tensor:
+    """`reduced`, copied when it is a smaller view into `source` (a reducer that slices): kept for the
+    whole walk, a view would hold every chunk's full gradients alive."""
+    if reduced.numel() < source.numel() and reduced.untyped_storage().data_ptr() == source.untyped_storage().data_ptr():
+        return reduced.clone()
+    return reduced
+
+
 def _trace(
     alphas: Tensor,
     weights: Tensor,
@@ -172,19 +180,28 @@ class StepRecorder:
             self.buffers.add(steps, rows, scores, gradients, first_step)
             return
         if self.difference.shape[0] == 1:  # x - x' broadcasts over the chunk's points as it is
-            increments = self.reducer(gradients * self.difference)
+            product = gradients * self.difference
         else:
-            by_step = gradients.view(-1, *self.difference.shape)
-            increments = self.reducer((by_step * self.difference).view_as(gradients))
-        self.pieces.append((scores, self.reducer(gradients), increments))  # per point; by step at the end
+            product = (gradients.view(-1, *self.difference.shape) * self.difference).view_as(gradients)
+        pieces = (scores, _own(self.reducer(gradients), gradients), _own(self.reducer(product), product))
+        self.pieces.append(pieces)  # per point; by step at the end
 
     def finish(self, points: Tensor | None = None) -> PathTrace:
         if self.buffers is not None:
             return self.buffers.finish(points)
         steps, batch = len(self.alphas), self.difference.shape[0]
-        joined = [torch.cat(kept) if len(kept) > 1 else kept[0] for kept in zip(*self.pieces)]
+        columns = [list(column) for column in zip(*self.pieces)]  # scores, gradients, increments
+        self.pieces = []
+        joined = []
+        for column in columns:  # each joined, then its pieces let go: never every piece and every join at once
+            joined.append(torch.cat(column) if len(column) > 1 else column[0])
+            column.clear()
+        del columns
         scores, gradients, increments = (each.view(steps, batch, *each.shape[1:]) for each in joined)
-        return _trace(self.alphas, self.weights, scores, gradients, increments, points=points)
+        del joined
+        # In place: the joined increments are this recorder's own (a fresh product, or a fresh join)
+        increments.mul_(self.weights.view((-1,) + (1,) * (increments.ndim - 1)))
+        return PathTrace(self.alphas, self.weights, scores, gradients, increments.cumsum_(dim=0), points)
 
 
 class PathWalk:
