@@ -60,7 +60,7 @@ def integrate_path(
         walk, streamed, values, diagnoses = walked
     else:
         walk, streamed, values, diagnoses, rule, steps = _walk_after_probe(
-            forward, x, baseline, targets, options, top_k, path, fixed, starts_at_baseline
+            forward, x, baseline, targets, options, top_k, path, starts_at_baseline
         )
     scores = walk.scores
     finished = [streamed.finish(index, reducer) for index in range(len(scores))]
@@ -139,7 +139,6 @@ def _walk_after_probe(
     options: PathOptions,
     top_k: int | None,
     path: CurvedPath | None,
-    fixed: tuple | None,
     starts_at_baseline: bool,
 ) -> tuple:
     """The walk after a gradient-free pass at the input (and at the baseline, where the path does not
@@ -159,8 +158,7 @@ def _walk_after_probe(
         )
         rule, steps = nested_rule(rule), len(alphas)
     else:
-        alphas = torch.as_tensor(fixed[0], dtype=x.dtype, device=x.device)
-        weights = torch.as_tensor(fixed[1], dtype=x.dtype, device=x.device)
+        alphas, weights = path_tensors(rule, steps, x.dtype, x.device)
         walk.deferred = []  # the path's finite flag, read below with the other checks
         streamed = walk.stream(alphas, weights, reducer, baseline_values, values)
     return walk, streamed, values, diagnoses, rule, steps
