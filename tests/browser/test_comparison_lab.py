@@ -9,7 +9,7 @@ import time
 
 import lab_driver
 import pytest
-from test_export_offline import open_offline
+from offline_page import open_offline
 
 import ig_widget as igw
 

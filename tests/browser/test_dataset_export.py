@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_export_offline import open_offline
+from offline_page import open_offline
 from torch import nn
 
 import ig_widget as igw

@@ -8,6 +8,7 @@ import pathlib
 import anywidget
 import pytest
 import traitlets
+from offline_page import open_offline
 
 import ig_widget as igw
 
@@ -53,25 +54,6 @@ class ProbeWidget(anywidget.AnyWidget):
     pixels = traitlets.Bytes(bytes(range(16))).tag(sync=True)
     level = traitlets.Int(0).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
-
-
-def open_offline(browser, path: pathlib.Path):
-    """Open a file:// page with every other request aborted; returns (page, the URLs it tried)."""
-    page = browser.new_page()
-    attempted: list[str] = []
-    page_url = path.resolve().as_uri()
-
-    def only_the_file(route):
-        if route.request.url == page_url:
-            route.continue_()
-        else:
-            attempted.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_the_file)
-    page.goto(page_url)
-    page.wait_for_selector("body[data-igw-rendered]")
-    return page, attempted
 
 
 def canvas_pixels(page, index: int = 0, selector: str = "canvas") -> list[int]:

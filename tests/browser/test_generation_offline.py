@@ -5,9 +5,8 @@ the reason instead of leaving the menu disagreeing with the matrix."""
 
 from __future__ import annotations
 
-import pathlib
-
 import pytest
+from offline_page import open_offline
 
 import ig_widget as igw
 from ig_widget.generation_examples import copy_prompt, copy_task_model
@@ -15,25 +14,6 @@ from ig_widget.generation_examples import copy_prompt, copy_task_model
 pytestmark = pytest.mark.browser
 
 COLOURS = "spans => spans.map(s => s.style.backgroundColor)"
-
-
-def open_offline(browser, path: pathlib.Path):
-    """Open a file:// page with every other request aborted; returns (page, the URLs it tried)."""
-    page = browser.new_page()
-    attempted: list[str] = []
-    page_url = path.resolve().as_uri()
-
-    def only_the_file(route):
-        if route.request.url == page_url:
-            route.continue_()
-        else:
-            attempted.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_the_file)
-    page.goto(page_url)
-    page.wait_for_selector("body[data-igw-rendered]")
-    return page, attempted
 
 
 def test_generation_page_works_offline_and_refuses_what_it_cannot_answer(browser, tmp_path, artifacts):
