@@ -11,6 +11,8 @@ import threading
 import time
 from typing import NamedTuple
 
+import pytest
+
 from ig_widget.widgets.scheduler import RequestScheduler, Superseded
 
 TIMEOUT = 10.0
@@ -37,7 +39,11 @@ class Fake:
 
     CHUNKS = 3
 
-    def __init__(self, listed=(0, 1, 2), fail_on: int | None = None, shows_listed: bool = False):
+    def __init__(
+        self, listed=(0, 1, 2), fail_on: int | None = None, shows_listed: bool = False, preview: str | None = None
+    ):
+        """preview: None (no preview hook), "coarse" (a 1-step stand-in), "none" (the hook declines: a
+        fast model), "fails" (the stand-in raises)."""
         self.calls: list[tuple[str, list[Ask]]] = []
         self.finished: list[list[Ask]] = []
         self.stopped: list[list[Ask]] = []
@@ -52,17 +58,47 @@ class Fake:
         self.errors: list[BaseException] = []
         self.progress: list[float] = []
         self.computing = 0
+        self.previewed: list[tuple[Ask, dict]] = []
+        self.events: list[str] = []  # "preview", "show", in the order the view got them
+        self.preview_gate = threading.Event()  # the preview passes it at each progress call
+        self.preview_gate.set()
+        self.preview_kind = preview
+        hooks = {} if preview is None else {"preview": self.preview, "show_preview": self.show_preview}
         self.scheduler = RequestScheduler(
             compute=lambda request, progress: self.compute_many([request], progress, "one")[0],
             compute_many=lambda requests, progress: self.compute_many(requests, progress, "many"),
             listed=lambda request: [Ask(t, request.steps) for t in self.listed_targets],
-            show=self.shown.append,
+            show=self.show,
             show_error=self.errors.append,
             show_progress=self.progress.append,
             show_computing=self._computing,
             capacity=lambda: 8,
             shows_listed=shows_listed,
+            **hooks,
         )
+
+    def show(self, payload):
+        self.events.append("show")
+        self.shown.append(payload)
+
+    def show_preview(self, request, computed):
+        self.events.append("preview")
+        self.previewed.append((request, computed[1]))
+
+    def preview(self, request, progress):
+        if self.preview_kind == "none":
+            return None
+        self.calls.append(("preview", [request]))
+        try:
+            for chunk in range(self.CHUNKS):
+                assert self.preview_gate.wait(TIMEOUT), "the test never opened the preview's gate"
+                progress(chunk + 1, self.CHUNKS)
+        except Superseded:
+            self.stopped.append(["preview", request])
+            raise
+        if self.preview_kind == "fails":
+            raise FloatingPointError("the preview gave NaN")
+        return f"preview {request}", {"target": request.target, "steps": 1, "preview_of": request.steps}
 
     def _computing(self):
         self.computing += 1
@@ -219,6 +255,78 @@ def test_a_walk_for_settings_left_behind_is_not_shown_beside_the_new_request():
     fake.scheduler.wait(TIMEOUT)
     assert [Ask(0, 4), Ask(2, 4)] in fake.stopped
     assert fake.shown == [{"target": 1, "steps": 4}, {"target": 1, "steps": 16}, {"target": 1, "steps": 16}]
+
+
+def test_a_preview_is_shown_first_then_replaced_by_the_wanted_result_and_never_cached():
+    fake = Fake(preview="coarse")
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.calls == [("preview", [Ask(1, 4)]), ("one", [Ask(1, 4)]), ("many", [Ask(0, 4), Ask(2, 4)])]
+    assert fake.previewed == [(Ask(1, 4), {"target": 1, "steps": 1, "preview_of": 4})]
+    assert fake.events == ["preview", "show"] and fake.shown == [{"target": 1, "steps": 4}]
+    assert len(fake.progress) == Fake.CHUNKS  # the refinement's progress only, not the preview's
+    assert all(payload.get("preview_of") is None for payload in fake.scheduler.payloads().values())
+    fake.scheduler.request(Ask(0, 4))  # cached: no preview, no computation
+    fake.scheduler.wait(TIMEOUT)
+    assert len(fake.calls) == 3 and fake.events == ["preview", "show", "show"]
+
+
+def test_a_preview_the_owner_declines_costs_nothing():
+    fake = Fake(preview="none")  # a fast model: the hook says no
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.previewed == [] and fake.events == ["show"]
+    assert [how for how, _ in fake.calls] == ["one", "many"]
+
+
+def test_a_failed_preview_is_skipped_and_the_wanted_result_still_comes():
+    fake = Fake(preview="fails")
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.previewed == [] and fake.errors == [] and fake.shown == [{"target": 1, "steps": 4}]
+
+
+def test_a_newer_request_stops_a_preview_in_flight_and_it_is_never_shown():
+    fake = Fake(preview="coarse")
+    fake.preview_gate.clear()
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: fake.calls)  # the preview is in flight, held at its first chunk
+    fake.scheduler.request(Ask(2, 4))
+    fake.preview_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.stopped[0] == ["preview", Ask(1, 4)]
+    assert [request for request, _ in fake.previewed] == [Ask(2, 4)]  # the old preview never reached the view
+    assert fake.shown == [{"target": 2, "steps": 4}]
+    assert ("one", [Ask(1, 4)]) not in fake.calls
+
+
+def test_a_newer_request_during_the_refinement_supersedes_it_and_gets_its_own_preview():
+    fake = Fake(preview="coarse")
+    fake.gate.clear()  # the refinement ("one") is held; the preview passes
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: fake.previewed)
+    fake.scheduler.request(Ask(1, 8))  # More steps while the preview is on screen
+    fake.gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert [Ask(1, 4)] in fake.stopped and [Ask(1, 4)] not in fake.finished
+    assert [request for request, _ in fake.previewed] == [Ask(1, 4), Ask(1, 8)]
+    assert fake.shown == [{"target": 1, "steps": 8}]
+    assert fake.events == ["preview", "preview", "show"]
+
+
+def test_preview_and_show_preview_come_together():
+    with pytest.raises(ValueError, match="preview and show_preview"):
+        RequestScheduler(
+            compute=None,
+            compute_many=None,
+            listed=None,
+            show=None,
+            show_error=None,
+            show_progress=None,
+            show_computing=None,
+            capacity=None,
+            preview=lambda request, progress: None,
+        )
 
 
 def test_the_scheduler_imports_nothing_of_widgets():

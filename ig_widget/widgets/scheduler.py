@@ -16,6 +16,11 @@ request) says so with `shows_listed=True`: the walk's progress and failure are t
 wanted result is already on screen, and `show` is called again with the wanted payload when the walk
 lands, so the view can draw the rows that came with it.
 
+A slow model can show a coarse result first: `preview(request, progress)` computes a cheap stand-in for
+the wanted request (fewer steps of the same method) or returns None when none is worth it (a fast model
+pays nothing); `show_preview(request, computed)` puts it on screen while the wanted request itself is
+computed and then shown in its place. A preview is never cached: only final results are.
+
 Nothing here knows about widgets or traits: the owner passes the computations and what to do with
 their results as functions (`tests/test_scheduler.py` drives it with a fake computation and real
 threads). A request is any hashable value with `settings()`: what it shares with the requests that
@@ -53,6 +58,9 @@ class RequestScheduler:
     shows_listed: the view shows the listed results too (default False: only the wanted one); then
     show_progress and show_error also follow the walk over the listed requests at the wanted request's
     settings, and show(wanted payload) is called again once that walk's results are cached.
+    preview(request, progress) -> (result, payload) or None: a coarse stand-in computed before a wanted
+    request that is not cached; show_preview(request, computed) is called, under `lock`, when it is
+    ready and still wanted (the view keeps status "computing"). Both or neither.
     """
 
     def __init__(
@@ -68,12 +76,17 @@ class RequestScheduler:
         capacity: Callable[[], int],
         remember: Callable[[Any, Computed], None] | None = None,
         shows_listed: bool = False,
+        preview: Callable[[Any, Progress], Computed | None] | None = None,
+        show_preview: Callable[[Any, Computed], None] | None = None,
     ):
+        if (preview is None) != (show_preview is None):
+            raise ValueError("preview and show_preview come together: give both or neither")
         self._compute, self._compute_many, self._listed = compute, compute_many, listed
         self._show, self._show_error = show, show_error
         self._show_progress, self._show_computing = show_progress, show_computing
         self._capacity = capacity
         self._shows_listed = shows_listed
+        self._preview, self._show_preview_callback = preview, show_preview
         self._remember = remember or self.store
         self.lock = threading.Lock()  # guards the cache, `wanted`, the walk in flight, and what is shown
         self._compute_lock = threading.Lock()  # one computation at a time
@@ -137,8 +150,10 @@ class RequestScheduler:
             self._compute_listed(request)
 
     def _compute_wanted(self, request: Schedulable) -> bool:
-        """Compute the wanted request alone and show it; False when it failed or was replaced."""
+        """Compute the wanted request alone (after its preview, if any) and show it; False when it failed
+        or was replaced."""
         try:
+            self._compute_preview(request)
             computed = self._compute(request, self._reporter(lambda: self.wanted == request))
         except Superseded:
             return False
@@ -152,6 +167,23 @@ class RequestScheduler:
             if self.wanted == request:
                 self._show(computed[1])
         return True
+
+    def _compute_preview(self, request: Schedulable) -> None:
+        """Show a coarse stand-in for `request` first, when the owner gives one. Raises Superseded when
+        the request was replaced meanwhile; a failed preview is skipped (the request itself reports)."""
+        if self._preview is None:
+            return
+        try:
+            computed = self._preview(request, self._reporter(lambda: self.wanted == request, ()))
+        except Superseded:
+            raise
+        except Exception:  # the full computation fails the same way and shows the error, or succeeds
+            return
+        if computed is None:
+            return
+        with self.lock:
+            if self.wanted == request and request not in self.cache:
+                self._show_preview_callback(request, computed)
 
     def _compute_listed(self, request: Schedulable) -> None:
         """Compute the listed requests not yet cached at the request's settings, in one walk."""

@@ -103,7 +103,7 @@ def guided_integrated_gradients(
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)
     forward = plain_forward(isolated_model(model))
-    scores, values, baseline_values = probe_many(forward, x, [target], output, None, baseline=base)
+    scores, values, baseline_values, _ = probe_many(forward, x, [target], output, None, baseline=base)
     score, value = scores[0], values[0]
     base_value = baseline_values[0] if baseline_values is not None else score_at(forward, score, base)
     walk = _GuidedWalk(forward, score, x, base, steps, fraction, max_dist, options)
