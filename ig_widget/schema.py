@@ -35,6 +35,7 @@ REQUEST_KEYS = {
     "image": ("target", "baseline", "rule", "steps"),
     "text": ("target", "baseline", "rule", "steps"),
     "generation": ("target_kind", "alternative", "baseline", "rule", "steps"),
+    "comparison": ("target",),  # MethodComparison (widgets/comparison.py)
 }
 CLIP_RANGE = (50.0, 100.0)  # the clip percentile of attribution mass
 

@@ -13,13 +13,30 @@ import { contract, installCanvasMock, mockModel, recordingPayload, revive } from
 const done = revive(fixture.done);
 const partial = revive(fixture.partial);
 
-function render(result) {
+function render(result, extra = {}) {
   const el = document.createElement("div");
   document.body.replaceChildren(el);
-  const model = mockModel({ _view: "comparison", palette: fixture.palette, result });
+  const model = mockModel({
+    _view: "comparison",
+    palette: fixture.palette,
+    labels: fixture.labels,
+    target: fixture.target,
+    result,
+    ...extra,
+  });
+  const custom = [];
+  const on = model.on;
+  model.on = (event, handler) => {
+    if (event === "msg:custom") custom.push(handler);
+    on(event, handler);
+  };
+  /** A custom message from the kernel. */
+  model.message = (content) => custom.forEach((handler) => handler(content, []));
   const cleanup = widget.render({ model, el });
   return { el, model, cleanup };
 }
+
+const targetMenu = (el) => el.querySelector(".igw-cmp-header select");
 
 const card = (el, name) => [...el.querySelectorAll(".igw-cmp-card")].find((c) => c.dataset.method === name);
 
@@ -80,6 +97,48 @@ describe("method comparison view", () => {
     const { el } = render(done);
     expect(el.querySelector(".igw-cmp-title").textContent).toBe(`Target: ${done.target_label}`);
     expect(el.querySelector(".igw-cmp-title b")).toBeNull();
+    const options = [...targetMenu(el).options].map((option) => option.textContent);
+    expect(options).toEqual(fixture.labels); // "cat <b>" and an <img> label stay text
+    expect(el.querySelector(".igw-cmp-header select img, .igw-cmp-header select b")).toBeNull();
+  });
+
+  it("the Target menu shows the kernel's target and sends the one chosen, as an index", () => {
+    const { el, model } = render(done);
+    const menu = targetMenu(el);
+    expect(menu.value).toBe(String(fixture.target));
+    expect(el.querySelector(".igw-cmp-header label").textContent).toBe("Target");
+    menu.value = "3";
+    menu.dispatchEvent(new Event("change"));
+    expect(model.saved.at(-1)).toEqual({ target: 3 });
+    model.update("target", 0); // set in Python: the menu follows
+    expect(menu.value).toBe("0");
+  });
+
+  it("a target the kernel refuses snaps back with the kernel's reason", () => {
+    const { el, model } = render(done);
+    const menu = targetMenu(el);
+    menu.value = "2";
+    menu.dispatchEvent(new Event("change"));
+    model.state.target = fixture.target; // the kernel's value came back
+    model.message({ type: "refused", names: ["target"], message: "target=2 is not a class index" });
+    expect(menu.value).toBe(String(fixture.target));
+    const note = el.querySelector(".igw-cmp-header .igw-control-note");
+    expect([note.hidden, note.textContent]).toEqual([false, "target=2 is not a class index"]);
+  });
+
+  it("on a saved page, the menu is disabled and cards never computed say so", () => {
+    const note = "Static page: this needs a running kernel";
+    const page = { note, keys: ["target"], requests: [{ target: fixture.target }] };
+    const { el } = render(partial, { _static_page: page });
+    const menu = targetMenu(el);
+    expect(menu.disabled).toBe(true);
+    expect(el.querySelector(".igw-cmp-header .igw-control").title).toBe(note);
+    const pending = [...el.querySelectorAll(".igw-cmp-card[data-pending=true] .igw-cmp-pending")];
+    expect(pending).toHaveLength(partial.names.length - 2);
+    for (const card of pending) expect(card.textContent).toBe("not computed when this page was saved");
+    expect(el.querySelector(".igw-cmp-status").textContent).toBe(
+      `2 of ${partial.names.length} methods: saved while the kernel was still computing`,
+    );
   });
 
   it("shows the kernel's error", () => {

@@ -1,6 +1,7 @@
 """The method comparison in a real JupyterLab: the cards fill in as the kernel computes each method, every
-printed number is the number Python holds (formatted here from the kernel's own floats), and the page
-that export_html writes shows the same offline."""
+printed number is the number Python holds (formatted here from the kernel's own floats), another target
+picked in the view's menu is computed again (and one set in Python moves the menu), and the page that
+export_html writes shows the same offline, also when exported mid-way (the missing cards say so)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ NOTEBOOK = [
     "        held = [dict(name=m.name, gap=m.gap, relative_gap=m.relative_gap, deletion_area=m.deletion_area,\n"
     "                     insertion_area=m.insertion_area, sanity_ssim=m.sanity_ssim, sanity_passed=m.sanity_passed)\n"
     "                for m in w.compared]\n"
-    "        pathlib.Path('comparison_held.json').write_text(json.dumps(held))\n"
+    "        text = json.dumps(dict(target=change['new']['target'], methods=held))\n"
+    "        pathlib.Path('comparison_held.json').write_text(text)\n"
     "w.observe(report, names='result')\n"
     "w",
 ]
@@ -63,25 +65,55 @@ RECORD_DONE = """new MutationObserver(() => {
 }).observe(document, { childList: true, subtree: true });"""
 
 
-def test_method_comparison_in_jupyterlab(lab, page, run_notebook, artifacts):
-    page.add_init_script(RECORD_DONE)
-    run_notebook("comparison.ipynb", NOTEBOOK, wait_for=".igw-cmp-card", timeout=90)
-    deadline = time.time() + 120
+def finished_cards(page, timeout: float = 120) -> list[dict]:
+    deadline = time.time() + timeout
     while time.time() < deadline:
         cards = page.evaluate(CARD_FIELDS)
         if cards and not any(card["pending"] for card in cards):
-            break
+            return cards
         time.sleep(0.2)
-    assert len(cards) == 8 and not any(card["pending"] for card in cards)
-    seen = page.evaluate("() => window.__cmpDone")
-    assert seen == sorted(seen) and seen[-1] == 8 and len(seen) > 1, seen  # cards filled in as computed
+    raise TimeoutError(f"the cards were not all computed within {timeout} s")
 
-    held = json.loads(lab_driver.wait_for_file(lab.root / "comparison_held.json", timeout=60))
+
+def held_for(lab, target: int) -> list[dict]:
+    """The floats the kernel holds for `target`, once its comparison is done."""
+    text = lab_driver.wait_for_file(
+        lab.root / "comparison_held.json", timeout=120, predicate=lambda text: json.loads(text)["target"] == target
+    )
+    return json.loads(text)["methods"]
+
+
+def check_printed(cards: list[dict], held: list[dict]) -> None:
     assert [card["name"] for card in cards] == [method["name"] for method in held]
     for card, method in zip(cards, held):
         assert card["fields"] == expected_texts(method), method["name"]
-    assert "Target: " in page.locator(".igw-cmp-title").inner_text()
+
+
+def test_method_comparison_in_jupyterlab(lab, page, run_notebook, artifacts):
+    page.add_init_script(RECORD_DONE)
+    run_notebook("comparison.ipynb", NOTEBOOK, wait_for=".igw-cmp-card", timeout=90)
+    cards = finished_cards(page)
+    assert len(cards) == 8
+    seen = page.evaluate("() => window.__cmpDone")
+    assert seen == sorted(seen) and seen[-1] == 8 and len(seen) > 1, seen  # cards filled in as computed
+    menu = page.locator(".igw-cmp-header select")
+    first = int(menu.input_value())
+    check_printed(cards, held_for(lab, first))
     page.locator(".igw").screenshot(path=str(artifacts / "comparison_lab.png"))
+
+    # another target, picked in the view: the kernel computes every card again for it
+    other = (first + 1) % 10
+    menu.select_option(str(other))
+    page.wait_for_selector(".igw-cmp-card[data-pending=true]", timeout=30_000)
+    check_printed(finished_cards(page), held_for(lab, other))
+    assert page.locator(".igw-cmp-header select option:checked").inner_text() == igw_label(other)
+    page.locator(".igw").screenshot(path=str(artifacts / "comparison_lab_other_target.png"))
+
+
+def igw_label(index: int) -> str:
+    from ig_widget.examples import DIGIT_LABELS
+
+    return DIGIT_LABELS[index]
 
 
 def test_an_exported_comparison_shows_the_same_offline(browser, tmp_path, artifacts):
@@ -104,3 +136,37 @@ def test_an_exported_comparison_shows_the_same_offline(browser, tmp_path, artifa
     )
     assert len(drawn) == 9 and all(colours > 2 for colours in drawn)  # the input and eight maps, drawn
     page.screenshot(path=str(artifacts / "comparison_offline.png"), full_page=True)
+
+
+def test_a_comparison_exported_mid_way_says_which_cards_are_missing(browser, tmp_path, artifacts):
+    import threading
+
+    from ig_widget.examples import DIGIT_LABELS, train_digits_cnn
+
+    model, images, _ = train_digits_cnn(size=8, epochs=4, seed=0)
+    done, released = bytearray(1), threading.Event()
+
+    def gated(x):  # holds the comparison's worker once three methods are computed
+        if threading.current_thread() is not threading.main_thread() and done[0] >= 3:
+            assert released.wait(60)
+        return model(x)
+
+    widget = igw.MethodComparison(gated, images[0], labels=DIGIT_LABELS, steps=8, sanity=False)
+    widget.observe(lambda change: done.__setitem__(0, len(change["new"]["methods"])), "result")
+    deadline = time.time() + 60
+    while len(widget.compared) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    try:
+        path = igw.export_html(widget, tmp_path / "midway.html")
+    finally:
+        released.set()
+    widget.wait()
+    page, attempted = open_offline(browser, path)
+    assert attempted == []
+    cards = page.evaluate(CARD_FIELDS)
+    assert [card["pending"] for card in cards] == [False] * 3 + [True] * 5
+    missing = page.locator(".igw-cmp-card[data-pending=true] .igw-cmp-pending").all_inner_texts()
+    assert missing == ["not computed when this page was saved"] * 5
+    assert "saved while the kernel was still computing" in page.locator(".igw-cmp-status").inner_text()
+    assert page.locator(".igw-cmp-header select").is_disabled()  # no kernel: no other target
+    page.screenshot(path=str(artifacts / "comparison_offline_midway.png"), full_page=True)
