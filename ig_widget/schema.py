@@ -139,6 +139,7 @@ IMAGE_OPTIONAL = {
     "path_images": "image",  # a curved path's points, [steps, H, W, 3]
     "input": "array",  # the model's input as float32 where the bytes do not reproduce it
     "input_error": "list[float]",  # else, per channel, the most the bytes miss it by
+    "preview": {"final_steps": "int"},  # a coarse preview shown while the request at final_steps computes
 }
 
 TEXT = {

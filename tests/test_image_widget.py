@@ -13,7 +13,7 @@ from ipywidgets.widgets.widget import _remove_buffers
 from PIL import Image
 from torch import nn
 
-from ig_widget import ImageExplainer, integrated_gradients
+from ig_widget import ImageExplainer, integrated_gradients, schema
 from ig_widget.encode import decode_array, max_error
 from ig_widget.examples import DIGIT_LABELS
 from ig_widget.widgets.explainer import BUNDLE
@@ -281,7 +281,8 @@ class EngineCalls:
 def test_listed_outputs_are_precomputed_in_one_walk_and_clicks_need_no_computation(digits, monkeypatch):
     model, images, _ = digits
     calls = EngineCalls(monkeypatch)
-    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=16)
+    # no preview: on a loaded machine even this model's estimate can pass PREVIEW_ABOVE_S, adding a call
+    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=16, preview=None)
     widget.wait()
     listed = [row["index"] for row in widget.outputs]
     assert calls.single == [listed[0]] and calls.multi == [listed[1:]]  # the shown target first, alone
@@ -313,7 +314,7 @@ def test_a_click_on_a_target_the_walk_is_computing_waits_for_that_walk(digits, m
 
     monkeypatch.setattr(image_module, "integrated_gradients_multi", held_multi)
     calls = EngineCalls(monkeypatch)
-    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=8)
+    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=8, preview=None)
     assert walking.wait(10)
     second = widget.outputs[1]["index"]
     widget.target = second
@@ -355,3 +356,117 @@ def test_a_label_set_as_target_after_construction_becomes_its_index(explainer):
         explainer.target = 2.5
     assert explainer.target == 2
     explainer.wait()  # class 2 may be outside the listed ones: let its computation finish
+
+
+def shown_results(widget) -> list[dict]:
+    """Every payload the view is sent from now on, in order."""
+    shown = []
+    widget.observe(lambda change: shown.append(change["new"]), names="result")
+    return shown
+
+
+def view_numbers_equal(widget) -> None:
+    """The numbers the view prints (map cells, completeness) are those of `widget.explanation`."""
+    result, payload = widget.explanation, widget.result
+    assert payload["steps"] == result.steps
+    np.testing.assert_array_equal(
+        decode_array(payload["attributions"]), result.attributions[0].sum(dim=0).float().numpy()
+    )
+    for name, values in (("score", result.score), ("gap", result.gap), ("relative_gap", result.relative_gap)):
+        assert payload["completeness"][name] == float(values[0])
+
+
+def test_a_preview_is_shown_while_the_request_computes_then_replaced_in_place(digits, monkeypatch):
+    model, images, _ = digits
+    import ig_widget.widgets.image as image_module
+
+    refining, release = threading.Event(), threading.Event()
+    real_single = image_module.integrated_gradients
+
+    def held_single(*args, **kwargs):  # the full request waits for the test; the preview passes
+        if kwargs["steps"] == 16:
+            refining.set()
+            assert release.wait(10)
+        return real_single(*args, **kwargs)
+
+    monkeypatch.setattr(image_module, "integrated_gradients", held_single)
+    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=16, preview=2)
+    assert refining.wait(10)
+    # the preview is on screen: it says so, the status stays "computing", and explanation is what is shown
+    assert widget.result["preview"] == {"final_steps": 16} and widget.result["steps"] == 2
+    assert widget.status == "computing" and widget.progress == 0.0
+    schema.check_payload(widget.result)
+    view_numbers_equal(widget)
+    expected = integrated_gradients(model, images[3:4], target=widget.target, steps=2)
+    torch.testing.assert_close(widget.explanation.attributions, expected.attributions, atol=1e-5, rtol=0)
+    assert widget.computed_payloads() == {}  # never cached: an export never shows a stale preview
+    shown = shown_results(widget)
+    release.set()
+    widget.wait()
+    assert widget.status == "done" and "preview" not in widget.result and widget.result["steps"] == 16
+    assert "preview" not in shown[0] and shown[0]["steps"] == 16  # the final replaced the preview first
+    view_numbers_equal(widget)
+    expected = integrated_gradients(model, images[3:4], target=widget.target, steps=16)
+    torch.testing.assert_close(widget.explanation.attributions, expected.attributions, atol=1e-5, rtol=0)
+    assert all("preview" not in payload for payload in widget.computed_payloads().values())
+    shown.clear()
+    widget.target = widget.outputs[1]["index"]  # cached by the listed walk: no preview
+    assert widget.status == "done" and [("preview" in payload) for payload in shown] == [False]
+
+
+def test_a_fast_model_gets_no_preview_and_a_slow_one_does(digits, monkeypatch):
+    model, images, _ = digits
+    calls = EngineCalls(monkeypatch)
+    # One thread: two on a loaded 2-core machine wait tens of ms for each other in any pass, and the
+    # estimate would rightly say that this machine is slow.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fast = ImageExplainer(model, images[3], steps=16)  # "auto": its prediction pass took a millisecond
+        shown = shown_results(fast)
+        fast.wait()
+    finally:
+        torch.set_num_threads(threads)
+    assert fast.preview_steps(fast.current_request()) is None
+    assert calls.single == [fast.target] and all("preview" not in payload for payload in shown)
+
+    class Slow(nn.Module):  # 60 ms a pass: 16 steps at 3 passes a step are estimated at 2.9 s
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, x):
+            time.sleep(0.06)
+            return self.inner(x)
+
+    slow = ImageExplainer(Slow(), images[3], steps=16)
+    slow.wait()
+    assert slow.preview_steps(slow.current_request()) == 4
+    assert slow.preview_steps(slow.current_request()._replace(steps=4)) is None  # not fewer steps: none
+    assert calls.single[1:] == [slow.target, slow.target]  # the 4-step preview, then the request
+    assert slow.status == "done" and "preview" not in slow.result
+    view_numbers_equal(slow)
+    never = ImageExplainer(Slow(), images[3], steps=16, preview=None)
+    assert never.preview_steps(never.current_request()) is None
+    never.wait()
+    assert "preview" not in never.result
+
+
+def test_a_control_change_during_the_refinement_supersedes_it(digits):
+    model, images, _ = digits
+    slow = SlowCounted(model)
+    widget = ImageExplainer(slow, images[0], steps=400, preview=2)
+    while "preview" not in widget.result:  # the preview is shown, the 400 steps are computing
+        time.sleep(0.005)
+    widget.steps = 8
+    widget.wait()
+    assert widget.result["steps"] == 8 and "preview" not in widget.result and widget.status == "done"
+    assert slow.batches.count(50) < 8, "the superseded refinement ran to the end"
+    view_numbers_equal(widget)
+
+
+@pytest.mark.parametrize("preview", ["yes", 0, True, 2.5])
+def test_a_bad_preview_setting_is_refused(digits, preview):
+    model, images, _ = digits
+    with pytest.raises(ValueError, match=rf"preview={preview!r} is not a preview setting"):
+        ImageExplainer(model, images[3], preview=preview)

@@ -3,7 +3,9 @@ hooks a subclass fills in (compute one request, compute several in one walk, nam
 
 When and where a request is computed is `RequestScheduler`'s job (`scheduler.py`): a cached result is
 shown at once, otherwise a background thread computes it, a newer request replaces an older one, and
-the other listed outputs at the same settings follow in one multi-target walk.
+the other listed outputs at the same settings follow in one multi-target walk. A subclass may offer a
+coarse preview of a slow request (`_preview`): shown with status "computing" until the request itself
+replaces it, and `explanation` meanwhile returns the preview's result, the one the view shows.
 """
 
 from __future__ import annotations
@@ -107,7 +109,10 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
             show_computing=self._show_computing,
             capacity=lambda: max(CACHE_SIZE, 2 * len(self.outputs)),
             remember=lambda request, computed: self._remember(request, computed),
+            preview=lambda request, progress: self._preview(request, progress),
+            show_preview=lambda request, computed: self._show_preview(request, computed),
         )
+        self._previewed: tuple[Request, tuple[Any, dict]] | None = None  # the preview on screen, if any
         super().__init__(
             choices={"baseline": list(self.baseline_names), "rule": list(RULES), "sign": list(SIGN_MODES)},
             limits=limits(),
@@ -141,6 +146,10 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
     def _compute_many(self, requests: list[Request], progress: Callable[[int, int], None]) -> list[tuple[Any, dict]]:
         """`_compute` for requests that differ only in target, in one walk along the path."""
         raise NotImplementedError
+
+    def _preview(self, request: Request, progress: Callable[[int, int], None]) -> tuple[Any, dict] | None:
+        """A coarse (result, payload) to show while `request` computes, or None for no preview (default)."""
+        return None
 
     def _label_names(self) -> list[str]:
         """One name per class, in class order (what a target given as a string is looked up in)."""
@@ -191,9 +200,14 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
 
     @property
     def explanation(self) -> Any:
-        """The attribution result behind the view, or None while it is being computed."""
-        cached = self._scheduler.cached(self.current_request())
-        return cached[0] if cached else None
+        """The attribution result behind the view: the final one, or while it is being computed its coarse
+        preview when one is shown (its payload says `preview`), else None. `wait()` waits for the final one."""
+        request = self.current_request()
+        cached = self._scheduler.cached(request)
+        if cached:
+            return cached[0]
+        previewed = self._previewed
+        return previewed[1][0] if previewed is not None and previewed[0] == request else None
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         """The live view, plus a picture and a text line for front ends that cannot run widgets
@@ -219,13 +233,24 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         return [Request(output["index"], *request.settings()) for output in self.outputs]
 
     def _show_computing(self) -> None:
+        self._previewed = None
         self.status, self.progress = "computing", 0.0
+
+    def _show_preview(self, request: Request, computed: tuple[Any, dict]) -> None:
+        """Show a preview of `request` while the request itself computes (status stays "computing")."""
+        self._previewed = (request, computed)
+        with self.hold_sync():
+            self.result = computed[1]
+            self.error = ""
+            self.progress = 0.0
+            self.status = "computing"
 
     def _remember(self, request: Request, computed: tuple[Any, dict]) -> None:
         """Keep a computed result (a subclass may pick the cache it goes to)."""
         self._scheduler.store(request, computed)
 
     def _show(self, payload: dict) -> None:
+        self._previewed = None
         with self.hold_sync():
             self.result = payload
             self.error = ""

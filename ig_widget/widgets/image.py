@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import numbers
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -46,6 +48,14 @@ UNUSED_BY_PATH = {
 # What a checks result was computed for: the panel marks it stale when one of these changes.
 CHECKED_SETTINGS = ("target", "baseline", "rule", "steps", "path", "idgi")
 BLUR_SIGMA = 50.0  # Blur IG's start (the paper's), or half the image's longer side when that is less
+# The coarse preview (issue 15: a first map within 2 s on a slow model). A request whose estimate is above
+# PREVIEW_ABOVE_S shows a PREVIEW_STEPS-step result of the same path, baseline and rule first. The
+# estimate is the constructor's prediction pass times PASSES_PER_STEP per path point: a backward pass
+# costs about two forward ones, and that first pass is the slowest (one-off allocations), so the estimate
+# errs towards a preview. A tiny model's estimate is milliseconds: it never pays for one.
+PREVIEW_ABOVE_S = 2.0
+PREVIEW_STEPS = 4
+PASSES_PER_STEP = 3
 
 
 class ImageExplainer(ExplainerWidget):
@@ -62,6 +72,13 @@ class ImageExplainer(ExplainerWidget):
     min(50, half its longer side) to the image; the baseline does not apply) or "guided" (Guided IG from
     the baseline; its own left Riemann sum, so the rule does not apply). `idgi=True` applies IDGI on
     any of them (its gap is zero by construction). The alpha slider shows each path's own points.
+
+    `preview`: a slow model first shows a coarse result of the same path, baseline and rule at fewer
+    steps, then replaces it in place with the requested one; the badge says "preview" meanwhile and
+    `explanation` is the preview's result until the final one lands (`wait()` waits for that). "auto"
+    (default) previews at PREVIEW_STEPS steps when the constructor's prediction pass says a request
+    takes more than PREVIEW_ABOVE_S seconds; an int previews every uncached request at that many steps
+    (when fewer than `steps`); None never previews.
     """
 
     display = traitlets.Enum(DISPLAY_MODES, "heat").tag(sync=True)  # its colours are the legend's (README)
@@ -88,9 +105,11 @@ class ImageExplainer(ExplainerWidget):
         output: str = "logit",
         top_k: int = 5,
         score_kind: str | None = None,
+        preview: str | int | None = "auto",
         **kwargs: Any,
     ):
         check_explainer_arguments(model, output, score_kind)
+        self._preview_setting = _check_preview(preview)
         x, original = prepare_input(image, preprocess)
         device = model_device(model)
         self._model, self._output = model, output
@@ -233,6 +252,28 @@ class ImageExplainer(ExplainerWidget):
             return  # computed on a path the view has left
         super()._show(payload)
 
+    def _show_preview(self, request: Request, computed: tuple) -> None:
+        if (computed[1]["path"], computed[1]["idgi"]) == (self.path, self.idgi):  # else a path the view has left
+            super()._show_preview(request, computed)
+
+    def preview_steps(self, request: Request) -> int | None:
+        """The steps of the preview shown before `request` is computed, or None for no preview."""
+        setting = self._preview_setting
+        if setting == "auto":
+            estimate = self._forward_seconds * PASSES_PER_STEP * request.steps
+            setting = PREVIEW_STEPS if estimate > PREVIEW_ABOVE_S else None
+        return setting if setting is not None and setting < request.steps else None
+
+    def _preview(self, request: Request, progress: Callable[[int, int], None]) -> tuple | None:
+        """The same path, baseline and rule at `preview_steps` steps, in one chunk where memory allows; its
+        payload's `preview` names the steps of the result that will replace it."""
+        steps = self.preview_steps(request)
+        if steps is None:
+            return None
+        coarse = request._replace(steps=steps)
+        result, payload = self._compute(coarse, progress, batch_size=min(steps, auto_batch_size(self._x[0], 1, steps)))
+        return result, {**payload, "preview": {"final_steps": request.steps}}
+
     def _label_names(self) -> list[str]:
         return self._labels
 
@@ -244,7 +285,9 @@ class ImageExplainer(ExplainerWidget):
         check_input(self._x, self._model, name="image")
         model = isolated_model(self._model)
         with torch.no_grad():
+            started = time.perf_counter()
             raw = output_tensor(first_model_call(lambda x, rows: model(x), self._x, None))
+            self._forward_seconds = time.perf_counter() - started  # the model's own pass: what "auto" goes by
         if not isinstance(raw, Tensor) or raw.ndim != 2 or raw.shape[0] != 1:
             shape = tuple(raw.shape) if isinstance(raw, Tensor) else type(raw).__name__
             raise AttributionInputError(
@@ -258,10 +301,14 @@ class ImageExplainer(ExplainerWidget):
             self._logits, probabilities, self._score_kind, self._top_k, self.target, self._labels.__getitem__
         )
 
-    def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[AttributionResult, dict]:
+    def _compute(
+        self, request: Request, progress: Callable[[int, int], None], batch_size: int | None = None
+    ) -> tuple[AttributionResult, dict]:
+        """(result, payload) of `request` on the shown path; `batch_size`: path points per chunk (default
+        `_batch_size`: enough chunks for a moving progress bar)."""
         path, idgi = self.path, self.idgi
         if path != "straight":
-            return self._compute_many([request], progress)[0]
+            return self._compute_many([request], progress, batch_size)[0]
         result = integrated_gradients(
             self._model,
             self._x,
@@ -269,7 +316,7 @@ class ImageExplainer(ExplainerWidget):
             baseline=request.baseline,
             steps=request.steps,
             rule=request.rule,
-            batch_size=self._batch_size(request.steps),
+            batch_size=batch_size or self._batch_size(request.steps),
             output=self._output,
             progress=progress,
             trace_reduce=self._grid.trace_reducer(),
@@ -278,10 +325,11 @@ class ImageExplainer(ExplainerWidget):
         return result, self._encode(result, request, path, idgi)
 
     def _compute_many(
-        self, requests: list[Request], progress: Callable[[int, int], None]
+        self, requests: list[Request], progress: Callable[[int, int], None], batch_size: int | None = None
     ) -> list[tuple[AttributionResult, dict]]:
         path, idgi = self.path, self.idgi  # read once: the results say which path they were computed on
         first = requests[0]
+        batch_size = batch_size or self._batch_size(first.steps)
         common = dict(output=self._output, progress=progress, trace_reduce=self._grid.trace_reducer(), idgi=idgi)
         if path == "straight":
             results = integrated_gradients_multi(
@@ -291,7 +339,7 @@ class ImageExplainer(ExplainerWidget):
                 baseline=first.baseline,
                 steps=first.steps,
                 rule=first.rule,
-                batch_size=self._batch_size(first.steps),
+                batch_size=batch_size,
                 **common,
             )
         elif path == "blur":  # one walk per target: the blur path has no multi-target walk yet
@@ -303,7 +351,7 @@ class ImageExplainer(ExplainerWidget):
                     steps=request.steps,
                     rule=request.rule,
                     max_sigma=self._blur_sigma(),
-                    batch_size=self._batch_size(request.steps),
+                    batch_size=batch_size,
                     **common,
                 )
                 for request in requests
@@ -413,6 +461,16 @@ def _path_label(path: str, idgi: bool, sigma: float) -> str:
         "guided": "Guided IG's path (features moved so far)",
     }[path]
     return f"{name} · IDGI" if idgi else name
+
+
+def _check_preview(preview: Any) -> str | int | None:
+    if preview is None or preview == "auto":
+        return preview
+    if isinstance(preview, numbers.Integral) and not isinstance(preview, bool) and preview >= 1:
+        return int(preview)
+    raise AttributionInputError(
+        f"preview={preview!r} is not a preview setting; use 'auto', a number of steps (an int >= 1) or None"
+    )
 
 
 def _check_labels(labels: Sequence[str] | None, count: int) -> list[str]:
