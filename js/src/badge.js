@@ -3,6 +3,10 @@
 // tell the colours apart, and the raw numbers are in the tooltip. Below it, a note says what the last
 // "More steps" did to the gap, and why the gap resists more steps when the kernel found out (the
 // completeness payload's `diagnosis`), so the button never looks like it did nothing.
+//
+// A coarse preview (a slow model's first map, issue 15) carries `preview: {final_steps}` beside its
+// completeness: the badge then names it a preview with its own steps and its own gap, says what replaces
+// it, and keeps it out of the "More steps" comparison (nobody asked for those steps).
 
 import { formatNumber, operand } from "./chart.js";
 
@@ -50,7 +54,16 @@ export function stepsNote(before, after) {
     : `More steps barely shrank the gap: ${numbers}.`;
 }
 
-/** Build the badge; `onMoreSteps()` is the "more steps" button. Returns {root, button, badge, note, update(c, steps)}. */
+/** What the badge says under a preview at `steps` steps while the `finalSteps`-step result computes
+ * (`refining`), or once the kernel stopped without it (an error). */
+export function previewNote(steps, finalSteps, refining = true) {
+  return refining
+    ? `A quick ${steps}-step preview: refining to ${finalSteps} steps, which will replace it here.`
+    : `A quick ${steps}-step preview: the ${finalSteps}-step result was not computed.`;
+}
+
+/** Build the badge; `onMoreSteps()` is the "more steps" button. Returns {root, button, badge, note,
+ * update(c, steps), setStatus(status)}: the kernel's status says whether a preview is still being refined. */
 export function createBadge(onMoreSteps) {
   const root = document.createElement("div");
   root.className = "igw-badge-row";
@@ -68,6 +81,16 @@ export function createBadge(onMoreSteps) {
 
   let shown = null; // the last {completeness, steps} shown
   let raised = null; // {before, after} when the steps were raised for the same target and baseline
+  let lines = () => []; // the note's lines for what is shown
+  let refining = true; // the kernel is computing (a preview shown is being refined)
+
+  function showNote() {
+    const shownLines = lines().filter(Boolean);
+    note.replaceChildren(
+      ...shownLines.map((line) => Object.assign(document.createElement("div"), { textContent: line })),
+    );
+    note.hidden = shownLines.length === 0;
+  }
 
   function remember(completeness, steps) {
     const next = { completeness, steps };
@@ -89,24 +112,31 @@ export function createBadge(onMoreSteps) {
     badge,
     note,
     update(completeness, steps) {
-      remember(completeness, steps);
+      const preview = completeness.preview ?? null;
+      if (!preview) remember(completeness, steps);
       const { level, word } = gapLevel(completeness.relative_gap);
       badge.dataset.level = level;
-      badge.textContent = `${word}: gap ${gapPercent(completeness.relative_gap)}`;
+      badge.dataset.preview = preview ? "true" : "false";
+      badge.textContent = preview
+        ? `preview, ${steps} steps: gap ${gapPercent(completeness.relative_gap)}`
+        : `${word}: gap ${gapPercent(completeness.relative_gap)}`;
       const details = completenessDetails(completeness);
       badge.title = details;
       badge.setAttribute("aria-label", `${badge.textContent}. ${details}`);
-      button.title = `Recompute with ${steps * 2} steps`;
-      button.setAttribute("aria-label", `More steps: recompute with ${steps * 2} steps`);
-      const lines = [
-        raised && stepsNote(raised.before, raised.after),
+      const more = (preview ? preview.final_steps : steps) * 2; // what the button asks for
+      button.title = `Recompute with ${more} steps`;
+      button.setAttribute("aria-label", `More steps: recompute with ${more} steps`);
+      const compared = raised && stepsNote(raised.before, raised.after);
+      lines = () => [
+        preview ? previewNote(steps, preview.final_steps, refining) : compared,
         completeness.diagnosis?.message,
-      ].filter(Boolean);
-      note.replaceChildren(
-        ...lines.map((line) => Object.assign(document.createElement("div"), { textContent: line })),
-      );
-      note.hidden = lines.length === 0;
+      ];
+      showNote();
       note.dataset.kind = completeness.diagnosis?.kind ?? "";
+    },
+    setStatus(status) {
+      refining = status === "computing";
+      showNote();
     },
   };
 }

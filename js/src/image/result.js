@@ -15,8 +15,14 @@ export function decodeImageResult(payload) {
   const mapWidth = payload.map_width ?? width;
   const mapHeight = payload.map_height ?? height;
   const perCell = [Math.ceil(height / mapHeight), Math.ceil(width / mapWidth)]; // image pixels per map cell
+  const explanation = decodeExplanation(payload);
   return {
-    ...decodeExplanation(payload),
+    ...explanation,
+    // a coarse preview's completeness says so (the badge names it; `preview` is {final_steps})
+    completeness: payload.preview
+      ? { ...explanation.completeness, preview: payload.preview }
+      : explanation.completeness,
+    preview: payload.preview ?? null,
     width,
     height,
     count: width * height,

@@ -297,6 +297,9 @@ export function renderImage({ model, el }) {
   root.addEventListener("mouseout", leaveMap);
 
   on("change:result", drawResult);
+  const showRefining = () => badge.setStatus(model.get("status")); // a preview's note: refining, or not
+  on("change:status", showRefining);
+  showRefining();
   const showOpacity = () =>
     opacity.setDisabled(
       !(palette.blended_displays ?? []).includes(model.get("display")),
