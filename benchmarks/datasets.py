@@ -2,26 +2,49 @@
 over the same path points (the floor) and against Captum's IntegratedGradients in a DataLoader loop at
 equal steps and internal batch size; and one process against two under torchrun.
 
-    python benchmarks/datasets.py compare [--model digits|resnet18] [--count N] [--steps S] [--unit U] [--batch B]
-                                          [--threads T] [--repeats R]
+    python benchmarks/datasets.py all [--quick]     # every figure of issue 16 in one command (below)
+    python benchmarks/datasets.py compare [--model digits|resnet18] [--count N] [--steps S] [--unit U]
+                                          [--batch B] [--size P] [--threads T] [--repeats R] [--device D]
     python benchmarks/datasets.py scaling [--count N]   # torchrun with 1, then 2 processes (1 thread each)
-    python benchmarks/datasets.py counts [--model ...]  # operator calls and host syncs per unit vs the floor
+    python benchmarks/datasets.py counts [--model ...]  # per unit: rows through the model, operators, syncs
+    python benchmarks/datasets.py profile [--model ...] # torch.profiler: the operators ours adds to the floor
 
-Not part of CI. `compare` interleaves the three contenders (median of --repeats rounds) and reports
-wall time and process CPU time (steadier on a shared machine). Under torchrun this file is also the
-worker (`worker` mode).
+`all` runs, one after the other: `compare` on the digits CNN (1024 test digits repeated, 32 steps,
+unit 64, 512 rows per pass, 5 repeats) and on a ResNet-18 (random weights, 10 classes, 3 x 64 x 64,
+32 examples, 16 steps, unit 16, 64 rows per pass, 3 repeats), both on one torch thread; `counts` for
+both; `scaling` on 4096 digits. `--quick` shrinks every size and repeat (a smoke run of the command,
+not figures). Not part of CI.
+
+What is compared (the same examples, steps, Gauss-Legendre points and rows per pass for all three):
+- ours: `attribute_dataset(model, (x, y), out=..., steps, unit, batch_size)`: the whole run, store
+  written (the empty output folder is made before the clock and removed after it).
+- floor: the same path points, step-major per unit as the engine walks them, `batch` rows per forward
+  pass, one forward and one input-gradient backward pass each and nothing else, on a copy of the model
+  with frozen parameters (ours runs a twin whose parameters are detached: neither computes weight
+  gradients). Ours adds to it x and x' riding in each unit's first chunk (2 rows per example) and
+  everything around the walk.
+- Captum: `IntegratedGradients(model).attribute(xb, target=yb, n_steps, method="gausslegendre",
+  internal_batch_size=batch, return_convergence_delta=True)` per DataLoader batch of `unit` examples,
+  on the model as given (as a user calls it; its parameters require gradients).
+Contenders run interleaved, one round each per repeat, after one warm-up each; the median of the
+repeats is printed for wall time and process CPU time (all threads: ours' loader and writer threads
+count). Under torchrun this file is also the worker (`worker` mode).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
@@ -32,6 +55,17 @@ from models import ResNet18  # noqa: E402
 
 from ig_widget.attribution.quadrature import path_points  # noqa: E402
 from ig_widget.datasets import attribute_dataset  # noqa: E402
+
+# `all`: (label, compare/counts arguments), full and --quick
+PRESETS = {
+    "digits": {"model": "digits", "count": 1024, "steps": 32, "unit": 64, "batch": 512, "size": 8, "repeats": 5},
+    "resnet18": {"model": "resnet18", "count": 32, "steps": 16, "unit": 16, "batch": 64, "size": 64, "repeats": 3},
+}
+QUICK = {
+    "digits": {"count": 256, "repeats": 2},
+    "resnet18": {"count": 8, "steps": 4, "unit": 4, "batch": 16, "size": 32, "repeats": 1},
+}
+SCALING_COUNT, SCALING_QUICK_COUNT = 4096, 512
 
 
 def workload(name: str, count: int, size: int, seed: int = 0):
@@ -48,128 +82,244 @@ def workload(name: str, count: int, size: int, seed: int = 0):
     return model, torch.rand(count, 3, size, size), torch.randint(0, 10, (count,))
 
 
-def ours(model, x, y, steps, unit, batch):
+@dataclass
+class Contender:
+    """`run()` is timed; `prepare()` and `clean()` (the output folder) are not."""
+
+    run: Callable[[], None]
+    prepare: Callable[[], None] = lambda: None
+    clean: Callable[[], None] = lambda: None
+
+
+def ours(model, x, y, steps, unit, batch) -> Contender:
+    folder: list[pathlib.Path] = []
+
+    def prepare():
+        folder.append(pathlib.Path(tempfile.mkdtemp()))
+
     def run():
-        folder = tempfile.mkdtemp()
-        try:
-            attribute_dataset(
-                model,
-                (x, y),
-                out=pathlib.Path(folder) / "run",
-                steps=steps,
-                unit=unit,
-                batch_size=batch,
-                progress=False,
-            )
-        finally:
-            shutil.rmtree(folder)
+        attribute_dataset(
+            model, (x, y), out=folder[-1] / "run", steps=steps, unit=unit, batch_size=batch, progress=False
+        )
 
-    return run
+    def clean():
+        shutil.rmtree(folder.pop())
+
+    return Contender(run, prepare, clean)
 
 
-def floor(model, x, y, steps, unit, batch):
-    """The same points through the model, forward and backward, and nothing else."""
-    alphas = torch.tensor(path_points("gausslegendre", steps)[0], dtype=x.dtype)
-    for p in model.parameters():
+def floor(model, x, y, steps, unit, batch) -> Contender:
+    """The same points through the model, forward and backward, and nothing else: per unit the points
+    step-major (point k * U + b is alpha_k x_b, as the engine walks the black baseline), `batch` rows per
+    pass, on a frozen copy of the model (the model given to the others is not touched)."""
+    alphas = torch.tensor(path_points("gausslegendre", steps)[0], dtype=x.dtype, device=x.device)
+    frozen = copy.deepcopy(model)
+    for p in frozen.parameters():
         p.requires_grad_(False)
 
     def run():
         for start in range(0, len(x), unit):
             xb, yb = x[start : start + unit], y[start : start + unit]
-            points = (alphas.view(-1, 1, 1, 1, 1) * xb).reshape(-1, *xb.shape[1:])
+            points = (alphas.view(-1, *(1,) * xb.ndim) * xb).reshape(-1, *xb.shape[1:])
             targets = yb.repeat(steps)
             for chunk in range(0, len(points), batch):
                 part = points[chunk : chunk + batch].requires_grad_(True)
-                score = model(part).gather(1, targets[chunk : chunk + batch, None]).sum()
+                score = frozen(part).gather(1, targets[chunk : chunk + batch, None]).sum()
                 torch.autograd.grad(score, part)
 
-    return run
+    return Contender(run)
 
 
-def captum(model, x, y, steps, unit, batch):
+def captum(model, x, y, steps, unit, batch) -> Contender:
     from captum.attr import IntegratedGradients
 
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=unit)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x.cpu(), y.cpu()), batch_size=unit)
     method = IntegratedGradients(model)
 
     def run():
         for xb, yb in loader:
             method.attribute(
-                xb,
-                target=yb,
+                xb.to(x.device),
+                target=yb.to(x.device),
                 n_steps=steps,
                 method="gausslegendre",
                 internal_batch_size=batch,
                 return_convergence_delta=True,
             )
 
-    return run
+    return Contender(run)
 
 
-def timed(run):
-    wall, cpu = time.perf_counter(), time.process_time()
-    run()
-    return time.perf_counter() - wall, time.process_time() - cpu
+def timed(contender: Contender, device: torch.device) -> tuple[float, float]:
+    contender.prepare()
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        contender.run()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        contender.clean()
 
 
-def compare(arguments):
+def _load() -> str:
+    try:
+        one, five, fifteen = os.getloadavg()
+        return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
+    except OSError:
+        return "load average unknown"
+
+
+def compare(arguments) -> dict[str, tuple[float, float]]:
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
+    device = torch.device(arguments.device)
     model, x, y = workload(arguments.model, arguments.count, arguments.size)
+    model, x, y = model.to(device), x.to(device), y.to(device)
     contenders = {
         name: make(model, x, y, arguments.steps, arguments.unit, arguments.batch)
         for name, make in (("ours", ours), ("floor", floor), ("captum", captum))
     }
-    for run in contenders.values():
-        run()  # warm-up
+    before = _load()
+    for contender in contenders.values():
+        timed(contender, device)  # warm-up
     times = {name: [] for name in contenders}
     for _ in range(arguments.repeats):
-        for name, run in contenders.items():
-            times[name].append(timed(run))
+        for name, contender in contenders.items():
+            times[name].append(timed(contender, device))
+    shape = "x".join(map(str, x.shape[1:]))
     print(
-        f"{arguments.model}: {arguments.count} examples, {arguments.steps} steps, unit {arguments.unit}, "
-        f"{arguments.batch} rows per pass, {torch.get_num_threads()} threads, median of {arguments.repeats}"
+        f"{arguments.model} ({shape}, {device.type}): {arguments.count} examples, {arguments.steps} steps, "
+        f"unit {arguments.unit}, {arguments.batch} rows per pass, {torch.get_num_threads()} threads, "
+        f"median of {arguments.repeats} interleaved rounds ({before}; after: {_load().removeprefix('load average ')})"
     )
     medians = {name: tuple(sorted(column)[len(column) // 2] for column in zip(*rows)) for name, rows in times.items()}
     for name, (wall, cpu) in medians.items():
         print(f"  {name:7s} {arguments.count / wall:8.1f} examples/s wall  {arguments.count / cpu:8.1f} examples/s CPU")
     for clock, index in (("wall", 0), ("CPU", 1)):
         print(
-            f"  {clock}: ours / floor = {medians['floor'][index] / medians['ours'][index]:.2f}x, "
-            f"ours / Captum = {medians['captum'][index] / medians['ours'][index]:.2f}x"
+            f"  {clock:4s}: ours / floor = {medians['floor'][index] / medians['ours'][index]:.2f}x (goal 0.9x), "
+            f"ours / Captum = {medians['captum'][index] / medians['ours'][index]:.2f}x (goal 1.5x)"
         )
+    return medians
 
 
-def counts(arguments):
-    """Operator calls and host synchronisations per unit (benchmarks/op_counts.py's OpCounter, this
-    thread only: the store's writer thread runs no torch operators), as the difference between a run
-    of two units and a run of one, so the per-run work (the store, the model's identity) cancels out."""
+class _RowCounter(torch.nn.Module):
+    """Wraps a model; counts rows through its forward passes and rows its backward passes reach (a hook
+    on the output: the engine's twin runs without the user's module hooks). The counts live in a dict,
+    which the twin shares."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner = inner
+        self.counts = {"passes": 0, "forward rows": 0, "backward rows": 0}
+
+    def _backward(self, gradient):
+        self.counts["backward rows"] += gradient.shape[0]
+
+    def forward(self, x):
+        self.counts["passes"] += 1
+        self.counts["forward rows"] += x.shape[0]
+        output = self.inner(x)
+        if output.requires_grad:
+            output.register_hook(self._backward)
+        return output
+
+
+def counts(arguments) -> None:
+    """Per unit, deterministic: rows through the model's forward and backward passes, operator calls
+    and host synchronisations (benchmarks/op_counts.py's OpCounter; operators of this thread only, the
+    writer's and loader's threads run outside the dispatch mode, and host reads counted in this thread
+    only: the writer's copies to the host are not waits of the compute loop), as the difference
+    between a run of two units and a run of one, so the per-run work (the store, the model's identity,
+    the output's width) cancels out."""
     from op_counts import OpCounter
 
+    class ThisThread(OpCounter):
+        def _counting(self, original):
+            counting, main = super()._counting(original), threading.get_ident()
+
+            def read(tensor, *args, **kwargs):
+                if threading.get_ident() == main:
+                    return counting(tensor, *args, **kwargs)
+                return original(tensor, *args, **kwargs)
+
+            return read
+
+    torch.set_num_threads(1)
     model, x, y = workload(arguments.model, 2 * arguments.unit, arguments.size)
     measured = {}
     for units in (1, 2):
         rows = units * arguments.unit
-        contenders = {
-            "ours": ours(model, x[:rows], y[:rows], arguments.steps, arguments.unit, arguments.batch),
-            "floor": floor(model, x[:rows], y[:rows], arguments.steps, arguments.unit, arguments.batch),
-        }
-        for name, run in contenders.items():
-            run()  # warm-up, uncounted
-            with OpCounter() as counter:
-                run()
-            measured[name, units] = (counter.ops, counter.syncs)
+        for name, make in (("ours", ours), ("floor", floor)):
+            wrapped = _RowCounter(model)
+            contender = make(wrapped, x[:rows], y[:rows], arguments.steps, arguments.unit, arguments.batch)
+            timed(contender, torch.device("cpu"))  # warm-up, uncounted
+            wrapped.counts.update(dict.fromkeys(wrapped.counts, 0))
+            if name == "floor":  # the floor runs a frozen copy: its counter is the copy's
+                wrapped = None
+            contender.prepare()
+            try:
+                with ThisThread() as counter:
+                    contender.run()
+            finally:
+                contender.clean()
+            measured[name, units] = (counter.ops, counter.syncs, wrapped)
     print(
-        f"{arguments.model}: per unit of {arguments.unit} examples, {arguments.steps} steps, "
-        f"{arguments.batch} rows per pass"
+        f"{arguments.model}: per unit of {arguments.unit} examples, {arguments.steps} steps "
+        f"({arguments.steps * arguments.unit} path points), {arguments.batch} rows per pass"
     )
     for name in ("ours", "floor"):
         ops = measured[name, 2][0] - measured[name, 1][0]
         syncs = measured[name, 2][1] - measured[name, 1][1]
-        print(f"  {name:6s} {ops:6d} operator calls, {syncs} host syncs (whole run of one unit: {measured[name, 1]})")
+        line = f"  {name:6s} {ops:6d} operator calls, {syncs} host syncs"
+        counter = measured[name, 2][2]
+        if counter is not None:
+            single = measured[name, 1][2].counts
+            per_unit = {key: counter.counts[key] - single[key] for key in single}
+            line += (
+                f", {per_unit['passes']} passes, {per_unit['forward rows']} rows forward, "
+                f"{per_unit['backward rows']} rows backward"
+            )
+        print(line + f" (whole run of one unit: {measured[name, 1][:2]})")
+    points = arguments.steps * arguments.unit
+    print(
+        f"  floor: {-(-points // arguments.batch)} passes, {points} rows forward and backward "
+        "(the path points, by construction)"
+    )
 
 
-def worker(arguments):
+def profile(arguments) -> None:
+    """The operators that take ours' time beside the floor's, from torch.profiler on one thread (self
+    CPU time of every thread the profiler sees, one run each after a warm-up)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiled
+
+    torch.set_num_threads(1)
+    model, x, y = workload(arguments.model, arguments.count, arguments.size)
+    totals = {}
+    for name, make in (("floor", floor), ("ours", ours)):
+        contender = make(model, x, y, arguments.steps, arguments.unit, arguments.batch)
+        timed(contender, torch.device("cpu"))
+        contender.prepare()
+        try:
+            with profiled(activities=[ProfilerActivity.CPU]) as recorded:
+                contender.run()
+        finally:
+            contender.clean()
+        totals[name] = {event.key: (event.self_cpu_time_total, event.count) for event in recorded.key_averages()}
+    print(f"{arguments.model}: operators by self CPU time (ms, calls), ours against the floor")
+    keys = sorted(set(totals["ours"]) | set(totals["floor"]), key=lambda key: -totals["ours"].get(key, (0, 0))[0])
+    for key in keys[: arguments.top]:
+        mine, theirs = totals["ours"].get(key, (0, 0)), totals["floor"].get(key, (0, 0))
+        print(
+            f"  {key[:44]:44s} ours {mine[0] / 1e3:9.1f} ({mine[1]:5d})  floor {theirs[0] / 1e3:9.1f} ({theirs[1]:5d})"
+        )
+    for name, events in totals.items():
+        print(f"  {name}: {sum(time for time, _ in events.values()) / 1e3:.1f} ms self CPU in all")
+
+
+def worker(arguments) -> None:
     torch.set_num_threads(1)
     model, x, y = workload(arguments.model, arguments.count, arguments.size)
     out = pathlib.Path(arguments.out)
@@ -186,54 +336,81 @@ def worker(arguments):
     dist.destroy_process_group()
 
 
-def scaling(arguments):
-    rates = {}
-    for processes in (1, 2):
-        folder = tempfile.mkdtemp()
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            f"--nproc-per-node={processes}",
-            __file__,
-            "worker",
-            "--out",
-            str(pathlib.Path(folder) / "run"),
-            "--model",
-            arguments.model,
-            "--count",
-            str(arguments.count),
-            "--steps",
-            str(arguments.steps),
-            "--unit",
-            str(arguments.unit),
-            "--batch",
-            str(arguments.batch),
-            "--size",
-            str(arguments.size),
-        ]
+def scaling(arguments) -> float:
+    """Examples per second under torchrun with one process, then two (one torch thread each), in
+    alternation for --repeats rounds; the medians' ratio."""
+    rates = {1: [], 2: []}
+    for _ in range(arguments.repeats):
+        for processes in (1, 2):
+            rates[processes].append(_torchrun(arguments, processes))
+    median = {processes: sorted(found)[len(found) // 2] for processes, found in rates.items()}
+    for processes, found in rates.items():
+        runs = ", ".join(f"{rate:.1f}" for rate in found)
+        print(
+            f"  torchrun --nproc-per-node={processes}: {median[processes]:.1f} examples/s median "
+            f"(rounds: {runs}; after the rendezvous)"
+        )
+    ratio = median[2] / median[1]
+    print(f"  scaling 1 -> 2 processes: {ratio:.2f}x (goal 1.8x; {_load()})")
+    return ratio
+
+
+def _torchrun(arguments, processes: int) -> float:
+    folder = tempfile.mkdtemp()
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={processes}",
+        __file__,
+        "worker",
+        "--out",
+        str(pathlib.Path(folder) / "run"),
+        *("--model", arguments.model, "--count", str(arguments.count), "--steps", str(arguments.steps)),
+        *("--unit", str(arguments.unit), "--batch", str(arguments.batch), "--size", str(arguments.size)),
+    ]
+    try:
         done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    finally:
         shutil.rmtree(folder)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
-        if not lines:
-            raise SystemExit(done.stderr[-2000:])
-        rates[processes] = float(lines[-1].split()[1])
-        print(f"  torchrun --nproc-per-node={processes}: {rates[processes]:.1f} examples/s (after the rendezvous)")
-    print(f"  scaling 1 -> 2 processes: {rates[2] / rates[1]:.2f}x")
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    if not lines:
+        raise SystemExit(done.stderr[-2000:])
+    return float(lines[-1].split()[1])
+
+
+def everything(arguments) -> None:
+    """Every figure issue 16 asks for, in one command."""
+    for preset in ("digits", "resnet18"):
+        settings = {**PRESETS[preset], **(QUICK[preset] if arguments.quick else {})}
+        compare(argparse.Namespace(**{**vars(arguments), **settings, "threads": 1}))
+        counts(argparse.Namespace(**{**vars(arguments), **settings}))
+    print("scaling, digits, 1 thread per process:")
+    count = SCALING_QUICK_COUNT if arguments.quick else SCALING_COUNT
+    scaling(
+        argparse.Namespace(
+            **{**vars(arguments), **PRESETS["digits"], "count": count, "repeats": 1 if arguments.quick else 3}
+        )
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("compare", "scaling", "counts", "worker"))
+    parser.add_argument("mode", choices=("all", "compare", "scaling", "counts", "profile", "worker"))
     parser.add_argument("--model", choices=("digits", "resnet18"), default="digits")
     parser.add_argument("--count", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--unit", type=int, default=64)
     parser.add_argument("--batch", type=int, default=512)
-    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--size", type=int, default=224, help="resnet18: image side (the digits are 8 x 8)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, help="compare: torch threads (default torch's own)")
+    parser.add_argument("--device", default="cpu", help="compare: the model's device (cpu, cuda)")
+    parser.add_argument("--top", type=int, default=20, help="profile: operators listed")
+    parser.add_argument("--quick", action="store_true", help="all: small sizes, one or two repeats (a smoke run)")
     parser.add_argument("--out")
     arguments = parser.parse_args()
-    {"compare": compare, "scaling": scaling, "counts": counts, "worker": worker}[arguments.mode](arguments)
+    modes = {"all": everything, "compare": compare, "scaling": scaling, "counts": counts, "profile": profile}
+    modes["worker"] = worker
+    modes[arguments.mode](arguments)
