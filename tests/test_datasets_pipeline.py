@@ -80,3 +80,39 @@ def test_a_unit_adds_no_host_sync_and_few_operators_to_the_engines_walk(digits):
         counted[name] = (counter.ops, counter.syncs)
     assert counted["unit"][1] == counted["walk"][1]  # no wait of our own
     assert counted["unit"][0] - counted["walk"][0] <= 60
+
+
+def test_the_summary_is_added_up_as_units_are_written_and_equals_a_read_back(digits, tmp_path, monkeypatch):
+    """A run that computes every unit adds the per-class summary up in the writer thread (it never reads
+    the store back), bit for bit what reading the finished store gives; a resumed run reads it back."""
+    import ig_widget.datasets.run as run
+    from ig_widget.datasets.store import class_summary
+
+    model, images, labels = digits
+    x, y = images[:40], labels[:40]
+    reads = []
+    monkeypatch.setattr(run, "class_summary", lambda store: reads.append(store) or class_summary(store))
+    store = igw.attribute_dataset(
+        model, (x, y), out=tmp_path / "run", target="prediction", steps=4, unit=16, progress=False
+    )
+    assert reads == []
+    summary, read_back = store.summary(), class_summary(store)
+    for name in ("class_mean", "error_mean", "count", "errors"):
+        np.testing.assert_array_equal(summary[name], read_back[name])
+    magnitude = np.abs(store.page(range(40))["attributions"])
+    by = store.column("prediction")
+    for digit in np.unique(by):
+        np.testing.assert_allclose(summary["class_mean"][digit], magnitude[by == digit].mean(axis=0), rtol=1e-6)
+    assert summary["count"].sum() == 40
+
+    import zarr
+
+    group = zarr.open_group(str(tmp_path / "run"), mode="r+")
+    group["done"][1] = False  # as if the run had stopped before its second unit
+    group.attrs["complete"] = False
+    resumed = igw.attribute_dataset(
+        model, (x, y), out=tmp_path / "run", target="prediction", steps=4, unit=16, progress=False
+    )
+    assert len(reads) == 1
+    for name in ("class_mean", "error_mean", "count", "errors"):
+        np.testing.assert_array_equal(resumed.summary()[name], summary[name])

@@ -34,6 +34,7 @@ from .methods import RunMethod, checked_method
 from .source import Examples, prefetched
 from .store import (
     AttributionStore,
+    ClassSums,
     class_summary,
     concentration,
     create_store,
@@ -193,7 +194,11 @@ def _run(
     mine = [index for index in pending if index % ranks.world == ranks.rank]
     bar = _bar(progress and ranks.leader, total=count, done=count - sum(min(unit, count - u * unit) for u in pending))
     spans = [(index * unit, min((index + 1) * unit, count)) for index in mine]
-    writer, batches = UnitWriter(out), prefetched(examples, spans, device)
+    # A run that computes every unit in one process adds the per-class summary up as it writes (no
+    # read of the store at the end); a resumed run, or one split across ranks, reads it back.
+    every_unit = ranks.world == 1 and len(mine) == -(-count // unit)
+    sums = ClassSums(classes, examples.example_shape) if every_unit else None
+    writer, batches = UnitWriter(out, sums=sums), prefetched(examples, spans, device)
     try:
         for index, (start, stop), (x, example_labels) in zip(mine, spans, batches):
             tensors = _unit_tensors(method, model, twin, x, example_labels, target, top_k, index)
@@ -208,7 +213,7 @@ def _run(
     ranks.barrier()
     store = AttributionStore(out)
     if ranks.leader:
-        mark_complete(out, class_summary(store))
+        mark_complete(out, sums.summary() if sums is not None else class_summary(store))
     ranks.barrier()
     return store
 

@@ -276,25 +276,52 @@ def open_attributions(path: str | pathlib.Path) -> AttributionStore:
     return AttributionStore(path)
 
 
+class ClassSums:
+    """Per-class sums of |attribution| (as stored: float16 values times their float32 scale) and of each
+    class's errors, added up example by example in float64. `class_summary` adds a finished store up
+    page by page; a run adds each unit as it writes it (the same values in the same order, so the same
+    sums), and then need not read the store back."""
+
+    def __init__(self, classes: int, example_shape: tuple[int, ...]):
+        self.sums = np.zeros((classes, *example_shape), np.float64)
+        self.error_sums = np.zeros_like(self.sums)
+        self.by: list[np.ndarray] = []  # each added example's class (its label, else its prediction)
+        self.wrong: list[np.ndarray] = []
+
+    def add(self, stored: np.ndarray, scale: np.ndarray, labels: np.ndarray, predictions: np.ndarray) -> None:
+        """Examples' stored attributions [n, ...] (float16), scales [n], labels (-1: none) and predictions."""
+        magnitude = stored.astype(np.float32)
+        magnitude *= scale.reshape((-1,) + (1,) * (magnitude.ndim - 1))
+        magnitude = np.abs(magnitude).astype(np.float64)
+        by = np.where(labels >= 0, labels, predictions)
+        wrong = (labels >= 0) & (labels != predictions)
+        np.add.at(self.sums, by, magnitude)
+        np.add.at(self.error_sums, by[wrong], magnitude[wrong])
+        self.by.append(by)
+        self.wrong.append(wrong)
+
+    def summary(self) -> dict[str, np.ndarray]:
+        """class_mean, error_mean (float32 [classes, ...]), count and errors (int64 [classes])."""
+        classes = self.sums.shape[0]
+        by = np.concatenate(self.by) if self.by else np.zeros(0, np.int64)
+        wrong = np.concatenate(self.wrong) if self.wrong else np.zeros(0, bool)
+        count = np.bincount(by, minlength=classes)
+        errors = np.bincount(by[wrong], minlength=classes)
+        shape = (-1,) + (1,) * (self.sums.ndim - 1)
+        return {
+            "class_mean": (self.sums / np.maximum(count, 1).reshape(shape)).astype(np.float32),
+            "error_mean": (self.error_sums / np.maximum(errors, 1).reshape(shape)).astype(np.float32),
+            "count": count.astype(np.int64),
+            "errors": errors.astype(np.int64),
+        }
+
+
 def class_summary(store: AttributionStore, page: int = 1024) -> dict[str, np.ndarray]:
     """Mean |attribution| per class and of each class's errors, read one page at a time."""
-    classes = store.config["classes"]
+    sums = ClassSums(store.config["classes"], store.example_shape)
     labels, predictions = store.column("label"), store.column("prediction")
-    by = np.where(labels >= 0, labels, predictions)
-    wrong = (labels >= 0) & (labels != predictions)
-    sums = np.zeros((classes, *store.example_shape), np.float64)
-    error_sums = np.zeros_like(sums)
+    stored, scales = store._group["attributions"], store.column("scale")
     for start in range(0, len(store), page):
-        indices = np.arange(start, min(start + page, len(store)))
-        magnitude = np.abs(store.page(indices)["attributions"]).astype(np.float64)
-        np.add.at(sums, by[indices], magnitude)
-        np.add.at(error_sums, by[indices][wrong[indices]], magnitude[wrong[indices]])
-    count = np.bincount(by, minlength=classes)
-    errors = np.bincount(by[wrong], minlength=classes)
-    shape = (-1,) + (1,) * len(store.example_shape)
-    return {
-        "class_mean": (sums / np.maximum(count, 1).reshape(shape)).astype(np.float32),
-        "error_mean": (error_sums / np.maximum(errors, 1).reshape(shape)).astype(np.float32),
-        "count": count.astype(np.int64),
-        "errors": errors.astype(np.int64),
-    }
+        stop = min(start + page, len(store))
+        sums.add(stored[start:stop], scales[start:stop], labels[start:stop], predictions[start:stop])
+    return sums.summary()

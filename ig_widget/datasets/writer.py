@@ -5,6 +5,8 @@ The compute loop hands over each unit's arrays (store.ROWS) as tensors being cop
 and goes on to the next unit. This thread waits for the copy, writes the arrays, then marks the unit
 done: a unit is still written whole or not counted. At most `depth` units
 wait; `close()` writes what is queued (also after Ctrl-C) and raises any error the thread met.
+Given `sums`, the thread also adds each unit it writes to the per-class summary (store.ClassSums), so
+that a run that computed every unit need not read the store back for it.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .store import ROWS, open_arrays
+from .store import CODES, NUMBERS, ROWS, ClassSums, open_arrays
 
 
 class UnitWriter:
-    """A background writer of units into the store at `path` (its arrays opened once)."""
+    """A background writer of units into the store at `path` (its arrays opened once); units are added
+    to `sums` (when given) in the order they are put."""
 
-    def __init__(self, path: pathlib.Path, depth: int = 1):
+    def __init__(self, path: pathlib.Path, depth: int = 1, sums: ClassSums | None = None):
         self._arrays = open_arrays(path)
+        self._sums = sums
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="ig-widget store writer", daemon=True)
@@ -59,9 +63,18 @@ class UnitWriter:
         if event is not None:
             event.synchronize()
         stop = start + len(copies["numbers"])
+        arrays = {name: copies[name].numpy() for name in ROWS}
         for name in ROWS:
-            self._arrays[name][start:stop] = copies[name].numpy()
+            self._arrays[name][start:stop] = arrays[name]
         self._arrays["done"][unit_index] = True
+        if self._sums is not None:
+            numbers, codes = arrays["numbers"], arrays["codes"]
+            self._sums.add(
+                arrays["attributions"],
+                numbers[:, NUMBERS.index("scale")],
+                codes[:, CODES.index("label")],
+                codes[:, CODES.index("prediction")],
+            )
 
 
 def _to_host(tensors: dict[str, Tensor]) -> tuple[dict[str, Tensor], Any]:
