@@ -1,9 +1,10 @@
 """Path methods against IG at equal steps, same run: Blur IG and IDGI should cost at most 1.1x IG,
 Guided IG at most 1.5x (issue 14).
 
-    .venv/bin/python benchmarks/paths.py [--model cnn64] [--steps 32] [--repeats 5] [--batch 1] [--device cpu]
+    .venv/bin/python benchmarks/paths.py [--model cnn64] [--steps 32] [--repeats 5] [--batches 1 8] [--device cpu]
 
-Prints, per method, the median wall seconds and median CPU seconds of this process (interleaved
+For each batch size (by default 1 image and 8 images, one after the other in the same run) prints, per
+method, the median wall seconds and median CPU seconds of this process (interleaved
 repeats, one warm-up each) and their ratios to IG on the same model, input and steps, and the operator
 calls and host synchronisations of one call (op_counts.py's OpCounter: the same on every machine). CPU time is the
 steadier figure on a shared machine: other processes' load stretches the wall time of every contender,
@@ -37,14 +38,24 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
-        "--batch", type=int, default=1, help="images per call (Guided IG's passes take them all at once)"
+        "--batches",
+        type=int,
+        nargs="+",
+        default=[1, 8],
+        help="images per call, one block of lines each (Guided IG's passes take them all at once)",
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
     model, x = image_model(args.model, device)
-    x = torch.rand(args.batch, *x.shape[1:], generator=torch.Generator().manual_seed(1)).to(device)
-    steps, sigma = args.steps, x.shape[-1] / 4
+    for batch in args.batches:
+        images = torch.rand(batch, *x.shape[1:], generator=torch.Generator().manual_seed(1)).to(device)
+        report(args.model, model, images, args.steps, args.repeats, device)
+
+
+def report(name: str, model, x: torch.Tensor, steps: int, repeats: int, device: torch.device) -> None:
+    """One block: each method's medians, its ratios to IG, its operator calls and host reads."""
+    sigma = x.shape[-1] / 4
     contenders = {
         "ig": lambda: igw.integrated_gradients(model, x, target=3, steps=steps),
         "idgi": lambda: igw.integrated_gradients(model, x, target=3, steps=steps, idgi=True),
@@ -52,19 +63,17 @@ def main() -> None:
         "blur_idgi": lambda: igw.blur_integrated_gradients(model, x, target=3, steps=steps, max_sigma=sigma, idgi=True),
         "guided_ig": lambda: igw.guided_integrated_gradients(model, x, target=3, steps=steps),
     }
-    wall, cpu = medians(contenders, args.repeats, device)
-    print(
-        f"{args.model} on {device} ({torch.get_num_threads()} threads), batch {len(x)}, {steps} steps, "
-        f"{args.repeats} repeats"
-    )
-    ops = {name: count(run) for name, run in contenders.items()}
-    for name in contenders:
-        ratios = wall[name] / wall["ig"], cpu[name] / cpu["ig"]
-        limit = LIMITS.get(name)
+    wall, cpu = medians(contenders, repeats, device)
+    print(f"{name} on {device} ({torch.get_num_threads()} threads), batch {len(x)}, {steps} steps, {repeats} repeats")
+    ops = {label: count(run) for label, run in contenders.items()}
+    for label in contenders:
+        ratios = wall[label] / wall["ig"], cpu[label] / cpu["ig"]
+        limit = LIMITS.get(label)
         verdict = "" if limit is None else f"  (limit {limit}x: {'ok' if ratios[1] <= limit else 'OVER'} on CPU time)"
         print(
-            f"  {name:10s} wall {wall[name] * 1000:8.1f} ms {ratios[0]:5.2f}x IG   "
-            f"cpu {cpu[name] * 1000:8.1f} ms {ratios[1]:5.2f}x IG   ops {ops[name][0]:6d} (syncs {ops[name][1]}){verdict}"
+            f"  {label:10s} wall {wall[label] * 1000:8.1f} ms {ratios[0]:5.2f}x IG   "
+            f"cpu {cpu[label] * 1000:8.1f} ms {ratios[1]:5.2f}x IG   "
+            f"ops {ops[label][0]:6d} (syncs {ops[label][1]}){verdict}"
         )
 
 

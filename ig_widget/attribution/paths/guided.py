@@ -156,8 +156,7 @@ class _GuidedWalk:
         self.current = self.start.copy()
         self.difference = self.target - self.start  # per row: the same for every step
         self.total = np.abs(self.difference).sum(axis=1)
-        self.moving = self.difference != 0
-        self.divisor = np.where(self.moving, self.difference, 1.0)
+        self.divisor = np.where(self.difference != 0, self.difference, 1.0)
         self.attributions = np.zeros_like(self.current)
         self.layout = preferred_layout(x)
         self.scores, self.gradients, self.moves, self.points = [], [], [], []
@@ -206,33 +205,49 @@ class _GuidedWalk:
     def _move(self, row: int, step: int, gradient: np.ndarray) -> None:
         """PAIR's `guided_ig_impl` inner loop for one row: move the lowest-|gradient| features until the
         path has covered (step + 1) / steps of the L1 distance, with the same comparisons, divisions and
-        quantile (numpy's 'lower': the (k + 1)-th smallest |gradient|), so the same features move."""
-        target, start, x = self.target[row], self.start[row], self.current[row].copy()
-        difference, moving, divisor, total = self.difference[row], self.moving[row], self.divisor[row], self.total[row]
+        quantile (numpy's 'lower': the (k + 1)-th smallest |gradient|), so the same features move.
+
+        The same decisions in fewer passes over the features (the moves were 12% of a call on the small
+        CNN): |gradient| is taken once per step and a feature that reached its upper bound is marked in
+        it (PAIR marks the gradient and takes |.| every round; gradients are finite, so a mark is the only
+        inf); a feature with no distance to go is never tested for lagging (its lower bound is its value:
+        the copy would change nothing); the distance still to go is one pass in place."""
+        target, start, x = self.target[row], self.start[row], self.current[row]
+        difference, divisor, total = self.difference[row], self.divisor[row], self.total[row]
         if total == 0:
             return
         alpha = (step + 1.0) / self.steps
         low, high = max(alpha - self.max_dist, 0.0), min(alpha + self.max_dist, 1.0)
         x_low, x_high = start + difference * low, start + difference * high
         goal = total * (1 - (step + 1) / self.steps)
-        ranked = gradient.copy()
-        k = int(math.floor(self.fraction * (ranked.size - 1)))
+        magnitude = np.abs(gradient)
+        k = int(math.floor(self.fraction * (magnitude.size - 1)))
+        scratch = np.empty_like(x)
         for _ in range(MOST_MOVES):
-            behind = moving & ((x - start) / divisor < low)  # features with no distance to go never lag
-            np.copyto(x, x_low, where=behind)
-            now = float(np.abs(x - target).sum())
+            np.subtract(x, start, out=scratch)
+            np.divide(scratch, divisor, out=scratch)
+            x[:] = np.where(scratch < low, x_low, x)
+            np.subtract(x, target, out=scratch)
+            now = float(np.abs(scratch, out=scratch).sum())
             if math.isclose(goal, now, rel_tol=CLOSE, abs_tol=CLOSE):
                 break
-            ranked[x == x_high] = np.inf
-            magnitude = np.abs(ranked)
+            magnitude[x == x_high] = np.inf
             threshold = np.partition(magnitude, k)[k]
-            chosen = (magnitude <= threshold) & (ranked != np.inf)
-            room = float((np.abs(x - x_high) * chosen).sum())
+            chosen = magnitude <= threshold
+            if threshold == np.inf:  # more than k features at their bound: those never move again
+                chosen &= magnitude != np.inf
+            np.subtract(x, x_high, out=scratch)
+            np.abs(scratch, out=scratch)
+            room = float((scratch * chosen).sum())
             gamma = (now - goal) / room if room > 0 else math.inf
-            np.copyto(x, x_high if gamma > 1.0 else x + (x_high - x) * gamma, where=chosen)
-            if gamma <= 1.0:
+            if gamma > 1.0:
+                x[:] = np.where(chosen, x_high, x)
+            else:
+                np.subtract(x_high, x, out=scratch)
+                scratch *= gamma
+                scratch += x
+                x[:] = np.where(chosen, scratch, x)
                 break
-        self.current[row] = x
 
     def finish(self, value: Tensor, base_value: Tensor) -> tuple[Tensor, PathTrace | None]:
         """The attributions (x's dtype and shape) and the trace; with IDGI, its terms replace g * dx."""
