@@ -90,15 +90,16 @@ class Examples:
 def prefetched(
     examples: Examples, spans: Sequence[tuple[int, int]], device: torch.device
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
-    """The batches of `spans` [(start, stop)] on `device`, each read (and, for a GPU, pinned and copied
-    without a wait) in a thread of its own while the one before is being computed: a dataset that
+    """The batches of `spans` [(start, stop)] on `device` (inputs and labels), each read (and, for a GPU,
+    pinned and copied without a wait) in a thread of its own while the one before is being computed: a dataset that
     decodes files per item does so beside the model's passes, not between them."""
 
     def load(start: int, stop: int) -> tuple[Tensor, Tensor | None]:
         inputs, labels = examples.batch(start, stop)
-        if device.type == "cuda":
+        if device.type == "cuda":  # from pinned memory: a copy from pageable memory waits for the device
             inputs = inputs.pin_memory().to(device, non_blocking=True)
-        return inputs.to(device), labels
+            labels = None if labels is None else labels.pin_memory().to(device, non_blocking=True)
+        return inputs.to(device), None if labels is None else labels.to(device)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ig-widget loader") as loader:
         pending = loader.submit(load, *spans[0]) if spans else None
