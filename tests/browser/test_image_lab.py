@@ -3,6 +3,7 @@ choosing another class changes the target in the kernel and the heatmap."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import lab_driver
@@ -82,3 +83,74 @@ def test_image_explainer_in_jupyterlab(lab, run_notebook, artifacts):
     )
     page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=30_000)  # the theme switch's splash
     page.locator(".igw").screenshot(path=str(artifacts / "image_explainer_lab_dark.png"))
+
+
+PREVIEW_NOTEBOOK = [
+    "import json, pathlib, time\n"
+    "import torch\n"
+    "import ig_widget as igw\n"
+    "from ig_widget.examples import train_digits_cnn, DIGIT_LABELS\n"
+    "model, images, labels = train_digits_cnn(size=16, epochs=2, seed=0)",
+    # a slow model (1 s a pass): "auto" shows a 4-step preview while the 16 steps compute
+    "class Slow(torch.nn.Module):\n"
+    "    def __init__(self, inner):\n"
+    "        super().__init__()\n"
+    "        self.inner = inner\n"
+    "    def forward(self, x):\n"
+    "        time.sleep(1.0)\n"
+    "        return self.inner(x)\n"
+    "stages = pathlib.Path('preview_stages.jsonl')\n"
+    "w = igw.ImageExplainer(Slow(model), images[0], labels=DIGIT_LABELS, steps=16, top_k=1)\n"
+    "def record(change):  # what the kernel holds each time the view gets a result\n"
+    "    e = w.explanation\n"
+    "    line = {'steps': e.steps, 'preview': 'preview' in change['new'], 'relative_gap': float(e.relative_gap[0])}\n"
+    "    with stages.open('a') as f:\n"
+    "        f.write(json.dumps(line) + '\\n')\n"
+    "w.observe(record, names='result')\n"
+    "w",
+]
+
+
+def placed(page, locator) -> dict:
+    """Where `locator` sits inside the widget (the page may scroll between two looks)."""
+    inner, outer = locator.bounding_box(), page.locator(".igw").bounding_box()
+    return {
+        "x": round(inner["x"] - outer["x"], 1),
+        "y": round(inner["y"] - outer["y"], 1),
+        "width": inner["width"],
+        "height": inner["height"],
+    }
+
+
+def test_a_slow_model_shows_a_preview_then_the_final_map_in_its_place(lab, run_notebook, artifacts):
+    page = run_notebook("image_preview.ipynb", PREVIEW_NOTEBOOK, timeout=80)
+    badge, note = page.locator(".igw-badge"), page.locator(".igw-badge-note")
+    page.wait_for_function(
+        "() => /^preview, 4 steps: gap \\d+\\.\\d+%$/.test(document.querySelector('.igw-badge')?.textContent)",
+        timeout=30_000,
+    )
+    assert note.inner_text() == "A quick 4-step preview: refining to 16 steps, which will replace it here."
+    assert page.locator(".igw-status").inner_text().startswith("computing…")
+    heat = page.locator(".igw canvas[data-map=attributions]")
+    box = placed(page, heat)
+    preview_pixels = canvas(page, "attributions")["pixels"]
+    page.locator(".igw").screenshot(path=str(artifacts / "image_preview_shown.png"))
+    preview_badge = badge.inner_text()
+
+    page.wait_for_function(
+        "() => /^(complete|close|incomplete): gap/.test(document.querySelector('.igw-badge').textContent)",
+        timeout=60_000,
+    )
+    page.locator(".igw").screenshot(path=str(artifacts / "image_preview_refined.png"))
+    assert note.is_hidden() or "preview" not in note.inner_text()
+    assert placed(page, heat) == box, "the final map moved: it must replace the preview in place"
+    assert canvas(page, "attributions")["pixels"] != preview_pixels
+    stages = [
+        json.loads(line)
+        for line in lab_driver.wait_for_file(
+            lab.root / "preview_stages.jsonl", predicate=lambda text: text.count("\n") >= 2
+        ).splitlines()
+    ]
+    assert [(s["steps"], s["preview"]) for s in stages[:2]] == [(4, True), (16, False)]
+    for printed_badge, stage in ((preview_badge, stages[0]), (badge.inner_text(), stages[1])):
+        assert printed_badge.endswith(f"gap {abs(stage['relative_gap']) * 100:.2f}%"), (printed_badge, stage)
