@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from .adaptive import endpoint_jumps, refine, unresolved_alpha
-from .batching import EndsRefused, Forward, RidingEnds, path_not_finite
+from .batching import EndsRefused, Forward, RidingEnds, path_not_finite, repeated_rows
 from .diagnosis import DIAGNOSED_GAP, diagnose, diagnosis_needed, steep_end
 from .options import PathOptions
 from .probes import probe_many, raise_not_finite_ends, resolve_targets
@@ -57,15 +57,15 @@ def integrate_path(
             walked = None  # walked again below, the plain way
     ends_unchecked = walked is not None  # F(x), F(x') not yet checked for NaN and inf
     if walked is not None:
-        walk, streamed, values, diagnoses = walked
+        walk, streamed, values, diagnoses, model_output = walked
     else:
-        walk, streamed, values, diagnoses, rule, steps = _walk_after_probe(
+        walk, streamed, values, diagnoses, rule, steps, model_output = _walk_after_probe(
             forward, x, baseline, targets, options, top_k, path, starts_at_baseline
         )
     scores = walk.scores
     finished = [streamed.finish(index, reducer) for index in range(len(scores))]
     attributions = [walk.attributions(summed) for summed, _, _ in finished]
-    totals = [each.flatten(1).sum(dim=1) for each in attributions]
+    totals = [each.sum(dim=tuple(range(1, each.ndim))) for each in attributions]
     diagnose_now = not any(diagnoses) and not walk.direct
     small = _check_walk(walk, values, finished, totals, steps, diagnose_now, ends_unchecked)
     if diagnose_now:
@@ -87,6 +87,7 @@ def integrate_path(
                 steps=steps,
                 trace=trace,
                 diagnosis=diagnoses[index],
+                model_output=model_output,
             )
         )
     return results
@@ -102,33 +103,35 @@ def _walk_with_ends(
     fixed: tuple,
     starts_at_baseline: bool,
     path: CurvedPath | None = None,
-) -> tuple[PathWalk, StreamedPath, list[Tensor], list]:
+) -> tuple[PathWalk, StreamedPath, list[Tensor], list, Tensor]:
     """The walk at fixed steps (straight, or along `path`; not IDGI, whose terms need F(x') from the
     start) with x (and x', unless the path starts there) riding in its first chunk: no pass of their
     own, and their scores read with the walk's one check at its end. Raises `EndsRefused` when the
     first chunk cannot carry them (the caller then probes first)."""
     batch = x.shape[0]
     count = top_k if top_k is not None else len(targets)
-    rows = torch.arange(batch, device=x.device)
 
     def resolve(output: Tensor) -> list:
-        scores = resolve_targets(targets, options.output, output[:batch], batch, top_k)
+        scores = resolve_targets(targets, options.output, output, batch, top_k)
         if len(scores) != count:  # top_k of a model with one score per row: the plain way says so
             raise EndsRefused
         return scores
 
-    riding = ([x], rows) if starts_at_baseline else ([x, baseline], torch.cat([rows, rows]))
+    riding = [x] if starts_at_baseline else [x, baseline]
     walk = PathWalk(forward, [None] * count, baseline, x - baseline, options.batch_size, options.progress, path)
-    walk.ends = RidingEnds(*riding, resolve, lambda: first_model_call(forward, x, rows))
+    alone = lambda: first_model_call(forward, x, torch.arange(batch, device=x.device))  # noqa: E731
+    walk.ends = RidingEnds(riding, repeated_rows(batch, len(riding), x.device), resolve, alone)
     walk.deferred = []  # the path's finite flag, read below with the other checks
     alphas, weights = path_tensors(options.rule, len(fixed[0]), x.dtype, x.device)
     at_baseline = None if starts_at_baseline else [None] * count  # filled from the ends after the walk
     ends = walk.ends
     streamed = walk.stream(alphas, weights, options.reducer, at_baseline)
-    values = [each[:batch] for each in ends.values]
-    if at_baseline is not None:
-        at_baseline[:] = [each[batch:] for each in ends.values]
-    return walk, streamed, values, [None] * count
+    if at_baseline is None:
+        values = ends.values
+    else:
+        parts = [each.split(batch) for each in ends.values]
+        values, at_baseline[:] = [part[0] for part in parts], [part[1] for part in parts]
+    return walk, streamed, values, [None] * count, ends.output
 
 
 def _walk_after_probe(
@@ -145,7 +148,7 @@ def _walk_after_probe(
     start there) that fixes the targets: for steps="auto", IDGI, callable targets, and a first chunk
     that could not carry x and x'."""
     rule, steps, reducer = options.rule, options.steps, options.reducer
-    scores, values, baseline_values = probe_many(
+    scores, values, baseline_values, model_output = probe_many(
         forward, x, targets, options.output, top_k, baseline=None if starts_at_baseline else baseline
     )
     walk = PathWalk(forward, scores, baseline, x - baseline, options.batch_size, options.progress, path, options.idgi)
@@ -161,7 +164,7 @@ def _walk_after_probe(
         alphas, weights = path_tensors(rule, steps, x.dtype, x.device)
         walk.deferred = []  # the path's finite flag, read below with the other checks
         streamed = walk.stream(alphas, weights, reducer, baseline_values, values)
-    return walk, streamed, values, diagnoses, rule, steps
+    return walk, streamed, values, diagnoses, rule, steps, model_output
 
 
 def _check_walk(
@@ -180,13 +183,13 @@ def _check_walk(
     small to diagnose (then `_diagnoses` skips it).
 
     A streamed straight walk leaves its finite check unevaluated (a callable): one cheap test of the
-    gaps (`_suspicious`) comes first, and only when it fires are the checks below evaluated one by one."""
+    gaps (`_gaps_within`) comes first, and only when it fires are the checks below evaluated one by one."""
     finite = walk.deferred or []
     walk.deferred = None
     at_baseline = [each[1] for each in finished]
     if finite and all(callable(each) for each in finite):
         threshold = DIAGNOSED_GAP if diagnose_now and finished[0][2] is not None else FLAT_GAP
-        if not bool(_suspicious(values, at_baseline, totals, walk.seen_scores_total, threshold)):
+        if _gaps_within(values, at_baseline, totals, walk.seen_scores_total, threshold):
             return [True] * len(values)
         finite = [each() for each in finite]
     if ends_unchecked:
@@ -216,18 +219,27 @@ def _check_walk(
     return [each is None or not bool(each) for each in needed]
 
 
-def _suspicious(
-    values: list[Tensor], at_baseline: list[Tensor], totals: list[Tensor], seen_scores: Tensor, threshold: float
-) -> Tensor:
-    """A 0-d flag, left on the device: some row's relative completeness gap passes `threshold`, or some
-    value is NaN or inf. NaN and inf in F(x), F(x') or the gradients reach the gaps, and those in the
-    path's scores reach `seen_scores` (their sum), which enters the test times zero. A row whose score
-    moved while its gradient was zero along the whole path has a relative gap of exactly 1, above
-    `FLAT_GAP`, so every check of `_check_walk` is behind this one test."""
+def _gaps_within(
+    values: list[Tensor],
+    at_baseline: list[Tensor],
+    totals: list[Tensor],
+    seen_scores: Tensor | None,
+    threshold: float,
+) -> bool:
+    """Whether every row's relative completeness gap is within `threshold` and every value finite: one
+    read of the device, in as few operator calls as the test allows (see benchmarks/op_counts.py).
+    NaN and inf in F(x), F(x') or the gradients reach the gaps, and those in the path's scores reach
+    `seen_scores` (their sum, when the trace keeps them), which is added times zero; a NaN compares as
+    not within. A row whose score moved while its gradient was zero along the whole path has a relative
+    gap of exactly 1, above `FLAT_GAP`, so every check of `_check_walk` is behind this one test."""
     change = torch.stack(values) - torch.stack(at_baseline) if len(values) > 1 else values[0] - at_baseline[0]
     total = torch.stack(totals) if len(totals) > 1 else totals[0]
-    relative = (total - change).abs() / change.abs().clamp_min(torch.finfo(change.dtype).eps)
-    return ~(relative.max() + seen_scores * 0 <= threshold)  # NaN reads as suspicious
+    gap = (total - change).abs()
+    if seen_scores is not None:
+        gap = torch.add(gap, seen_scores, alpha=0)
+    # |gap| <= threshold * (|change| + eps): the relative gap within the threshold, without a division
+    within = torch.sub(gap, change.abs(), alpha=threshold) <= threshold * torch.finfo(change.dtype).eps
+    return bool(within if within.numel() == 1 else within.all())
 
 
 def _diagnoses(

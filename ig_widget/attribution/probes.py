@@ -48,12 +48,14 @@ def probe_many(
     output: str,
     top_k: int | None = None,
     baseline: Tensor | None = None,
-) -> tuple[list[TargetScore], list[Tensor], list[Tensor] | None]:
-    """`probe` for several targets from one gradient-free pass at the input: (scores, F(x), F(x')).
+) -> tuple[list[TargetScore], list[Tensor], list[Tensor] | None, Tensor | None]:
+    """`probe` for several targets from one gradient-free pass at the input: (scores, F(x), F(x'), the
+    model's output tensor at x).
 
     With `baseline`, that pass runs on x and x' stacked where it safely can (see `joint_pass`) and
     also gives F(x'): one pass instead of two, which counts where a model is launch-bound or small.
-    F(x') is None when it was not computed.
+    F(x') is None when it was not computed; the output is None when the model gave no score tensor
+    (a callable target reads something else).
     """
     rows = torch.arange(x.shape[0], device=x.device)
     with torch.no_grad():
@@ -65,7 +67,15 @@ def probe_many(
     ends = values + (baseline_values or [])
     if not bool(torch.isfinite(torch.cat([value.reshape(-1) for value in ends])).all()):
         raise_not_finite_ends(values, baseline_values)
-    return scores, values, baseline_values
+    return scores, values, baseline_values, output_at(raw)
+
+
+def output_at(raw: Any) -> Tensor | None:
+    """The model's output tensor (logits) in `raw`, detached, or None when `raw` has none."""
+    try:
+        return output_tensor(raw).detach()
+    except AttributionInputError:
+        return None
 
 
 def raise_not_finite_ends(values: list[Tensor], baseline_values: list[Tensor] | None) -> None:

@@ -63,6 +63,10 @@ class AttributionResult:
     steps: int | None = None
     trace: PathTrace | None = None
     diagnosis: PathDiagnosis | None = None  # why the gap resists more steps, when the path shows it
+    # The model's output tensor at x ([batch, ...], detached), from the walk's own pass: every class's
+    # score at the input (probabilities, top k) without another forward pass. None where the walk
+    # did not read one (a callable target on a model without a score tensor; methods without a path).
+    model_output: Tensor | None = None
 
     @property
     def total(self) -> Tensor:

@@ -22,6 +22,7 @@ from .batching import (
     auto_batch_size,
     chunked_multi_gradients,
     preferred_layout,
+    repeated_rows,
 )
 from .probes import check_baseline_scores
 from .result import PathTrace
@@ -45,7 +46,7 @@ def straight_path(baseline: Tensor, difference: Tensor, alphas: Tensor):
             first, last = start // rows_per_step, stop // rows_per_step
             points = torch.addcmul(baseline, shaped[first:last], difference)
             if count not in rows_of:
-                rows_of[count] = torch.arange(rows_per_step, device=baseline.device).repeat(last - first)
+                rows_of[count] = repeated_rows(rows_per_step, last - first, baseline.device)
             if rows_per_step > 1:
                 points = points.view(count, *baseline.shape[1:])
             return points, rows_of[count]
@@ -227,7 +228,8 @@ class PathWalk:
         self.deferred: list | None = None
         # x (and x') riding in the first chunk of the next `stream`, which fixes `scores` from them.
         self.ends: RidingEnds | None = None
-        # The sum of every score a deferred straight walk saw: NaN or inf in any of them reaches it.
+        # The sum of every score a deferred straight walk saw (None without a trace): NaN or inf in any
+        # of them reaches it.
         self.seen_scores_total: Tensor | None = None
 
     @property
@@ -297,7 +299,10 @@ class PathWalk:
             path.add(chunks)
         if own_check:  # evaluated only when the walk's one test of its gaps fires (see orchestrate)
             self.deferred.append(path.finite)
-            self.seen_scores_total = path.scores_total()
+            # The path's scores are kept only in the trace: without one, NaN or inf among them (with
+            # finite gradients) changes no number of the result, and a gap it does change fires the
+            # full check (`path.finite`), which reads them too.
+            self.seen_scores_total = path.scores_total() if path.recorders is not None else None
         return path
 
 
