@@ -249,22 +249,41 @@ def _unit_tensors(
     method: RunMethod, model, twin, x: Tensor, labels: Tensor | None, target, top_k: int, unit_index: int
 ) -> dict[str, Tensor]:
     """One unit's results as tensors on the model's device: the arrays the writer writes (store.ROWS).
-    No host synchronisation here beyond the engine's own (the writer copies them to the host)."""
+    No host synchronisation here beyond the engine's own (the writer copies them to the host).
+
+    The table's probabilities, prediction and top k come from the model's output at x that the walk
+    hands back (`AttributionResult.model_output`, from its own pass: no forward pass of ours), and
+    target="prediction" is the walk's own top class (target None). Only where the method gives no
+    output (saliency, SmoothGrad, ...: their target must be known before they run) or the model
+    returned something else than a score tensor does the run pass x through the model itself."""
     x = x.detach()
-    with torch.no_grad():
-        probabilities = output_tensor(twin(x)).float().softmax(dim=1)
-    confidence, predictions = probabilities.max(dim=1)
     none = torch.full((len(x),), -1, dtype=torch.long, device=x.device)
-    if target == "label":
+    if labels is not None:
         labels = labels.to(x.device)
-        spec, targets = labels, labels
+    early = None  # the output at x, where the method needs the top class before it runs
+    if target == "label":
+        spec = labels
     elif target == "prediction" or target is None:
-        spec, targets = predictions, predictions
-    elif isinstance(target, int):
-        spec, targets = target, torch.full_like(none, target)
+        if not method.walks_a_path:
+            early = _output_at(twin, x)
+        spec = None if early is None else early.argmax(dim=1)
     else:
-        spec, targets = target, none
+        spec = target
     result = method.attribute(model, twin, x, spec, unit_index)
+    output = early if early is not None else result.model_output
+    if output is None:
+        output = _output_at(twin, x)
+    probabilities = output.float().softmax(dim=1)
+    predictions = output.argmax(dim=1)  # the walk's top class, which target=None explains
+    confidence = probabilities.gather(1, predictions[:, None])[:, 0]
+    if target == "label":
+        targets = labels
+    elif spec is None or isinstance(spec, Tensor):
+        targets = predictions
+    elif isinstance(target, int):
+        targets = torch.full_like(none, target)
+    else:
+        targets = none
     attributions = result.attributions.detach()
     stored, scale = quantise(attributions)
     missing = torch.full((len(x),), float("nan"), device=x.device)
@@ -273,13 +292,19 @@ def _unit_tensors(
     gap = missing if result.baseline_score is None else result.gap.detach().float()
     top = probabilities.topk(top_k, dim=1)
     numbers = [scale, score, baseline_score, gap, confidence, concentration(attributions)]  # store.NUMBERS
-    codes = [none if labels is None else labels.to(x.device), predictions, targets]  # store.CODES
+    codes = [none if labels is None else labels, predictions, targets]  # store.CODES
     return {
         "attributions": stored,
         "inputs": x.half(),
         "numbers": torch.cat([torch.stack(numbers, dim=1), top.values], dim=1),
         "codes": torch.cat([torch.stack(codes, dim=1), top.indices], dim=1),
     }
+
+
+def _output_at(twin, x: Tensor) -> Tensor:
+    """The model's score tensor at x, from a gradient-free pass of its own."""
+    with torch.no_grad():
+        return output_tensor(twin(x)).detach()
 
 
 def _check_target(target, examples: Examples) -> None:
