@@ -400,6 +400,10 @@ def test_a_preview_is_shown_while_the_request_computes_then_replaced_in_place(di
     expected = integrated_gradients(model, images[3:4], target=widget.target, steps=2)
     torch.testing.assert_close(widget.explanation.attributions, expected.attributions, atol=1e-5, rtol=0)
     assert widget.computed_payloads() == {}  # never cached: an export never shows a stale preview
+    assert widget.final_explanation is None
+    data, _ = widget._repr_mimebundle_()  # the picture saved in the notebook waits for the final, never a preview
+    assert "image/png" not in data and "no result yet" in data["text/plain"]
+    assert widget.explanation is not None  # the view's own result is still the preview
     shown = shown_results(widget)
     release.set()
     widget.wait()

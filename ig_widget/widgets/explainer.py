@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numbers
 import pathlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -113,6 +114,7 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
             show_preview=lambda request, computed: self._show_preview(request, computed),
         )
         self._previewed: tuple[Request, tuple[Any, dict]] | None = None  # the preview on screen, if any
+        self._finals_only = threading.local()  # .on: `explanation` ignores a preview in this thread
         super().__init__(
             choices={"baseline": list(self.baseline_names), "rule": list(RULES), "sign": list(SIGN_MODES)},
             limits=limits(),
@@ -207,7 +209,15 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         if cached:
             return cached[0]
         previewed = self._previewed
-        return previewed[1][0] if previewed is not None and previewed[0] == request else None
+        if previewed is None or previewed[0] != request or getattr(self._finals_only, "on", False):
+            return None
+        return previewed[1][0]
+
+    @property
+    def final_explanation(self) -> Any:
+        """The final attribution result of the current request, never a preview; None until it is computed."""
+        cached = self._scheduler.cached(self.current_request())
+        return cached[0] if cached else None
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         """The live view, plus a picture and a text line for front ends that cannot run widgets
@@ -216,7 +226,11 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         if shown is None:
             return None
         data, metadata = shown
-        data = {**data, **static_picture.mime_bundle(self)}
+        self._finals_only.on = True  # a picture saved in the notebook never shows a preview as the result
+        try:
+            data = {**data, **static_picture.mime_bundle(self)}
+        finally:
+            self._finals_only.on = False
         return data, metadata
 
     def computed_payloads(self) -> dict[Request, dict]:
