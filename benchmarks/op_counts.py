@@ -10,6 +10,8 @@ every machine and a test (tests/test_op_counts.py) can hold them.
   neither computes weight gradients): `model(points)[:, target].sum()` and `torch.autograd.grad`.
 - "ours": `integrated_gradients` (or `text_integrated_gradients` for MiniLM) at 50 Gauss-Legendre
   steps in two chunks of 25, with the trace (the default) and without.
+- "captum" (image models, for reference): Captum's IntegratedGradients over the same points and
+  chunks, without and with `return_convergence_delta` (ours always computes the gap).
 - syncs: `aten._local_scalar_dense` (`.item()`, `bool()`, `int()`, `float()` of a tensor), `nonzero`,
   `is_nonzero`, copies of a device tensor to the CPU, and on a CPU run the host reads that would be
   such copies on a GPU (`.tolist()`, `.numpy()`, `.cpu()` of a CPU tensor, which dispatch nothing).
@@ -173,6 +175,27 @@ def text_case(device: torch.device = CPU) -> dict[str, Callable[[], object]]:
     return {"bare": bare, "ours": ours(True), "ours no trace": ours(False)}
 
 
+def captum_case(name: str, device: torch.device = CPU) -> dict[str, Callable[[], object]]:
+    """Captum's IntegratedGradients on the same model (frozen, as the bare passes), points and chunks,
+    without and with its convergence delta (our calls always give the gap): for reference only."""
+    from captum.attr import IntegratedGradients
+
+    model, x = image_model(name, device)
+    ig = IntegratedGradients(_frozen(model))
+
+    def captum(delta: bool):
+        return lambda: ig.attribute(
+            x,
+            target=1,
+            n_steps=STEPS,
+            method="gausslegendre",
+            internal_batch_size=CHUNK,
+            return_convergence_delta=delta,
+        )
+
+    return {"captum": captum(False), "captum with delta": captum(True)}
+
+
 def cases() -> dict[str, Callable[[], dict]]:
     return {"cnn64": lambda: image_case("cnn64"), "resnet18": lambda: image_case("resnet18"), "minilm": text_case}
 
@@ -192,6 +215,12 @@ def main() -> None:
                 f"{label} {ours.ops} / {ours.launches} ({ours.syncs}) = "
                 f"{ours.ops / bare.ops:.2f} / {ours.launches / bare.launches:.2f} x"
             )
+        if name != "minilm":
+            for label, fn in captum_case(name).items():
+                theirs = count(fn)
+                line.append(
+                    f"{label} {theirs.ops} / {theirs.launches} ({theirs.syncs}) = {theirs.ops / bare.ops:.2f} x"
+                )
         print(" | ".join(line), flush=True)
 
 
