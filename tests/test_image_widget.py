@@ -448,6 +448,7 @@ def test_a_fast_model_gets_no_preview_and_a_slow_one_does(digits, monkeypatch):
     assert slow.preview_steps(slow.current_request()) == 4
     assert slow.preview_steps(slow.current_request()._replace(steps=4)) is None  # not fewer steps: none
     assert calls.single[1:] == [slow.target, slow.target]  # the 4-step preview, then the request
+    assert len(calls.multi) == 3  # the fast one's listed walk; the slow one's listed previews, then theirs
     assert slow.status == "done" and "preview" not in slow.result
     view_numbers_equal(slow)
     never = ImageExplainer(Slow(), images[3], steps=16, preview=None)
@@ -474,3 +475,32 @@ def test_a_bad_preview_setting_is_refused(digits, preview):
     model, images, _ = digits
     with pytest.raises(ValueError, match=rf"preview={preview!r} is not a preview setting"):
         ImageExplainer(model, images[3], preview=preview)
+
+
+def test_a_click_on_a_listed_output_during_its_walk_shows_its_preview_at_once(digits, monkeypatch):
+    model, images, _ = digits
+    import ig_widget.widgets.image as image_module
+
+    walking, release = threading.Event(), threading.Event()
+    real_multi = image_module.integrated_gradients_multi
+
+    def held_multi(*args, **kwargs):  # the listed outputs' final walk waits for the test; their previews pass
+        if kwargs["steps"] == 16:
+            walking.set()
+            assert release.wait(10)
+        return real_multi(*args, **kwargs)
+
+    monkeypatch.setattr(image_module, "integrated_gradients_multi", held_multi)
+    widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=16, top_k=3, preview=2)
+    assert walking.wait(10)
+    other = widget.outputs[2]["index"]
+    widget.target = other  # a click while the walk that computes it runs
+    assert widget.result["target"] == other and widget.result["preview"] == {"final_steps": 16}
+    assert widget.status == "computing"
+    view_numbers_equal(widget)
+    expected = integrated_gradients(model, images[3:4], target=other, steps=2)
+    torch.testing.assert_close(widget.explanation.attributions, expected.attributions, atol=1e-5, rtol=0)
+    release.set()
+    widget.wait()
+    assert widget.status == "done" and "preview" not in widget.result and widget.result["target"] == other
+    view_numbers_equal(widget)

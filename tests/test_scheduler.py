@@ -63,7 +63,13 @@ class Fake:
         self.preview_gate = threading.Event()  # the preview passes it at each progress call
         self.preview_gate.set()
         self.preview_kind = preview
-        hooks = {} if preview is None else {"preview": self.preview, "show_preview": self.show_preview}
+        self.preview_walk_gate = threading.Event()  # the listed requests' preview walk passes it too
+        self.preview_walk_gate.set()
+        hooks = (
+            {}
+            if preview is None
+            else {"preview": self.preview, "show_preview": self.show_preview, "preview_many": self.preview_many}
+        )
         self.scheduler = RequestScheduler(
             compute=lambda request, progress: self.compute_many([request], progress, "one")[0],
             compute_many=lambda requests, progress: self.compute_many(requests, progress, "many"),
@@ -86,19 +92,25 @@ class Fake:
         self.previewed.append((request, computed[1]))
 
     def preview(self, request, progress):
+        computed = self.preview_many([request], progress, "preview")
+        return None if computed is None else computed[0]
+
+    def preview_many(self, requests, progress, how="preview many"):
         if self.preview_kind == "none":
             return None
-        self.calls.append(("preview", [request]))
+        self.calls.append((how, list(requests)))
         try:
             for chunk in range(self.CHUNKS):
                 assert self.preview_gate.wait(TIMEOUT), "the test never opened the preview's gate"
+                if how == "preview many":
+                    assert self.preview_walk_gate.wait(TIMEOUT), "the test never opened the preview walk's gate"
                 progress(chunk + 1, self.CHUNKS)
         except Superseded:
-            self.stopped.append(["preview", request])
+            self.stopped.append([how, *requests])
             raise
         if self.preview_kind == "fails":
             raise FloatingPointError("the preview gave NaN")
-        return f"preview {request}", {"target": request.target, "steps": 1, "preview_of": request.steps}
+        return [(f"preview {r}", {"target": r.target, "steps": 1, "preview_of": r.steps}) for r in requests]
 
     def _computing(self):
         self.computing += 1
@@ -261,14 +273,60 @@ def test_a_preview_is_shown_first_then_replaced_by_the_wanted_result_and_never_c
     fake = Fake(preview="coarse")
     fake.scheduler.request(Ask(1, 4))
     fake.scheduler.wait(TIMEOUT)
-    assert fake.calls == [("preview", [Ask(1, 4)]), ("one", [Ask(1, 4)]), ("many", [Ask(0, 4), Ask(2, 4)])]
+    listed = [Ask(0, 4), Ask(2, 4)]
+    assert fake.calls == [("preview", [Ask(1, 4)]), ("one", [Ask(1, 4)]), ("preview many", listed), ("many", listed)]
     assert fake.previewed == [(Ask(1, 4), {"target": 1, "steps": 1, "preview_of": 4})]
     assert fake.events == ["preview", "show"] and fake.shown == [{"target": 1, "steps": 4}]
     assert len(fake.progress) == Fake.CHUNKS  # the refinement's progress only, not the preview's
+    assert fake.scheduler.previews == {}  # the listed ones' stand-ins went when their final results landed
     assert all(payload.get("preview_of") is None for payload in fake.scheduler.payloads().values())
     fake.scheduler.request(Ask(0, 4))  # cached: no preview, no computation
     fake.scheduler.wait(TIMEOUT)
-    assert len(fake.calls) == 3 and fake.events == ["preview", "show", "show"]
+    assert len(fake.calls) == 4 and fake.events == ["preview", "show", "show"]
+
+
+def test_a_click_on_a_listed_request_during_its_walk_shows_its_preview_at_once_then_the_final():
+    fake = Fake(preview="coarse")
+    fake.walk_gate.clear()  # the listed final walk is held; its preview walk has landed
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: ("many", [Ask(0, 4), Ask(2, 4)]) in fake.calls)
+    assert set(fake.scheduler.previews) == {Ask(0, 4), Ask(2, 4)}
+    fake.scheduler.request(Ask(2, 4))  # a click on another listed output
+    assert fake.previewed[-1] == (Ask(2, 4), {"target": 2, "steps": 1, "preview_of": 4})  # at once
+    assert fake.computing == 2 and fake.events == ["preview", "show", "preview"]
+    fake.walk_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.events[-1] == "show" and fake.shown[-1] == {"target": 2, "steps": 4}
+    assert ("one", [Ask(2, 4)]) not in fake.calls  # the walk in flight answered it
+    assert fake.scheduler.previews == {} and Ask(2, 4) in fake.scheduler.payloads()
+
+
+def test_a_click_during_the_listed_preview_walk_shows_the_preview_when_it_lands():
+    fake = Fake(preview="coarse")
+    fake.preview_walk_gate.clear()
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: ("preview many", [Ask(0, 4), Ask(2, 4)]) in fake.calls)
+    fake.scheduler.request(Ask(0, 4))
+    assert fake.events == ["preview", "show"]  # nothing to show yet: "computing"
+    fake.walk_gate.clear()
+    fake.preview_walk_gate.set()
+    wait_for(lambda: len(fake.events) == 3)
+    assert fake.previewed[-1][0] == Ask(0, 4)
+    fake.walk_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.shown[-1] == {"target": 0, "steps": 4} and fake.events[-1] == "show"
+
+
+def test_previews_at_settings_left_behind_are_dropped():
+    fake = Fake(preview="coarse")
+    fake.walk_gate.clear()
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: fake.scheduler.previews)
+    fake.scheduler.request(Ask(1, 8))  # new settings: the old walk stops, its stand-ins go
+    fake.walk_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert [Ask(0, 4), Ask(2, 4)] in fake.stopped and [Ask(0, 4), Ask(2, 4)] not in fake.finished
+    assert fake.scheduler.previews == {} and fake.shown[-1] == {"target": 1, "steps": 8}
 
 
 def test_a_preview_the_owner_declines_costs_nothing():
@@ -315,18 +373,12 @@ def test_a_newer_request_during_the_refinement_supersedes_it_and_gets_its_own_pr
 
 
 def test_preview_and_show_preview_come_together():
+    needs = dict(compute=None, compute_many=None, listed=None, show=None, show_error=None, show_progress=None)
+    needs.update(show_computing=None, capacity=None)
     with pytest.raises(ValueError, match="preview and show_preview"):
-        RequestScheduler(
-            compute=None,
-            compute_many=None,
-            listed=None,
-            show=None,
-            show_error=None,
-            show_progress=None,
-            show_computing=None,
-            capacity=None,
-            preview=lambda request, progress: None,
-        )
+        RequestScheduler(**needs, preview=lambda request, progress: None)
+    with pytest.raises(ValueError, match="preview_many needs show_preview"):
+        RequestScheduler(**needs, preview_many=lambda requests, progress: None)
 
 
 def test_the_scheduler_imports_nothing_of_widgets():

@@ -112,6 +112,7 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
             remember=lambda request, computed: self._remember(request, computed),
             preview=lambda request, progress: self._preview(request, progress),
             show_preview=lambda request, computed: self._show_preview(request, computed),
+            preview_many=lambda requests, progress: self._preview_many(requests, progress),
         )
         self._previewed: tuple[Request, tuple[Any, dict]] | None = None  # the preview on screen, if any
         self._finals_only = threading.local()  # .on: `explanation` ignores a preview in this thread
@@ -151,6 +152,10 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
 
     def _preview(self, request: Request, progress: Callable[[int, int], None]) -> tuple[Any, dict] | None:
         """A coarse (result, payload) to show while `request` computes, or None for no preview (default)."""
+        return None
+
+    def _preview_many(self, requests: list[Request], progress: Callable[[int, int], None]) -> list | None:
+        """`_preview` for requests that differ only in target, in one walk; None for no previews (default)."""
         return None
 
     def _label_names(self) -> list[str]:

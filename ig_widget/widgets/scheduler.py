@@ -19,7 +19,9 @@ lands, so the view can draw the rows that came with it.
 A slow model can show a coarse result first: `preview(request, progress)` computes a cheap stand-in for
 the wanted request (fewer steps of the same method) or returns None when none is worth it (a fast model
 pays nothing); `show_preview(request, computed)` puts it on screen while the wanted request itself is
-computed and then shown in its place. A preview is never cached: only final results are.
+computed and then shown in its place. A preview is never cached: only final results are. With
+`preview_many(requests, progress)` the listed requests get theirs too, in one walk before their final
+walk: a click on one of them while that walk runs shows its preview at once.
 
 Nothing here knows about widgets or traits: the owner passes the computations and what to do with
 their results as functions (`tests/test_scheduler.py` drives it with a fake computation and real
@@ -61,6 +63,9 @@ class RequestScheduler:
     preview(request, progress) -> (result, payload) or None: a coarse stand-in computed before a wanted
     request that is not cached; show_preview(request, computed) is called, under `lock`, when it is
     ready and still wanted (the view keeps status "computing"). Both or neither.
+    preview_many(requests, progress) -> one (result, payload) per request, or None: coarse stand-ins for
+    the listed requests, computed in one walk before theirs; kept in `previews` until their final results
+    are cached, and shown (show_preview) when one of them is wanted meanwhile. Needs show_preview.
     """
 
     def __init__(
@@ -78,15 +83,20 @@ class RequestScheduler:
         shows_listed: bool = False,
         preview: Callable[[Any, Progress], Computed | None] | None = None,
         show_preview: Callable[[Any, Computed], None] | None = None,
+        preview_many: Callable[[list, Progress], list[Computed] | None] | None = None,
     ):
         if (preview is None) != (show_preview is None):
             raise ValueError("preview and show_preview come together: give both or neither")
+        if preview_many is not None and show_preview is None:
+            raise ValueError("preview_many needs show_preview to show what it computes")
         self._compute, self._compute_many, self._listed = compute, compute_many, listed
         self._show, self._show_error = show, show_error
         self._show_progress, self._show_computing = show_progress, show_computing
         self._capacity = capacity
         self._shows_listed = shows_listed
         self._preview, self._show_preview_callback = preview, show_preview
+        self._preview_many = preview_many
+        self.previews: dict[Any, Computed] = {}  # listed requests' stand-ins, until their final results land
         self._remember = remember or self.store
         self.lock = threading.Lock()  # guards the cache, `wanted`, the walk in flight, and what is shown
         self._compute_lock = threading.Lock()  # one computation at a time
@@ -100,12 +110,17 @@ class RequestScheduler:
         """Show `request`'s result: from the cache, or computed in the background (then the listed ones)."""
         with self.lock:
             self.wanted = request
+            self.previews = {
+                each: kept for each, kept in self.previews.items() if each.settings() == request.settings()
+            }
             cached = self.cache.get(request)
             if cached is not None:
                 self.cache.move_to_end(request)
                 self._show(cached[1])
             else:
                 self._show_computing()
+                if request in self.previews:  # a listed walk's stand-in: shown until its final result
+                    self._show_preview_callback(request, self.previews[request])
             if request in self._walking:  # the walk in flight shows it when done
                 return
             if cached is not None and not self._missing(request):
@@ -164,6 +179,7 @@ class RequestScheduler:
             return False
         with self.lock:
             self._remember(request, computed)
+            self.previews.pop(request, None)
             if self.wanted == request:
                 self._show(computed[1])
         return True
@@ -171,7 +187,7 @@ class RequestScheduler:
     def _compute_preview(self, request: Schedulable) -> None:
         """Show a coarse stand-in for `request` first, when the owner gives one. Raises Superseded when
         the request was replaced meanwhile; a failed preview is skipped (the request itself reports)."""
-        if self._preview is None:
+        if self._preview is None or request in self.previews:  # none, or already shown
             return
         try:
             computed = self._preview(request, self._reporter(lambda: self.wanted == request, ()))
@@ -204,10 +220,10 @@ class RequestScheduler:
         def shown() -> bool:  # what this walk does is news to the view
             return self.wanted in self._walking or (self._shows_listed and still_useful())
 
+        report = self._reporter(still_useful, None if self._shows_listed else missing)
         try:
-            computed = self._compute_many(
-                missing, self._reporter(still_useful, None if self._shows_listed else missing)
-            )
+            self._preview_listed(missing, report)
+            computed = self._compute_many(missing, report)
         except Superseded:
             computed = None
         except Exception as exc:  # only news to the view when it shows one of these
@@ -220,10 +236,28 @@ class RequestScheduler:
             self._walking = frozenset()
             for each, result in zip(missing, computed or []):
                 self._remember(each, result)
+                self.previews.pop(each, None)
                 if self.wanted == each:
                     self._show(result[1])
             if beside and self.wanted in self.cache:  # the wanted result, shown again with the rows beside it
                 self._show(self.cache[self.wanted][1])
+
+    def _preview_listed(self, missing: list, report: Progress) -> None:
+        """Stand-ins for the listed requests, kept until their final results land; shown for the wanted one
+        when it is among them. A failed preview walk is skipped (the final walk reports)."""
+        if self._preview_many is None:
+            return
+        try:
+            previews = self._preview_many(missing, report)
+        except Superseded:
+            raise
+        except Exception:
+            return
+        with self.lock:
+            for each, computed in zip(missing, previews or []):
+                self.previews[each] = computed
+                if self.wanted == each and each not in self.cache:  # clicked while this walk ran
+                    self._show_preview_callback(each, computed)
 
     def _missing(self, request: Schedulable) -> list:
         return [each for each in self._listed(request) if each not in self.cache]
