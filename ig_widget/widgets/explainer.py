@@ -242,6 +242,11 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         """The encoded payload of every request computed so far and still cached (on the shown path)."""
         return self._scheduler.payloads()
 
+    def previewed_requests(self) -> set[Request]:
+        """The listed requests whose coarse preview is ready (a click shows it until the final result lands)."""
+        with self._state_lock:
+            return set(self._scheduler.previews)
+
     def compute_payload(self, request: Request) -> dict:
         """The payload of `request`, computed now in this thread, off the view: no trait changes, no caching
         (what `export_html` uses for targets the view has not computed)."""
