@@ -140,7 +140,8 @@ assert not black.invariant.any() and blurred.invariant.all()
 # Every method on the same input and class, each with its completeness gap, deletion and insertion
 # areas and sanity check: the Distill article on baselines, on your own model. `MethodComparison`
 # computes them in the background (the notebook stays free) and shows each card as soon as its method
-# and checks are done; a saved notebook or an `igw.export_html` page shows it without a kernel. The
+# and checks are done; a saved notebook or an `igw.export_html` page shows it without a kernel. Pick
+# another class in its Target menu (or set `w.target = 3`) and the cards are computed again for it. The
 # model is never changed: the methods run on the engine's twin and the sanity check randomizes a copy.
 
 # %%
