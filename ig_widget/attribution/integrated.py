@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import torch
 from torch import Tensor
 
 from .baselines import BaselineSpec, Range, baseline_name, check_finite_ends, make_baseline
@@ -37,6 +38,7 @@ def integrated_gradients(
     tol: float = DEFAULT_TOL,
     max_steps: int = AUTO_MAX_STEPS,
     idgi: bool = False,
+    autocast: torch.dtype | None = None,
 ) -> AttributionResult:
     """Attribute F_target(x) - F_target(baseline) to the features of `x`.
 
@@ -74,6 +76,11 @@ def integrated_gradients(
         (the score changes telescope to F(x) - F(x')) whatever `steps` is, so the gap no longer says
         whether the path was sampled finely enough; `steps` must be an int. Costs one more elementwise
         pass per chunk, no model call.
+    autocast : default None. torch.bfloat16 (CPU or GPU) or torch.float16 (GPU): run the path's forward and
+        backward passes under `torch.autocast` at that precision, for speed where the hardware has it.
+        F(x) and F(x') come from a pass at the input's own precision and the gradient sums are kept in
+        it, so the completeness gap shows what the lower precision cost (see benchmarks/README.md).
+        `steps` must be an int; not with `idgi`; no diagnosis is made (rounding reads as jumps).
     """
     return integrated_gradients_multi(
         model,
@@ -92,6 +99,7 @@ def integrated_gradients(
         tol=tol,
         max_steps=max_steps,
         idgi=idgi,
+        autocast=autocast,
     )[0]
 
 
@@ -114,6 +122,7 @@ def integrated_gradients_multi(
     tol: float = DEFAULT_TOL,
     max_steps: int = AUTO_MAX_STEPS,
     idgi: bool = False,
+    autocast: torch.dtype | None = None,
 ) -> list[AttributionResult]:
     """Integrated Gradients for several targets at once, one result per target, each equal to the
     `integrated_gradients` call with that target.
@@ -145,6 +154,7 @@ def integrated_gradients_multi(
         max_steps=max_steps,
         description="integrated gradients",
         idgi=idgi,
+        autocast=autocast,
     )
     x = x.detach() if x.requires_grad else x
     base = make_baseline(baseline, x, seed=seed, input_range=input_range, finite=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import torch
+
 from .batching import Progress
 from .errors import AttributionInputError
 from .progress import ProgressSpec, progress_callback
@@ -16,6 +18,7 @@ Steps = int | Literal["auto"]
 
 DEFAULT_TOL = 0.01
 AUTO_MAX_STEPS = 255  # steps="auto" stops at this many points unless max_steps says otherwise
+AUTOCAST_DTYPES = (torch.bfloat16, torch.float16)
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,9 @@ class PathOptions:
         forward pass, None for a memory budget. output: "logit", "probability" or "log_probability".
     reducer: how the trace shrinks each point's maps; None records no trace. progress: called as
         progress(done, total) after each chunk. idgi: keep only each gradient's component along its
-        own important direction (IDGI, see `walk.DirectPath`).
+        own important direction (IDGI, see `walk.DirectPath`). autocast: None, or the dtype the path's
+        forward and backward passes run in under `torch.autocast` (F(x), F(x') and the sums stay in
+        the input's precision, so the gap shows what the lower precision cost).
     """
 
     steps: Steps = 50
@@ -39,6 +44,7 @@ class PathOptions:
     tol: float = DEFAULT_TOL
     max_steps: int = AUTO_MAX_STEPS
     idgi: bool = False
+    autocast: torch.dtype | None = None
 
     @classmethod
     def checked(
@@ -54,6 +60,7 @@ class PathOptions:
         max_steps: int,
         description: str,
         idgi: bool = False,
+        autocast: torch.dtype | None = None,
     ) -> PathOptions:
         """The options from an entry point's arguments, each checked before any model call; `description`
         names the walk on a progress bar."""
@@ -64,11 +71,41 @@ class PathOptions:
                 "idgi=True with steps='auto': IDGI's attributions add up to F(x) - F(x') exactly at any number of "
                 "steps, so there is no gap to refine on; give steps as an int"
             )
+        check_autocast(autocast, steps, idgi)
         check_steps(2 if steps == "auto" else steps, rule)
         if steps == "auto":
             check_adaptive(tol, max_steps)
         check_batch_size(batch_size)
         check_output(output)
         return cls(
-            steps, rule, batch_size, output, reducer, progress_callback(progress, description), tol, max_steps, idgi
+            steps,
+            rule,
+            batch_size,
+            output,
+            reducer,
+            progress_callback(progress, description),
+            tol,
+            max_steps,
+            idgi,
+            autocast,
+        )
+
+
+def check_autocast(autocast: object, steps: Steps, idgi: bool) -> None:
+    """`autocast` is None or a lower-precision dtype, with settings whose numbers stay honest in it."""
+    if autocast is None:
+        return
+    if autocast not in AUTOCAST_DTYPES:
+        raise AttributionInputError(
+            f"autocast={autocast!r} is not supported; give torch.bfloat16 (CPU or GPU), torch.float16 (GPU) or None"
+        )
+    if steps == "auto":
+        raise AttributionInputError(
+            f"autocast={autocast} with steps='auto': at lower precision the gap stops shrinking at the precision's "
+            "own error, so refinement could run to max_steps; give steps as an int"
+        )
+    if idgi:
+        raise AttributionInputError(
+            f"autocast={autocast} with idgi=True: IDGI's terms are differences of the path's own scores, which "
+            "lower precision would round; use one or the other"
         )

@@ -50,7 +50,8 @@ def integrate_path(
     fixed = None if steps == "auto" else path_points(rule, steps)
     starts_at_baseline = fixed is not None and fixed[0][0] == 0.0
     walked = None
-    if fixed is not None and not options.idgi and not any(callable(t) for t in targets):
+    riding = options.autocast is None  # at lower precision F(x) and F(x') get a full-precision pass of their own
+    if riding and fixed is not None and not options.idgi and not any(callable(t) for t in targets):
         try:
             walked = _walk_with_ends(forward, x, baseline, targets, options, top_k, fixed, starts_at_baseline, path)
         except EndsRefused:
@@ -66,7 +67,8 @@ def integrate_path(
     finished = [streamed.finish(index, reducer) for index in range(len(scores))]
     attributions = [walk.attributions(summed) for summed, _, _ in finished]
     totals = [each.sum(dim=tuple(range(1, each.ndim))) for each in attributions]
-    diagnose_now = not any(diagnoses) and not walk.direct
+    # The diagnosis compares path scores with F(x), F(x'): at lower precision their rounding reads as jumps.
+    diagnose_now = not any(diagnoses) and not walk.direct and options.autocast is None
     small = _check_walk(walk, values, finished, totals, steps, diagnose_now, ends_unchecked)
     if diagnose_now:
         diagnoses = _diagnoses(walk, values, finished, totals, rule, options.max_steps, small)
@@ -148,12 +150,16 @@ def _walk_after_probe(
     start there) that fixes the targets: for steps="auto", IDGI, callable targets, and a first chunk
     that could not carry x and x'."""
     rule, steps, reducer = options.rule, options.steps, options.reducer
+    # At lower precision F(x') is not read off the path's first point: its own pass keeps it exact.
+    own_baseline_pass = not starts_at_baseline or options.autocast is not None
     scores, values, baseline_values, model_output = probe_many(
-        forward, x, targets, options.output, top_k, baseline=None if starts_at_baseline else baseline
+        forward, x, targets, options.output, top_k, baseline=baseline if own_baseline_pass else None
     )
     walk = PathWalk(forward, scores, baseline, x - baseline, options.batch_size, options.progress, path, options.idgi)
-    if not starts_at_baseline and baseline_values is None:
+    if own_baseline_pass and baseline_values is None:
         baseline_values = walk.baseline_scores()
+    if options.autocast is not None:
+        walk.forward = autocast_forward(forward, options.autocast)
     diagnoses = [None] * len(scores)
     if steps == "auto":
         alphas, weights, streamed, diagnoses = refine(
@@ -165,6 +171,17 @@ def _walk_after_probe(
         walk.deferred = []  # the path's finite flag, read below with the other checks
         streamed = walk.stream(alphas, weights, reducer, baseline_values, values)
     return walk, streamed, values, diagnoses, rule, steps, model_output
+
+
+def autocast_forward(forward: Forward, dtype: torch.dtype) -> Forward:
+    """`forward` under `torch.autocast` at `dtype` on the points' device: the path's passes in lower
+    precision; the gradients come back in the points' own dtype (autograd casts them back)."""
+
+    def run(points: Tensor, rows: Tensor):
+        with torch.autocast(points.device.type, dtype=dtype):
+            return forward(points, rows)
+
+    return run
 
 
 def _check_walk(

@@ -51,6 +51,7 @@ def text_integrated_gradients(
     progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
     max_steps: int = AUTO_MAX_STEPS,
+    autocast: torch.dtype | None = None,
 ) -> TextAttribution:
     """Attribute the target score of each sequence to its tokens.
 
@@ -77,7 +78,8 @@ def text_integrated_gradients(
         (they add up to F(x) - F(x')) or "l2" (their norm).
     trace_reduce : default "embedding". How the trace shrinks each point: summed over the embedding
         dimension, "none", or a callable.
-    steps, rule, batch_size, trace, output, progress, tol, max_steps : as for `integrated_gradients`.
+    steps, rule, batch_size, trace, output, progress, tol, max_steps, autocast : as for
+        `integrated_gradients`.
     """
     return text_integrated_gradients_multi(
         model,
@@ -97,6 +99,7 @@ def text_integrated_gradients(
         progress=progress,
         tol=tol,
         max_steps=max_steps,
+        autocast=autocast,
     )[0]
 
 
@@ -119,6 +122,7 @@ def text_integrated_gradients_multi(
     progress: ProgressSpec = None,
     tol: float = DEFAULT_TOL,
     max_steps: int = AUTO_MAX_STEPS,
+    autocast: torch.dtype | None = None,
 ) -> list[TextAttribution]:
     """`text_integrated_gradients` for several targets in one walk along the path (one forward pass
     per chunk of points, one backward pass per target), one result per target, each equal to the
@@ -144,6 +148,7 @@ def text_integrated_gradients_multi(
         tol=tol,
         max_steps=max_steps,
         description="integrated gradients (text)",
+        autocast=autocast,
     )
     check_text_baseline(baseline)
     if token_reduce not in TOKEN_REDUCTIONS:
