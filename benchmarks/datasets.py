@@ -133,14 +133,17 @@ def floor(model, x, y, steps, unit, batch) -> Contender:
 def captum(model, x, y, steps, unit, batch) -> Contender:
     from captum.attr import IntegratedGradients
 
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x.cpu(), y.cpu()), batch_size=unit)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=unit, pin_memory=next(model.parameters()).is_cuda
+    )
+    device = next(model.parameters()).device
     method = IntegratedGradients(model)
 
     def run():
         for xb, yb in loader:
             method.attribute(
-                xb.to(x.device),
-                target=yb.to(x.device),
+                xb.to(device),
+                target=yb.to(device),
                 n_steps=steps,
                 method="gausslegendre",
                 internal_batch_size=batch,
@@ -175,10 +178,15 @@ def compare(arguments) -> dict[str, tuple[float, float]]:
         torch.set_num_threads(arguments.threads)
     device = torch.device(arguments.device)
     model, x, y = workload(arguments.model, arguments.count, arguments.size)
-    model, x, y = model.to(device), x.to(device), y.to(device)
+    model = model.to(device)
+    # ours and Captum read the examples from the host, as from a data set; the floor's are on the device
     contenders = {
-        name: make(model, x, y, arguments.steps, arguments.unit, arguments.batch)
-        for name, make in (("ours", ours), ("floor", floor), ("captum", captum))
+        name: make(model, *data, arguments.steps, arguments.unit, arguments.batch)
+        for name, make, data in (
+            ("ours", ours, (x, y)),
+            ("floor", floor, (x.to(device), y.to(device))),
+            ("captum", captum, (x, y)),
+        )
     }
     before = _load()
     for contender in contenders.values():

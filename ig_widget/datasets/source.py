@@ -96,10 +96,7 @@ def prefetched(
 
     def load(start: int, stop: int) -> tuple[Tensor, Tensor | None]:
         inputs, labels = examples.batch(start, stop)
-        if device.type == "cuda":  # from pinned memory: a copy from pageable memory waits for the device
-            inputs = inputs.pin_memory().to(device, non_blocking=True)
-            labels = None if labels is None else labels.pin_memory().to(device, non_blocking=True)
-        return inputs.to(device), None if labels is None else labels.to(device)
+        return _moved(inputs, device), None if labels is None else _moved(labels, device)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ig-widget loader") as loader:
         pending = loader.submit(load, *spans[0]) if spans else None
@@ -107,3 +104,11 @@ def prefetched(
             ready = pending.result()
             pending = loader.submit(load, *following) if following is not None else None
             yield ready
+
+
+def _moved(tensor: Tensor, device: torch.device) -> Tensor:
+    """`tensor` on `device`; from the host to a GPU through pinned memory, without a wait (a copy from
+    pageable memory waits for the device). Data already on the device stays where it is."""
+    if device.type == "cuda" and tensor.device.type == "cpu":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
