@@ -8,6 +8,7 @@ equal steps and internal batch size; and one process against two under torchrun.
     python benchmarks/datasets.py scaling [--count N]   # torchrun with 1, then 2 processes (1 thread each)
     python benchmarks/datasets.py counts [--model ...]  # per unit: rows through the model, operators, syncs
     python benchmarks/datasets.py profile [--model ...] # torch.profiler: the operators ours adds to the floor
+    python benchmarks/datasets.py parts [--model ...]   # the engine's walk alone, as it is and in two variants
 
 `all` runs, one after the other: `compare` on the digits CNN (1024 test digits repeated, 32 steps,
 unit 64, 512 rows per pass, 5 repeats) and on a ResNet-18 (random weights, 10 classes, 3 x 64 x 64,
@@ -327,6 +328,64 @@ def profile(arguments) -> None:
         print(f"  {name}: {sum(time for time, _ in events.values()) / 1e3:.1f} ms self CPU in all")
 
 
+def parts(arguments) -> None:
+    """The engine's walk alone against the floor (this thread's CPU time, interleaved, median), per unit
+    as a run calls it, in three forms: as the engine walks (x and x' riding in the first chunk, points
+    in its layout), with a separate gradient-free pass at x and x' instead (a callable target takes the
+    engine's probed walk), and with the points handed to the model contiguous (channels-first)."""
+    from ig_widget.attribution.model_state import isolated_model
+    from ig_widget.attribution.orchestrate import integrate_path
+    from ig_widget.datasets.methods import checked_method
+
+    torch.set_num_threads(1)
+    model, x, y = workload(arguments.model, arguments.count, arguments.size)
+    method = checked_method(
+        "integrated_gradients",
+        steps=arguments.steps,
+        rule="gausslegendre",
+        batch_size=arguments.batch,
+        idgi=False,
+        baseline=None,
+        samples=None,
+        noise_level=0.15,
+        seed=0,
+        baseline_data=None,
+        example_shape=tuple(x.shape[1:]),
+    )
+    twin = isolated_model(model)
+
+    def walk(forward, probed: bool = False):
+        def run():
+            for start in range(0, len(x), arguments.unit):
+                xb, yb = x[start : start + arguments.unit], y[start : start + arguments.unit]
+                target = (lambda output, yb=yb: output.gather(1, yb[:, None])[:, 0]) if probed else yb
+                integrate_path(forward, xb, torch.zeros_like(xb), [target], method.options)
+
+        return run
+
+    contenders = {
+        "floor": floor(model, x, y, arguments.steps, arguments.unit, arguments.batch).run,
+        "walk, x and x' riding": walk(lambda points, rows: twin(points)),
+        "walk, x and x' in a pass of their own": walk(lambda points, rows: twin(points), probed=True),
+        "walk, points contiguous": walk(lambda points, rows: twin(points.contiguous())),
+    }
+    for run in contenders.values():
+        run()
+    times = {name: [] for name in contenders}
+    for _ in range(arguments.repeats):
+        for name, run in contenders.items():
+            start = time.thread_time()
+            run()
+            times[name].append(time.thread_time() - start)
+    medians = {name: sorted(found)[len(found) // 2] for name, found in times.items()}
+    print(
+        f"{arguments.model}: the walk per unit of {arguments.unit}, {arguments.steps} steps, {arguments.batch} rows "
+        f"per pass, {arguments.count} examples, 1 thread, median of {arguments.repeats} ({_load()})"
+    )
+    for name, seconds in medians.items():
+        print(f"  {name:38s} {seconds:7.3f} s CPU   floor / this {medians['floor'] / seconds:.3f}")
+
+
 def worker(arguments) -> None:
     torch.set_num_threads(1)
     model, x, y = workload(arguments.model, arguments.count, arguments.size)
@@ -405,7 +464,7 @@ def everything(arguments) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("all", "compare", "scaling", "counts", "profile", "worker"))
+    parser.add_argument("mode", choices=("all", "compare", "scaling", "counts", "profile", "parts", "worker"))
     parser.add_argument("--model", choices=("digits", "resnet18"), default="digits")
     parser.add_argument("--count", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=32)
@@ -420,5 +479,5 @@ if __name__ == "__main__":
     parser.add_argument("--out")
     arguments = parser.parse_args()
     modes = {"all": everything, "compare": compare, "scaling": scaling, "counts": counts, "profile": profile}
-    modes["worker"] = worker
+    modes |= {"parts": parts, "worker": worker}
     modes[arguments.mode](arguments)
