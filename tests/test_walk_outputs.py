@@ -78,3 +78,28 @@ def test_nan_path_scores_fail_where_the_trace_would_show_them() -> None:
     result = igw.integrated_gradients(model, x, target=0, steps=16, trace=False)
     torch.testing.assert_close(result.attributions, torch.tensor([[1.0, -2.0, 3.0]]))
     assert abs(float(result.gap)) < 1e-5
+
+
+class _NaNGradientMidPath(nn.Module):
+    """A conv net whose output is multiplied by NaN for points whose mean lies in (0.02, 0.2): NaN
+    scores and gradients inside Blur IG's path only (its start and the input are outside the band)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        spread = x.flatten(1).std(dim=1, keepdim=True)  # the blur shrinks it along the path
+        scale = torch.where((spread > 0.05) & (spread < 0.25), torch.nan, 1.0)
+        return self.conv(x).flatten(2).mean(dim=2) * scale
+
+
+@pytest.mark.parametrize("trace", [True, False])
+def test_a_curved_path_with_nan_inside_is_refused(trace: bool) -> None:
+    """Blur IG checks what it keeps at the end (no per-chunk flags): NaN inside the path still stops it."""
+    x = (torch.arange(64.0).view(1, 1, 8, 8) % 2) * torch.linspace(0, 1, 8)  # a sharp pattern, spread ~0.3
+    model = _NaNGradientMidPath()
+    assert not torch.isnan(model(x)).any()
+    with pytest.raises(NonFiniteError, match="on the path"):
+        igw.blur_integrated_gradients(model, x, target=0, steps=16, trace=trace)

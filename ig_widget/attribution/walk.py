@@ -292,9 +292,11 @@ class PathWalk:
             path = DirectPath(self, alphas, weights, reducer, baseline_values, end_values)
         else:
             path = StreamedPath(self, alphas, weights, reducer, baseline_values)
-        # A deferred straight walk checks what it keeps at the end (`StreamedPath.finite`) instead of
-        # each chunk's scores and gradients: NaN and inf reach its sums, so the flag is the same.
-        own_check = self.deferred is not None and not self.direct
+        # A deferred walk checks what it keeps at the end (`StreamedPath.finite`) instead of each chunk's
+        # scores and gradients: NaN and inf reach its sums (a curved path's too: times its velocity and
+        # weight, NaN either way), so the flag is the same. Not IDGI: its terms divide by the gradient's
+        # norm behind a clamp, which could hide them.
+        own_check = self.deferred is not None and not self.idgi
         for chunks in self.chunks(alphas, path.kept_bytes(), check_finite=not own_check):
             path.add(chunks)
         if own_check:  # evaluated only when the walk's one test of its gaps fires (see orchestrate)
@@ -455,6 +457,7 @@ class DirectPath(StreamedPath):
             if walk.idgi:
                 self._add_idgi(index, chunk, step, trailing)
                 continue
+            self.seen_scores.append(chunk.scores)
             terms = chunk.gradients * velocity
             _accumulate(self.sums[index], terms * point_weights, chunk.start, chunk.stop, chunk.rows, rows_per_step)
             if self.recorders is not None:
