@@ -33,12 +33,16 @@ def model_identity(model: Callable) -> dict:
 
 
 def tensor_digest(named: list[tuple[str, torch.Tensor]]) -> str:
-    """SHA-256 over each tensor's name, shape, dtype and bytes, in order."""
+    """SHA-256 over each tensor's name, shape, dtype and bytes, in order. Tensors on a GPU are all copied
+    to the host first, without a wait each, then waited for once (not once per tensor); the bytes are
+    hashed where they lie (no copy of a host tensor that is contiguous already)."""
+    hosted = [(label, tensor.detach().to("cpu", non_blocking=True)) for label, tensor in named]
+    for device in {tensor.device for _, tensor in named if tensor.device.type == "cuda"}:
+        torch.cuda.synchronize(device)
     digest = hashlib.sha256()
-    for label, tensor in named:
-        tensor = tensor.detach()
+    for label, tensor in hosted:
         digest.update(f"{label}:{tuple(tensor.shape)}:{tensor.dtype};".encode())
-        digest.update(tensor.to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        digest.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
 
 
