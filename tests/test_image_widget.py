@@ -504,3 +504,27 @@ def test_a_click_on_a_listed_output_during_its_walk_shows_its_preview_at_once(di
     widget.wait()
     assert widget.status == "done" and "preview" not in widget.result and widget.result["target"] == other
     view_numbers_equal(widget)
+
+
+class FailsAbove(nn.Module):
+    """Raises on a batch of more than `rows` images."""
+
+    def __init__(self, inner: nn.Module, rows: int):
+        super().__init__()
+        self.inner, self.rows = inner, rows
+
+    def forward(self, x):
+        if x.shape[0] > self.rows:
+            raise RuntimeError(f"out of memory at {x.shape[0]} images")
+        return self.inner(x)
+
+
+def test_a_refinement_that_fails_leaves_the_preview_shown_and_says_why(digits):
+    model, images, _ = digits
+    # the 4-step preview passes 4 points and the 2 ends in one batch; the 64 steps go 8 points a chunk
+    widget = ImageExplainer(FailsAbove(model, 6), images[0], steps=64, preview=4)
+    widget.wait()
+    assert widget.status == "error" and widget.error.startswith("RuntimeError: out of memory at")
+    assert widget.result["preview"] == {"final_steps": 64} and widget.result["steps"] == 4
+    view_numbers_equal(widget)  # explanation is still the map on screen: the preview, which says it is one
+    assert widget.final_explanation is None and widget.computed_payloads() == {}

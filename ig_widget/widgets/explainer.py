@@ -207,8 +207,9 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
 
     @property
     def explanation(self) -> Any:
-        """The attribution result behind the view: the final one, or while it is being computed its coarse
-        preview when one is shown (its payload says `preview`), else None. `wait()` waits for the final one."""
+        """The attribution result behind the view: the final one, or while a coarse preview of it is on screen
+        (its payload says `preview`; the request is computing, or failed after it) the preview's, else None.
+        `wait()` waits for the final one; `final_explanation` never returns a preview."""
         request = self.current_request()
         cached = self._scheduler.cached(request)
         if cached:
