@@ -121,6 +121,8 @@ def test_concentration_is_the_share_of_the_top_tenth():
         ({"method": "smoothgrad", "noise_level": -1.0}, "noise_level"),
         ({"method": "lime"}, "method='lime' is not available"),
         ({"method": "saliency", "samples": 3}, "samples and baseline_data are for"),
+        ({"method": "saliency", "autocast": torch.bfloat16}, "autocast=torch.bfloat16 applies to method="),
+        ({"autocast": torch.int8}, "autocast=torch.int8 is not supported"),
     ],
 )
 def test_method_arguments_are_checked_before_any_work(small, tmp_path, arguments, message):
@@ -176,6 +178,30 @@ def test_a_run_is_not_resumed_with_other_method_settings(small, tmp_path):
             )
     with pytest.raises(AttributionInputError, match="other settings.*method: 'smoothgrad' there, 'saliency' here"):
         igw.attribute_dataset(model, (x, y), out=out, method="saliency", unit=UNIT, progress=False)
+
+
+def test_autocast_runs_the_path_in_bfloat16_and_keeps_the_gap_in_float32(small, tmp_path):
+    """autocast=torch.bfloat16: each unit is what integrated_gradients gives on those rows with the same
+    autocast (within the store's float16), F(x), F(x') and the gap at full precision, the setting
+    recorded; a run with it is not resumed without it."""
+    model, x, y = small
+    out = tmp_path / "bf16"
+    store = igw.attribute_dataset(model, (x, y), out=out, steps=8, unit=UNIT, autocast=torch.bfloat16, progress=False)
+    assert store.config["autocast"] == "bfloat16"
+    table, full_precision_gaps = store.table, []
+    for start in range(0, COUNT, UNIT):
+        rows = slice(start, min(start + UNIT, COUNT))
+        unit = igw.integrated_gradients(model, x[rows], target=y[rows], steps=8, autocast=torch.bfloat16, trace=False)
+        plain = igw.integrated_gradients(model, x[rows], target=y[rows], steps=8, trace=False)
+        for offset, i in enumerate(range(rows.start, rows.stop)):
+            assert_within_float16(store[i].attributions, unit.attributions[offset : offset + 1])
+        np.testing.assert_allclose(table["score"][rows], plain.score.numpy(), rtol=1e-6)  # not rounded to bf16
+        np.testing.assert_allclose(table["gap"][rows], unit.gap.numpy(), rtol=1e-4, atol=1e-5)
+        full_precision_gaps.append(plain.gap.numpy())
+    # the path really ran in bfloat16: its gaps are not float32's (which differ by 1e-7 run to run)
+    assert np.abs(table["gap"] - np.concatenate(full_precision_gaps)).max() > 1e-3
+    with pytest.raises(AttributionInputError, match="other settings \\(autocast: 'bfloat16' there, None here"):
+        igw.attribute_dataset(model, (x, y), out=out, steps=8, unit=UNIT, progress=False)
 
 
 class FailsAtUnit(torch.nn.Module):

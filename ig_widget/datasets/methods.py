@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from ..attribution.baselines import BaselineSpec, baseline_name, make_baseline
@@ -76,6 +77,8 @@ class RunMethod:
             settings |= {"samples": self.samples, "seed": self.seed}
         if self.noise_level is not None:
             settings["noise_level"] = self.noise_level
+        if self.options.autocast is not None:  # only when set: stores made before the option resume as they were
+            settings["autocast"] = str(self.options.autocast).removeprefix("torch.")
         if self.baseline_data is not None:
             settings["baseline_data"] = {
                 "shape": list(self.baseline_data.shape),
@@ -138,10 +141,15 @@ def checked_method(
     seed: int,
     baseline_data: Tensor | None,
     example_shape: tuple[int, ...],
+    autocast: torch.dtype | None = None,
 ) -> RunMethod:
     """The method and its settings, every argument checked before any model call."""
     if method not in METHODS:
         raise AttributionInputError(f"method={method!r} is not available for data-set runs; use one of {METHODS}")
+    if autocast is not None and method != "integrated_gradients":
+        raise AttributionInputError(
+            f"autocast={autocast} applies to method='integrated_gradients' (its path's passes); got method={method!r}"
+        )
     if method == "integrated_gradients" and steps == "auto":
         raise AttributionInputError(
             "steps='auto' is not available for data-set runs (every example walks the same "
@@ -160,6 +168,7 @@ def checked_method(
         max_steps=255,
         description="attribute_dataset",
         idgi=idgi,
+        autocast=autocast,
     )
     if method == "integrated_gradients":
         baseline = "black" if baseline is None else baseline

@@ -64,6 +64,7 @@ def attribute_dataset(
     noise_level: float = 0.15,
     seed: int = 0,
     baseline_data: Tensor | None = None,
+    autocast: torch.dtype | None = None,
     batch_size: int | None = None,
     unit: int | None = None,
     top_k: int = 3,
@@ -96,6 +97,10 @@ def attribute_dataset(
     seed : default 0. Fixes smoothgrad's and expected_gradients' draws; unit u draws with seed + u, so
         a store is reproducible for a given `unit`.
     baseline_data : for expected_gradients, the baselines to draw from, [M, ...] shaped as the inputs.
+    autocast : default None. For integrated_gradients, torch.bfloat16 (CPU or GPU) or torch.float16 (GPU):
+        the path's forward and backward passes run under `torch.autocast` at that precision; F(x), F(x')
+        (and the table's probabilities) come from a pass at the input's precision and the sums stay in it,
+        so the stored gap, computed in float32, shows what the lower precision cost. Recorded in the store.
     batch_size : default None (memory budget). Points per forward pass (path points, noisy copies or
         draws), for every input of the unit.
     unit : default the DataLoader's batch size, else 64. Examples computed together and written as one
@@ -120,6 +125,7 @@ def attribute_dataset(
         seed=seed,
         baseline_data=baseline_data,
         example_shape=examples.example_shape,
+        autocast=autocast,
     )
     _check_target(target, examples)
     unit = unit or examples.loader_batch_size or DEFAULT_UNIT
