@@ -5,6 +5,7 @@ equal steps and internal batch size; and one process against two under torchrun.
     python benchmarks/datasets.py all [--quick]     # every figure of issue 16 in one command (below)
     python benchmarks/datasets.py compare [--model digits|resnet18] [--count N] [--steps S] [--unit U]
                                           [--batch B] [--size P] [--threads T] [--repeats R] [--device D]
+                                          [--autocast none|bf16|fp16]
     python benchmarks/datasets.py scaling [--count N]   # torchrun with 1, then 2 processes (1 thread each)
     python benchmarks/datasets.py counts [--model ...]  # per unit: rows through the model, operators, syncs
     python benchmarks/datasets.py profile [--model ...] # torch.profiler: the operators ours adds to the floor
@@ -13,8 +14,9 @@ equal steps and internal batch size; and one process against two under torchrun.
 `all` runs, one after the other: `compare` on the digits CNN (1024 test digits repeated, 32 steps,
 unit 64, 512 rows per pass, 5 repeats) and on a ResNet-18 (random weights, 10 classes, 3 x 64 x 64,
 32 examples, 16 steps, unit 16, 64 rows per pass, 3 repeats), both on one torch thread; `counts` for
-both; `scaling` on 4096 digits. `--quick` shrinks every size and repeat (a smoke run of the command,
-not figures). Not part of CI.
+both; where a GPU is found, `compare` of a ResNet-50 at 3 x 224 x 224 on it (256 examples, 32 steps,
+unit 32, 256 rows per pass), in float32 and under bf16 autocast; `scaling` on 4096 digits. `--quick`
+shrinks every size and repeat (a smoke run of the command, not figures). Not part of CI.
 
 What is compared (the same examples, steps, Gauss-Legendre points and rows per pass for all three):
 - ours: `attribute_dataset(model, (x, y), out=..., steps, unit, batch_size)`: the whole run, store
@@ -35,6 +37,7 @@ count). Under torchrun this file is also the worker (`worker` mode).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import pathlib
@@ -62,16 +65,18 @@ PRESETS = {
     "digits": {"model": "digits", "count": 1024, "steps": 32, "unit": 64, "batch": 512, "size": 8, "repeats": 5},
     "resnet18": {"model": "resnet18", "count": 32, "steps": 16, "unit": 16, "batch": 64, "size": 64, "repeats": 3},
 }
+GPU = {"model": "resnet50", "count": 256, "steps": 32, "unit": 32, "batch": 256, "size": 224, "repeats": 3}
 QUICK = {
     "digits": {"count": 256, "repeats": 2},
     "resnet18": {"count": 8, "steps": 4, "unit": 4, "batch": 16, "size": 32, "repeats": 1},
 }
 SCALING_COUNT, SCALING_QUICK_COUNT = 4096, 512
+AUTOCAST = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def workload(name: str, count: int, size: int, seed: int = 0):
-    """(model, inputs, labels): the digits CNN (trained, the real test digits repeated) or a ResNet-18
-    with random weights on random images of size x size."""
+    """(model, inputs, labels): the digits CNN (trained, the real test digits repeated), or a ResNet-18
+    or ResNet-50 (heldout.py's) with random weights and 10 classes on random images of size x size."""
     torch.manual_seed(seed)
     if name == "digits":
         from ig_widget.examples import train_digits_cnn
@@ -79,7 +84,12 @@ def workload(name: str, count: int, size: int, seed: int = 0):
         model, images, labels = train_digits_cnn()
         repeats = -(-count // len(images))
         return model, images.repeat(repeats, 1, 1, 1)[:count], labels.repeat(repeats)[:count]
-    model = ResNet18(classes=10).eval()
+    if name == "resnet50":
+        from heldout import ResNet
+
+        model = ResNet(classes=10).eval()
+    else:
+        model = ResNet18(classes=10).eval()
     return model, torch.rand(count, 3, size, size), torch.randint(0, 10, (count,))
 
 
@@ -92,7 +102,7 @@ class Contender:
     clean: Callable[[], None] = lambda: None
 
 
-def ours(model, x, y, steps, unit, batch) -> Contender:
+def ours(model, x, y, steps, unit, batch, autocast=None) -> Contender:
     folder: list[pathlib.Path] = []
 
     def prepare():
@@ -100,7 +110,14 @@ def ours(model, x, y, steps, unit, batch) -> Contender:
 
     def run():
         attribute_dataset(
-            model, (x, y), out=folder[-1] / "run", steps=steps, unit=unit, batch_size=batch, progress=False
+            model,
+            (x, y),
+            out=folder[-1] / "run",
+            steps=steps,
+            unit=unit,
+            batch_size=batch,
+            autocast=autocast,
+            progress=False,
         )
 
     def clean():
@@ -109,7 +126,7 @@ def ours(model, x, y, steps, unit, batch) -> Contender:
     return Contender(run, prepare, clean)
 
 
-def floor(model, x, y, steps, unit, batch) -> Contender:
+def floor(model, x, y, steps, unit, batch, autocast=None) -> Contender:
     """The same points through the model, forward and backward, and nothing else: per unit the points
     step-major (point k * U + b is alpha_k x_b, as the engine walks the black baseline), `batch` rows per
     pass, on a frozen copy of the model (the model given to the others is not touched)."""
@@ -125,13 +142,14 @@ def floor(model, x, y, steps, unit, batch) -> Contender:
             targets = yb.repeat(steps)
             for chunk in range(0, len(points), batch):
                 part = points[chunk : chunk + batch].requires_grad_(True)
-                score = frozen(part).gather(1, targets[chunk : chunk + batch, None]).sum()
+                with _autocast(x.device, autocast):
+                    score = frozen(part).gather(1, targets[chunk : chunk + batch, None]).sum()
                 torch.autograd.grad(score, part)
 
     return Contender(run)
 
 
-def captum(model, x, y, steps, unit, batch) -> Contender:
+def captum(model, x, y, steps, unit, batch, autocast=None) -> Contender:
     from captum.attr import IntegratedGradients
 
     loader = torch.utils.data.DataLoader(
@@ -142,16 +160,22 @@ def captum(model, x, y, steps, unit, batch) -> Contender:
 
     def run():
         for xb, yb in loader:
-            method.attribute(
-                xb.to(device),
-                target=yb.to(device),
-                n_steps=steps,
-                method="gausslegendre",
-                internal_batch_size=batch,
-                return_convergence_delta=True,
-            )
+            with _autocast(device, autocast):
+                method.attribute(
+                    xb.to(device),
+                    target=yb.to(device),
+                    n_steps=steps,
+                    method="gausslegendre",
+                    internal_batch_size=batch,
+                    return_convergence_delta=True,
+                )
 
     return Contender(run)
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    """torch.autocast at `dtype` on `device`, or nothing."""
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
 def timed(contender: Contender, device: torch.device) -> tuple[float, float]:
@@ -181,8 +205,9 @@ def compare(arguments) -> dict[str, tuple[float, float]]:
     model, x, y = workload(arguments.model, arguments.count, arguments.size)
     model = model.to(device)
     # ours and Captum read the examples from the host, as from a data set; the floor's are on the device
+    autocast = AUTOCAST[arguments.autocast]
     contenders = {
-        name: make(model, *data, arguments.steps, arguments.unit, arguments.batch)
+        name: make(model, *data, arguments.steps, arguments.unit, arguments.batch, autocast)
         for name, make, data in (
             ("ours", ours, (x, y)),
             ("floor", floor, (x.to(device), y.to(device))),
@@ -200,6 +225,7 @@ def compare(arguments) -> dict[str, tuple[float, float]]:
     print(
         f"{arguments.model} ({shape}, {device.type}): {arguments.count} examples, {arguments.steps} steps, "
         f"unit {arguments.unit}, {arguments.batch} rows per pass, {torch.get_num_threads()} threads, "
+        f"autocast {arguments.autocast}, "
         f"median of {arguments.repeats} interleaved rounds ({before}; after: {_load().removeprefix('load average ')})"
     )
     medians = {name: tuple(sorted(column)[len(column) // 2] for column in zip(*rows)) for name, rows in times.items()}
@@ -453,6 +479,10 @@ def everything(arguments) -> None:
         settings = {**PRESETS[preset], **(QUICK[preset] if arguments.quick else {})}
         compare(argparse.Namespace(**{**vars(arguments), **settings, "threads": 1}))
         counts(argparse.Namespace(**{**vars(arguments), **settings}))
+    if torch.cuda.is_available():  # the GPU figures: ResNet-50 at 224 x 224, float32 then bf16 autocast
+        gpu = {**GPU, **({"count": 32, "repeats": 1} if arguments.quick else {}), "device": "cuda", "threads": None}
+        for autocast in ("none", "bf16"):
+            compare(argparse.Namespace(**{**vars(arguments), **gpu, "autocast": autocast}))
     print("scaling, digits, 1 thread per process:")
     count = SCALING_QUICK_COUNT if arguments.quick else SCALING_COUNT
     scaling(
@@ -465,7 +495,7 @@ def everything(arguments) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=("all", "compare", "scaling", "counts", "profile", "parts", "worker"))
-    parser.add_argument("--model", choices=("digits", "resnet18"), default="digits")
+    parser.add_argument("--model", choices=("digits", "resnet18", "resnet50"), default="digits")
     parser.add_argument("--count", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--unit", type=int, default=64)
@@ -474,6 +504,9 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, help="compare: torch threads (default torch's own)")
     parser.add_argument("--device", default="cpu", help="compare: the model's device (cpu, cuda)")
+    parser.add_argument(
+        "--autocast", choices=tuple(AUTOCAST), default="none", help="compare: every contender's passes under it"
+    )
     parser.add_argument("--top", type=int, default=20, help="profile: operators listed")
     parser.add_argument("--quick", action="store_true", help="all: small sizes, one or two repeats (a smoke run)")
     parser.add_argument("--out")
