@@ -420,12 +420,25 @@ def worker(arguments) -> None:
 
     dist.init_process_group("gloo")  # before the clock: the rendezvous is not the run
     dist.barrier()
-    start = time.perf_counter()
+    start, cpu, thread = time.perf_counter(), time.process_time(), time.thread_time()
     attribute_dataset(
         model, (x, y), out=out, steps=arguments.steps, unit=arguments.unit, batch_size=arguments.batch, progress=False
     )
+    wall = time.perf_counter() - start
+    # per rank: wall, process CPU (its writer and loader threads too), compute thread CPU; a rank whose
+    # CPU falls well short of its wall waited for a core (or for the other rank at a barrier)
+    mine = (wall, time.process_time() - cpu, time.thread_time() - thread)
+    every = [None] * dist.get_world_size()
+    dist.all_gather_object(every, mine)
     if dist.get_rank() == 0:
-        print(f"RESULT {arguments.count / (time.perf_counter() - start):.2f}")
+        print(f"RESULT {arguments.count / wall:.2f}")
+        print(
+            "CPU "
+            + "; ".join(
+                f"rank {r}: wall {w:.2f} s, process {c:.2f} s, compute thread {t:.2f} s"
+                for r, (w, c, t) in enumerate(every)
+            )
+        )
     dist.destroy_process_group()
 
 
@@ -435,7 +448,9 @@ def scaling(arguments) -> float:
     rates = {1: [], 2: []}
     for _ in range(arguments.repeats):
         for processes in (1, 2):
-            rates[processes].append(_torchrun(arguments, processes))
+            rate, cpu = _torchrun(arguments, processes)
+            rates[processes].append(rate)
+            print(f"    {processes} process{'es' if processes > 1 else ''}: {rate:.1f} examples/s; {cpu}")
     median = {processes: sorted(found)[len(found) // 2] for processes, found in rates.items()}
     for processes, found in rates.items():
         runs = ", ".join(f"{rate:.1f}" for rate in found)
@@ -448,7 +463,7 @@ def scaling(arguments) -> float:
     return ratio
 
 
-def _torchrun(arguments, processes: int) -> float:
+def _torchrun(arguments, processes: int) -> tuple[float, str]:
     folder = tempfile.mkdtemp()
     command = [
         sys.executable,
@@ -470,7 +485,8 @@ def _torchrun(arguments, processes: int) -> float:
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
     if not lines:
         raise SystemExit(done.stderr[-2000:])
-    return float(lines[-1].split()[1])
+    cpu = [line.removeprefix("CPU ") for line in done.stdout.splitlines() if line.startswith("CPU ")]
+    return float(lines[-1].split()[1]), cpu[-1] if cpu else ""
 
 
 def everything(arguments) -> None:
