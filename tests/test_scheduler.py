@@ -381,14 +381,25 @@ def test_preview_and_show_preview_come_together():
         RequestScheduler(**needs, preview_many=lambda requests, progress: None)
 
 
-def test_the_scheduler_imports_nothing_of_widgets():
+def _imported(module) -> set[str]:
     import ast
-
-    import ig_widget.widgets.scheduler as module
 
     tree = ast.parse(pathlib.Path(module.__file__).read_text(encoding="utf-8"))
     imported = {
         alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
     }
-    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "threading", "collections", "typing"}, imported
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):  # `from . import background`: the names; else the module
+            names = [alias.name for alias in node.names] if node.level and not node.module else [node.module]
+            imported |= {name.split(".")[0] for name in names}
+    return imported
+
+
+def test_the_scheduler_imports_nothing_of_widgets():
+    """Only the standard library, and `background` (its threads, waited for at exit), which imports only
+    the standard library itself."""
+    import ig_widget.widgets.background as background
+    import ig_widget.widgets.scheduler as module
+
+    assert _imported(module) <= {"__future__", "threading", "collections", "typing", "background"}, _imported(module)
+    assert _imported(background) <= {"__future__", "atexit", "threading", "time", "weakref", "collections", "typing"}

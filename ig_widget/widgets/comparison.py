@@ -33,7 +33,7 @@ from ..evaluation import ComparedMethod
 from ..evaluation.compare import DEFAULT_BASELINES, iter_compare_methods, method_names
 from ..evaluation.sanity import DEFAULT_THRESHOLD
 from ..schema import palette
-from . import comparison_picture
+from . import background, comparison_picture
 from .comparison_payload import comparison_payload
 from .display_grid import DisplayGrid
 from .explainer import index_of_label, shown
@@ -189,15 +189,14 @@ class MethodComparison(anywidget.AnyWidget):
             if done:
                 self._finished.move_to_end(target)
                 return
-            self._worker = threading.Thread(target=self._run, args=(target, request), daemon=True)
-            self._worker.start()
+            self._worker = background.start(self._run, target, request)
 
     def _run(self, target: int, request: int) -> None:
         with self._one_at_a_time:
             try:
                 for method in iter_compare_methods(self._model, self._x, target=target, **self._options):
                     with self._lock:
-                        if request != self._request:
+                        if request != self._request or background.stopping.is_set():
                             return
                         self.compared = [*self.compared, method]
                         finished = len(self.compared) == len(self._names)

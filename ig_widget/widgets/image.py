@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from ..attribution.validation import check_input, first_model_call
 from ..encode import encode_array, encode_image
 from ..evaluation import deletion_insertion, sanity_check
 from ..schema import DISPLAY_MODES
+from . import background
 from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .image_input import display_map, prepare_input, to_display
@@ -148,7 +148,7 @@ class ImageExplainer(ExplainerWidget):
     def _on_message(self, _widget: Any, content: dict, _buffers: Any) -> None:
         """The view's Run checks button: the checks run in the background, the kernel stays free."""
         if isinstance(content, dict) and content.get("type") == "run_checks":
-            threading.Thread(target=self._run_checks_safely, daemon=True).start()
+            background.start(self._run_checks_safely)
 
     def _run_checks_safely(self) -> None:
         try:

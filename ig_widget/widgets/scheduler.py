@@ -36,6 +36,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol
 
+from . import background
+
 Progress = Callable[[int, int], None]
 Computed = tuple[Any, dict]  # (the attribution result, its encoded payload)
 
@@ -125,8 +127,7 @@ class RequestScheduler:
                 return
             if cached is not None and not self._missing(request):
                 return
-        self._worker = threading.Thread(target=self._work, args=(request,), daemon=True)
-        self._worker.start()
+        self._worker = background.start(self._work, request)
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Block until the newest request, and the listed ones at its settings, are computed."""
@@ -267,7 +268,7 @@ class RequestScheduler:
         request is among those computed (`shown`, or any when None)."""
 
         def report(done: int, total: int) -> None:
-            if not still_useful():
+            if background.stopping.is_set() or not still_useful():  # the interpreter is exiting, or replaced
                 raise Superseded()
             if shown is None or self.wanted in shown:
                 self._show_progress(done / max(1, total))
