@@ -159,7 +159,7 @@ def _walk_after_probe(
     if own_baseline_pass and baseline_values is None:
         baseline_values = walk.baseline_scores()
     if options.autocast is not None:
-        walk.forward = autocast_forward(forward, options.autocast)
+        walk.forward = _autocast_forward(forward, options.autocast)
     diagnoses = [None] * len(scores)
     if steps == "auto":
         alphas, weights, streamed, diagnoses = refine(
@@ -173,7 +173,7 @@ def _walk_after_probe(
     return walk, streamed, values, diagnoses, rule, steps, model_output
 
 
-def autocast_forward(forward: Forward, dtype: torch.dtype) -> Forward:
+def _autocast_forward(forward: Forward, dtype: torch.dtype) -> Forward:
     """`forward` under `torch.autocast` at `dtype` on the points' device: the path's passes in lower
     precision; the gradients come back in the points' own dtype (autograd casts them back)."""
 

@@ -38,12 +38,13 @@ from .comparison_payload import comparison_payload
 from .display_grid import DisplayGrid
 from .explainer import index_of_label, shown
 from .image_input import display_map, prepare_input, to_display
+from .refusals import AnswersRefusals
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
 FINISHED_KEPT = 8  # finished comparisons kept by target: going back to one shows it at once
 
 
-class MethodComparison(anywidget.AnyWidget):
+class MethodComparison(AnswersRefusals, anywidget.AnyWidget):
     """The maps of several attribution methods for one image and target, each with its checks.
 
     Parameters
@@ -164,16 +165,6 @@ class MethodComparison(anywidget.AnyWidget):
     def _on_target(self, change: dict) -> None:
         if change["old"] is not None and change["new"] != change["old"]:
             self._compare(change["new"])
-
-    def set_state(self, sync_data: dict) -> None:
-        """A change from the view that the kernel refuses is answered as the explainers answer it: the
-        kernel's values go back (the menu snaps back) with a `refused` message naming the traits and why."""
-        try:
-            super().set_state(sync_data)
-        except traitlets.TraitError as exc:
-            names = [name for name in sync_data if name in self.keys]
-            self.send_state(names)
-            self.send({"type": "refused", "names": names, "message": str(exc)})
 
     # -- computing ---------------------------------------------------------------------------------
     def _compare(self, target: int) -> None:

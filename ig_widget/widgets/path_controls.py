@@ -7,9 +7,10 @@ import traitlets
 
 from ..attribution import RULES
 from ..schema import CLIP_RANGE, MAX_STEPS
+from .refusals import AnswersRefusals
 
 
-class PathControls(traitlets.HasTraits):
+class PathControls(AnswersRefusals, traitlets.HasTraits):
     """Mixed into an anywidget that declares `rule`, `steps` and `clip` traits."""
 
     @traitlets.validate("rule")
@@ -35,13 +36,3 @@ class PathControls(traitlets.HasTraits):
                 f"use {CLIP_RANGE[0]:g}..{CLIP_RANGE[1]:g}"
             )
         return proposal["value"]
-
-    def set_state(self, sync_data: dict) -> None:
-        """A change from the view that a validator refuses is answered, not only logged: the view gets
-        the kernel's values back (it snaps back) and a `refused` message naming the traits and why."""
-        try:
-            super().set_state(sync_data)
-        except traitlets.TraitError as exc:
-            names = [name for name in sync_data if name in self.keys]
-            self.send_state(names)
-            self.send({"type": "refused", "names": names, "message": str(exc)})
