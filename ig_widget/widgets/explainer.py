@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numbers
 import pathlib
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -115,7 +114,6 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
             preview_many=lambda requests, progress: self._preview_many(requests, progress),
         )
         self._previewed: tuple[Request, tuple[Any, dict]] | None = None  # the preview on screen, if any
-        self._finals_only = threading.local()  # .on: `explanation` ignores a preview in this thread
         super().__init__(
             choices={"baseline": list(self.baseline_names), "rule": list(RULES), "sign": list(SIGN_MODES)},
             limits=limits(),
@@ -215,7 +213,7 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         if cached:
             return cached[0]
         previewed = self._previewed
-        if previewed is None or previewed[0] != request or getattr(self._finals_only, "on", False):
+        if previewed is None or previewed[0] != request:
             return None
         return previewed[1][0]
 
@@ -232,11 +230,7 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         if shown is None:
             return None
         data, metadata = shown
-        self._finals_only.on = True  # a picture saved in the notebook never shows a preview as the result
-        try:
-            data = {**data, **static_picture.mime_bundle(self)}
-        finally:
-            self._finals_only.on = False
+        data = {**data, **static_picture.mime_bundle(self)}
         return data, metadata
 
     def computed_payloads(self) -> dict[Request, dict]:

@@ -72,13 +72,14 @@ def picture(widget: Any, result: Any) -> bytes | None:
 
 
 def _result(widget: Any, wait: float) -> Any:
-    result = widget.explanation
+    """The final result (a picture saved in the notebook never shows a coarse preview as the result)."""
+    result = widget.final_explanation
     if result is None and wait > 0:
         try:
             widget.wait(wait)
         except TimeoutError:
             return None
-        result = widget.explanation
+        result = widget.final_explanation
     return result
 
 
