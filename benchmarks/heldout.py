@@ -568,12 +568,6 @@ def widget_stages(scale: str, timeout: float = 600.0, poll: float = 0.02) -> Wid
         widget.close()
 
 
-def widget_times(scale: str, timeout: float = 600.0, poll: float = 0.02) -> tuple[float, float]:
-    """(seconds to the first map shown, preview or final; seconds to the five listed outputs' final maps)."""
-    stages = widget_stages(scale, timeout, poll)
-    return stages.first, stages.five
-
-
 def five_maps_floor(scale: str) -> float:
     """Seconds of the bare passes the five final maps need at least: one forward and five backward passes
     per chunk over WIDGET_STEPS Gauss-Legendre points, in the widget's chunks and the engine's memory

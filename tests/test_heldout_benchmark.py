@@ -69,5 +69,5 @@ def test_unknown_names_are_refused():
 
 
 def test_widget_timing_sees_the_first_map_before_the_five():
-    first, five = heldout.widget_times("tiny", timeout=60)
-    assert 0 < first <= five < 60
+    stages = heldout.widget_stages("tiny", timeout=60)
+    assert 0 < stages.first <= stages.five < 60
