@@ -171,3 +171,48 @@ def test_the_summary_is_added_up_as_units_are_written_and_equals_a_read_back(dig
     assert len(reads) == 1
     for name in ("class_mean", "error_mean", "count", "errors"):
         np.testing.assert_array_equal(resumed.summary()[name], summary[name])
+
+
+def test_a_units_chunk_files_are_the_ones_zarr_writes(tmp_path):
+    """The writer writes each unit's chunk files itself (store.UnitChunks), not through Zarr: the files
+    must be byte for byte those Zarr writes for the same rows (the last chunk shorter than a unit, so
+    filled past the end as Zarr fills it), and Zarr must read them back; an array with codecs the writer
+    does not encode is written through Zarr."""
+    import zarr
+
+    from ig_widget.datasets.store import ROWS, UnitChunks, create_store, open_arrays
+
+    rng = np.random.default_rng(0)
+    count, unit, top_k = 10, 4, 2
+    rows = {
+        "attributions": rng.standard_normal((count, 1, 3, 3)).astype(np.float16),
+        "inputs": rng.random((count, 1, 3, 3)).astype(np.float16),
+        "numbers": rng.standard_normal((count, 6 + top_k)).astype(np.float32),
+        "codes": rng.integers(-1, 10, (count, 3 + top_k)),
+    }
+    for name in ("ours", "zarr"):
+        create_store(tmp_path / name, {"count": count, "unit": unit}, (1, 3, 3), top_k, "cpu")
+    ours, theirs = open_arrays(tmp_path / "ours"), zarr.open_group(str(tmp_path / "zarr"), mode="r+")
+    for index in range(-(-count // unit)):
+        part = slice(index * unit, (index + 1) * unit)
+        for name in ROWS:
+            ours[name].write(index, rows[name][part])
+            theirs[name][part] = rows[name][part]
+        ours["done"].write(index, np.ones(1, dtype=bool))
+        theirs["done"][index] = True
+
+    def files(root: pathlib.Path) -> dict[str, bytes]:
+        return {str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+    written = files(tmp_path / "ours")
+    assert any(name.startswith("attributions/c/2/") for name in written)  # the short last chunk
+    assert written == files(tmp_path / "zarr")
+    back = zarr.open_group(str(tmp_path / "ours"), mode="r")
+    for name in ROWS:
+        np.testing.assert_array_equal(back[name][:], rows[name])
+    assert back["done"][:].all()
+
+    other = zarr.open_group(str(tmp_path / "other"), mode="w")
+    other.create_array("done", shape=(3,), chunks=(1,), dtype="bool", fill_value=False, compressors=None)
+    UnitChunks(tmp_path / "other", other["done"]).write(1, np.ones(1, dtype=bool))
+    np.testing.assert_array_equal(zarr.open_group(str(tmp_path / "other"), mode="r")["done"][:], [False, True, False])

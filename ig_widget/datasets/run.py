@@ -208,7 +208,7 @@ def _run(
     try:
         for index, (start, stop), (x, example_labels) in zip(mine, spans, batches):
             tensors = _unit_tensors(method, model, twin, x, example_labels, target, top_k, index)
-            writer.put(index, start, tensors)
+            writer.put(index, tensors)
             if bar is not None:
                 bar.update((stop - start) * ranks.world)
     finally:

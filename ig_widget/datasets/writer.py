@@ -2,8 +2,9 @@
 
 The compute loop hands over each unit's arrays (store.ROWS) as tensors being copied to the host
 (asynchronously from a GPU: the loop does not wait for the copy; a CUDA event says when it is done),
-and goes on to the next unit. This thread waits for the copy, writes the arrays, then marks the unit
-done: a unit is still written whole or not counted. At most `depth` units
+and goes on to the next unit. This thread waits for the copy, writes the unit's chunk of each array
+(its files written directly, as Zarr would write them: store.UnitChunks), then marks the unit done: a
+unit is still written whole or not counted. At most `depth` units
 wait; `close()` writes what is queued (also after Ctrl-C) and raises any error the thread met.
 Given `sums`, the thread also adds each unit it writes to the per-class summary (store.ClassSums), so
 that a run that computed every unit need not read the store back for it.
@@ -16,10 +17,13 @@ import queue
 import threading
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from .store import CODES, NUMBERS, ROWS, ClassSums, open_arrays
+
+_DONE = np.ones(1, dtype=bool)  # a unit's done mark, its own chunk of the done array
 
 
 class UnitWriter:
@@ -34,11 +38,12 @@ class UnitWriter:
         self._thread = threading.Thread(target=self._loop, name="ig-widget store writer", daemon=True)
         self._thread.start()
 
-    def put(self, unit_index: int, start: int, tensors: dict[str, Tensor]) -> None:
-        """Queue unit `unit_index` (rows from `start`): `tensors` on any device, as `run._unit_tensors` makes them."""
+    def put(self, unit_index: int, tensors: dict[str, Tensor]) -> None:
+        """Queue unit `unit_index` (the store's chunk of that index): `tensors` on any device, as
+        `run._unit_tensors` makes them."""
         self._raise()
         copies, event = _to_host(tensors)
-        self._queue.put((unit_index, start, copies, event))
+        self._queue.put((unit_index, copies, event))
 
     def close(self) -> None:
         """Write what is queued, stop the thread, raise any error it met."""
@@ -59,14 +64,13 @@ class UnitWriter:
             except BaseException as error:  # noqa: BLE001 (handed to the main thread)
                 self._error = error
 
-    def _write(self, unit_index: int, start: int, copies: dict[str, Tensor], event: Any) -> None:
+    def _write(self, unit_index: int, copies: dict[str, Tensor], event: Any) -> None:
         if event is not None:
             event.synchronize()
-        stop = start + len(copies["numbers"])
         arrays = {name: copies[name].numpy() for name in ROWS}
         for name in ROWS:
-            self._arrays[name][start:stop] = arrays[name]
-        self._arrays["done"][unit_index] = True
+            self._arrays[name].write(unit_index, arrays[name])
+        self._arrays["done"].write(unit_index, _DONE)
         if self._sums is not None:
             numbers, codes = arrays["numbers"], arrays["codes"]
             self._sums.add(
