@@ -163,26 +163,29 @@ def test_a_newer_request_replaces_an_older_one(digits):
 
 
 class FailsOnBatches(nn.Module):
-    """A model that works one image at a time and raises on a batch of several."""
+    """A model that raises on a batch of more than `limits["rows"]` images (a dict: the explainers run a twin
+    of the module with attributes of its own, and a change to an int attribute would not reach it)."""
 
-    def __init__(self, inner: nn.Module):
+    def __init__(self, inner: nn.Module, rows: int = 1):
         super().__init__()
-        self.inner = inner
+        self.inner, self.limits = inner, {"rows": rows}
 
     def forward(self, x):
-        if x.shape[0] > 1:
-            raise RuntimeError(f"this model takes one image at a time, got {x.shape[0]}")
+        if x.shape[0] > self.limits["rows"]:
+            raise RuntimeError(f"this model takes {self.limits['rows']} image at a time, got {x.shape[0]}")
         return self.inner(x)
 
 
 def test_an_error_becomes_readable_text_and_clears_on_success(digits):
     model, images, _ = digits
-    widget = ImageExplainer(FailsOnBatches(model), images[0], steps=16)
+    failing = FailsOnBatches(model)
+    widget = ImageExplainer(failing, images[0], steps=16)
     widget.wait()
     assert widget.status == "error"
-    assert widget.error.startswith("RuntimeError: this model takes one image at a time")
+    assert widget.error.startswith("RuntimeError: this model takes 1 image at a time")
     assert isinstance(widget.last_exception, RuntimeError)
-    widget.steps = 8  # one point per chunk
+    failing.limits["rows"] = 100  # the user fixes the model, then asks again
+    widget.steps = 8
     widget.wait()
     assert widget.status == "done" and widget.error == ""
 
@@ -381,15 +384,15 @@ def test_a_preview_is_shown_while_the_request_computes_then_replaced_in_place(di
     import ig_widget.widgets.image as image_module
 
     refining, release = threading.Event(), threading.Event()
-    real_single = image_module.integrated_gradients
+    real_multi = image_module.integrated_gradients_multi
 
-    def held_single(*args, **kwargs):  # the full request waits for the test; the preview passes
+    def held_multi(*args, **kwargs):  # the full request (in the listed walk) waits for the test; the preview passes
         if kwargs["steps"] == 16:
             refining.set()
             assert release.wait(10)
-        return real_single(*args, **kwargs)
+        return real_multi(*args, **kwargs)
 
-    monkeypatch.setattr(image_module, "integrated_gradients", held_single)
+    monkeypatch.setattr(image_module, "integrated_gradients_multi", held_multi)
     widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=16, preview=2)
     assert refining.wait(10)
     # the preview is on screen: it says so, the status stays "computing", and explanation is what is shown
@@ -447,8 +450,9 @@ def test_a_fast_model_gets_no_preview_and_a_slow_one_does(digits, monkeypatch):
     slow.wait()
     assert slow.preview_steps(slow.current_request()) == 4
     assert slow.preview_steps(slow.current_request()._replace(steps=4)) is None  # not fewer steps: none
-    assert calls.single[1:] == [slow.target, slow.target]  # the 4-step preview, then the request
-    assert len(calls.multi) == 3  # the fast one's listed walk; the slow one's listed previews, then theirs
+    assert calls.single[1:] == [slow.target]  # the 4-step preview; the request itself joins the listed walk
+    listed = [row["index"] for row in slow.outputs]
+    assert len(calls.multi) == 2 and calls.multi[1] == [slow.target, *(t for t in listed if t != slow.target)]
     assert slow.status == "done" and "preview" not in slow.result
     view_numbers_equal(slow)
     never = ImageExplainer(Slow(), images[3], steps=16, preview=None)
@@ -477,33 +481,67 @@ def test_a_bad_preview_setting_is_refused(digits, preview):
         ImageExplainer(model, images[3], preview=preview)
 
 
-def test_a_click_on_a_listed_output_during_its_walk_shows_its_preview_at_once(digits, monkeypatch):
+def test_a_click_on_a_listed_output_during_the_joined_walk_waits_for_it(digits, monkeypatch):
+    """After the preview the shown output and the listed ones are computed in one walk; a click on a listed
+    output meanwhile says "computing" (no map of its own yet) and the walk in flight answers it."""
     model, images, _ = digits
     import ig_widget.widgets.image as image_module
 
     walking, release = threading.Event(), threading.Event()
     real_multi = image_module.integrated_gradients_multi
 
-    def held_multi(*args, **kwargs):  # the listed outputs' final walk waits for the test; their previews pass
-        if kwargs["steps"] == 16:
-            walking.set()
-            assert release.wait(10)
+    def held_multi(*args, **kwargs):  # the final walk waits for the test
+        walking.set()
+        assert release.wait(10)
         return real_multi(*args, **kwargs)
 
     monkeypatch.setattr(image_module, "integrated_gradients_multi", held_multi)
+    calls = EngineCalls(monkeypatch)
     widget = ImageExplainer(model, images[3], labels=DIGIT_LABELS, steps=16, top_k=3, preview=2)
     assert walking.wait(10)
+    shown = widget.target
+    assert widget.result["target"] == shown and widget.result["preview"] == {"final_steps": 16}
     other = widget.outputs[2]["index"]
     widget.target = other  # a click while the walk that computes it runs
-    assert widget.result["target"] == other and widget.result["preview"] == {"final_steps": 16}
-    assert widget.status == "computing"
-    view_numbers_equal(widget)
-    expected = integrated_gradients(model, images[3:4], target=other, steps=2)
-    torch.testing.assert_close(widget.explanation.attributions, expected.attributions, atol=1e-5, rtol=0)
+    assert widget.status == "computing" and widget.explanation is None
     release.set()
     widget.wait()
     assert widget.status == "done" and "preview" not in widget.result and widget.result["target"] == other
     view_numbers_equal(widget)
+    expected = integrated_gradients(model, images[3:4], target=other, steps=16)
+    torch.testing.assert_close(widget.explanation.attributions, expected.attributions, atol=1e-5, rtol=0)
+    assert calls.single == [shown] and len(calls.multi) == 1  # the preview, then one walk for all three
+    assert set(calls.multi[0]) == {row["index"] for row in widget.outputs} and calls.multi[0][0] == shown
+
+
+class RowCounter(nn.Module):
+    """Counts the rows of every forward pass through a model and of every backward pass back into its
+    output (in a dict: the explainers run a twin with attributes of its own, without the user's hooks)."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner, self.rows = inner, {"forward": [], "backward": []}
+
+    def forward(self, x):
+        self.rows["forward"].append(x.shape[0])
+        output = self.inner(x)
+        if output.requires_grad:
+            output.register_hook(lambda gradient: self.rows["backward"].append(gradient.shape[0]))
+        return output
+
+
+def test_after_the_preview_one_walk_makes_every_forward_pass_for_all_listed_outputs(digits):
+    """Issue 15's five maps: after the preview the shown output's final map comes from the listed outputs'
+    walk, so each path point goes forward once (the shown output's own walk used to repeat them all)."""
+    model, images, _ = digits
+    counted = RowCounter(model)
+    widget = ImageExplainer(counted, images[3], steps=16, top_k=3, preview=4)
+    widget.wait()
+    assert {widget.current_request(target=row["index"]) for row in widget.outputs} <= set(widget.computed_payloads())
+    ends = 2  # x and x' ride in a walk's first chunk: F(x), F(x')
+    forward, backward = counted.rows["forward"], counted.rows["backward"]
+    assert sum(forward) == 1 + (4 + ends) + (16 + ends)  # the prediction, the preview, one walk of 16 points
+    assert sum(backward) == (4 + ends) + 3 * (16 + ends)  # the preview's target, then each of the three
 
 
 class FailsAbove(nn.Module):
@@ -521,7 +559,7 @@ class FailsAbove(nn.Module):
 
 def test_a_refinement_that_fails_leaves_the_preview_shown_and_says_why(digits):
     model, images, _ = digits
-    # the 4-step preview passes 4 points and the 2 ends in one batch; the 64 steps go 8 points a chunk
+    # the 4-step preview passes 4 points and the 2 ends in one batch; the 64 steps go 8 points a chunk or more
     widget = ImageExplainer(FailsAbove(model, 6), images[0], steps=64, preview=4)
     widget.wait()
     assert widget.status == "error" and widget.error.startswith("RuntimeError: out of memory at")

@@ -63,13 +63,7 @@ class Fake:
         self.preview_gate = threading.Event()  # the preview passes it at each progress call
         self.preview_gate.set()
         self.preview_kind = preview
-        self.preview_walk_gate = threading.Event()  # the listed requests' preview walk passes it too
-        self.preview_walk_gate.set()
-        hooks = (
-            {}
-            if preview is None
-            else {"preview": self.preview, "show_preview": self.show_preview, "preview_many": self.preview_many}
-        )
+        hooks = {} if preview is None else {"preview": self.preview, "show_preview": self.show_preview}
         self.scheduler = RequestScheduler(
             compute=lambda request, progress: self.compute_many([request], progress, "one")[0],
             compute_many=lambda requests, progress: self.compute_many(requests, progress, "many"),
@@ -92,25 +86,19 @@ class Fake:
         self.previewed.append((request, computed[1]))
 
     def preview(self, request, progress):
-        computed = self.preview_many([request], progress, "preview")
-        return None if computed is None else computed[0]
-
-    def preview_many(self, requests, progress, how="preview many"):
         if self.preview_kind == "none":
             return None
-        self.calls.append((how, list(requests)))
+        self.calls.append(("preview", [request]))
         try:
             for chunk in range(self.CHUNKS):
                 assert self.preview_gate.wait(TIMEOUT), "the test never opened the preview's gate"
-                if how == "preview many":
-                    assert self.preview_walk_gate.wait(TIMEOUT), "the test never opened the preview walk's gate"
                 progress(chunk + 1, self.CHUNKS)
         except Superseded:
-            self.stopped.append([how, *requests])
+            self.stopped.append(["preview", request])
             raise
         if self.preview_kind == "fails":
             raise FloatingPointError("the preview gave NaN")
-        return [(f"preview {r}", {"target": r.target, "steps": 1, "preview_of": r.steps}) for r in requests]
+        return f"preview {request}", {"target": request.target, "steps": 1, "preview_of": request.steps}
 
     def _computing(self):
         self.computing += 1
@@ -269,64 +257,63 @@ def test_a_walk_for_settings_left_behind_is_not_shown_beside_the_new_request():
     assert fake.shown == [{"target": 1, "steps": 4}, {"target": 1, "steps": 16}, {"target": 1, "steps": 16}]
 
 
-def test_a_preview_is_shown_first_then_replaced_by_the_wanted_result_and_never_cached():
+def test_a_preview_is_shown_first_then_the_wanted_result_comes_in_the_listed_walk_and_is_never_cached():
+    """With a stand-in on screen the wanted request joins the listed walk: the path's forward passes are
+    made once for all of them, not once for it alone and again for the others."""
     fake = Fake(preview="coarse")
     fake.scheduler.request(Ask(1, 4))
     fake.scheduler.wait(TIMEOUT)
-    listed = [Ask(0, 4), Ask(2, 4)]
-    assert fake.calls == [("preview", [Ask(1, 4)]), ("one", [Ask(1, 4)]), ("preview many", listed), ("many", listed)]
+    assert fake.calls == [("preview", [Ask(1, 4)]), ("many", [Ask(1, 4), Ask(0, 4), Ask(2, 4)])]
     assert fake.previewed == [(Ask(1, 4), {"target": 1, "steps": 1, "preview_of": 4})]
     assert fake.events == ["preview", "show"] and fake.shown == [{"target": 1, "steps": 4}]
-    assert len(fake.progress) == Fake.CHUNKS  # the refinement's progress only, not the preview's
-    assert fake.scheduler.previews == {}  # the listed ones' stand-ins went when their final results landed
+    assert fake.progress == [1 / 3, 2 / 3, 1.0]  # the walk's progress only, not the preview's
+    assert set(fake.scheduler.payloads()) == {Ask(0, 4), Ask(1, 4), Ask(2, 4)}
     assert all(payload.get("preview_of") is None for payload in fake.scheduler.payloads().values())
     fake.scheduler.request(Ask(0, 4))  # cached: no preview, no computation
     fake.scheduler.wait(TIMEOUT)
-    assert len(fake.calls) == 4 and fake.events == ["preview", "show", "show"]
+    assert len(fake.calls) == 2 and fake.events == ["preview", "show", "show"]
 
 
-def test_a_click_on_a_listed_request_during_its_walk_shows_its_preview_at_once_then_the_final():
-    fake = Fake(preview="coarse")
-    fake.walk_gate.clear()  # the listed final walk is held; its preview walk has landed
-    fake.scheduler.request(Ask(1, 4))
-    wait_for(lambda: ("many", [Ask(0, 4), Ask(2, 4)]) in fake.calls)
-    assert set(fake.scheduler.previews) == {Ask(0, 4), Ask(2, 4)}
-    fake.scheduler.request(Ask(2, 4))  # a click on another listed output
-    assert fake.previewed[-1] == (Ask(2, 4), {"target": 2, "steps": 1, "preview_of": 4})  # at once
-    assert fake.computing == 2 and fake.events == ["preview", "show", "preview"]
-    fake.walk_gate.set()
+def test_a_wanted_request_outside_the_listed_ones_joins_their_walk_too():
+    fake = Fake(listed=(0, 2), preview="coarse")
+    fake.scheduler.request(Ask(5, 4))
     fake.scheduler.wait(TIMEOUT)
-    assert fake.events[-1] == "show" and fake.shown[-1] == {"target": 2, "steps": 4}
-    assert ("one", [Ask(2, 4)]) not in fake.calls  # the walk in flight answered it
-    assert fake.scheduler.previews == {} and Ask(2, 4) in fake.scheduler.payloads()
+    assert fake.calls[1:] == [("many", [Ask(5, 4), Ask(0, 4), Ask(2, 4)])]
+    assert fake.shown == [{"target": 5, "steps": 4}]
 
 
-def test_a_click_during_the_listed_preview_walk_shows_the_preview_when_it_lands():
+def test_a_click_on_a_listed_request_during_the_joined_walk_waits_for_it():
     fake = Fake(preview="coarse")
-    fake.preview_walk_gate.clear()
+    fake.gate.clear()  # the walk is held at its first chunk; the preview has landed
     fake.scheduler.request(Ask(1, 4))
-    wait_for(lambda: ("preview many", [Ask(0, 4), Ask(2, 4)]) in fake.calls)
-    fake.scheduler.request(Ask(0, 4))
-    assert fake.events == ["preview", "show"]  # nothing to show yet: "computing"
-    fake.walk_gate.clear()
-    fake.preview_walk_gate.set()
-    wait_for(lambda: len(fake.events) == 3)
-    assert fake.previewed[-1][0] == Ask(0, 4)
-    fake.walk_gate.set()
+    wait_for(lambda: len(fake.calls) == 2)
+    fake.scheduler.request(Ask(2, 4))  # in the walk in flight: no new computation, "computing"
+    assert fake.computing == 2 and fake.events == ["preview"]
+    fake.gate.set()
     fake.scheduler.wait(TIMEOUT)
-    assert fake.shown[-1] == {"target": 0, "steps": 4} and fake.events[-1] == "show"
+    assert [how for how, _ in fake.calls] == ["preview", "many"]
+    assert fake.events == ["preview", "show"] and fake.shown == [{"target": 2, "steps": 4}]
 
 
-def test_previews_at_settings_left_behind_are_dropped():
+def test_a_failed_joined_walk_is_shown_for_the_wanted_request():
+    fake = Fake(preview="coarse", fail_on=2)
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert len(fake.errors) == 1 and isinstance(fake.errors[0], FloatingPointError)
+    assert fake.events == ["preview"] and fake.scheduler.payloads() == {}
+
+
+def test_a_joined_walk_at_settings_left_behind_stops_and_caches_nothing():
     fake = Fake(preview="coarse")
-    fake.walk_gate.clear()
+    fake.gate.clear()
     fake.scheduler.request(Ask(1, 4))
-    wait_for(lambda: fake.scheduler.previews)
-    fake.scheduler.request(Ask(1, 8))  # new settings: the old walk stops, its stand-ins go
-    fake.walk_gate.set()
+    wait_for(lambda: len(fake.calls) == 2)
+    fake.scheduler.request(Ask(1, 8))  # new settings: the old walk stops at its next chunk
+    fake.gate.set()
     fake.scheduler.wait(TIMEOUT)
-    assert [Ask(0, 4), Ask(2, 4)] in fake.stopped and [Ask(0, 4), Ask(2, 4)] not in fake.finished
-    assert fake.scheduler.previews == {} and fake.shown[-1] == {"target": 1, "steps": 8}
+    assert [Ask(1, 4), Ask(0, 4), Ask(2, 4)] in fake.stopped
+    assert set(fake.scheduler.payloads()) == {Ask(0, 8), Ask(1, 8), Ask(2, 8)}
+    assert fake.shown == [{"target": 1, "steps": 8}]
 
 
 def test_a_preview_the_owner_declines_costs_nothing():
@@ -334,7 +321,7 @@ def test_a_preview_the_owner_declines_costs_nothing():
     fake.scheduler.request(Ask(1, 4))
     fake.scheduler.wait(TIMEOUT)
     assert fake.previewed == [] and fake.events == ["show"]
-    assert [how for how, _ in fake.calls] == ["one", "many"]
+    assert [how for how, _ in fake.calls] == ["one", "many"]  # nothing on screen: the wanted one goes first
 
 
 def test_a_failed_preview_is_skipped_and_the_wanted_result_still_comes():
@@ -355,18 +342,18 @@ def test_a_newer_request_stops_a_preview_in_flight_and_it_is_never_shown():
     assert fake.stopped[0] == ["preview", Ask(1, 4)]
     assert [request for request, _ in fake.previewed] == [Ask(2, 4)]  # the old preview never reached the view
     assert fake.shown == [{"target": 2, "steps": 4}]
-    assert ("one", [Ask(1, 4)]) not in fake.calls
+    assert fake.calls[-1] == ("many", [Ask(2, 4), Ask(0, 4), Ask(1, 4)])  # Ask(1, 4) only as a listed one
 
 
 def test_a_newer_request_during_the_refinement_supersedes_it_and_gets_its_own_preview():
     fake = Fake(preview="coarse")
-    fake.gate.clear()  # the refinement ("one") is held; the preview passes
+    fake.gate.clear()  # the refinement (the joined walk) is held; the preview passes
     fake.scheduler.request(Ask(1, 4))
     wait_for(lambda: fake.previewed)
     fake.scheduler.request(Ask(1, 8))  # More steps while the preview is on screen
     fake.gate.set()
     fake.scheduler.wait(TIMEOUT)
-    assert [Ask(1, 4)] in fake.stopped and [Ask(1, 4)] not in fake.finished
+    assert [Ask(1, 4), Ask(0, 4), Ask(2, 4)] in fake.stopped and fake.finished == [[Ask(1, 8), Ask(0, 8), Ask(2, 8)]]
     assert [request for request, _ in fake.previewed] == [Ask(1, 4), Ask(1, 8)]
     assert fake.shown == [{"target": 1, "steps": 8}]
     assert fake.events == ["preview", "preview", "show"]
@@ -377,8 +364,6 @@ def test_preview_and_show_preview_come_together():
     needs.update(show_computing=None, capacity=None)
     with pytest.raises(ValueError, match="preview and show_preview"):
         RequestScheduler(**needs, preview=lambda request, progress: None)
-    with pytest.raises(ValueError, match="preview_many needs show_preview"):
-        RequestScheduler(**needs, preview_many=lambda requests, progress: None)
 
 
 def _imported(module) -> set[str]:

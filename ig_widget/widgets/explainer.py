@@ -5,7 +5,8 @@ When and where a request is computed is `RequestScheduler`'s job (`scheduler.py`
 shown at once, otherwise a background thread computes it, a newer request replaces an older one, and
 the other listed outputs at the same settings follow in one multi-target walk. A subclass may offer a
 coarse preview of a slow request (`_preview`): shown with status "computing" until the request itself
-replaces it, and `explanation` meanwhile returns the preview's result, the one the view shows.
+replaces it (computed then in the walk of the listed outputs, to save their forward passes), and
+`explanation` meanwhile returns the preview's result, the one the view shows.
 """
 
 from __future__ import annotations
@@ -111,7 +112,6 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
             remember=lambda request, computed: self._remember(request, computed),
             preview=lambda request, progress: self._preview(request, progress),
             show_preview=lambda request, computed: self._show_preview(request, computed),
-            preview_many=lambda requests, progress: self._preview_many(requests, progress),
         )
         self._previewed: tuple[Request, tuple[Any, dict]] | None = None  # the preview on screen, if any
         super().__init__(
@@ -150,10 +150,6 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
 
     def _preview(self, request: Request, progress: Callable[[int, int], None]) -> tuple[Any, dict] | None:
         """A coarse (result, payload) to show while `request` computes, or None for no preview (default)."""
-        return None
-
-    def _preview_many(self, requests: list[Request], progress: Callable[[int, int], None]) -> list | None:
-        """`_preview` for requests that differ only in target, in one walk; None for no previews (default)."""
         return None
 
     def _label_names(self) -> list[str]:
@@ -236,11 +232,6 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
     def computed_payloads(self) -> dict[Request, dict]:
         """The encoded payload of every request computed so far and still cached (on the shown path)."""
         return self._scheduler.payloads()
-
-    def previewed_requests(self) -> set[Request]:
-        """The listed requests whose coarse preview is ready (a click shows it until the final result lands)."""
-        with self._state_lock:
-            return set(self._scheduler.previews)
 
     def compute_payload(self, request: Request) -> dict:
         """The payload of `request`, computed now in this thread, off the view: no trait changes, no caching

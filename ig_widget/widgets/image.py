@@ -21,7 +21,7 @@ from ..attribution import (
     integrated_gradients,
     integrated_gradients_multi,
 )
-from ..attribution.batching import auto_batch_size
+from ..attribution.batching import CPU_MIN_POINTS, auto_batch_size
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
@@ -36,7 +36,7 @@ from .image_input import display_map, prepare_input, to_display
 from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, printed_input, trace_payload
 
-PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
+PROGRESS_UPDATES = 8  # path chunks per computation, for a moving progress bar, unless too small (walk_batch_size)
 PATHS = ("straight", "blur", "guided")  # the path control's choices: IG, Blur IG, Guided IG
 # The controls a path ignores, with the reason the view gives when it disables them.
 UNUSED_BY_PATH = {
@@ -265,28 +265,15 @@ class ImageExplainer(ExplainerWidget):
         return setting if setting is not None and setting < request.steps else None
 
     def _preview(self, request: Request, progress: Callable[[int, int], None]) -> tuple | None:
-        """The same path, baseline and rule at `preview_steps` steps, in one chunk where memory allows; its
-        payload's `preview` names the steps of the result that will replace it."""
-        previews = self._preview_many([request], progress)
-        return None if previews is None else previews[0]
-
-    def _preview_many(self, requests: list[Request], progress: Callable[[int, int], None]) -> list | None:
-        """`_preview` for the listed outputs at one request's settings, in one walk (4 forward and 4 x 4
-        backward passes for four outputs: an eighth of their 32-step walk)."""
-        steps = self.preview_steps(requests[0])
+        """The same path, baseline and rule at `preview_steps` steps, in one chunk where memory allows (4
+        forward and 4 backward passes: an eighth of the 32-step map's); its payload's `preview` names the
+        steps of the result that will replace it."""
+        steps = self.preview_steps(request)
         if steps is None:
             return None
-        coarse = [request._replace(steps=steps) for request in requests]
         batch_size = min(steps, auto_batch_size(self._x[0], 1, steps))
-        computed = (
-            [self._compute(coarse[0], progress, batch_size)]
-            if len(coarse) == 1
-            else self._compute_many(coarse, progress, batch_size)
-        )
-        return [
-            (result, {**payload, "preview": {"final_steps": request.steps}})
-            for (result, payload), request in zip(computed, requests)
-        ]
+        result, payload = self._compute(request._replace(steps=steps), progress, batch_size)
+        return result, {**payload, "preview": {"final_steps": request.steps}}
 
     def _label_names(self) -> list[str]:
         return self._labels
@@ -388,8 +375,7 @@ class ImageExplainer(ExplainerWidget):
         return min(BLUR_SIGMA, max(self._x.shape[-2:]) / 2)
 
     def _batch_size(self, steps: int) -> int:
-        """Enough chunks for a moving progress bar, none larger than the memory budget allows."""
-        return min(math.ceil(steps / PROGRESS_UPDATES), auto_batch_size(self._x[0], 1, steps))
+        return walk_batch_size(self._x, steps)
 
     def _encode(self, result: AttributionResult, request: Request, path: str = "straight", idgi: bool = False) -> dict:
         _, channels, height, width = self._x.shape
@@ -434,6 +420,18 @@ class ImageExplainer(ExplainerWidget):
             return {}
         frames = np.stack([to_display(self._grid.means(point), self._scale, self._offset) for point in points[:, 0]])
         return {"path_images": encode_image(frames)}
+
+
+def walk_batch_size(x: Tensor, steps: int) -> int:
+    """Path points per chunk of a `steps`-point walk on `x` ([1, C, H, W]): PROGRESS_UPDATES chunks, so that
+    the progress bar moves and a superseded walk stops within an eighth of its work, but never fewer than
+    the engine's CPU_MIN_POINTS points a chunk, nor more than its memory budget allows (`auto_batch_size`).
+    Smaller chunks cost more per point: ResNet-50 at 224 x 224, 32 points, a forward and a backward pass
+    each, chunks of 4 took 1.09 x (1 thread) and 1.54 x (2 threads) the time of chunks of 8 (medians of 3
+    interleaved rounds on a loaded 2-core machine, benchmarks/README.md), and the widget's 8 chunks of 4
+    were what its five maps walked in before.
+    `benchmarks/heldout.py`'s floor of the five maps walks in the same chunks."""
+    return min(max(math.ceil(steps / PROGRESS_UPDATES), CPU_MIN_POINTS), auto_batch_size(x[0], 1, steps))
 
 
 def _curves_payload(curves) -> dict:

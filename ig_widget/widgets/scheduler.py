@@ -7,9 +7,9 @@ no longer wanted, so it stops at its next chunk.
 
 Once the wanted result is shown, the same thread computes the other listed requests at the same
 settings (for an explainer: the other listed outputs at the same baseline, rule and steps) in one
-multi-target walk, and caches them, so clicking between them needs no recomputation. The wanted one
-goes first on its own: a lone target is ready sooner than a walk for all of them (ResNet-18 on 2 CPU
-cores, 32 steps: 14 s alone, 22 s for five in one walk, 80 s for five alone).
+multi-target walk, and caches them, so clicking between them needs no recomputation. With nothing on
+screen yet the wanted one goes first on its own: a lone target is ready sooner than a walk for all of
+them (ResNet-18 on 2 CPU cores, 32 steps: 14 s alone, 22 s for five in one walk, 80 s for five alone).
 
 A view that shows the listed results beside the wanted one (the generation matrix: one row per listed
 request) says so with `shows_listed=True`: the walk's progress and failure are then shown while the
@@ -19,9 +19,11 @@ lands, so the view can draw the rows that came with it.
 A slow model can show a coarse result first: `preview(request, progress)` computes a cheap stand-in for
 the wanted request (fewer steps of the same method) or returns None when none is worth it (a fast model
 pays nothing); `show_preview(request, computed)` puts it on screen while the wanted request itself is
-computed and then shown in its place. A preview is never cached: only final results are. With
-`preview_many(requests, progress)` the listed requests get theirs too, in one walk before their final
-walk: a click on one of them while that walk runs shows its preview at once.
+computed and then shown in its place. A preview is never cached: only final results are. Once a preview
+is on screen the wanted request no longer goes first on its own: it joins the listed requests' walk, so
+the path's forward passes are made once for all of them (ImageExplainer on ResNet-50: a lone 32-step
+walk is 32 forward + 32 backward passes, a third of the 32 + 5 x 32 that the five need together). The
+wanted final map then lands with the others, the preview standing in for it until then.
 
 Nothing here knows about widgets or traits: the owner passes the computations and what to do with
 their results as functions (`tests/test_scheduler.py` drives it with a fake computation and real
@@ -64,10 +66,8 @@ class RequestScheduler:
     settings, and show(wanted payload) is called again once that walk's results are cached.
     preview(request, progress) -> (result, payload) or None: a coarse stand-in computed before a wanted
     request that is not cached; show_preview(request, computed) is called, under `lock`, when it is
-    ready and still wanted (the view keeps status "computing"). Both or neither.
-    preview_many(requests, progress) -> one (result, payload) per request, or None: coarse stand-ins for
-    the listed requests, computed in one walk before theirs; kept in `previews` until their final results
-    are cached, and shown (show_preview) when one of them is wanted meanwhile. Needs show_preview.
+    ready and still wanted (the view keeps status "computing"), and the wanted request is then computed in
+    the listed requests' walk. Both or neither.
     """
 
     def __init__(
@@ -85,20 +85,15 @@ class RequestScheduler:
         shows_listed: bool = False,
         preview: Callable[[Any, Progress], Computed | None] | None = None,
         show_preview: Callable[[Any, Computed], None] | None = None,
-        preview_many: Callable[[list, Progress], list[Computed] | None] | None = None,
     ):
         if (preview is None) != (show_preview is None):
             raise ValueError("preview and show_preview come together: give both or neither")
-        if preview_many is not None and show_preview is None:
-            raise ValueError("preview_many needs show_preview to show what it computes")
         self._compute, self._compute_many, self._listed = compute, compute_many, listed
         self._show, self._show_error = show, show_error
         self._show_progress, self._show_computing = show_progress, show_computing
         self._capacity = capacity
         self._shows_listed = shows_listed
         self._preview, self._show_preview_callback = preview, show_preview
-        self._preview_many = preview_many
-        self.previews: dict[Any, Computed] = {}  # listed requests' stand-ins, until their final results land
         self._remember = remember or self.store
         self.lock = threading.Lock()  # guards the cache, `wanted`, the walk in flight, and what is shown
         self._compute_lock = threading.Lock()  # one computation at a time
@@ -112,17 +107,12 @@ class RequestScheduler:
         """Show `request`'s result: from the cache, or computed in the background (then the listed ones)."""
         with self.lock:
             self.wanted = request
-            self.previews = {
-                each: kept for each, kept in self.previews.items() if each.settings() == request.settings()
-            }
             cached = self.cache.get(request)
             if cached is not None:
                 self.cache.move_to_end(request)
                 self._show(cached[1])
             else:
                 self._show_computing()
-                if request in self.previews:  # a listed walk's stand-in: shown until its final result
-                    self._show_preview_callback(request, self.previews[request])
             if request in self._walking:  # the walk in flight shows it when done
                 return
             if cached is not None and not self._missing(request):
@@ -161,15 +151,23 @@ class RequestScheduler:
         with self._compute_lock:  # one no longer wanted stops at its next chunk
             if self.wanted != request:  # replaced while queued: the newer request has its own worker
                 return
-            if request not in self.cache and not self._compute_wanted(request):
+            if request in self.cache:
+                self._compute_listed(request)
                 return
-            self._compute_listed(request)
+            try:
+                previewed = self._compute_preview(request)
+            except Superseded:
+                return
+            if self.wanted != request:  # replaced during the preview
+                return
+            if previewed:  # a stand-in is on screen: the final result comes with the listed ones
+                self._compute_listed(request, with_wanted=True)
+            elif self._compute_wanted(request):
+                self._compute_listed(request)
 
     def _compute_wanted(self, request: Schedulable) -> bool:
-        """Compute the wanted request alone (after its preview, if any) and show it; False when it failed
-        or was replaced."""
+        """Compute the wanted request alone and show it; False when it failed or was replaced."""
         try:
-            self._compute_preview(request)
             computed = self._compute(request, self._reporter(lambda: self.wanted == request))
         except Superseded:
             return False
@@ -180,32 +178,37 @@ class RequestScheduler:
             return False
         with self.lock:
             self._remember(request, computed)
-            self.previews.pop(request, None)
             if self.wanted == request:
                 self._show(computed[1])
         return True
 
-    def _compute_preview(self, request: Schedulable) -> None:
-        """Show a coarse stand-in for `request` first, when the owner gives one. Raises Superseded when
-        the request was replaced meanwhile; a failed preview is skipped (the request itself reports)."""
-        if self._preview is None or request in self.previews:  # none, or already shown
-            return
+    def _compute_preview(self, request: Schedulable) -> bool:
+        """Show a coarse stand-in for `request` first, when the owner gives one; True when it was shown.
+        Raises Superseded when the request was replaced meanwhile; a failed preview is skipped (the request
+        itself reports)."""
+        if self._preview is None:
+            return False
         try:
             computed = self._preview(request, self._reporter(lambda: self.wanted == request, ()))
         except Superseded:
             raise
         except Exception:  # the full computation fails the same way and shows the error, or succeeds
-            return
+            return False
         if computed is None:
-            return
+            return False
         with self.lock:
-            if self.wanted == request and request not in self.cache:
-                self._show_preview_callback(request, computed)
+            if self.wanted != request or request in self.cache:
+                return False
+            self._show_preview_callback(request, computed)
+        return True
 
-    def _compute_listed(self, request: Schedulable) -> None:
-        """Compute the listed requests not yet cached at the request's settings, in one walk."""
+    def _compute_listed(self, request: Schedulable, with_wanted: bool = False) -> None:
+        """Compute the listed requests not yet cached at the request's settings, in one walk; `with_wanted`:
+        the request itself first among them (it is shown when the walk lands)."""
         with self.lock:
             missing = self._missing(request)
+            if with_wanted:
+                missing = [request, *(each for each in missing if each != request)]
             self._walking = frozenset(missing)
         if not missing:
             return
@@ -223,7 +226,6 @@ class RequestScheduler:
 
         report = self._reporter(still_useful, None if self._shows_listed else missing)
         try:
-            self._preview_listed(missing, report)
             computed = self._compute_many(missing, report)
         except Superseded:
             computed = None
@@ -237,28 +239,10 @@ class RequestScheduler:
             self._walking = frozenset()
             for each, result in zip(missing, computed or []):
                 self._remember(each, result)
-                self.previews.pop(each, None)
                 if self.wanted == each:
                     self._show(result[1])
             if beside and self.wanted in self.cache:  # the wanted result, shown again with the rows beside it
                 self._show(self.cache[self.wanted][1])
-
-    def _preview_listed(self, missing: list, report: Progress) -> None:
-        """Stand-ins for the listed requests, kept until their final results land; shown for the wanted one
-        when it is among them. A failed preview walk is skipped (the final walk reports)."""
-        if self._preview_many is None:
-            return
-        try:
-            previews = self._preview_many(missing, report)
-        except Superseded:
-            raise
-        except Exception:
-            return
-        with self.lock:
-            for each, computed in zip(missing, previews or []):
-                self.previews[each] = computed
-                if self.wanted == each and each not in self.cache:  # clicked while this walk ran
-                    self._show_preview_callback(each, computed)
 
     def _missing(self, request: Schedulable) -> list:
         return [each for each in self._listed(request) if each not in self.cache]
