@@ -121,6 +121,8 @@ class ImageExplainer(ExplainerWidget):
         self._scale, self._offset = display_map(self._x, original)
         self._grid = DisplayGrid.for_image(*self._x.shape[-2:])
         self._image = encode_image(to_display(self._grid.means(self._x[0]), self._scale, self._offset))
+        # what hover needs to print the input: the same in every payload, made once (24 ms a payload, 224 x 224, load 8)
+        self._printed_input = printed_input(self._grid.means(self._x[0]), self._scale, self._offset, self._image)
         top = int(self._logits.argmax())
         target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
         super().__init__(
@@ -404,9 +406,7 @@ class ImageExplainer(ExplainerWidget):
             "baseline_image": encode_image(to_display(grid.means(result.baseline[0]), self._scale, self._offset)),
             "input_scale": [float(s) for s in self._scale],  # model value = offset + scale * byte
             "input_offset": [float(o) for o in self._offset],
-            **printed_input(
-                grid.means(self._x[0]), self._scale, self._offset, self._image
-            ),  # what hover needs to print the input
+            **self._printed_input,
             "attributions": floats(grid.sums(result.attributions[0].sum(dim=0))),
             "completeness": completeness(result),
             "trace": trace_payload(result.trace),
