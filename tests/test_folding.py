@@ -102,6 +102,31 @@ class TwoNorms(nn.Module):
         return self.head((self.bn_a(y) * self.bn_b(y)).mean(dim=(2, 3)))
 
 
+class ShiftedNorm(nn.BatchNorm2d):
+    def forward(self, x):
+        return super().forward(x) * 2 + 1
+
+
+class StandardisedConv(nn.Conv2d):
+    def forward(self, x):
+        weight = (self.weight - self.weight.mean(dim=(1, 2, 3), keepdim=True)) / self.weight.std()
+        return self._conv_forward(x, weight, self.bias)
+
+
+class Subclasses(nn.Module):
+    """Subclasses compute otherwise than their base: neither pair may fold as if it were plain."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_a, self.bn_a = nn.Conv2d(3, 6, 3, padding=1), ShiftedNorm(6)
+        self.conv_b, self.bn_b = StandardisedConv(6, 6, 3, padding=1), nn.BatchNorm2d(6)
+        self.head = nn.Linear(6, 3)
+
+    def forward(self, x):
+        y = torch.relu(self.bn_a(self.conv_a(x)))
+        return self.head(self.bn_b(self.conv_b(y)).mean(dim=(2, 3)))
+
+
 class Sequence1d(nn.Module):
     def __init__(self):
         super().__init__()
@@ -128,6 +153,7 @@ def _ig(model, x, **kwargs):
         (Shared, (1, 3, 8, 8)),
         (Branching, (1, 3, 8, 8)),
         (TwoNorms, (1, 3, 8, 8)),
+        (Subclasses, (1, 3, 8, 8)),
         (Sequence1d, (2, 2, 12)),
     ],
 )
@@ -147,7 +173,13 @@ def test_foldable_pairs_run_no_batch_norm_and_the_others_still_do():
     torch.manual_seed(0)
     x = torch.randn(1, 3, 8, 8)
     counts = {}
-    models = {"block": Block(), "shared": Shared(), "branching": Branching(), "two norms": TwoNorms()}
+    models = {
+        "block": Block(),
+        "shared": Shared(),
+        "branching": Branching(),
+        "two norms": TwoNorms(),
+        "subclasses": Subclasses(),
+    }
     for name, model in models.items():
         model = _randomise_statistics(model.eval())
         _ig(model, x)  # the graph is traced at the first call
@@ -155,7 +187,7 @@ def test_foldable_pairs_run_no_batch_norm_and_the_others_still_do():
             _ig(model, x)
         counts[name] = counter.norms
     assert counts["block"] == 0 and counts["branching"] == 0  # every pair folded
-    assert counts["shared"] > 0 and counts["two norms"] > 0  # left as they are
+    assert counts["shared"] > 0 and counts["two norms"] > 0 and counts["subclasses"] > 0  # left as they are
 
 
 def test_the_users_model_is_untouched_and_a_training_model_is_explained_in_eval_mode():

@@ -39,7 +39,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
+# Exact classes only: a subclass may compute otherwise (a weight-standardised convolution, say).
 _CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 # id(user's root module) -> (weak reference to it, its structure, the (conv, norm) names that fold).
 _PLANS: dict[int, tuple[weakref.ref, tuple, list[tuple[str, str]]]] = {}
@@ -176,6 +178,7 @@ class _Dataflow(TorchFunctionMode):
 def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
     return (
         type(conv) in _CONVOLUTIONS
+        and type(norm) in _NORMS
         and norm.track_running_stats
         and norm.running_mean is not None
         and norm.running_var is not None
