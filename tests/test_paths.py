@@ -104,6 +104,24 @@ def test_blur_matches_scipy_gaussian_filter_untruncated():
     np.testing.assert_allclose(ours[0].permute(1, 2, 0).numpy(), reference, atol=1e-12)
 
 
+def test_blur_path_is_the_same_in_chunks_of_whole_steps_and_in_chunks_that_split_them(digits):
+    """Whole-step chunks blur each step's images with shared matrices into buffers reused from chunk to
+    chunk; chunks that split a step blur each point with its own. Both are each point blurred alone, and
+    the trace's points (made again after the walk) are the input blurred at each alpha's sigma."""
+    model, images, _ = digits
+    x = images[:3].double()
+    model = copy.deepcopy(model).double()
+    whole = igw.blur_integrated_gradients(model, x, target=2, steps=5, max_sigma=4.0, batch_size=6)
+    split = igw.blur_integrated_gradients(model, x, target=2, steps=5, max_sigma=4.0, batch_size=4)
+    torch.testing.assert_close(split.attributions, whole.attributions, atol=1e-12, rtol=1e-10)
+    assert whole.attributions.abs().max() > 0
+    sigmas = 4.0 * (1 - whole.trace.alphas)
+    for step, sigma in enumerate(sigmas):
+        alone = blurred(x, sigma.expand(len(x)).contiguous(), bound=4.0)[0]  # the path's reach: max_sigma
+        torch.testing.assert_close(whole.trace.points[step], alone, atol=1e-12, rtol=0)
+    torch.testing.assert_close(whole.baseline, blurred(x, torch.full((3,), 4.0, dtype=x.dtype))[0], atol=1e-12, rtol=0)
+
+
 def test_blur_kernels_hold_no_subnormal_numbers():
     """Narrow kernels' far tails underflow into subnormals, which a CPU multiplies tens of times slower
     (they made Blur IG's products 2.8x slower): they are zero instead."""
