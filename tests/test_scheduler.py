@@ -267,6 +267,7 @@ def test_a_preview_is_shown_first_then_the_wanted_result_comes_in_the_listed_wal
     assert fake.previewed == [(Ask(1, 4), {"target": 1, "steps": 1, "preview_of": 4})]
     assert fake.events == ["preview", "show"] and fake.shown == [{"target": 1, "steps": 4}]
     assert fake.progress == [1 / 3, 2 / 3, 1.0]  # the walk's progress only, not the preview's
+    assert fake.scheduler.previews == {}  # the stand-in went when the final result landed
     assert set(fake.scheduler.payloads()) == {Ask(0, 4), Ask(1, 4), Ask(2, 4)}
     assert all(payload.get("preview_of") is None for payload in fake.scheduler.payloads().values())
     fake.scheduler.request(Ask(0, 4))  # cached: no preview, no computation
@@ -293,6 +294,21 @@ def test_a_click_on_a_listed_request_during_the_joined_walk_waits_for_it():
     fake.scheduler.wait(TIMEOUT)
     assert [how for how, _ in fake.calls] == ["preview", "many"]
     assert fake.events == ["preview", "show"] and fake.shown == [{"target": 2, "steps": 4}]
+
+
+def test_a_click_away_and_back_during_the_joined_walk_shows_the_preview_again():
+    fake = Fake(preview="coarse")
+    fake.gate.clear()
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: len(fake.calls) == 2)
+    fake.scheduler.request(Ask(2, 4))  # away: "computing", nothing of its own to show
+    fake.scheduler.request(Ask(1, 4))  # back: its preview again, at once
+    assert fake.events == ["preview", "preview"] and fake.previewed[-1][0] == Ask(1, 4)
+    fake.gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert [how for how, _ in fake.calls] == ["preview", "many"]  # neither click computed anything
+    assert fake.events[-1] == "show" and fake.shown == [{"target": 1, "steps": 4}]
+    assert fake.scheduler.previews == {}
 
 
 def test_a_failed_joined_walk_is_shown_for_the_wanted_request():

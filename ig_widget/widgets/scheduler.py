@@ -67,7 +67,8 @@ class RequestScheduler:
     preview(request, progress) -> (result, payload) or None: a coarse stand-in computed before a wanted
     request that is not cached; show_preview(request, computed) is called, under `lock`, when it is
     ready and still wanted (the view keeps status "computing"), and the wanted request is then computed in
-    the listed requests' walk. Both or neither.
+    the listed requests' walk. Both or neither. The preview is kept in `previews` until the final result
+    lands, and shown again when its request is wanted again meanwhile (a click away and back).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class RequestScheduler:
         self._capacity = capacity
         self._shows_listed = shows_listed
         self._preview, self._show_preview_callback = preview, show_preview
+        self.previews: dict[Any, Computed] = {}  # stand-ins on screen or shown again, until their final results
         self._remember = remember or self.store
         self.lock = threading.Lock()  # guards the cache, `wanted`, the walk in flight, and what is shown
         self._compute_lock = threading.Lock()  # one computation at a time
@@ -107,12 +109,17 @@ class RequestScheduler:
         """Show `request`'s result: from the cache, or computed in the background (then the listed ones)."""
         with self.lock:
             self.wanted = request
+            self.previews = {
+                each: kept for each, kept in self.previews.items() if each.settings() == request.settings()
+            }
             cached = self.cache.get(request)
             if cached is not None:
                 self.cache.move_to_end(request)
                 self._show(cached[1])
             else:
                 self._show_computing()
+                if request in self.previews:  # its stand-in, shown until the final result lands
+                    self._show_preview_callback(request, self.previews[request])
             if request in self._walking:  # the walk in flight shows it when done
                 return
             if cached is not None and not self._missing(request):
@@ -186,6 +193,8 @@ class RequestScheduler:
         """Show a coarse stand-in for `request` first, when the owner gives one; True when it was shown.
         Raises Superseded when the request was replaced meanwhile; a failed preview is skipped (the request
         itself reports)."""
+        if request in self.previews:  # shown again by `request`
+            return True
         if self._preview is None:
             return False
         try:
@@ -199,6 +208,7 @@ class RequestScheduler:
         with self.lock:
             if self.wanted != request or request in self.cache:
                 return False
+            self.previews[request] = computed
             self._show_preview_callback(request, computed)
         return True
 
@@ -239,6 +249,7 @@ class RequestScheduler:
             self._walking = frozenset()
             for each, result in zip(missing, computed or []):
                 self._remember(each, result)
+                self.previews.pop(each, None)
                 if self.wanted == each:
                     self._show(result[1])
             if beside and self.wanted in self.cache:  # the wanted result, shown again with the rows beside it
