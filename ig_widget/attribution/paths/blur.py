@@ -31,7 +31,7 @@ from ..validation import check_input, check_model
 
 REACH = 6.0  # the kernel's normalisation counts taps out to 6 sigma: what lies further is below 2e-8
 SMALLEST_SIGMA = 1e-3  # below this the kernel is the identity to float precision
-STEPS_AT_ONCE = 8  # steps blurred together for the trace's points: bounds the products' temporaries
+POINTS_AT_ONCE = 2**22  # values of the trace's points blurred together: bounds the products' temporaries
 
 
 def gaussian_kernels(sigmas: Tensor, side: int, bound: float | None = None) -> tuple[Tensor, Tensor]:
@@ -254,18 +254,20 @@ class BlurPath:
 
     def points(self, alphas: Tensor) -> Tensor:
         """Every point of the path at `alphas`, [steps, batch, ...] (for the trace and the slider), made
-        again after the walk, `STEPS_AT_ONCE` steps at a time, rather than kept as the walk made them:
-        a buffer the size of the trace's points filled during the walk made glibc's allocator hand the
-        model's activations back to the system and fault them in again at every chunk (8 images:
-        75,000 - 145,000 minor faults a call against 15,000 - 25,000 without it, 0.2 s of system time),
-        where making them again costs the blur without its derivative (two of its five products)."""
+        again after the walk, in the walk's buffers and as many steps at once as `POINTS_AT_ONCE` allows,
+        rather than kept as the walk made them: a buffer the size of the trace's points filled during
+        the walk made glibc's allocator hand the model's activations back to the system and fault them
+        in again at every chunk (8 images: 75,000 - 145,000 minor faults a call against 15,000 - 25,000
+        without it, 0.2 s of system time), where making them again costs the blur without its
+        derivative (two of its five products)."""
         batch = len(self.images)
         points = self.images.new_empty(len(alphas) * batch, *self.images.shape[1:])
-        for first in range(0, len(alphas), STEPS_AT_ONCE):
-            last = min(len(alphas), first + STEPS_AT_ONCE)
+        at_once = max(1, POINTS_AT_ONCE // self.images.numel())
+        for first in range(0, len(alphas), at_once):
+            last = min(len(alphas), first + at_once)
             sigmas = self.max_sigma * (1 - alphas[first:last])
             out = points[first * batch : last * batch]
-            _blur_groups(self.lined, self.images.shape, sigmas, bound=self.max_sigma, out=out)
+            _blur_groups(self.lined, self.images.shape, sigmas, bound=self.max_sigma, out=out, buffers=self._buffers)
         points = points.view(len(alphas), batch, *self.images.shape[1:])
         return points[:, :, 0] if self.squeeze else points
 
