@@ -1,6 +1,9 @@
 """A data-set run in a process of its own, for the tests that kill one or start it under torchrun.
 
-    python tests/datasets_worker.py OUT [--slow SECONDS]
+    python tests/datasets_worker.py OUT [--slow SECONDS] [--no-read-back]
+
+`--no-read-back` makes reading the finished store back for its summary an error (a fresh run, one
+process or several, adds the summary up as it writes).
 
 The model and data are built from fixed seeds, so every process (and the test itself, through
 `build()`) gets the same ones.
@@ -54,5 +57,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("--slow", type=float, default=0.0)
+    parser.add_argument("--no-read-back", action="store_true")
     arguments = parser.parse_args()
+    if arguments.no_read_back:
+        import ig_widget.datasets.run
+
+        def refused(store):
+            raise AssertionError("the run read the store back for its summary")
+
+        ig_widget.datasets.run.class_summary = refused
     run(arguments.out, arguments.slow)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -36,6 +37,19 @@ class Ranks:
         box = [value]
         dist.broadcast_object_list(box, src=0)
         return box[0]
+
+    def sum_to_leader(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """The sum over the ranks of each of `arrays` (same shapes and dtypes on every rank, and consumed:
+        they may be overwritten), on the leader; what the other ranks get back is not to be used. Every
+        rank must call it."""
+        if self.world == 1:
+            return arrays
+        # NCCL reduces tensors on this rank's GPU, gloo on the host (there in place: the arrays are consumed)
+        device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+        tensors = [torch.from_numpy(np.ascontiguousarray(array)).to(device) for array in arrays]
+        for tensor in tensors:
+            dist.reduce(tensor, dst=0)
+        return [tensor.cpu().numpy() for tensor in tensors]
 
     def close(self) -> None:
         if self.started_group and dist.is_initialized():

@@ -38,6 +38,7 @@ ranks never write the same file, and reading one example or one page reads only 
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -353,17 +354,24 @@ class ClassSums:
         self.by.append(by)
         self.wrong.append(wrong)
 
-    def summary(self) -> dict[str, np.ndarray]:
-        """class_mean, error_mean (float32 [classes, ...]), count and errors (int64 [classes])."""
+    def summary(self, combine: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None) -> dict[str, np.ndarray]:
+        """class_mean, error_mean (float32 [classes, ...]), count and errors (int64 [classes]). `combine`
+        adds up the totals (sums, error sums, count, errors) of several ClassSums (the ranks' of a run:
+        `Ranks.sum_to_leader`) before they are divided."""
         classes = self.sums.shape[0]
         by = np.concatenate(self.by) if self.by else np.zeros(0, np.int64)
         wrong = np.concatenate(self.wrong) if self.wrong else np.zeros(0, bool)
-        count = np.bincount(by, minlength=classes)
-        errors = np.bincount(by[wrong], minlength=classes)
-        shape = (-1,) + (1,) * (self.sums.ndim - 1)
+        totals = [
+            self.sums,
+            self.error_sums,
+            np.bincount(by, minlength=classes),
+            np.bincount(by[wrong], minlength=classes),
+        ]
+        sums, error_sums, count, errors = combine(totals) if combine is not None else totals
+        shape = (-1,) + (1,) * (sums.ndim - 1)
         return {
-            "class_mean": (self.sums / np.maximum(count, 1).reshape(shape)).astype(np.float32),
-            "error_mean": (self.error_sums / np.maximum(errors, 1).reshape(shape)).astype(np.float32),
+            "class_mean": (sums / np.maximum(count, 1).reshape(shape)).astype(np.float32),
+            "error_mean": (error_sums / np.maximum(errors, 1).reshape(shape)).astype(np.float32),
             "count": count.astype(np.int64),
             "errors": errors.astype(np.int64),
         }
