@@ -5,7 +5,9 @@ Guided IG at most 1.5x (issue 14).
 
 For each batch size (by default 1 image and 8 images, one after the other in the same run) prints, per
 method, the median wall seconds and median CPU seconds of this process (interleaved
-repeats, one warm-up each) and their ratios to IG on the same model, input and steps, and the operator
+repeats, one warm-up each) and their ratios to IG on the same model, input and steps, the median minor page
+faults of a call (glibc's default allocator faults a call's large arrays in again when it hands them back
+to the system: set MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_ to compare without), and the operator
 calls and host synchronisations of one call (op_counts.py's OpCounter: the same on every machine). CPU time is the
 steadier figure on a shared machine: other processes' load stretches the wall time of every contender,
 but not this process's CPU time. Blur IG's max_sigma is a quarter of the image side (its kernels then
@@ -15,6 +17,7 @@ span the image); Guided IG runs PAIR's defaults (fraction 0.25, max_dist 0.02).
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import time
@@ -63,7 +66,7 @@ def report(name: str, model, x: torch.Tensor, steps: int, repeats: int, device: 
         "blur_idgi": lambda: igw.blur_integrated_gradients(model, x, target=3, steps=steps, max_sigma=sigma, idgi=True),
         "guided_ig": lambda: igw.guided_integrated_gradients(model, x, target=3, steps=steps),
     }
-    wall, cpu = medians(contenders, repeats, device)
+    wall, cpu, faults = medians(contenders, repeats, device)
     print(f"{name} on {device} ({torch.get_num_threads()} threads), batch {len(x)}, {steps} steps, {repeats} repeats")
     ops = {label: count(run) for label, run in contenders.items()}
     for label in contenders:
@@ -72,29 +75,33 @@ def report(name: str, model, x: torch.Tensor, steps: int, repeats: int, device: 
         verdict = "" if limit is None else f"  (limit {limit}x: {'ok' if ratios[1] <= limit else 'OVER'} on CPU time)"
         print(
             f"  {label:10s} wall {wall[label] * 1000:8.1f} ms {ratios[0]:5.2f}x IG   "
-            f"cpu {cpu[label] * 1000:8.1f} ms {ratios[1]:5.2f}x IG   "
+            f"cpu {cpu[label] * 1000:8.1f} ms {ratios[1]:5.2f}x IG   faults {faults[label]:7d}   "
             f"ops {ops[label][0]:6d} (syncs {ops[label][1]}){verdict}"
         )
 
 
-def medians(contenders: dict, repeats: int, device: torch.device) -> tuple[dict, dict]:
-    """Median wall and process CPU seconds per contender: one warm-up call each, then `repeats` rounds
-    that call every contender once in turn."""
+def medians(contenders: dict, repeats: int, device: torch.device) -> tuple[dict, dict, dict]:
+    """Median wall and process CPU seconds and minor page faults per contender: one warm-up call each,
+    then `repeats` rounds that call every contender once in turn."""
     for run in contenders.values():
         run()
     wall = {name: [] for name in contenders}
     cpu = {name: [] for name in contenders}
+    faults = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, run in contenders.items():
             synchronize(device)
+            start_faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start, start_cpu = time.perf_counter(), time.process_time()
             run()
             synchronize(device)
             wall[name].append(time.perf_counter() - start)
             cpu[name].append(time.process_time() - start_cpu)
+            faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start_faults)
     return (
         {name: statistics.median(v) for name, v in wall.items()},
         {name: statistics.median(v) for name, v in cpu.items()},
+        {name: int(statistics.median(v)) for name, v in faults.items()},
     )
 
 
