@@ -1,9 +1,10 @@
 """A data-set run in a process of its own, for the tests that kill one or start it under torchrun.
 
-    python tests/datasets_worker.py OUT [--slow SECONDS] [--no-read-back]
+    python tests/datasets_worker.py OUT [--slow SECONDS] [--no-read-back] [--slow-reads SECONDS]
 
 `--no-read-back` makes reading the finished store back for its summary an error (a fresh run, one
-process or several, adds the summary up as it writes).
+process or several, adds the summary up as it writes). `--slow-reads` delays every read of the done
+marks by a rank other than the leader (a slow file system): the ranks must still agree on the units left.
 
 The model and data are built from fixed seeds, so every process (and the test itself, through
 `build()`) gets the same ones.
@@ -12,6 +13,7 @@ The model and data are built from fixed seeds, so every process (and the test it
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -58,7 +60,18 @@ if __name__ == "__main__":
     parser.add_argument("out")
     parser.add_argument("--slow", type=float, default=0.0)
     parser.add_argument("--no-read-back", action="store_true")
+    parser.add_argument("--slow-reads", type=float, default=0.0)
     arguments = parser.parse_args()
+    if arguments.slow_reads and int(os.environ.get("RANK", "0")) > 0:
+        import ig_widget.datasets.run
+
+        read = ig_widget.datasets.run.done_units
+
+        def slow_read(path):
+            time.sleep(arguments.slow_reads)
+            return read(path)
+
+        ig_widget.datasets.run.done_units = slow_read
     if arguments.no_read_back:
         import ig_widget.datasets.run
 

@@ -199,6 +199,7 @@ def test_two_processes_under_torchrun_write_the_single_process_store(tmp_path):
         str(WORKER),
         str(tmp_path / "two"),
         "--no-read-back",  # each rank adds up its units' summary, the leader the ranks' sums
+        *("--slow-reads", "1"),  # rank 1 slow to read the done marks while rank 0 computes
     ]
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-3000:]

@@ -187,16 +187,18 @@ def _run(
         "top_k": top_k,
         "labels": list(labels) if labels else None,
     }
-    problem = None
+    problem = pending = None
     if ranks.leader:
         config["model"] = model_identity(model)  # once per run, by the leader, who checks the store
         config = json.loads(json.dumps(config))  # as the store's JSON will give it back
         problem = _prepare(out, config, overwrite, top_k, device.type)
-    problem = ranks.from_leader(problem)
+        if problem is None:
+            pending = [index for index, finished in enumerate(done_units(out)) if not finished]
+    # The units left, as the leader read them before any rank started: a rank reading the done marks
+    # itself could see units another rank had finished since, and disagree on what this run computes.
+    problem, pending = ranks.from_leader((problem, pending))
     if problem:
         raise AttributionInputError(problem)
-    ranks.barrier()
-    pending = [index for index, finished in enumerate(done_units(out)) if not finished]
     mine = [index for index in pending if index % ranks.world == ranks.rank]
     bar = _bar(progress and ranks.leader, total=count, done=count - sum(min(unit, count - u * unit) for u in pending))
     spans = [(index * unit, min((index + 1) * unit, count)) for index in mine]
