@@ -448,9 +448,10 @@ class DirectPath(StreamedPath):
         first = chunks[0]
         step = torch.arange(first.start, first.stop, device=first.rows.device) // rows_per_step
         trailing = (1,) * (first.gradients.ndim - 1)
+        whole = first.start % rows_per_step == 0 and (first.stop - first.start) % rows_per_step == 0
         if not walk.idgi:
             velocity = walk.path.velocity(self.alphas, first.start, first.stop)
-            point_weights = self.weights[step].view(-1, *trailing)
+            point_weights = None if whole else self.weights[step].view(-1, *trailing)
         for index, chunk in enumerate(chunks):
             if chunk.start < rows_per_step and self.reads_baseline:
                 self._keep_endpoint(index, chunk, step)
@@ -459,7 +460,15 @@ class DirectPath(StreamedPath):
                 continue
             self.seen_scores.append(chunk.scores)
             terms = chunk.gradients * velocity
-            _accumulate(self.sums[index], terms * point_weights, chunk.start, chunk.stop, chunk.rows, rows_per_step)
+            if whole and terms.is_contiguous() and self.sums[index].is_contiguous():
+                # sum_k w_k (g_k * v_k) over the chunk's whole steps as one matrix product, as StreamedPath
+                first_step, steps = chunk.start // rows_per_step, (chunk.stop - chunk.start) // rows_per_step
+                self._flat_sum(index).addmm_(self._weight_row.narrow(1, first_step, steps), terms.view(steps, -1))
+            else:
+                if point_weights is None:
+                    point_weights = self.weights[step].view(-1, *trailing)
+                weighted = terms * point_weights
+                _accumulate(self.sums[index], weighted, chunk.start, chunk.stop, chunk.rows, rows_per_step)
             if self.recorders is not None:
                 self.recorders[index].add_terms(step, chunk.rows, chunk.scores, chunk.gradients, terms)
 
