@@ -59,6 +59,7 @@ from timing import synchronize  # noqa: E402
 
 import ig_widget as igw  # noqa: E402
 from ig_widget.attribution.batching import auto_batch_size, preferred_layout  # noqa: E402
+from ig_widget.attribution.model_state import isolated_model  # noqa: E402
 from ig_widget.attribution.quadrature import path_points  # noqa: E402
 from ig_widget.widgets.image import walk_batch_size  # noqa: E402
 
@@ -565,14 +566,14 @@ def widget_stages(scale: str, timeout: float = 600.0, poll: float = 0.02) -> Wid
 
 def five_maps_floor(scale: str) -> float:
     """Seconds of the bare passes the five final maps need at least: one forward and five backward passes
-    per chunk over WIDGET_STEPS Gauss-Legendre points, in the widget's chunks and the engine's memory
-    layout, on a frozen, warmed twin
-    (no trace, no completeness, no encoding): what no scheduling of the five can beat at that accuracy
-    (the engine's multi-target walk does the same passes: one forward per chunk, one backward per target)."""
+    per chunk over WIDGET_STEPS Gauss-Legendre points, in the widget's chunks (`image.walk_batch_size`) and
+    the engine's memory layout, through the engine's own eval-mode twin of the model (`isolated_model`:
+    parameters detached, BatchNorm folded into the convolutions at its first call), warmed (no trace, no
+    completeness, no F(x) and F(x') rows, no encoding): what no scheduling of the five can beat at that
+    accuracy (the engine's multi-target walk does the same passes: one forward per chunk, one backward per
+    target). A deep copy of the model would not be a floor: it runs every BatchNorm the twin folds away."""
     built = resnet50(scale)
-    twin = copy.deepcopy(built.model)
-    for parameter in twin.parameters():
-        parameter.requires_grad_(False)
+    twin = isolated_model(built.model)
     alphas = torch.as_tensor(path_points("gausslegendre", WIDGET_STEPS)[0], dtype=built.x.dtype)
     points = built.baseline + alphas.view(-1, 1, 1, 1) * (built.x - built.baseline)
     targets = top_classes(built)
