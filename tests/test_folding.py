@@ -137,6 +137,31 @@ class Sequence1d(nn.Module):
         return self.head(self.layers(x).flatten(1))
 
 
+class TiedDecoder(nn.Module):
+    """A decoder that reads the convolution's weight itself: a fold would hand it the folded weight."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn, self.head = nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.Linear(3 * 8 * 8, 3)
+
+    def forward(self, x):
+        y = torch.relu(self.bn(self.conv(x)))
+        return self.head(nn.functional.conv_transpose2d(y, self.conv.weight, padding=1).flatten(1))
+
+
+class WeightNormed(nn.Module):
+    """A forward that reads the convolution's bias through `.data` (another tensor object, the same
+    memory): the fold would change what it reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn, self.head = nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.Linear(6, 3)
+
+    def forward(self, x):
+        y = torch.relu(self.bn(self.conv(x))) + self.conv.bias.data.view(1, -1, 1, 1)
+        return self.head(y.mean(dim=(2, 3)))
+
+
 def _unfolded(model: nn.Module):
     """The same function behind a wrapper that is not a module: the engine does not fold it."""
     return lambda x: model(x)
@@ -155,6 +180,8 @@ def _ig(model, x, **kwargs):
         (TwoNorms, (1, 3, 8, 8)),
         (Subclasses, (1, 3, 8, 8)),
         (Sequence1d, (2, 2, 12)),
+        (TiedDecoder, (1, 3, 8, 8)),
+        (WeightNormed, (1, 3, 8, 8)),
     ],
 )
 def test_folded_attributions_equal_the_unfolded_models(make, shape):
@@ -179,6 +206,8 @@ def test_foldable_pairs_run_no_batch_norm_and_the_others_still_do():
         "branching": Branching(),
         "two norms": TwoNorms(),
         "subclasses": Subclasses(),
+        "tied decoder": TiedDecoder(),
+        "weight read through data": WeightNormed(),
     }
     for name, model in models.items():
         model = _randomise_statistics(model.eval())
@@ -187,7 +216,30 @@ def test_foldable_pairs_run_no_batch_norm_and_the_others_still_do():
             _ig(model, x)
         counts[name] = counter.norms
     assert counts["block"] == 0 and counts["branching"] == 0  # every pair folded
-    assert counts["shared"] > 0 and counts["two norms"] > 0 and counts["subclasses"] > 0  # left as they are
+    left = ("shared", "two norms", "subclasses", "tied decoder", "weight read through data")
+    assert all(counts[name] > 0 for name in left), counts  # left as they are
+
+
+def test_a_plan_whose_fold_changes_the_output_is_dropped(monkeypatch):
+    """The safety net behind the dataflow: a plan that claims a pair which may not fold (here the
+    conv output that also goes around its BatchNorm) is caught by the first call's comparison of the
+    folded twin with the unfolded run, and nothing folds."""
+    from ig_widget.attribution import folding
+
+    monkeypatch.setattr(folding._Dataflow, "pairs", lambda self: [("conv", "bn")])
+    torch.manual_seed(0)
+    model = _randomise_statistics(Shared().eval())
+    x = torch.randn(1, 3, 8, 8)
+    first = _ig(model, x)
+    with NormCounter() as counter:
+        second = _ig(model, x)
+    plain = _ig(_unfolded(model), x)
+    assert counter.norms > 0  # the BatchNorm still runs: the plan was dropped
+    for result in (first, second):
+        assert torch.allclose(result.score, plain.score, rtol=1e-5, atol=1e-6)
+        assert torch.allclose(
+            result.attributions, plain.attributions, rtol=1e-4, atol=1e-5 * plain.attributions.abs().max()
+        )
 
 
 def test_the_users_model_is_untouched_and_a_training_model_is_explained_in_eval_mode():

@@ -12,10 +12,15 @@ twin (`model_state`), whose dicts are its own. The twin's convolution computes w
 and bias, and its BatchNorm passes its input through; the user's forward code runs exactly as written,
 every module called as before (hooks put on the twin still fire). Which pairs may fold is read off one
 run of that code (`_Dataflow`): a convolution called once whose output tensor goes, untouched by any
-other operation, to one BatchNorm called once, and is not part of the model's output. Replacing
+other operation, to one BatchNorm called once, and is not part of the model's output, and whose weight
+and bias nothing reads outside the convolution's own call (a tied decoder reading `conv.weight`, a
+forward that divides by the weight's norm: the fold would hand them the folded weight). Replacing
 BatchNorm(conv(x)) by conv'(x) and the BatchNorm by the identity is then exact up to rounding (float32:
 about 1e-6 relative). That run happens once per model structure (the identity and class of every
 module the model holds) and is kept; it is a gradient-free forward pass over the first call's input.
+The folded twin then runs once more on the same input, and the plan is kept only when its output
+matches that run's (`_matches`); otherwise nothing folds: a model whose code the dataflow misreads is
+explained slower, never wrongly.
 
 The folded weights are new tensors made at every call, for all pairs at once (`torch._foreach_*`: a few
 operator calls, not a few per layer), so a weight changed between calls, even in place through `.data`
@@ -43,8 +48,8 @@ from torch.utils._pytree import tree_leaves
 _CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
-# id(user's root module) -> (weak reference to it, its structure, the (conv, norm) names that fold).
-_PLANS: dict[int, tuple[weakref.ref, tuple, list[tuple[str, str]]]] = {}
+# id(user's root module) -> its plan: a weak reference to it, its structure, the (conv, norm) names that fold.
+_PLANS: dict[int, _Plan] = {}
 _LOCK = threading.Lock()
 
 
@@ -62,9 +67,15 @@ def fold_batch_norms(twin: nn.Module, original: nn.Module, run: Callable[[], Any
         return False
     convolutions = [twin.get_submodule(conv) for conv, _ in pairs]
     norms = [twin.get_submodule(norm) for _, norm in pairs]
+    kept = [conv._parameters for conv in convolutions]
     for conv, norm, weight, bias in zip(convolutions, norms, *_folded_weights(convolutions, norms)):
         conv._parameters = {"weight": weight, "bias": bias}
         norm.forward = _passthrough
+    if _unverified(original) and not _verified(original, run):
+        for conv, norm, parameters in zip(convolutions, norms, kept):
+            conv._parameters = parameters
+            del norm.forward  # the class's own forward again
+        return False
     return True
 
 
@@ -78,19 +89,69 @@ def _structure(model: nn.Module) -> tuple:
 
 
 def _plan(twin: nn.Module, original: nn.Module, run: Callable[[], Any]) -> list[tuple[str, str]]:
+    """The pairs that fold, kept per model structure; a new plan waits for `_verified` (its
+    `unfolded` output is kept until then)."""
     key, structure = id(original), _structure(original)
     with _LOCK:
         known = _PLANS.get(key)
-    if known is not None and known[0]() is original and known[1] == structure:
-        return known[2]
-    pairs = _foldable_pairs(twin, run)
+    if known is not None and known.model() is original and known.structure == structure:
+        return known.pairs
+    pairs, output = _foldable_pairs(twin, run)
+    plan = _Plan(weakref.ref(original, lambda _, key=key: _PLANS.pop(key, None)), structure, pairs, output)
     with _LOCK:
-        _PLANS[key] = (weakref.ref(original, lambda _, key=key: _PLANS.pop(key, None)), structure, pairs)
+        _PLANS[key] = plan
     return pairs
 
 
-def _foldable_pairs(twin: nn.Module, run: Callable[[], Any]) -> list[tuple[str, str]]:
-    """(conv, norm) names whose pair may fold, read off one gradient-free run of the twin."""
+def _unverified(original: nn.Module) -> bool:
+    with _LOCK:
+        plan = _PLANS.get(id(original))
+    return plan is not None and plan.unfolded is not None
+
+
+def _verified(original: nn.Module, run: Callable[[], Any]) -> bool:
+    """Run the folded twin on the plan's input and compare with the unfolded run's output; a plan that
+    does not match is kept as folding nothing."""
+    with _LOCK:
+        plan = _PLANS[id(original)]
+    with torch.no_grad():
+        folded = run()
+    matches = _matches(folded, plan.unfolded)
+    with _LOCK:
+        plan.unfolded = None
+        if not matches:
+            plan.pairs = []
+    return matches
+
+
+def _matches(folded: Any, unfolded: Any) -> bool:
+    """Whether two outputs of the model agree to rounding: every floating tensor within
+    min(1000 eps, 1e-2) of the largest magnitude among the unfolded run's tensors (float32: 1.2e-4)."""
+    found, expected = tree_leaves(folded), tree_leaves(unfolded)
+    if len(found) != len(expected):
+        return False
+    for a, b in zip(found, expected):
+        if not isinstance(b, torch.Tensor) or not b.is_floating_point():
+            continue
+        if not isinstance(a, torch.Tensor) or a.shape != b.shape:
+            return False
+        tolerance = min(1000 * torch.finfo(b.dtype).eps, 1e-2) * float(b.abs().max()) if b.numel() else 0.0
+        if not bool(((a - b).abs() <= tolerance).all()):  # NaN in either: no match
+            return False
+    return True
+
+
+class _Plan:
+    """What one run found for one model structure."""
+
+    def __init__(self, model: weakref.ref, structure: tuple, pairs: list[tuple[str, str]], unfolded: Any):
+        self.model, self.structure, self.pairs = model, structure, pairs
+        self.unfolded = unfolded if pairs else None  # the output to verify the first fold against
+
+
+def _foldable_pairs(twin: nn.Module, run: Callable[[], Any]) -> tuple[list[tuple[str, str]], Any]:
+    """(conv, norm) names whose pair may fold, read off one gradient-free run of the twin, and that
+    run's output."""
     candidates = {
         name: module
         for name, module in twin.named_modules()
@@ -103,12 +164,14 @@ def _foldable_pairs(twin: nn.Module, run: Callable[[], Any]) -> list[tuple[str, 
     finally:
         dataflow.remove_hooks()
     dataflow.count_uses(tree_leaves(output))
-    return dataflow.pairs()
+    return dataflow.pairs(), output
 
 
 class _Dataflow(TorchFunctionMode):
-    """Records, during one run, what each convolution returned, what each BatchNorm received, and every
-    other operation that read a convolution's output (outside the BatchNorm that consumes it)."""
+    """Records, during one run, what each convolution returned, what each BatchNorm received, every
+    other operation that read a convolution's output (outside the BatchNorm that consumes it), and every
+    operation outside a convolution's own call that read its weight or bias (any tensor sharing their
+    memory: `.data`, a view, a tied module's parameter)."""
 
     def __init__(self, modules: dict[str, nn.Module]):
         super().__init__()
@@ -117,13 +180,20 @@ class _Dataflow(TorchFunctionMode):
         self.received: dict[str, list[Any]] = {}  # norm name -> inputs
         self.uses: dict[int, int] = {}  # id(conv output) -> reads outside a BatchNorm
         self.norms_running = 0
+        self.convolutions_running = 0
+        self.owners: dict[int, set[str]] = {}  # memory address of a conv's weight or bias -> conv names
+        self.parameters_read: set[str] = set()  # convs whose weight or bias was read outside their call
         self.handles = []
         for name, module in modules.items():
             if isinstance(module, _BatchNorm):
                 self.handles.append(module.register_forward_pre_hook(self._norm_starts(name)))
                 self.handles.append(module.register_forward_hook(self._norm_ends))
             else:
+                self.handles.append(module.register_forward_pre_hook(self._conv_starts))
                 self.handles.append(module.register_forward_hook(self._conv_returned(name)))
+                for parameter in (module.weight, module.bias):
+                    if isinstance(parameter, torch.Tensor) and _address(parameter):
+                        self.owners.setdefault(_address(parameter), set()).add(name)
 
     def _norm_starts(self, name: str):
         def hook(module, args):
@@ -135,8 +205,12 @@ class _Dataflow(TorchFunctionMode):
     def _norm_ends(self, module, args, output):
         self.norms_running -= 1
 
+    def _conv_starts(self, module, args):
+        self.convolutions_running += 1
+
     def _conv_returned(self, name: str):
         def hook(module, args, output):
+            self.convolutions_running -= 1
             self.returned.setdefault(name, []).append(output)
             self.uses.setdefault(id(output), 0)
 
@@ -144,9 +218,19 @@ class _Dataflow(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        leaves = tree_leaves((args, kwargs))
         if not self.norms_running:
-            self.count_uses(tree_leaves((args, kwargs)))
+            self.count_uses(leaves)
+        if not self.convolutions_running:
+            self.note_parameter_reads(leaves)
         return func(*args, **kwargs)
+
+    def note_parameter_reads(self, values: list) -> None:
+        for value in values:
+            if isinstance(value, torch.Tensor) and self.owners:
+                owners = self.owners.get(_address(value))
+                if owners:
+                    self.parameters_read |= owners
 
     def count_uses(self, values: list) -> None:
         for value in values:
@@ -170,9 +254,20 @@ class _Dataflow(TorchFunctionMode):
             conv_name = producer.get(id(inputs[0]))
             if conv_name is None or self.uses[id(inputs[0])] != 0 or receipts[id(inputs[0])] != 1:
                 continue
+            if conv_name in self.parameters_read:
+                continue
             if _foldable(self.modules[conv_name], self.modules[norm_name]):
                 found.append((conv_name, norm_name))
         return found
+
+
+def _address(tensor: torch.Tensor) -> int:
+    """The start of the memory `tensor` lives in (shared by its views, `.data` and `.detach()`); 0 for
+    tensors without one of their own."""
+    try:
+        return tensor.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError):  # sparse, nested, functional wrappers
+        return 0
 
 
 def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
