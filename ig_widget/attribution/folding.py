@@ -56,26 +56,33 @@ _LOCK = threading.Lock()
 def fold_batch_norms(twin: nn.Module, original: nn.Module, run: Callable[[], Any]) -> bool:
     """Fold, in `twin` (the eval-mode twin of the user's module `original`), every BatchNorm into the
     convolution whose output only it reads. `run()` calls the twin once on the first call's input; it is
-    used (at most once per model structure) to see which pairs those are. True when something folded."""
+    used (at most twice per model structure) to see which pairs those are and that folding them keeps the
+    output. True when something folded."""
     modules = list(twin.modules())
     # Hooks on the twin are the caller's (an embedding hook that replaces a layer's output) or torch's
     # own weight computations: the run that finds the pairs would fire the first, a fold bypass the second.
     if not any(isinstance(module, _BatchNorm) for module in modules) or any(map(_has_hooks, modules)):
         return False
-    pairs = _plan(twin, original, run)
-    if not pairs:
-        return False
-    convolutions = [twin.get_submodule(conv) for conv, _ in pairs]
-    norms = [twin.get_submodule(norm) for _, norm in pairs]
-    kept = [conv._parameters for conv in convolutions]
-    for conv, norm, weight, bias in zip(convolutions, norms, *_folded_weights(convolutions, norms)):
-        conv._parameters = {"weight": weight, "bias": bias}
-        norm.forward = _passthrough
-    if _unverified(original) and not _verified(original, run):
-        for conv, norm, parameters in zip(convolutions, norms, kept):
-            conv._parameters = parameters
-            del norm.forward  # the class's own forward again
-        return False
+    plan = _plan(twin, original, run)
+    with plan.lock:  # a plan is verified once, before any twin folds by it
+        if not plan.pairs:
+            return False
+        convolutions = [twin.get_submodule(conv) for conv, _ in plan.pairs]
+        norms = [twin.get_submodule(norm) for _, norm in plan.pairs]
+        kept = [conv._parameters for conv in convolutions]
+        for conv, norm, weight, bias in zip(convolutions, norms, *_folded_weights(convolutions, norms)):
+            conv._parameters = {"weight": weight, "bias": bias}
+            norm.forward = _passthrough
+        if plan.unfolded is not None:
+            with torch.no_grad():
+                folded = run()
+            matches, plan.unfolded = _matches(folded, plan.unfolded), None
+            if not matches:
+                plan.pairs = []
+                for conv, norm, parameters in zip(convolutions, norms, kept):
+                    conv._parameters = parameters
+                    del norm.forward  # the class's own forward again
+                return False
     return True
 
 
@@ -88,45 +95,33 @@ def _structure(model: nn.Module) -> tuple:
     return tuple((name, id(module), type(module)) for name, module in model.named_modules(remove_duplicate=False))
 
 
-def _plan(twin: nn.Module, original: nn.Module, run: Callable[[], Any]) -> list[tuple[str, str]]:
-    """The pairs that fold, kept per model structure; a new plan waits for `_verified` (its
-    `unfolded` output is kept until then)."""
+class _Plan:
+    """What the run found for one model structure: the (conv, norm) names that fold, and until the first
+    fold is verified, the unfolded run's output to compare it with."""
+
+    def __init__(self, model: weakref.ref, structure: tuple, pairs: list[tuple[str, str]], unfolded: Any):
+        self.model, self.structure, self.pairs = model, structure, pairs
+        self.unfolded = unfolded if pairs else None
+        self.lock = threading.Lock()
+
+
+def _plan(twin: nn.Module, original: nn.Module, run: Callable[[], Any]) -> _Plan:
+    """The plan kept for `original`'s structure, or a new one read off a run of the twin."""
     key, structure = id(original), _structure(original)
     with _LOCK:
         known = _PLANS.get(key)
     if known is not None and known.model() is original and known.structure == structure:
-        return known.pairs
+        return known
     pairs, output = _foldable_pairs(twin, run)
     plan = _Plan(weakref.ref(original, lambda _, key=key: _PLANS.pop(key, None)), structure, pairs, output)
     with _LOCK:
         _PLANS[key] = plan
-    return pairs
-
-
-def _unverified(original: nn.Module) -> bool:
-    with _LOCK:
-        plan = _PLANS.get(id(original))
-    return plan is not None and plan.unfolded is not None
-
-
-def _verified(original: nn.Module, run: Callable[[], Any]) -> bool:
-    """Run the folded twin on the plan's input and compare with the unfolded run's output; a plan that
-    does not match is kept as folding nothing."""
-    with _LOCK:
-        plan = _PLANS[id(original)]
-    with torch.no_grad():
-        folded = run()
-    matches = _matches(folded, plan.unfolded)
-    with _LOCK:
-        plan.unfolded = None
-        if not matches:
-            plan.pairs = []
-    return matches
+    return plan
 
 
 def _matches(folded: Any, unfolded: Any) -> bool:
     """Whether two outputs of the model agree to rounding: every floating tensor within
-    min(1000 eps, 1e-2) of the largest magnitude among the unfolded run's tensors (float32: 1.2e-4)."""
+    min(1000 eps, 1e-2) of its largest magnitude in the unfolded run (float32: 1.2e-4 of it)."""
     found, expected = tree_leaves(folded), tree_leaves(unfolded)
     if len(found) != len(expected):
         return False
@@ -139,14 +134,6 @@ def _matches(folded: Any, unfolded: Any) -> bool:
         if not bool(((a - b).abs() <= tolerance).all()):  # NaN in either: no match
             return False
     return True
-
-
-class _Plan:
-    """What one run found for one model structure."""
-
-    def __init__(self, model: weakref.ref, structure: tuple, pairs: list[tuple[str, str]], unfolded: Any):
-        self.model, self.structure, self.pairs = model, structure, pairs
-        self.unfolded = unfolded if pairs else None  # the output to verify the first fold against
 
 
 def _foldable_pairs(twin: nn.Module, run: Callable[[], Any]) -> tuple[list[tuple[str, str]], Any]:
