@@ -264,3 +264,52 @@ def test_text_integrated_gradients_leaves_model_and_ids_untouched(failure: str |
     _assert_same(before, _snapshot(model))
     inputs.assert_untouched()
     _assert_hook_kept_and_silent(model, ids[:1])
+
+
+class WritesIntoItsInput(nn.Module):
+    """Normalises its input in place, as some user code does: x.sub_(0.5).mul_(2)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv, self.head = nn.Conv2d(1, 3, 3, padding=1), nn.Linear(3, 2)
+
+    def forward(self, x):
+        x.sub_(0.5).mul_(2)
+        return self.head(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+
+WRITING_CALLS: dict[str, Callable] = {
+    **IMAGE_METHODS,
+    "adaptive steps (a gradient-free probe first)": lambda m, x, d, p: igw.integrated_gradients(
+        m, x, target=1, steps="auto", baseline=d[:2]
+    ),
+    "a baseline tensor": lambda m, x, d, p: igw.integrated_gradients(m, x, target=1, steps=4, baseline=d[:2]),
+    "blur_integrated_gradients": lambda m, x, d, p: igw.blur_integrated_gradients(m, x, target=1, steps=4),
+    "guided_integrated_gradients": lambda m, x, d, p: igw.guided_integrated_gradients(m, x, target=1, steps=4),
+}
+
+
+@pytest.mark.parametrize("method", WRITING_CALLS)
+def test_a_model_that_writes_into_its_input_never_writes_into_the_users(method: str) -> None:
+    """The model is handed copies where autograd does not guard the points, and autograd's refusal of a
+    write into a point is reported as what it is, naming the model and what to write instead."""
+    model = WritesIntoItsInput().eval()
+    x, data = _images()
+    inputs = UserInput(x, data)
+    with pytest.raises(igw.AttributionInputError, match="model changes its input in place"):
+        WRITING_CALLS[method](model, x, data, None)
+    inputs.assert_untouched()
+
+
+def test_gradient_free_checks_run_on_a_model_that_writes_into_its_input() -> None:
+    """Deletion and insertion curves need no gradients: the copies take the writes and the curves are
+    the model's own scores."""
+    model = WritesIntoItsInput().eval()
+    x = torch.rand(1, 1, 6, 6, generator=torch.Generator().manual_seed(5))
+    inputs = UserInput(x)
+    curves = igw.deletion_insertion(model, x, torch.rand(1, 1, 6, 6), target=1, steps=4, output="logit")
+    inputs.assert_untouched()
+    with torch.no_grad():
+        expected = model(x.clone())[0, 1]
+    assert curves.fractions[0] == 0 and abs(float(curves.deletion[0, 0]) - float(expected)) < 1e-6

@@ -7,7 +7,8 @@ for a moment: no module's `training` flag, no parameter's `requires_grad`, no bu
 the same parameter and buffer tensors (shared, not copied), but its own dicts and flags, in eval mode,
 with parameters handed to it detached (so the graph keeps nothing for weight gradients, as frozen
 parameters would, without freezing the user's) and without the user's hooks (which would fire from our
-thread). Hooks through which torch itself computes a weight (pruning masks, weight_norm,
+thread). Its calls hand the model copies of the tensors autograd would not guard (`input_guard`), so a
+forward that writes into its input never writes into the user's. Hooks through which torch itself computes a weight (pruning masks, weight_norm,
 spectral_norm) are kept, since the weight is what the model computes with.
 
 Modules are found behind wrappers (lambdas, closures, functools.partial, bound methods, callable
@@ -45,6 +46,7 @@ from torch.nn.utils.weight_norm import WeightNorm
 
 from .errors import AttributionInputError
 from .folding import fold_batch_norms
+from .input_guard import call_with_copies
 
 # How many wrappers deep (lambda -> partial -> bound method -> list ...) modules behind a callable are sought.
 _WRAPPER_DEPTH = 4
@@ -160,12 +162,12 @@ class IsolatedModel:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._checked:
-            return self._callable(*args, **kwargs)
+            return call_with_copies(self._callable, args, kwargs)
         with _unseen_module_guard(self._is_twin):
             # At the first call: after the caller has put what it needs into the twin (a head, hooks).
             if isinstance(self._model, nn.Module) and isinstance(self._callable, nn.Module):
-                fold_batch_norms(self._callable, self._model, lambda: self._callable(*args, **kwargs))
-            result = self._callable(*args, **kwargs)
+                fold_batch_norms(self._callable, self._model, lambda: call_with_copies(self._callable, args, kwargs))
+            result = call_with_copies(self._callable, args, kwargs)
         self._checked = True
         return result
 
