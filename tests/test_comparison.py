@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 import traitlets
+from fixture_compare import assert_fixture_current
 from PIL import Image
 from torch import nn
 
@@ -323,30 +324,8 @@ def test_a_page_exported_mid_way_shows_what_is_done_and_says_the_rest_is_missing
     assert keys["comparison"] == ["target"]  # the page refuses a target change: it has no kernel
 
 
-def _close(a, b) -> bool:
-    """Equal up to float rounding: numbers (and numbers printed as text, as gaps near zero are) to 1e-6
-    absolute or 1e-5 relative, int8 maps to one step; what the engine's summation order may change."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        if a.get("dtype") == "int8" and "data" in a and "data" in b:
-            x = np.frombuffer(base64.b64decode(a["data"]["base64"]), "i1").astype(float)
-            y = np.frombuffer(base64.b64decode(b["data"]["base64"]), "i1").astype(float)
-            return a["shape"] == b["shape"] and _close(a["scale"], b["scale"]) and np.abs(x - y).max() <= 1
-        return a.keys() == b.keys() and all(_close(a[key], b[key]) for key in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
-    if isinstance(a, str) and isinstance(b, str) and a != b:
-        try:
-            x, y = float(a.rstrip("%")), float(b.rstrip("%"))
-        except ValueError:
-            return False
-        return abs(x - y) <= max(1e-6, 1e-5 * max(abs(x), abs(y)))
-    if isinstance(a, float) and isinstance(b, (int, float)):
-        return abs(a - b) <= max(1e-12, 1e-5 * max(abs(a), abs(b)))
-    return a == b
-
-
 def test_js_comparison_fixture_is_current():
-    assert _close(json.loads(FIXTURE.read_text()), comparison_fixture()), f"run: python {__file__}"
+    assert_fixture_current(json.loads(FIXTURE.read_text()), comparison_fixture(), f"python {__file__}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from torch import nn
 
 pytest.importorskip("zarr")
 
+from fixture_compare import assert_fixture_current  # noqa: E402
+
 import ig_widget as igw  # noqa: E402
 from ig_widget.encode import decode_array  # noqa: E402
 from ig_widget.examples import digits_data  # noqa: E402
@@ -205,28 +207,9 @@ def dataset_fixture(tmp: pathlib.Path) -> dict:
     return plain(state)
 
 
-def assert_same_fixture(written, fresh, path: str = "") -> None:
-    """Equal but for float rounding: the engine's summation order moves a linear model's gaps (pure
-    rounding, about 1e-8) and the scales in their last bits; everything else must match exactly."""
-    assert type(written) is type(fresh), f"{path}: {written!r} != {fresh!r}; run: python {__file__}"
-    if isinstance(written, dict):
-        assert written.keys() == fresh.keys(), f"{path}: keys differ; run: python {__file__}"
-        for key in written:
-            assert_same_fixture(written[key], fresh[key], f"{path}/{key}")
-    elif isinstance(written, list):
-        assert len(written) == len(fresh), f"{path}: lengths differ; run: python {__file__}"
-        for index, (a, b) in enumerate(zip(written, fresh)):
-            assert_same_fixture(a, b, f"{path}[{index}]")
-    elif isinstance(written, float):
-        assert written == pytest.approx(fresh, rel=1e-6), f"{path}; run: python {__file__}"
-    elif path.endswith("/text/gap"):
-        assert abs(float(written) - float(fresh)) < 1e-6, f"{path}; run: python {__file__}"
-    else:
-        assert written == fresh, f"{path}: {written!r} != {fresh!r}; run: python {__file__}"
-
-
 def test_js_fixture_is_current(tmp_path):
-    assert_same_fixture(json.loads(FIXTURE.read_text()), json.loads(json.dumps(dataset_fixture(tmp_path))))
+    fresh = json.loads(json.dumps(dataset_fixture(tmp_path)))
+    assert_fixture_current(json.loads(FIXTURE.read_text()), fresh, f"python {__file__}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ pytest.importorskip("tokenizers")
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from fixture_compare import assert_fixture_current  # noqa: E402
+
 import ig_widget as igw  # noqa: E402
 from ig_widget.encode import decode_array  # noqa: E402
 from ig_widget.generation_examples import byte_level_tokenizer, random_gpt2  # noqa: E402
@@ -230,29 +232,9 @@ def _jsonable(value):
     return value
 
 
-def _close(a, b, where="") -> bool:
-    """Equal, floats (and float32 arrays) to 1e-5 relative: another CPU may round a last bit differently."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        if "base64" in a and "base64" in b:
-            x = np.frombuffer(base64.b64decode(a["base64"]), dtype=np.uint8)
-            y = np.frombuffer(base64.b64decode(b["base64"]), dtype=np.uint8)
-            return x.shape == y.shape
-        if a.get("dtype") == "float32" and "data" in a:
-            x = np.frombuffer(base64.b64decode(a["data"]["base64"]), "<f4")
-            y = np.frombuffer(base64.b64decode(b["data"]["base64"]), "<f4")
-            return a["shape"] == b["shape"] and bool(np.allclose(x, y, rtol=1e-5, atol=1e-7))
-        return a.keys() == b.keys() and all(_close(a[key], b[key], f"{where}.{key}") for key in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_close(x, y, where) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float):
-        return abs(a - b) <= 1e-5 * max(abs(a), abs(b), 1e-7)
-    return a == b
-
-
 def test_js_generation_fixture_is_current():
-    assert _close(json.loads(FIXTURE.read_text()), json.loads(json.dumps(generation_fixture()))), (
-        f"run: .venv/bin/python {__file__}"
-    )
+    fresh = json.loads(json.dumps(generation_fixture()))
+    assert_fixture_current(json.loads(FIXTURE.read_text()), fresh, f".venv/bin/python {__file__}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pathlib
 import numpy as np
 import pytest
 import torch
+from fixture_compare import assert_fixture_current
 from torch import nn
 
 from ig_widget.encode import decode_array, max_error
@@ -96,7 +97,7 @@ def test_an_unknown_path_is_refused_with_the_choices():
 
 
 def test_js_paths_fixture_is_current():
-    assert json.loads(FIXTURE.read_text()) == paths_fixture(), f"run: python {__file__}"
+    assert_fixture_current(json.loads(FIXTURE.read_text()), paths_fixture(), f"python {__file__}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import pathlib
 
 import numpy as np
 import torch
+from fixture_compare import assert_fixture_current
 from torch import nn
 
 from ig_widget import integrated_gradients
@@ -79,16 +80,7 @@ def _display(image, preprocess):
 
 
 def test_js_completeness_fixtures_are_current():
-    assert _close(json.loads(FIXTURE.read_text()), completeness_fixtures()), f"run: python {__file__}"
-
-
-def _close(a, b) -> bool:
-    """Equal, floats to 1e-5 relative (another CPU may round a last bit differently)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_close(a[key], b[key]) for key in a)
-    if isinstance(a, float) and isinstance(b, float):
-        return abs(a - b) <= 1e-5 * max(abs(a), abs(b), 1e-12)
-    return a == b
+    assert_fixture_current(json.loads(FIXTURE.read_text()), completeness_fixtures(), f"python {__file__}")
 
 
 def _trace():

@@ -17,6 +17,7 @@ import pathlib
 
 import pytest
 import torch
+from fixture_compare import assert_fixture_current
 from torch import nn
 
 from ig_widget import schema
@@ -291,33 +292,10 @@ WRITERS = {
 }
 
 
-def _close(a, b) -> bool:
-    """Equal; floats to 1e-5 relative plus 1e-6, float32 buffers to 1e-5 (another CPU, or another order of
-    float32 sums, may round a last bit: a completeness gap near zero is that rounding)."""
-    import numpy as np
-
-    if isinstance(a, dict) and isinstance(b, dict):
-        if a.get("dtype") in ("float32", "int8") and "data" in a and "data" in b:
-            kind = "<f4" if a["dtype"] == "float32" else "i1"
-            x = np.frombuffer(base64.b64decode(a["data"]["base64"]), kind).astype(float)
-            y = np.frombuffer(base64.b64decode(b["data"]["base64"]), kind).astype(float)
-            return (
-                a["shape"] == b["shape"]
-                and _close(a["scale"], b["scale"])
-                and bool(np.allclose(x, y, rtol=1e-5, atol=1e-6 if kind == "<f4" else 1))
-            )
-        return a.keys() == b.keys() and all(_close(a[key], b[key]) for key in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, (int, float)):
-        return abs(a - b) <= 1e-5 * max(abs(a), abs(b)) + 1e-6  # a gap near zero is float32 noise
-    return a == b
-
-
 @pytest.mark.parametrize("name", sorted(WRITERS))
 def test_js_fixtures_are_current(name):
     written = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    assert _close(written, json.loads(json.dumps(WRITERS[name]()))), f"run: .venv/bin/python {__file__}"
+    assert_fixture_current(written, json.loads(json.dumps(WRITERS[name]())), f".venv/bin/python {__file__}")
 
 
 # ---------------------------------------------------------------- the payloads hold to their schemas

@@ -17,12 +17,26 @@ import ig_widget as igw
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = [
-    "import json, pathlib\n"
+    "import json, pathlib, threading, time\n"
+    "import torch\n"
     "import ig_widget as igw\n"
     "from ig_widget.examples import train_digits_cnn, DIGIT_LABELS\n"
     "model, images, labels = train_digits_cnn(size=16, epochs=2, seed=0)",
+    # The background passes wait for the test's go-ahead (a file), so the view is on screen, every card
+    # pending, before the first method is computed: on a fast machine the whole comparison could
+    # otherwise be done before the view is drawn, and the cards could not be seen filling in.
+    "class Gated(torch.nn.Module):\n"
+    "    def __init__(self, net):\n"
+    "        super().__init__()\n"
+    "        self.net = net\n"
+    "    def forward(self, x):\n"
+    "        deadline = time.time() + 120\n"
+    "        while threading.current_thread() is not threading.main_thread() and not pathlib.Path('go').exists():\n"
+    "            if time.time() > deadline: break\n"
+    "            time.sleep(0.05)\n"
+    "        return self.net(x)",
     # the kernel writes the floats it holds once every method is computed
-    "w = igw.MethodComparison(model, images[0], labels=DIGIT_LABELS, steps=32)\n"
+    "w = igw.MethodComparison(Gated(model), images[0], labels=DIGIT_LABELS, steps=32)\n"
     "def report(change):\n"
     "    if not change['new']['computing']:\n"
     "        held = [dict(name=m.name, gap=m.gap, relative_gap=m.relative_gap, deletion_area=m.deletion_area,\n"
@@ -92,6 +106,8 @@ def check_printed(cards: list[dict], held: list[dict]) -> None:
 def test_method_comparison_in_jupyterlab(lab, page, run_notebook, artifacts):
     page.add_init_script(RECORD_DONE)
     run_notebook("comparison.ipynb", NOTEBOOK, wait_for=".igw-cmp-card", timeout=90)
+    assert all(card["pending"] for card in page.evaluate(CARD_FIELDS))  # held at the gate
+    (lab.root / "go").write_text("")
     cards = finished_cards(page)
     assert len(cards) == 8
     seen = page.evaluate("() => window.__cmpDone")
