@@ -107,6 +107,29 @@ def test_other_settings_in_out_are_refused_unless_overwrite(tmp_path):
     assert store.config["steps"] == 8
 
 
+@pytest.mark.parametrize(
+    "change",
+    ["preprocessing", "labels", "order"],
+)
+def test_a_finished_run_is_not_handed_back_for_other_data(tmp_path, change):
+    """A notebook cell run again after its data changed (same model, settings and count) must not get the
+    old attributions back as if they were the new data's."""
+    model, inputs, labels = worker.build()
+    x, y = inputs[:12], labels[:12]
+    first = igw.attribute_dataset(model, (x, y), out=tmp_path / "a", steps=4, unit=4, progress=False)
+    other = {
+        "preprocessing": (x * 0.5, y),
+        "labels": (x, (y + 1) % 10),
+        "order": (x.flip(0), y.flip(0)),
+    }[change]
+    with pytest.raises(AttributionInputError, match="other data"):
+        igw.attribute_dataset(model, other, out=tmp_path / "a", steps=4, unit=4, progress=False)
+    again = igw.attribute_dataset(model, (x.clone(), y.clone()), out=tmp_path / "a", steps=4, unit=4, progress=False)
+    np.testing.assert_array_equal(again.page(range(12))["attributions"], first.page(range(12))["attributions"])
+    fresh = igw.attribute_dataset(model, other, out=tmp_path / "a", steps=4, unit=4, overwrite=True, progress=False)
+    assert fresh.config["data"] != first.config["data"]
+
+
 def test_the_users_model_is_not_changed(tmp_path):
     model, inputs, labels = worker.build()
     model.train()

@@ -1,10 +1,17 @@
-"""What identifies the model a data-set run was made with, so that a run is never resumed with another.
+"""What identifies the model and the data a data-set run was made with, so that a run is never resumed with
+others.
 
 Recorded in the store's settings: the model's class name, its parameter count, its dtype, and a digest of
 the bytes of every parameter and buffer (with their names and shapes), computed once per run. Two
 models with the same weights (a copy, the same checkpoint loaded again) have the same identity;
 a model trained one more step does not. The device is recorded beside it but is not part of it: a run
 stopped on one machine may be resumed on another.
+
+The data is identified by digests of its first and last examples (input bytes, shape, dtype and label),
+read again at every run: a notebook cell run again after its preprocessing changed, or on another
+split or order, is refused instead of handing back the old attributions. Two reads, not the whole data
+set: an example changed in the middle alone goes unseen. A dataset that draws random transforms at every
+read differs at every run, so its runs cannot be resumed (its examples are not the same twice).
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from .source import Examples
 
 
 def model_identity(model: Callable) -> dict:
@@ -52,3 +61,13 @@ def describe(identity: dict | None) -> str:
         return "no recorded model"
     digest = (identity.get("digest") or "none")[:12]
     return f"{identity['class']} with {identity['parameters']:,} parameters ({identity['dtype']}, digest {digest})"
+
+
+def data_identity(examples: Examples) -> dict:
+    """{"first", "last"}: digests of the first and last examples, each input with its label."""
+    found = {}
+    for name, index in (("first", 0), ("last", len(examples) - 1)):
+        inputs, labels = examples.batch(index, index + 1)
+        named = [("input", inputs)] + ([("label", labels)] if labels is not None else [])
+        found[name] = tensor_digest(named)[:16]
+    return found

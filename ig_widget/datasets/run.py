@@ -29,7 +29,7 @@ from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_model, check_positive_count
 from .distributed import Ranks, current_ranks
-from .identity import describe, model_identity
+from .identity import data_identity, describe, model_identity
 from .methods import RunMethod, checked_method
 from .source import Examples, prefetched
 from .store import (
@@ -79,8 +79,8 @@ def attribute_dataset(
     model : the nn.Module (or callable) mapping [batch, ...] to class scores [batch, classes]. Never changed.
     data : a tensor [N, ...], a pair (inputs, labels), a map-style dataset of `x` or `(x, label)`, or a
         DataLoader over one (read by index; its batch size is the default `unit`).
-    out : the store's directory. If a store made with the same model and settings is there, the run
-        resumes it; one made with another model or other settings is refused (see `overwrite`).
+    out : the store's directory. If a store made with the same model, data and settings is there, the run
+        resumes it; one made with another model, other data or other settings is refused (see `overwrite`).
     target : default "label" (each example's label). "prediction" (the model's top class), a class
         index, or a callable mapping the model's output to one score per row.
     method : default "integrated_gradients" (the straight path; `idgi=True` applies IDGI on it).
@@ -190,6 +190,7 @@ def _run(
     problem = pending = None
     if ranks.leader:
         config["model"] = model_identity(model)  # once per run, by the leader, who checks the store
+        config["data"] = data_identity(examples)
         config = json.loads(json.dumps(config))  # as the store's JSON will give it back
         problem = _prepare(out, config, overwrite, top_k, device.type)
         if problem is None:
@@ -229,9 +230,11 @@ def _run(
 
 
 def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, device: str) -> str | None:
-    """Create the store, or check that the one there was made with the same model and settings.
+    """Create the store, or check that the one there was made with the same model, data and settings.
     Returns a message when it cannot be used (raised on every rank)."""
     found = existing_config(out, for_run=True)
+    if found is not None and "data" not in found:  # a store from before the data was recorded
+        config = {key: value for key, value in config.items() if key != "data"}
     if found is not None and found != config and not overwrite:
         if "format" in found:
             return (
@@ -244,7 +247,16 @@ def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, devic
                 f"{describe(config['model'])} here); resuming would mix two models' attributions in one store. "
                 "Pass the model that run was made with, overwrite=True to start afresh, or another out"
             )
+        if found.get("data") != config["data"] and found.get("count") == config["count"]:
+            return (
+                f"out={str(out)!r} holds a run made on other data: its first or last example (input or label) "
+                "differs from the one given here (changed preprocessing, another split or order?); resuming "
+                "would hand back attributions of the other data. Pass the data that run was made on, "
+                "overwrite=True to start afresh, or another out (a dataset that draws random transforms at "
+                "every read gives other examples each time: fix them to resume)"
+            )
         differ = sorted(key for key in set(found) | set(config) if found.get(key) != config.get(key))
+        differ = [key for key in differ if key != "data"] or differ  # other settings say more than digests
         details = "; ".join(f"{key}: {found.get(key)!r} there, {config.get(key)!r} here" for key in differ)
         return (
             f"out={str(out)!r} holds a run with other settings ({details}); pass overwrite=True to start "
