@@ -17,6 +17,18 @@ import ig_widget as igw
 from ig_widget.examples import train_digits_cnn
 
 
+class Recurrent(torch.nn.Module):
+    """Two bidirectional LSTM layers with dropout between them, and a head: [batch, time, 6] -> 3 scores."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(6, 8, num_layers=2, dropout=0.5, bidirectional=True, batch_first=True)
+        self.head = torch.nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0][:, -1])
+
+
 def host_copies(fn) -> tuple[object, int]:
     """Run fn under the profiler and count device-to-host memcpy kernels it launched."""
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
@@ -52,6 +64,23 @@ def main() -> int:
         print(f"{name:<22} on {on_gpu.attributions.device}  matches CPU: {close}")
         if not (ok_device and close):
             failures.append(name)
+
+    # An LSTM explained in eval mode: cuDNN computes an RNN's backward pass only in training mode, so the
+    # twin runs recurrent layers in training mode with dropout 0 (the eval-mode function).
+    torch.manual_seed(0)
+    recurrent_cpu = Recurrent().eval()
+    recurrent = copy.deepcopy(recurrent_cpu).to(device)
+    sequences = torch.randn(4, 12, 6)
+    try:
+        on_gpu = igw.integrated_gradients(recurrent, sequences.to(device), target=1, steps=32)
+        on_cpu = igw.integrated_gradients(recurrent_cpu, sequences, target=1, steps=32)
+        close = torch.allclose(on_gpu.attributions.cpu(), on_cpu.attributions, atol=1e-4, rtol=1e-3)
+        print(f"{'LSTM, eval mode':<22} on {on_gpu.attributions.device}  matches CPU: {close}")
+    except RuntimeError as error:
+        close = False
+        print(f"{'LSTM, eval mode':<22} raised {error}")
+    if not close:
+        failures.append("LSTM")
 
     steps_small, steps_large = 32, 256
     _, copies_small = host_copies(lambda: igw.integrated_gradients(model, x, steps=steps_small, batch_size=128))

@@ -218,3 +218,46 @@ def test_weights_defined_by_torch_hooks_are_kept() -> None:
     with torch.no_grad():
         expected = net(x)[0, 2] - net(torch.zeros_like(x))[0, 2]
     torch.testing.assert_close(result.attributions.sum(), expected, rtol=2e-3, atol=2e-3)
+
+
+class Recurrent(nn.Module):
+    """Two bidirectional LSTM layers with dropout between them, a GRU, and a head: [batch, time, 6] -> 3."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lstm = nn.LSTM(6, 8, num_layers=2, dropout=0.5, bidirectional=True, batch_first=True)
+        self.gru = nn.GRU(16, 5, batch_first=True)
+        self.head = nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.head(self.gru(self.lstm(x)[0])[0][:, -1])
+
+
+def test_recurrent_layers_are_explained_as_in_eval_mode_and_stay_untouched() -> None:
+    """The twin runs recurrent layers in training mode with dropout 0 (the mode cuDNN computes a backward
+    pass in: a GPU refuses input gradients through an eval-mode LSTM), which is the eval-mode function:
+    no dropout noise, the same numbers as Captum on the model in eval mode, and the user's layers keep
+    their mode, dropout and weight list."""
+    from captum.attr import IntegratedGradients
+
+    from ig_widget.attribution.model_state import isolated_model
+
+    model = Recurrent().eval()
+    x = torch.randn(3, 7, 6, generator=torch.Generator().manual_seed(1))
+    weights = list(model.lstm._flat_weights)
+    first = igw.integrated_gradients(model, x, target=1, steps=16)
+    second = igw.integrated_gradients(model, x, target=1, steps=16)
+    torch.testing.assert_close(first.attributions, second.attributions, rtol=0, atol=0)  # no dropout noise
+    theirs = IntegratedGradients(model).attribute(x, target=1, n_steps=16, method="gausslegendre")
+    torch.testing.assert_close(first.attributions, theirs, rtol=1e-4, atol=1e-6)
+    assert not model.training and not model.lstm.training and model.lstm.dropout == 0.5
+    assert all(a is b for a, b in zip(model.lstm._flat_weights, weights))
+    assert all(p.grad is None for p in model.parameters())
+
+    isolated = isolated_model(model)
+    twin = isolated.twin(model.lstm)
+    assert twin.training and twin.dropout == 0.0
+    assert all(not weight.requires_grad for weight in twin._flat_weights)  # no graph for weight gradients
+    assert all(w.data_ptr() == p.data_ptr() for w, p in zip(twin._flat_weights, weights))  # the user's memory
+    assert not twin._weights_have_changed()  # so its forward never rebuilds (and flattens) the list

@@ -269,6 +269,8 @@ class IsolatedModel:
                 state[name] = self._rebind(value, 2)  # modules a forward reaches through a list or a lambda
         state["_is_full_backward_hook"] = None
         twin.__dict__.update(state)
+        if isinstance(module, nn.RNNBase):
+            _recurrent_for_gradients(twin)
         return twin
 
     def _detach(self, parameter: torch.Tensor) -> torch.Tensor:
@@ -296,11 +298,30 @@ def detached_alias(parameter: torch.Tensor) -> torch.Tensor:
     key = id(parameter)
     layout = (parameter.data_ptr(), parameter.storage_offset(), parameter.shape, parameter.stride(), parameter.dtype)
     known = _ALIASES.get(key)
-    if known is not None and known[0]() is parameter and known[1] == layout:
+    # The alias's own memory too: cuDNN's weight flattening re-points a tensor it is handed (`set_`).
+    if known is not None and known[0]() is parameter and known[1] == layout and known[2].data_ptr() == layout[0]:
         return known[2]
     alias = parameter.detach()
     _ALIASES[key] = (weakref.ref(parameter, lambda _, key=key: _ALIASES.pop(key, None)), layout, alias)
     return alias
+
+
+def _recurrent_for_gradients(twin: nn.RNNBase) -> None:
+    """A recurrent layer's twin in training mode with dropout 0: the eval-mode function (an RNN's modes
+    differ only in the dropout between its layers), in the mode cuDNN computes a backward pass in. In
+    eval mode a GPU refuses input gradients through an LSTM, GRU or RNN ("cudnn RNN backward can only be
+    called in training mode"; the usual workaround, `torch.backends.cudnn.enabled = False`, is global and
+    would change the user's own training running beside the view).
+
+    Its list of flat weights is made from the twin's own detached parameters: the user's list holds the
+    user's parameters, and rebuilding it through `_init_flat_weights` would call `flatten_parameters`,
+    which on a GPU copies the weights into a new buffer and re-points the twin's aliases at the copy,
+    where the user's later updates would not reach them."""
+    twin.__dict__["training"] = True
+    twin.__dict__["dropout"] = 0.0
+    weights = [getattr(twin, name, None) for name in twin._flat_weights_names]
+    twin.__dict__["_flat_weights"] = weights
+    twin.__dict__["_flat_weight_refs"] = [None if weight is None else weakref.ref(weight) for weight in weights]
 
 
 def _may_hold_modules(value: Any) -> bool:
