@@ -6,6 +6,7 @@ js/test/fixtures/dataset.json from a real store."""
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import pathlib
 import time
@@ -128,6 +129,40 @@ def test_a_click_opens_a_live_explainer_when_the_model_is_given(big):
     assert explainer.target == int(store.table["label"].iloc[11])
     live = explainer.explanation.attributions
     torch.testing.assert_close(live, stored.attributions, atol=2e-3 * float(live.abs().max()), rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("settings", "live"), [({"baseline": "blur"}, {"baseline": "blur"}), ({"idgi": True}, {"idgi": True})]
+)
+def test_the_live_view_starts_where_the_stored_map_was_made(digits, tmp_path, settings, live):
+    """Another baseline or IDGI in the store: the live map beside the stored one is the same map (it was
+    the default black baseline, plain IG, before: a map 128 % of the stored one's largest value away)."""
+    model, images, labels = digits
+    store = igw.attribute_dataset(
+        model, (images[:8], labels[:8]), out=tmp_path / "s", steps=16, progress=False, **settings
+    )
+    explainer = igw.DatasetExplorer(store, model=model).open_example(3)
+    explainer.wait()
+    assert {key: getattr(explainer, key) for key in live} == live
+    stored, shown = store[3].attributions, explainer.explanation.attributions
+    torch.testing.assert_close(shown, stored, atol=2e-3 * float(stored.abs().max()), rtol=0)
+
+
+def test_a_live_view_of_another_model_or_an_unoffered_baseline_is_refused(digits, tmp_path):
+    model, images, labels = digits
+    store = igw.attribute_dataset(model, (images[:8], labels[:8]), out=tmp_path / "s", steps=4, progress=False)
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        other.classifier.weight.mul_(1.5)
+    with pytest.raises(igw.AttributionInputError, match="not the model this store was made with"):
+        igw.DatasetExplorer(store, model=other)
+    igw.DatasetExplorer(store, model=copy.deepcopy(model))  # the same weights: the same model
+    grey = igw.attribute_dataset(
+        model, (images[:8], labels[:8]), out=tmp_path / "g", steps=4, baseline=0.5, progress=False
+    )
+    with pytest.raises(igw.AttributionInputError, match="baseline.*not one the live view offers"):
+        igw.DatasetExplorer(grey, model=model)
+    assert igw.DatasetExplorer(grey).open_example(2) is None  # browsing the stored results needs no model
 
 
 def test_per_class_summary(big):

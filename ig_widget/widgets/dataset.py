@@ -4,7 +4,9 @@ Pages are loaded as they are shown: the view holds one page of thumbnails (input
 never the store. Sorting and filtering run here, on the store's table; the chosen order and filters
 are traits, so Python and the view agree and `selection` gives the indices the view pages through.
 Clicking an example shows its stored result; with `model=` it also opens a live ImageExplainer on it
-(below the gallery) to change the target, baseline or path.
+(below the gallery) to change the target, baseline or path. The live view starts where the store's map
+was made (the same model, checked against the store's record of it; the same baseline, rule, steps and
+IDGI), so the two maps side by side differ only by the stored map's float16 rounding.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import traitlets
 
 from ..attribution.errors import AttributionInputError
 from .dataset_payload import CORRECT, PAGE_SIZES, SORT_KEYS, detail_payload, meta_payload, page_payload, summary_payload
+from .explainer import BASELINES
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
 FILTER_TRAITS = (
@@ -37,8 +40,10 @@ FILTER_TRAITS = (
 class DatasetExplorer(anywidget.AnyWidget):
     """Browse a store of attributions: thumbnails by page, sorted and filtered, each openable.
 
-    `store` is an AttributionStore (or its path). `model`: the model the store was made with, to open a
-    live ImageExplainer on a clicked example. `labels` overrides the store's class names.
+    `store` is an AttributionStore (or its path). `model`: the model the store was made with (another is
+    refused), to open a live ImageExplainer on a clicked example, at the store's baseline, rule, steps and
+    IDGI (a store of a method without a path opens Integrated Gradients at its defaults). `labels`
+    overrides the store's class names.
     """
 
     _esm = BUNDLE.read_text(encoding="utf-8")
@@ -66,6 +71,7 @@ class DatasetExplorer(anywidget.AnyWidget):
             store = open_attributions(store)
         if not store.complete:
             raise AttributionInputError(f"the store at {str(store.path)!r} is not complete; resume its run first")
+        self._live_settings = _live_settings(store, model) if model is not None else None
         self.store, self.model, self.explainer = store, model, None
         self._table = store.table
         self._order = np.arange(len(store))
@@ -161,11 +167,8 @@ class DatasetExplorer(anywidget.AnyWidget):
         result = self.store[index]
         label = int(self._table["label"].iloc[index])
         target = label if label >= 0 else int(self._table["prediction"].iloc[index])
-        config = self.store.config
-        # the live view is Integrated Gradients; a store of a method without a path opens it at its defaults
-        path = {"steps": config["steps"], "rule": config["rule"]} if config["steps"] is not None else {}
         self.explainer = ImageExplainer(
-            self.model, result.inputs[0].to(torch.float32), self.store.labels, target=target, **path
+            self.model, result.inputs[0].to(torch.float32), self.store.labels, target=target, **self._live_settings
         )
         if self._live is not None:
             self._live.outputs = (
@@ -193,3 +196,29 @@ class DatasetExplorer(anywidget.AnyWidget):
             self._live = ipywidgets.Output()
             self._box = ipywidgets.VBox([self, self._live])
         return self._box._repr_mimebundle_(**kwargs)
+
+
+def _live_settings(store: Any, model: Callable) -> dict:
+    """The ImageExplainer settings that start the live view where the store's maps were made; refuses a
+    model other than the store's and a baseline the live view does not offer, rather than show a live map
+    of something else beside the stored one."""
+    from ..datasets.identity import describe, model_identity
+
+    config = store.config
+    recorded, given = config.get("model"), model_identity(model)
+    if recorded is not None and given != recorded:
+        raise AttributionInputError(
+            f"model is not the model this store was made with ({describe(recorded)} there, {describe(given)} "
+            "here): its live view would explain another model beside the stored maps. Pass that model, or no "
+            "model to browse the stored results"
+        )
+    if config.get("steps") is None:  # a method without a path: the live view is Integrated Gradients
+        return {}
+    baseline = config["baseline"]
+    name = "black" if baseline in ("zero", 0.0) else baseline
+    if name not in BASELINES:
+        raise AttributionInputError(
+            f"the store's baseline ({baseline!r}) is not one the live view offers ({', '.join(BASELINES)}); pass "
+            "no model to browse the stored results"
+        )
+    return {"steps": config["steps"], "rule": config["rule"], "baseline": name, "idgi": config["method"] == "idgi"}
