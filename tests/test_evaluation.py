@@ -117,6 +117,8 @@ def test_checks_refuse_bad_input_before_any_work(digits):
     model, images, _ = digits
     with pytest.raises(igw.AttributionInputError, match="shaped like x"):
         igw.deletion_insertion(model, images[:2], torch.zeros(2, 8, 8))
+    with pytest.raises(igw.AttributionInputError, match="NaN or inf"):  # it ranked NaN silently, at random
+        igw.deletion_insertion(model, images[:2], torch.full_like(images[:2], float("nan")))
     with pytest.raises(igw.AttributionInputError, match="needs an nn.Module"):
         igw.sanity_check(lambda t: model(t), images[:1])
     with pytest.raises(igw.AttributionInputError, match="method='nope' is unknown"):

@@ -84,6 +84,10 @@ def deletion_insertion(
     if not isinstance(attributions, Tensor) or attributions.shape != x.shape:
         got = tuple(attributions.shape) if isinstance(attributions, Tensor) else type(attributions).__name__
         raise AttributionInputError(f"attributions has shape {got}; it must be shaped like x {tuple(x.shape)}")
+    if not bool(torch.isfinite(attributions).all()):  # NaN would rank the features arbitrarily, silently
+        raise AttributionInputError(
+            "attributions contains NaN or inf; the curves rank features by it, so every value must be finite"
+        )
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise AttributionInputError(f"steps must be a positive int (points on each curve); got {steps!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
