@@ -130,6 +130,28 @@ def test_a_finished_run_is_not_handed_back_for_other_data(tmp_path, change):
     assert fresh.config["data"] != first.config["data"]
 
 
+def test_a_refusal_names_the_examples_it_is_about(tmp_path):
+    """In 10,000 examples, "x is NaN" or "target out of range" is no help without which example."""
+    model, inputs, labels = worker.build()
+    x, y = inputs[:12].clone(), labels[:12].clone()
+    x[6, 0, 1, 1] = float("nan")
+    with pytest.raises(igw.NonFiniteError, match=r"examples 4 to 7 of data \(example 6 holds NaN or inf"):
+        igw.attribute_dataset(model, (x, y), out=tmp_path / "nan", steps=4, unit=4, progress=False)
+    y[9] = 10
+    with pytest.raises(AttributionInputError, match="examples 8 to 11 of data .target='label'.*out of range"):
+        igw.attribute_dataset(model, (inputs[:12], y), out=tmp_path / "range", steps=4, unit=4, progress=False)
+
+    class Named(torch.utils.data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return inputs[index], "seven"
+
+    with pytest.raises(AttributionInputError, match="label of example 0 is 'seven', not a class index"):
+        igw.attribute_dataset(model, Named(), out=tmp_path / "named", steps=4, progress=False)
+
+
 def test_the_users_model_is_not_changed(tmp_path):
     model, inputs, labels = worker.build()
     model.train()

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..attribution.baselines import BaselineSpec
-from ..attribution.errors import AttributionInputError
+from ..attribution.errors import AttributionError, AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_model, check_positive_count
@@ -211,7 +211,10 @@ def _run(
     writer, batches = UnitWriter(out, sums=sums), prefetched(examples, spans, device)
     try:
         for index, (start, stop), (x, example_labels) in zip(mine, spans, batches):
-            tensors = _unit_tensors(method, model, twin, x, example_labels, target, top_k, index)
+            try:
+                tensors = _unit_tensors(method, model, twin, x, example_labels, target, top_k, index)
+            except AttributionError as error:  # the same refusal, saying which examples it is about
+                raise type(error)(_in_examples(start, stop, target, x) + str(error)) from error
             writer.put(index, tensors)
             if bar is not None:
                 bar.update((stop - start) * ranks.world)
@@ -321,6 +324,19 @@ def _unit_tensors(
         "numbers": torch.cat([torch.stack(numbers, dim=1), top.values], dim=1),
         "codes": torch.cat([torch.stack(codes, dim=1), top.indices], dim=1),
     }
+
+
+def _in_examples(start: int, stop: int, target, x: Tensor) -> str:
+    """Where a unit's refusal comes from, for its message: the examples, an input among them that holds
+    NaN or inf (read only here, on the way to the error), and, explaining labels, that the labels are
+    the classes explained."""
+    where = f"examples {start} to {stop - 1} of data"
+    finite = torch.isfinite(x.reshape(len(x), -1)).all(dim=1)
+    if not bool(finite.all()):
+        where += f" (example {start + int((~finite).nonzero()[0, 0])} holds NaN or inf in its input)"
+    elif target == "label":
+        where += " (target='label': their labels are the classes explained)"
+    return where + ": "
 
 
 def _output_at(twin, x: Tensor) -> Tensor:

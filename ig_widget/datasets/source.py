@@ -8,6 +8,7 @@ iterable-style dataset cannot be resumed or split by index and is refused before
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -84,7 +85,20 @@ class Examples:
         inputs = torch.stack([torch.as_tensor(x) for x, _ in items])
         if not self.has_labels:
             return inputs, None
-        return inputs, torch.as_tensor([int(label) for _, label in items], dtype=torch.long)
+        return inputs, torch.as_tensor([_class_index(label, start + i) for i, (_, label) in enumerate(items)])
+
+
+def _class_index(label: Any, index: int) -> int:
+    """A dataset's label as a class index; a label that is none (a name, a float) is refused, naming it."""
+    if not isinstance(label, bool):
+        try:
+            return operator.index(label)  # ints, numpy integers, one-element integer tensors
+        except TypeError:
+            pass
+    raise AttributionInputError(
+        f"data's label of example {index} is {label!r}, not a class index; give each label as an int class "
+        "index (class names go to labels=, in class order)"
+    )
 
 
 def prefetched(
