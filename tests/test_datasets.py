@@ -130,6 +130,27 @@ def test_a_finished_run_is_not_handed_back_for_other_data(tmp_path, change):
     assert fresh.config["data"] != first.config["data"]
 
 
+def test_a_store_from_before_the_data_was_recorded_resumes_and_is_checked_as_before(tmp_path):
+    import zarr
+
+    model, inputs, labels = worker.build()
+    x, y = inputs[:8], labels[:8]
+    igw.attribute_dataset(model, (x, y), out=tmp_path / "a", steps=4, unit=4, progress=False)
+    group = zarr.open_group(str(tmp_path / "a"), mode="r+")
+    config = dict(group.attrs["config"])
+    del config["data"]  # as an older version wrote it
+    group.attrs["config"] = config
+    again = igw.attribute_dataset(model, (x, y), out=tmp_path / "a", steps=4, unit=4, progress=False)
+    assert "data" not in again.config  # resumed as it was
+    with pytest.raises(AttributionInputError, match="other settings.*steps"):
+        igw.attribute_dataset(model, (x, y), out=tmp_path / "a", steps=8, unit=4, progress=False)
+    fresh = igw.attribute_dataset(model, (x, y), out=tmp_path / "a", steps=8, unit=4, overwrite=True, progress=False)
+    assert (
+        fresh.config["data"]
+        == igw.attribute_dataset(model, (x, y), out=tmp_path / "b", steps=8, unit=4, progress=False).config["data"]
+    )
+
+
 def test_a_refusal_names_the_examples_it_is_about(tmp_path):
     """In 10,000 examples, "x is NaN" or "target out of range" is no help without which example."""
     model, inputs, labels = worker.build()

@@ -236,9 +236,10 @@ def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, devic
     """Create the store, or check that the one there was made with the same model, data and settings.
     Returns a message when it cannot be used (raised on every rank)."""
     found = existing_config(out, for_run=True)
+    compared = config
     if found is not None and "data" not in found:  # a store from before the data was recorded
-        config = {key: value for key, value in config.items() if key != "data"}
-    if found is not None and found != config and not overwrite:
+        compared = {key: value for key, value in config.items() if key != "data"}
+    if found is not None and found != compared and not overwrite:
         if "format" in found:
             return (
                 f"out={str(out)!r} holds a store of an older format ({found['format']!r}); pass overwrite=True "
@@ -250,7 +251,7 @@ def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, devic
                 f"{describe(config['model'])} here); resuming would mix two models' attributions in one store. "
                 "Pass the model that run was made with, overwrite=True to start afresh, or another out"
             )
-        if found.get("data") != config["data"] and found.get("count") == config["count"]:
+        if found.get("data") != compared.get("data") and found.get("count") == config["count"]:
             return (
                 f"out={str(out)!r} holds a run made on other data: its first or last example (input or label) "
                 "differs from the one given here (changed preprocessing, another split or order?); resuming "
@@ -258,14 +259,14 @@ def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, devic
                 "overwrite=True to start afresh, or another out (a dataset that draws random transforms at "
                 "every read gives other examples each time: fix them to resume)"
             )
-        differ = sorted(key for key in set(found) | set(config) if found.get(key) != config.get(key))
+        differ = sorted(key for key in set(found) | set(compared) if found.get(key) != compared.get(key))
         differ = [key for key in differ if key != "data"] or differ  # other settings say more than digests
-        details = "; ".join(f"{key}: {found.get(key)!r} there, {config.get(key)!r} here" for key in differ)
+        details = "; ".join(f"{key}: {found.get(key)!r} there, {compared.get(key)!r} here" for key in differ)
         return (
             f"out={str(out)!r} holds a run with other settings ({details}); pass overwrite=True to start "
             "afresh or give another out"
         )
-    if found is None or found != config:
+    if found is None or found != compared:
         create_store(out, config, tuple(config["shape"]), top_k, device)
     return None
 
