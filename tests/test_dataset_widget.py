@@ -148,6 +148,24 @@ def test_the_live_view_starts_where_the_stored_map_was_made(digits, tmp_path, se
     torch.testing.assert_close(shown, stored, atol=2e-3 * float(stored.abs().max()), rtol=0)
 
 
+def test_the_live_view_of_a_misclassified_example_explains_the_stored_target(tmp_path):
+    """A store of target='prediction': for an example the model gets wrong, the live view explains the
+    prediction the stored map explains (it explained the label before: a map 105 % away)."""
+    from ig_widget.examples import train_digits_cnn
+
+    model, images, labels = train_digits_cnn(size=8, epochs=1, seed=0)  # undertrained: it errs
+    store = igw.attribute_dataset(
+        model, (images[:64], labels[:64]), out=tmp_path / "p", steps=16, target="prediction", progress=False
+    )
+    table = store.table
+    wrong = int(table.index[table["label"] != table["prediction"]][0])
+    explainer = igw.DatasetExplorer(store, model=model).open_example(wrong)
+    explainer.wait()
+    assert explainer.target == int(table["prediction"].iloc[wrong]) != int(table["label"].iloc[wrong])
+    stored, shown = store[wrong].attributions, explainer.explanation.attributions
+    torch.testing.assert_close(shown, stored, atol=2e-3 * float(stored.abs().max()), rtol=0)
+
+
 def test_a_live_view_of_another_model_or_an_unoffered_baseline_is_refused(digits, tmp_path):
     model, images, labels = digits
     store = igw.attribute_dataset(model, (images[:8], labels[:8]), out=tmp_path / "s", steps=4, progress=False)

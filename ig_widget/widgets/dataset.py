@@ -6,7 +6,8 @@ are traits, so Python and the view agree and `selection` gives the indices the v
 Clicking an example shows its stored result; with `model=` it also opens a live ImageExplainer on it
 (below the gallery) to change the target, baseline or path. The live view starts where the store's map
 was made (the same model, checked against the store's record of it; the same baseline, rule, steps and
-IDGI), so the two maps side by side differ only by the stored map's float16 rounding.
+IDGI, for the class the stored map explains), so the two maps side by side differ only by the stored
+map's float16 rounding.
 """
 
 from __future__ import annotations
@@ -165,8 +166,10 @@ class DatasetExplorer(anywidget.AnyWidget):
         from .image import ImageExplainer
 
         result = self.store[index]
-        label = int(self._table["label"].iloc[index])
-        target = label if label >= 0 else int(self._table["prediction"].iloc[index])
+        # the class the stored map explains (the label, the prediction or a fixed class); a callable's
+        # target (-1) cannot be shown live: its label, else its prediction
+        row = self._table.iloc[index]
+        target = next(int(row[column]) for column in ("target", "label", "prediction") if int(row[column]) >= 0)
         self.explainer = ImageExplainer(
             self.model, result.inputs[0].to(torch.float32), self.store.labels, target=target, **self._live_settings
         )
