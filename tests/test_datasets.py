@@ -52,6 +52,10 @@ def test_store_round_trips_the_engines_results_within_float16(tmp_path, digits):
         assert ((result.attributions - computed).abs() <= bound + 1e-7).all()
         torch.testing.assert_close(result.inputs, x[i : i + 1])  # digits / 16 are exact in float16
         assert result.steps == 16 and result.rule == "gausslegendre" and int(result.target) == int(y[i])
+        # the gap is the computation's, the number the table and the gallery show, not the float16 copy's
+        assert float(result.gap[0]) == pytest.approx(float(table["gap"].iloc[i]), rel=1e-6, abs=1e-9)
+        assert float(result.relative_gap[0]) == pytest.approx(float(table["relative_gap"].iloc[i]), rel=1e-5, abs=1e-9)
+        assert float(result.gap[0]) == pytest.approx(float(reference.gap[i]), abs=1e-4)
     summary = store.summary()
     assert summary["count"].sum() == 40
     assert summary["class_mean"].shape == (10, 1, 8, 8)

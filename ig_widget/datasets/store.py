@@ -295,7 +295,7 @@ class AttributionStore:
             raise IndexError(f"example {index} has not been computed yet (the run stopped before it); resume the run")
         part = self.page([index])
         numbers, codes = self._group["numbers"][index], self._group["codes"][index]
-        row = {name: float(numbers[NUMBERS.index(name)]) for name in ("score", "baseline_score")}
+        row = {name: float(numbers[NUMBERS.index(name)]) for name in ("score", "baseline_score", "gap")}
         row["target"] = int(codes[CODES.index("target")])
         inputs = torch.from_numpy(part["inputs"])
         baseline = self.config["baseline"]
@@ -313,6 +313,9 @@ class AttributionStore:
             rule=self.config["rule"],
             # as the engine's result: expected gradients counts its draws as steps
             steps=self.config["samples"] if self.config["method"] == "expected_gradients" else self.config["steps"],
+            # the sum the run computed, before the maps were rounded to float16 (float64, so that the
+            # gap read back is the recorded one to its last digit)
+            computed_total=None if np.isnan(row["gap"]) else _computed_total(row),
         )
 
     def summary(self) -> dict[str, np.ndarray]:
@@ -386,3 +389,10 @@ def class_summary(store: AttributionStore, page: int = 1024) -> dict[str, np.nda
         stop = min(start + page, len(store))
         sums.add(stored[start:stop], scales[start:stop], labels[start:stop], predictions[start:stop])
     return sums.summary()
+
+
+def _computed_total(row: dict[str, float]) -> torch.Tensor:
+    """An example's attribution sum as its run computed it: gap + F(x) - F(x'), from the table."""
+    return torch.tensor(
+        [row["gap"] + (np.float32(row["score"]) - np.float32(row["baseline_score"]))], dtype=torch.float64
+    )
