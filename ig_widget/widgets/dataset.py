@@ -7,7 +7,7 @@ Clicking an example shows its stored result; with `model=` it also opens a live 
 (below the gallery) to change the target, baseline or path. The live view starts where the store's map
 was made (the same model, checked against the store's record of it; the same baseline, rule, steps and
 IDGI, for the class the stored map explains), so the two maps side by side differ only by the stored
-map's float16 rounding.
+map's float16 rounding (and, for a store made under autocast, by that run's lower precision).
 """
 
 from __future__ import annotations
