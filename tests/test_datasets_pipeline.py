@@ -35,8 +35,8 @@ def test_a_dataset_is_read_ahead_in_the_loader_thread_and_gives_the_same_store(d
     x, y = images[:23], labels[:23]
     dataset = Recorded(x, y)
     store = igw.attribute_dataset(model, dataset, out=tmp_path / "d", steps=4, unit=5, progress=False)
-    # The main thread reads the first example (the model's output size) and the first and last (the
-    # data's identity in the store); the loader thread reads everything else.
+    # The main thread reads the first example (the model's output size and, with the last, the data's
+    # identity in the store) and the last; the loader thread reads everything else.
     main = [index for index, name in dataset.reads if name == "MainThread"]
     assert sorted(set(main)) == [0, 22]
     reads = [(index, name) for index, name in dataset.reads if name != "MainThread"]

@@ -213,8 +213,10 @@ class _Dataflow(TorchFunctionMode):
         return func(*args, **kwargs)
 
     def note_parameter_reads(self, values: list) -> None:
+        if not self.owners:
+            return
         for value in values:
-            if isinstance(value, torch.Tensor) and self.owners:
+            if isinstance(value, torch.Tensor):
                 owners = self.owners.get(_address(value))
                 if owners:
                     self.parameters_read |= owners

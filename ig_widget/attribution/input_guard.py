@@ -4,8 +4,8 @@ A forward that normalises its input in place (`x.sub_(mean)`) would change the u
 gradient-free pass (a probe at x, the baseline's score), where x itself is what the model receives. So
 every tensor argument that autograd would not protect (all of them in a gradient-free pass; those that
 do not require gradients otherwise, such as a text model's attention mask), passed directly or by
-keyword, is handed over as a copy: the
-write lands in the copy, and the pass computes what the model computes. In a pass with gradients the
+keyword, is handed over as a copy: the write lands in the copy, and the pass computes what the model
+computes. In a pass with gradients the
 points are leaves that require them, and autograd refuses the write before it happens, with a message
 about leaf variables that names neither the model nor what to do; that refusal becomes an
 `AttributionInputError` that says what the model did and how to write it instead. A copy costs a memory

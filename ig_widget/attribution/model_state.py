@@ -8,8 +8,9 @@ the same parameter and buffer tensors (shared, not copied), but its own dicts an
 with parameters handed to it detached (so the graph keeps nothing for weight gradients, as frozen
 parameters would, without freezing the user's) and without the user's hooks (which would fire from our
 thread). Its calls hand the model copies of the tensors autograd would not guard (`input_guard`), so a
-forward that writes into its input never writes into the user's. Hooks through which torch itself computes a weight (pruning masks, weight_norm,
-spectral_norm) are kept, since the weight is what the model computes with.
+forward that writes into its input never writes into the user's. Hooks through which torch itself
+computes a weight (pruning masks, weight_norm, spectral_norm) are kept, since the weight is what the
+model computes with.
 
 Modules are found behind wrappers (lambdas, closures, functools.partial, bound methods, callable
 objects) and the lists, tuples, dicts and plain objects they hold; the twin is a rebound copy of the

@@ -63,11 +63,11 @@ def describe(identity: dict | None) -> str:
     return f"{identity['class']} with {identity['parameters']:,} parameters ({identity['dtype']}, digest {digest})"
 
 
-def data_identity(examples: Examples) -> dict:
-    """{"first", "last"}: digests of the first and last examples, each input with its label."""
+def data_identity(examples: Examples, first: tuple[torch.Tensor, torch.Tensor | None]) -> dict:
+    """{"first", "last"}: digests of the first and last examples, each input with its label; `first` is
+    `examples.batch(0, 1)`, which the caller has read already."""
     found = {}
-    for name, index in (("first", 0), ("last", len(examples) - 1)):
-        inputs, labels = examples.batch(index, index + 1)
+    for name, (inputs, labels) in (("first", first), ("last", examples.batch(len(examples) - 1, len(examples)))):
         named = [("input", inputs)] + ([("label", labels)] if labels is not None else [])
         found[name] = tensor_digest(named)[:16]
     return found

@@ -171,7 +171,8 @@ def _run(
     count = len(examples)
     twin = isolated_model(model)
     with torch.no_grad():
-        first = output_tensor(twin(examples.batch(0, 1)[0].to(device)))
+        first_example = examples.batch(0, 1)  # read once: the output's size here, the data's identity below
+        first = output_tensor(twin(first_example[0].to(device)))
     classes = int(first.shape[-1]) if first.ndim == 2 else 1
     if top_k > classes:
         raise AttributionInputError(f"top_k={top_k} is more than the model's {classes} outputs")
@@ -190,7 +191,7 @@ def _run(
     problem = pending = None
     if ranks.leader:
         config["model"] = model_identity(model)  # once per run, by the leader, who checks the store
-        config["data"] = data_identity(examples)
+        config["data"] = data_identity(examples, first_example)
         config = json.loads(json.dumps(config))  # as the store's JSON will give it back
         problem = _prepare(out, config, overwrite, top_k, device.type)
         if problem is None:
