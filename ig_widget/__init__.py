@@ -62,6 +62,9 @@ _WIDGETS.update(
     DatasetExplorer="ig_widget.widgets.dataset",
 )
 
+# What a view says when its model changed since its results were computed (README: a view follows your model).
+_WIDGETS.update(ModelChangedWarning="ig_widget.widgets.model_watch", ModelChangedError="ig_widget.widgets.model_watch")
+
 
 def __getattr__(name: str):
     if name in _WIDGETS:

@@ -43,8 +43,12 @@ def export_html(
     works in the page: "shown" (the outputs the view lists), a list of class indices, or None (only
     what the widget has already computed). Returns the path written.
     """
+    from .widgets.model_watch import FollowsModel
+
     widgets = _as_widget_list(widgets)
     for widget in widgets:
+        if isinstance(widget, FollowsModel):
+            widget.refresh()  # a page must not keep maps of weights the model no longer has
         if _is_explainer(widget):
             widget.wait()  # a page saved mid-computation would show "computing" for ever
     state = Widget.get_manager_state(drop_defaults=False, widgets=widgets)
@@ -177,6 +181,7 @@ def precomputed_results(widgets: Iterable[Widget], targets: Iterable[int] | str 
     `export_notebook_html(..., precomputed=...)`, and the page switches between them too."""
     explainers = [widget for widget in widgets if _is_explainer(widget)]
     for widget in explainers:
+        widget.refresh()
         widget.wait()
     return {widget.model_id: _precomputed(widget, targets) for widget in explainers}
 

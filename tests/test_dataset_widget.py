@@ -183,6 +183,21 @@ def test_a_live_view_of_another_model_or_an_unoffered_baseline_is_refused(digits
     assert igw.DatasetExplorer(grey).open_example(2) is None  # browsing the stored results needs no model
 
 
+def test_a_model_trained_after_the_gallery_was_made_gets_no_live_view(digits, tmp_path):
+    model, images, labels = digits
+    store = igw.attribute_dataset(model, (images[:8], labels[:8]), out=tmp_path / "s", steps=4, progress=False)
+    mine = copy.deepcopy(model)
+    gallery = igw.DatasetExplorer(store, model=mine)
+    assert gallery.open_example(1) is not None
+    with torch.no_grad():
+        mine.classifier.weight.mul_(1.5)  # trained on in a later cell
+    with pytest.raises(igw.AttributionInputError, match="not the model this store was made with"):
+        gallery.open_example(2)
+    assert gallery.explainer is None  # no live map of the new weights beside the stored ones
+    mine.load_state_dict(model.state_dict())  # back to the store's weights: its live view again
+    assert gallery.open_example(2) is not None
+
+
 def test_per_class_summary(big):
     _, store = big
     widget = igw.DatasetExplorer(store)

@@ -197,6 +197,60 @@ def test_a_failure_is_shown_for_the_wanted_request_and_the_next_request_still_wo
     assert fake.shown == [{"target": 1, "steps": 4}]
 
 
+def test_forget_drops_every_result_and_the_next_request_computes_again():
+    fake = Fake()
+    fake.scheduler.request(Ask(1, 4))
+    fake.scheduler.wait(TIMEOUT)
+    assert len(fake.scheduler.payloads()) == 3
+    fake.scheduler.forget()  # the owner's model changed
+    assert fake.scheduler.payloads() == {}
+    fake.scheduler.request(Ask(2, 4))  # was cached before: computed again now
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.calls[2:] == [("one", [Ask(2, 4)]), ("many", [Ask(0, 4), Ask(1, 4)])]
+    assert fake.shown[-1] == {"target": 2, "steps": 4}
+
+
+@pytest.mark.parametrize("held", ["wanted", "walk"])
+def test_a_computation_in_flight_when_forgotten_stops_and_is_never_cached_or_shown(held):
+    fake = Fake()
+    (fake.gate if held == "wanted" else fake.walk_gate).clear()
+    fake.scheduler.request(Ask(1, 4))
+    wait_for(lambda: len(fake.calls) == (1 if held == "wanted" else 2))
+    shown = list(fake.shown)
+    fake.scheduler.forget()
+    fake.gate.set()
+    fake.walk_gate.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.stopped  # at its next progress call
+    assert fake.shown == shown and fake.scheduler.payloads() == {} and fake.errors == []
+    fake.scheduler.request(Ask(1, 4))  # the owner asks again: the wanted request, in a new epoch
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.shown[-1] == {"target": 1, "steps": 4}
+    assert set(fake.scheduler.payloads()) == {Ask(0, 4), Ask(1, 4), Ask(2, 4)}
+
+
+def test_a_result_landing_after_forget_is_thrown_away_even_past_its_last_progress_call():
+    fake = Fake()
+    landed = threading.Event()
+    release = threading.Event()
+    compute = fake.scheduler._compute
+
+    def compute_then_hold(request, progress):  # past the last progress call: nothing stops it any more
+        computed = compute(request, progress)
+        landed.set()
+        assert release.wait(TIMEOUT)
+        return computed
+
+    fake.scheduler._compute = compute_then_hold
+    fake.scheduler.request(Ask(1, 4))
+    assert landed.wait(TIMEOUT)
+    fake.scheduler.forget()
+    release.set()
+    fake.scheduler.wait(TIMEOUT)
+    assert fake.shown == [] and fake.scheduler.payloads() == {}
+    assert [how for how, _ in fake.calls] == ["one"]  # no walk of the listed ones for a forgotten epoch
+
+
 def test_compute_now_is_off_the_view():
     fake = Fake()
     computed = fake.scheduler.compute_now(Ask(2, 4))

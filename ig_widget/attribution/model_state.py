@@ -129,20 +129,21 @@ def _cell_filled(cell) -> bool:
 
 def model_device(model: Callable) -> torch.device | None:
     """Device of the model's first parameter or buffer, None for a parameter-free callable."""
-    for tensor in _tensors_of(model):
+    for tensor in tensors_of(model):
         return tensor.device
     return None
 
 
 def model_dtype(model: Callable) -> torch.dtype | None:
     """Floating dtype of the model's first floating parameter, None when it has none."""
-    for tensor in _tensors_of(model):
+    for tensor in tensors_of(model):
         if tensor.dtype.is_floating_point:
             return tensor.dtype
     return None
 
 
-def _tensors_of(model: Callable) -> Iterator[torch.Tensor]:
+def tensors_of(model: Callable) -> Iterator[torch.Tensor]:
+    """Every parameter and buffer of every module behind `model` (a tensor shared by two modules twice)."""
     for module in modules_of(model):
         yield from module.parameters(recurse=False)
         yield from module.buffers(recurse=False)

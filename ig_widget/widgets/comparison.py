@@ -38,13 +38,14 @@ from .comparison_payload import comparison_payload
 from .display_grid import DisplayGrid
 from .explainer import index_of_label, shown
 from .image_input import display_map, prepare_input, to_display
+from .model_watch import FollowsModel
 from .refusals import AnswersRefusals
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
 FINISHED_KEPT = 8  # finished comparisons kept by target: going back to one shows it at once
 
 
-class MethodComparison(AnswersRefusals, anywidget.AnyWidget):
+class MethodComparison(FollowsModel, AnswersRefusals, anywidget.AnyWidget):
     """The maps of several attribution methods for one image and target, each with its checks.
 
     Parameters
@@ -110,13 +111,7 @@ class MethodComparison(AnswersRefusals, anywidget.AnyWidget):
         device = model_device(model)
         x = x.to(device) if device is not None else x
         check_input(x, model, name="image")
-        with torch.no_grad():
-            scores = output_tensor(isolated_model(model)(x))
-        if not isinstance(scores, torch.Tensor) or scores.ndim != 2 or scores.shape[0] != 1:
-            shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
-            raise AttributionInputError(
-                f"model(image) gave {shape}; MethodComparison needs class scores of shape [1, classes]"
-            )
+        scores = _class_scores(model, x)
         classes = scores.shape[1]
         names = _labels(labels, classes)
         if isinstance(target, str):
@@ -143,6 +138,7 @@ class MethodComparison(AnswersRefusals, anywidget.AnyWidget):
         self._finished: OrderedDict[int, list[ComparedMethod]] = OrderedDict()  # by target, newest last
         self._worker: threading.Thread | None = None
         super().__init__(labels=names, target=target, palette=palette(), **kwargs)
+        self._follow(model)
         self._compare(target)
 
     # -- the target: validated, refused changes answered, a change computes ---------------------------
@@ -169,7 +165,10 @@ class MethodComparison(AnswersRefusals, anywidget.AnyWidget):
     # -- computing ---------------------------------------------------------------------------------
     def _compare(self, target: int) -> None:
         """Show the comparison for `target`: a finished one at once, else computed in a background thread
-        (the newest request wins: an older computation stops after the method it is computing)."""
+        (the newest request wins: an older computation stops after the method it is computing). A model
+        changed since the finished ones were computed is caught up with first (`refresh`)."""
+        if not self._followed():
+            return
         with self._lock:
             self._request += 1
             request = self._request
@@ -186,6 +185,7 @@ class MethodComparison(AnswersRefusals, anywidget.AnyWidget):
         with self._one_at_a_time:
             try:
                 for method in iter_compare_methods(self._model, self._x, target=target, **self._options):
+                    self._follower.check()  # every method of one comparison is of the same weights
                     with self._lock:
                         if request != self._request or background.stopping.is_set():
                             return
@@ -239,6 +239,29 @@ class MethodComparison(AnswersRefusals, anywidget.AnyWidget):
             self.status, self.error = status, error or ""
             self.progress = len(self.compared) / len(self._names)
 
+    # -- following the model (model_watch) ----------------------------------------------------------
+    def _forget_results(self) -> None:
+        with self._lock:
+            self._request += 1  # a comparison in flight stops after its current method
+            self._finished.clear()
+
+    def _model_changed(self) -> None:
+        classes = _class_scores(self._model, self._x).shape[1]
+        if classes != len(self.labels):
+            raise AttributionInputError(
+                f"the model now gives {classes} class scores where this view was made for {len(self.labels)}; "
+                "make a new view for it"
+            )
+
+    def _ask_again(self) -> None:
+        self._compare(self.target)
+
+    def _show_error(self, exc: BaseException) -> None:
+        with self._lock:
+            self.last_exception = exc
+            self.compared = []
+            self._show(self.target, "error", f"{type(exc).__name__}: {exc}")
+
     # -- where widgets cannot run ------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         """The live view, plus a picture and a text line for front ends that cannot run widgets (GitHub,
@@ -248,6 +271,18 @@ class MethodComparison(AnswersRefusals, anywidget.AnyWidget):
             return None
         data, metadata = shown_bundle
         return {**data, **comparison_picture.mime_bundle(self)}, metadata
+
+
+def _class_scores(model: Callable, x: torch.Tensor) -> torch.Tensor:
+    """The model's class scores [1, classes] for the image; a clear error for any other output."""
+    with torch.no_grad():
+        scores = output_tensor(isolated_model(model)(x))
+    if not isinstance(scores, torch.Tensor) or scores.ndim != 2 or scores.shape[0] != 1:
+        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+        raise AttributionInputError(
+            f"model(image) gave {shape}; MethodComparison needs class scores of shape [1, classes]"
+        )
+    return scores
 
 
 def _labels(labels: Sequence[str] | None, count: int) -> list[str]:

@@ -23,6 +23,7 @@ import traitlets
 from ..attribution.errors import AttributionInputError
 from .dataset_payload import CORRECT, PAGE_SIZES, SORT_KEYS, detail_payload, meta_payload, page_payload, summary_payload
 from .explainer import BASELINES
+from .model_watch import ModelFollower
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
 FILTER_TRAITS = (
@@ -73,6 +74,7 @@ class DatasetExplorer(anywidget.AnyWidget):
         if not store.complete:
             raise AttributionInputError(f"the store at {str(store.path)!r} is not complete; resume its run first")
         self._live_settings = _live_settings(store, model) if model is not None else None
+        self._follower = ModelFollower(model) if model is not None else None  # the model checked just now
         self.store, self.model, self.explainer = store, model, None
         self._table = store.table
         self._order = np.arange(len(store))
@@ -146,7 +148,10 @@ class DatasetExplorer(anywidget.AnyWidget):
 
     def open_example(self, index: int):
         """Open example `index` (as a click does); returns the live ImageExplainer when a model was given."""
-        self.opened = int(index)
+        if self.opened == int(index):  # open again (its live view may have been refused before)
+            self._on_opened({"new": int(index)})
+        else:
+            self.opened = int(index)
         return self.explainer
 
     def _on_opened(self, change) -> None:
@@ -165,6 +170,15 @@ class DatasetExplorer(anywidget.AnyWidget):
 
         from .image import ImageExplainer
 
+        reading = self._follower.changed()
+        if reading is not None:  # trained or reloaded since it was checked: is it still the store's model?
+            try:
+                self._live_settings = _live_settings(self.store, self.model)
+            except AttributionInputError as exc:
+                self.explainer = None
+                self._show_live({"text/plain": str(exc)})
+                raise
+            self._follower.accept(reading)
         result = self.store[index]
         # the class the stored map explains (the label, the prediction or a fixed class); a callable's
         # target (-1) cannot be shown live: its label, else its prediction
@@ -173,21 +187,21 @@ class DatasetExplorer(anywidget.AnyWidget):
         self.explainer = ImageExplainer(
             self.model, result.inputs[0].to(torch.float32), self.store.labels, target=target, **self._live_settings
         )
-        if self._live is not None:
-            self._live.outputs = (
-                {
-                    "output_type": "display_data",
-                    "metadata": {},
-                    "data": {
-                        "text/plain": repr(self.explainer),
-                        "application/vnd.jupyter.widget-view+json": {
-                            "version_major": 2,
-                            "version_minor": 0,
-                            "model_id": self.explainer.model_id,
-                        },
-                    },
+        self._show_live(
+            {
+                "text/plain": repr(self.explainer),
+                "application/vnd.jupyter.widget-view+json": {
+                    "version_major": 2,
+                    "version_minor": 0,
+                    "model_id": self.explainer.model_id,
                 },
-            )
+            }
+        )
+
+    def _show_live(self, data: dict) -> None:
+        """Show `data` (a mime bundle) below the gallery, where the live view goes (once it is displayed)."""
+        if self._live is not None:
+            self._live.outputs = ({"output_type": "display_data", "metadata": {}, "data": data},)
 
     def _repr_mimebundle_(self, **kwargs: Any):
         """With a model: the gallery above an output area where a clicked example's live explainer opens."""

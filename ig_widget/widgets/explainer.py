@@ -7,6 +7,10 @@ the other listed outputs at the same settings follow in one multi-target walk. A
 coarse preview of a slow request (`_preview`): shown with status "computing" until the request itself
 replaces it (computed then in the walk of the listed outputs, to save their forward passes), and
 `explanation` meanwhile returns the preview's result, the one the view shows.
+
+A view follows its model (`model_watch`): a request after the model was changed in place (trained on,
+reloaded) predicts again and forgets every result computed from the earlier weights; a change while
+nothing is asked sets `model_changed`, which the view shows with a Recompute button (`refresh()`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..attribution.targets import check_output
 from ..attribution.validation import check_model
 from ..schema import SIGN_MODES, limits, palette
 from . import static_picture
+from .model_watch import FollowsModel
 from .outputs import check_score_kind
 from .path_controls import PathControls
 from .scheduler import RequestScheduler, Superseded
@@ -71,7 +76,7 @@ class Request(NamedTuple):
         return self.baseline, self.rule, self.steps
 
 
-class ExplainerWidget(PathControls, anywidget.AnyWidget):
+class ExplainerWidget(FollowsModel, PathControls, anywidget.AnyWidget):
     """Shared traits and compute machinery; subclasses say how to compute and encode one request."""
 
     # The bundle's text, not its path: for a path anywidget connects every instance to a file watcher
@@ -101,8 +106,8 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         self.last_exception: BaseException | None = None
         self._started = False
         self._scheduler = RequestScheduler(
-            compute=lambda request, progress: self._compute(request, progress),
-            compute_many=lambda requests, progress: self._compute_many(requests, progress),
+            compute=lambda request, progress: self._unchanged(lambda: self._compute(request, progress)),
+            compute_many=lambda requests, progress: self._unchanged(lambda: self._compute_many(requests, progress)),
             listed=self._listed,
             show=lambda payload: self._show(payload),
             show_error=self._show_error,
@@ -110,7 +115,7 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
             show_computing=self._show_computing,
             capacity=lambda: max(CACHE_SIZE, 2 * len(self.outputs)),
             remember=lambda request, computed: self._remember(request, computed),
-            preview=lambda request, progress: self._preview(request, progress),
+            preview=lambda request, progress: self._unchanged(lambda: self._preview(request, progress)),
             show_preview=lambda request, computed: self._show_preview(request, computed),
         )
         self._previewed: tuple[Request, tuple[Any, dict]] | None = None  # the preview on screen, if any
@@ -135,7 +140,9 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         return self._scheduler.lock
 
     def _start(self) -> None:
-        """Called by a subclass once its model and input are in place: from now on controls compute."""
+        """Called by a subclass once its model (`self._model`) and input are in place: from now on controls
+        compute, and the model is followed."""
+        self._follow(self._model)
         self._started = True
         self.request()
 
@@ -155,6 +162,18 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
     def _label_names(self) -> list[str]:
         """One name per class, in class order (what a target given as a string is looked up in)."""
         raise NotImplementedError
+
+    def _model_changed(self) -> None:
+        """The model changed: predict again and list the outputs anew (raise when it no longer fits)."""
+        raise NotImplementedError
+
+    def _forget_results(self) -> None:
+        """Drop every result computed so far (a subclass drops what else it derived from them)."""
+        self._scheduler.forget()
+        self._previewed = None
+
+    def _ask_again(self) -> None:
+        self._scheduler.request(self.current_request())
 
     # -- validation ----------------------------------------------------------------------------
     @traitlets.validate("target")
@@ -191,8 +210,10 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
         return Request(self.target if target is None else int(target), self.baseline, self.rule, self.steps)
 
     def request(self) -> None:
-        """Show the result for the current controls: from the cache, or computed in the background."""
-        self._scheduler.request(self.current_request())
+        """Show the result for the current controls: from the cache, or computed in the background (after
+        catching up with the model when it changed since the cached results were computed)."""
+        if self._followed():
+            self._scheduler.request(self.current_request())
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Block until the newest request, and the other listed outputs at its settings, are computed
@@ -203,7 +224,9 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
     def explanation(self) -> Any:
         """The attribution result behind the view: the final one, or while a coarse preview of it is on screen
         (its payload says `preview`; the request is computing, or failed after it) the preview's, else None.
-        `wait()` waits for the final one; `final_explanation` never returns a preview."""
+        `wait()` waits for the final one; `final_explanation` never returns a preview. A warning says when the
+        model has changed since (`refresh()` recomputes)."""
+        self._warn_if_model_changed()
         request = self.current_request()
         cached = self._scheduler.cached(request)
         if cached:
@@ -215,7 +238,9 @@ class ExplainerWidget(PathControls, anywidget.AnyWidget):
 
     @property
     def final_explanation(self) -> Any:
-        """The final attribution result of the current request, never a preview; None until it is computed."""
+        """The final attribution result of the current request, never a preview; None until it is computed.
+        A warning says when the model has changed since (`refresh()` recomputes)."""
+        self._warn_if_model_changed()
         cached = self._scheduler.cached(self.current_request())
         return cached[0] if cached else None
 

@@ -13,6 +13,7 @@ older one at the engine's next chunk; rows already computed are kept in the sche
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -34,6 +35,7 @@ from ..attribution.validation import check_model
 from ..schema import GRANULARITIES, SIGN_MODES, limits, palette
 from ..schema import MATRIX_SCALES as SCALES
 from .explainer import BUNDLE
+from .model_watch import FollowsModel
 from .path_controls import PathControls
 from .payload import completeness, floats, signed_maps
 from .scheduler import Progress, RequestScheduler
@@ -177,7 +179,7 @@ def _label_of(generation: Generation, row: int, token: int | None) -> str:
     return str(token)
 
 
-class GenerationExplainer(PathControls, anywidget.AnyWidget):
+class GenerationExplainer(FollowsModel, PathControls, anywidget.AnyWidget):
     """Explain what `model` writes after `prompt`: each generated token attributed to its context.
 
     `model` is a causal language model (a Hugging Face `AutoModelForCausalLM`, or any nn.Module with an
@@ -186,7 +188,8 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
     (`continuation=`). `selected` is the generated token shown (0 = the first generated one);
     `target_kind` "logit", "log_probability" or "contrast" (with `alternative`, a token id: the
     selected token's logit minus the alternative's). `explanation` is the result behind the view.
-    `wait()` blocks until every row is computed.
+    `wait()` blocks until every row is computed. When the model changes (trained on, reloaded), the next
+    request or `refresh()` generates again with the same arguments (the text may differ) and explains that.
     """
 
     _esm = BUNDLE.read_text(encoding="utf-8")
@@ -235,7 +238,8 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
             target=target_kind, alternative=alternative, attribute_to="context", baseline=baseline
         )
         self._model, self._tokenizer, self._embedding = model, tokenizer, embedding
-        self._generation = prepare_generation(
+        self._generate = functools.partial(
+            prepare_generation,
             model,
             tokenizer,
             prompt,
@@ -246,11 +250,10 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
             temperature=temperature,
             embedding=embedding,
         )
-        if self._generation.generated == 0:
-            raise AttributionInputError("the continuation has no tokens; give at least one to explain")
+        self._generation = self._generated()
         self._scheduler = RequestScheduler(
-            compute=self._compute,
-            compute_many=self._compute_many,
+            compute=lambda request, progress: self._unchanged(lambda: self._compute(request, progress)),
+            compute_many=lambda requests, progress: self._unchanged(lambda: self._compute_many(requests, progress)),
             listed=self._listed,
             show=lambda _payload: self._publish(),  # the payload is built from every row cached beside it
             show_error=self._show_error,
@@ -277,8 +280,15 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
             rule=rule,
             **kwargs,
         )
+        self._follow(model)
         self._started = True
         self.request()
+
+    def _generated(self) -> Generation:
+        generation = self._generate()
+        if generation.generated == 0:
+            raise AttributionInputError("the continuation has no tokens; give at least one to explain")
+        return generation
 
     @property
     def generation(self) -> Generation:
@@ -337,10 +347,32 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
 
     def request(self) -> None:
         """Show the current request: from the cache, or computed in the background (a newer one replaces it)."""
+        if self._followed():
+            self._ask_again()
+
+    def _ask_again(self) -> None:
         request = self._current()
         if request.kind == "contrast" and request.alternative is None:
             return  # waits for the alternative
         self._scheduler.request(request)
+
+    def _forget_results(self) -> None:
+        self._scheduler.forget()
+
+    def _model_changed(self) -> None:
+        """Generate again from the changed model; the shown token and a contrast are kept where they still
+        apply (a row beyond the new text shows the last one; a contrast belongs to the old text)."""
+        generation = self._generated()
+        self._started = False  # these trait changes are not requests: the caller asks once, after
+        try:
+            with self.hold_trait_notifications():
+                self._generation = generation
+                self.selected = min(self.selected, generation.generated - 1)
+                if self.target_kind == "contrast":
+                    self.alternative = None
+                    self.target_kind = "logit"
+        finally:
+            self._started = True
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Block until the newest request, and every row at its settings, are computed (for scripts and
@@ -350,7 +382,9 @@ class GenerationExplainer(PathControls, anywidget.AnyWidget):
     @property
     def explanation(self) -> GenerationAttribution | None:
         """The result behind the view: the contrast row when a contrast is shown, else the matrix (the rows
-        computed so far, in order); None before the first row."""
+        computed so far, in order); None before the first row. A warning says when the model has changed since
+        (`refresh()` recomputes)."""
+        self._warn_if_model_changed()
         request = self._current()
         if request.kind == "contrast":
             cached = self._scheduler.cached(request)

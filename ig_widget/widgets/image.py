@@ -161,7 +161,10 @@ class ImageExplainer(ExplainerWidget):
     def run_checks(self) -> dict:
         """Sanity check (cascading randomization of a copy of the model) and deletion/insertion curves for
         the shown explanation (its target, path, baseline, rule and steps); the view's checks panel shows
-        them and an exported page keeps them. Returns the payload it sets on `checks`."""
+        them and an exported page keeps them. Returns the payload it sets on `checks`. A model changed
+        since the shown explanation is caught up with first (`refresh`): checks of a map of earlier weights
+        against the new ones would mean nothing."""
+        self.refresh()
         self.wait()
         request, path, idgi = Request(self.target, self.baseline, self.rule, self.steps), self.path, self.idgi
         result = self.explanation
@@ -283,6 +286,24 @@ class ImageExplainer(ExplainerWidget):
     @traitlets.observe("target")
     def _on_target(self, change: dict) -> None:
         self.outputs = self._top_outputs()
+
+    def _model_changed(self) -> None:
+        logits = self._predict()
+        if len(logits) != len(self._labels):
+            raise AttributionInputError(
+                f"the model now gives {len(logits)} class scores where this view was made for "
+                f"{len(self._labels)}; make a new view for it"
+            )
+        self._logits = logits
+        self.outputs = self._top_outputs()
+
+    def _forget_results(self) -> None:
+        """Every path's results and the checks panel, all computed from the earlier weights."""
+        super()._forget_results()
+        with self._state_lock:
+            for cache in self._caches.values():
+                cache.clear()
+        self.checks = {}
 
     def _predict(self) -> Tensor:
         check_input(self._x, self._model, name="image")

@@ -114,7 +114,7 @@ def _model_input(values: Tensor, name: str) -> Tensor:
             f"{name} became a {values.dtype} tensor of shape {tuple(values.shape)}; the model input needs to be "
             f"a float tensor C x H x W (or uint8 pixels): give {ACCEPTED}"
         )
-    return values.contiguous()
+    return values.clone(memory_format=torch.contiguous_format)  # the view's own: the user's may change later
 
 
 def display_map(x: Tensor, original: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

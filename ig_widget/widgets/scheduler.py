@@ -25,6 +25,10 @@ the path's forward passes are made once for all of them (ImageExplainer on ResNe
 walk is 32 forward + 32 backward passes, a third of the 32 + 5 x 32 that the five need together). The
 wanted final map then lands with the others, the preview standing in for it until then.
 
+When what the results were computed from changes (the view's model was trained further), `forget()`
+drops every cached result and preview: a computation in flight stops at its next chunk, and whatever it
+computed is thrown away when it lands, never cached or shown. The owner then asks again.
+
 Nothing here knows about widgets or traits: the owner passes the computations and what to do with
 their results as functions (`tests/test_scheduler.py` drives it with a fake computation and real
 threads). A request is any hashable value with `settings()`: what it shares with the requests that
@@ -69,6 +73,7 @@ class RequestScheduler:
     ready and still wanted (the view keeps status "computing"), and the wanted request is then computed in
     the listed requests' walk. Both or neither. The preview is kept in `previews` until the final result
     lands, and shown again when its request is wanted again meanwhile (a click away and back).
+    forget() drops every result and preview, those in flight included (the owner's model has changed).
     """
 
     def __init__(
@@ -102,6 +107,7 @@ class RequestScheduler:
         self.cache: OrderedDict[Any, Computed] = OrderedDict()
         self.wanted: Schedulable | None = None  # the newest request: what the view should show
         self._walking: frozenset = frozenset()  # requests the multi-target walk in flight computes
+        self._epoch = 0  # moved by `forget`: a computation started in an earlier epoch is thrown away
         self._worker: threading.Thread | None = None
 
     # -- public ----------------------------------------------------------------------------------
@@ -147,6 +153,15 @@ class RequestScheduler:
         """Compute `request` in this thread, off the view: nothing is shown, cached or superseded."""
         return self._compute(request, lambda done, total: None)
 
+    def forget(self) -> None:
+        """Drop every cached result and preview; a computation in flight stops at its next chunk and
+        what it computed is neither cached nor shown. The wanted request stays: `request` asks again."""
+        with self.lock:
+            self._epoch += 1
+            self.cache.clear()
+            self.previews.clear()
+            self._walking = frozenset()
+
     def store(self, request: Schedulable, computed: Computed) -> None:
         """Keep a result in `cache`, dropping the oldest beyond `capacity()`."""
         self.cache[request] = computed
@@ -156,40 +171,44 @@ class RequestScheduler:
     # -- the worker ------------------------------------------------------------------------------
     def _work(self, request: Schedulable) -> None:
         with self._compute_lock:  # one no longer wanted stops at its next chunk
+            with self.lock:
+                epoch = self._epoch
             if self.wanted != request:  # replaced while queued: the newer request has its own worker
                 return
             if request in self.cache:
-                self._compute_listed(request)
+                self._compute_listed(request, epoch)
                 return
             try:
-                previewed = self._compute_preview(request)
+                previewed = self._compute_preview(request, epoch)
             except Superseded:
                 return
             if self.wanted != request:  # replaced during the preview
                 return
             if previewed:  # a stand-in is on screen: the final result comes with the listed ones
-                self._compute_listed(request, with_wanted=True)
-            elif self._compute_wanted(request):
-                self._compute_listed(request)
+                self._compute_listed(request, epoch, with_wanted=True)
+            elif self._compute_wanted(request, epoch):
+                self._compute_listed(request, epoch)
 
-    def _compute_wanted(self, request: Schedulable) -> bool:
-        """Compute the wanted request alone and show it; False when it failed or was replaced."""
+    def _compute_wanted(self, request: Schedulable, epoch: int) -> bool:
+        """Compute the wanted request alone and show it; False when it failed, was replaced or forgotten."""
         try:
-            computed = self._compute(request, self._reporter(lambda: self.wanted == request))
+            computed = self._compute(request, self._reporter(epoch, lambda: self.wanted == request))
         except Superseded:
             return False
         except Exception as exc:  # shown in the view: the user's model can raise anything
             with self.lock:
-                if self.wanted == request:
+                if self.wanted == request and self._epoch == epoch:
                     self._show_error(exc)
             return False
         with self.lock:
+            if self._epoch != epoch:
+                return False
             self._remember(request, computed)
             if self.wanted == request:
                 self._show(computed[1])
         return True
 
-    def _compute_preview(self, request: Schedulable) -> bool:
+    def _compute_preview(self, request: Schedulable, epoch: int) -> bool:
         """Show a coarse stand-in for `request` first, when the owner gives one; True when it was shown.
         Raises Superseded when the request was replaced meanwhile; a failed preview is skipped (the request
         itself reports)."""
@@ -198,7 +217,7 @@ class RequestScheduler:
         if self._preview is None:
             return False
         try:
-            computed = self._preview(request, self._reporter(lambda: self.wanted == request, ()))
+            computed = self._preview(request, self._reporter(epoch, lambda: self.wanted == request, ()))
         except Superseded:
             raise
         except Exception:  # the full computation fails the same way and shows the error, or succeeds
@@ -206,16 +225,18 @@ class RequestScheduler:
         if computed is None:
             return False
         with self.lock:
-            if self.wanted != request or request in self.cache:
+            if self.wanted != request or request in self.cache or self._epoch != epoch:
                 return False
             self.previews[request] = computed
             self._show_preview_callback(request, computed)
         return True
 
-    def _compute_listed(self, request: Schedulable, with_wanted: bool = False) -> None:
+    def _compute_listed(self, request: Schedulable, epoch: int, with_wanted: bool = False) -> None:
         """Compute the listed requests not yet cached at the request's settings, in one walk; `with_wanted`:
         the request itself first among them (it is shown when the walk lands)."""
         with self.lock:
+            if self._epoch != epoch:
+                return
             missing = self._missing(request)
             if with_wanted:
                 missing = [request, *(each for each in missing if each != request)]
@@ -234,7 +255,7 @@ class RequestScheduler:
         def shown() -> bool:  # what this walk does is news to the view
             return self.wanted in self._walking or (self._shows_listed and still_useful())
 
-        report = self._reporter(still_useful, None if self._shows_listed else missing)
+        report = self._reporter(epoch, still_useful, None if self._shows_listed else missing)
         try:
             computed = self._compute_many(missing, report)
         except Superseded:
@@ -242,9 +263,11 @@ class RequestScheduler:
         except Exception as exc:  # only news to the view when it shows one of these
             computed = None
             with self.lock:
-                if shown():
+                if shown() and self._epoch == epoch:
                     self._show_error(exc)
         with self.lock:
+            if self._epoch != epoch:  # forgotten meanwhile: `forget` has emptied the walk
+                return
             beside = computed is not None and self.wanted not in self._walking and shown()
             self._walking = frozenset()
             for each, result in zip(missing, computed or []):
@@ -258,12 +281,12 @@ class RequestScheduler:
     def _missing(self, request: Schedulable) -> list:
         return [each for each in self._listed(request) if each not in self.cache]
 
-    def _reporter(self, still_useful: Callable[[], bool], shown: Sequence | None = None) -> Progress:
-        """Stops the computation once it is no longer useful; reports progress while the wanted
-        request is among those computed (`shown`, or any when None)."""
+    def _reporter(self, epoch: int, still_useful: Callable[[], bool], shown: Sequence | None = None) -> Progress:
+        """Stops the computation once it is no longer useful (or its `epoch` was forgotten); reports progress
+        while the wanted request is among those computed (`shown`, or any when None)."""
 
         def report(done: int, total: int) -> None:
-            if background.stopping.is_set() or not still_useful():  # the interpreter is exiting, or replaced
+            if background.stopping.is_set() or not still_useful() or self._epoch != epoch:  # exiting, replaced
                 raise Superseded()
             if shown is None or self.wanted in shown:
                 self._show_progress(done / max(1, total))

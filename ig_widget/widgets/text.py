@@ -136,6 +136,16 @@ class TextExplainer(ExplainerWidget):
     def _on_target(self, change: dict) -> None:
         self.outputs = self._top_outputs()
 
+    def _model_changed(self) -> None:
+        scores, next_token = self._predict()
+        if (len(scores), next_token) != (len(self._scores), self._next_token):
+            raise AttributionInputError(
+                f"the model now gives {len(scores)} scores where this view was made for {len(self._scores)}; "
+                "make a new view for it"
+            )
+        self._scores = scores
+        self.outputs = self._top_outputs()
+
     def _top_outputs(self) -> list[dict]:
         probabilities = self._scores.exp() if self._next_token else torch.softmax(self._scores, dim=0)
         return output_rows(

@@ -167,7 +167,7 @@ export function clipControl(model, { on, send, onRefused }) {
  * badge, whose button doubles the steps (up to the kernel's limit). Both follow the kernel from here on;
  * on a static page only the outputs and steps it holds results for can be chosen. */
 export function outputsColumn(model, { on, send, onRefused }) {
-  const status = createStatusLine();
+  const status = createStatusLine(() => model.send({ type: "refresh" }));
   const outputs = createOutputList((index) => send("target", index));
   const page = staticPage(model);
   const moreSteps = () => Math.min(model.get("limits")?.steps?.max ?? Infinity, model.get("steps") * 2);
@@ -197,10 +197,11 @@ export function outputsColumn(model, { on, send, onRefused }) {
       status: model.get("status"),
       progress: model.get("progress"),
       error: model.get("error"),
+      modelChanged: Boolean(model.get("model_changed")),
     });
   for (const name of new Set(["outputs", "target", ...(page?.keys ?? [])]))
     on(`change:${name}`, updateOutputs);
-  for (const name of ["status", "progress", "error"]) on(`change:${name}`, updateStatus);
+  for (const name of ["status", "progress", "error", "model_changed"]) on(`change:${name}`, updateStatus);
   onRefused("target", (message) => {
     updateOutputs();
     refused.textContent = message;

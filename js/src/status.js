@@ -1,7 +1,9 @@
-// The compute status line: a progress bar while the kernel works, and the kernel's error as text.
+// The compute status line: a progress bar while the kernel works, the kernel's error as text, and a
+// notice when the model has changed since the shown results were computed (with a Recompute button).
 
-/** Build it; returns {root, update({status, progress, error})}. */
-export function createStatusLine() {
+/** Build it; `onRecompute` is called by the notice's button. Returns {root, update({status, progress,
+ * error, modelChanged})}. */
+export function createStatusLine(onRecompute = () => {}) {
   const root = document.createElement("div");
   root.className = "igw-status";
   const bar = document.createElement("progress");
@@ -12,16 +14,42 @@ export function createStatusLine() {
   const error = document.createElement("div");
   error.className = "igw-error";
   error.setAttribute("role", "alert");
-  root.append(bar, text, error);
+  const changed = createModelChangedNotice(onRecompute);
+  root.append(bar, text, error, changed.root);
   return {
     root,
-    update({ status, progress, error: message }) {
+    update({ status, progress, error: message, modelChanged = false }) {
       root.dataset.status = status;
       bar.hidden = status !== "computing";
       bar.value = progress;
       text.textContent = status === "computing" ? `computing… ${Math.round(progress * 100)}%` : "";
       error.hidden = status !== "error" || !message;
       error.textContent = status === "error" ? message : "";
+      changed.update(modelChanged);
+    },
+  };
+}
+
+/** The notice that the model has changed since the shown results were computed, with a Recompute button
+ * that calls `onRecompute` (disabled until the kernel answers). Returns {root, update(modelChanged)}. */
+export function createModelChangedNotice(onRecompute) {
+  const root = document.createElement("div");
+  root.className = "igw-model-changed";
+  root.setAttribute("role", "status");
+  root.append("The model has changed since these results were computed: they show its earlier weights. ");
+  const recompute = document.createElement("button");
+  recompute.type = "button";
+  recompute.textContent = "Recompute";
+  recompute.addEventListener("click", () => {
+    recompute.disabled = true;
+    onRecompute();
+  });
+  root.append(recompute);
+  return {
+    root,
+    update(modelChanged) {
+      root.hidden = !modelChanged;
+      recompute.disabled = false;
     },
   };
 }

@@ -48,7 +48,10 @@ export const STYLES = `
 .igw-badge[data-level=poor] { background: #b3261e; }
 .igw-status { min-height: 1.2em; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .igw-error { color: var(--jp-error-color1, #b3261e); white-space: pre-wrap; flex-basis: 100%; }
-.igw-error[hidden], .igw-status progress[hidden] { display: none; }
+.igw-error[hidden], .igw-status progress[hidden], .igw-model-changed[hidden] { display: none; }
+.igw-model-changed { flex-basis: 100%; padding: 4px 8px; border-left: 4px solid #9a6700;
+  background: var(--jp-warn-color3, #fff4d6); color: var(--jp-ui-font-color1, #222); }
+.igw-model-changed button { margin-left: 6px; }
 .igw-path { margin-top: 8px; border-top: 1px solid var(--jp-border-color2, #ddd); padding-top: 6px; }
 .igw-slider { display: flex; gap: 8px; align-items: center; margin: 5px 0 6px; }  /* room for the focus ring */
 .igw-track { position: relative; flex: 1; max-width: 520px; }

@@ -8,7 +8,14 @@ import { paletteLuts, signedPixels } from "../src/dataset/pixels.js";
 import { decodeArray } from "../src/decode.js";
 import widget from "../src/index.js";
 import fixture from "./fixtures/comparison.json";
-import { contract, installCanvasMock, mockModel, recordingPayload, revive } from "./helpers.js";
+import {
+  checkModelChangedNotice,
+  contract,
+  installCanvasMock,
+  mockModel,
+  recordingPayload,
+  revive,
+} from "./helpers.js";
 
 const done = revive(fixture.done);
 const partial = revive(fixture.partial);
@@ -42,6 +49,11 @@ const card = (el, name) => [...el.querySelectorAll(".igw-cmp-card")].find((c) =>
 
 describe("method comparison view", () => {
   beforeEach(() => installCanvasMock());
+
+  it("says when the model has changed since the maps were computed, and Recompute asks the kernel", () => {
+    const { el, model } = render(done);
+    checkModelChangedNotice(model, el, expect);
+  });
 
   it("shows one card per method, in the kernel's order, after the input", () => {
     const { el } = render(done);

@@ -6,7 +6,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
-import { imageFixture, imageOutputs, imageResult, installCanvasMock, mockModel } from "./helpers.js";
+import {
+  checkModelChangedNotice,
+  imageFixture,
+  imageOutputs,
+  imageResult,
+  installCanvasMock,
+  mockModel,
+} from "./helpers.js";
 
 function imageModel(overrides = {}) {
   const model = mockModel({
@@ -113,6 +120,26 @@ describe("refused changes", () => {
     el.querySelector(".igw-badge-row button").click();
     expect(model.saved.at(-1)).toEqual({ steps: 96 });
   });
+});
+
+describe("a model changed since the shown results", () => {
+  let el;
+  beforeEach(() => {
+    installCanvasMock();
+    el = document.createElement("div");
+    document.body.replaceChildren(el);
+  });
+
+  for (const view of ["image", "text"]) {
+    it(`${view}: says so while the kernel says so, and Recompute asks the kernel once`, () => {
+      const model = imageModel({
+        _view: view,
+        ...(view === "text" ? { result: {}, granularity: "tokens" } : {}),
+      });
+      widget.render({ model, el });
+      checkModelChangedNotice(model, el, expect);
+    });
+  }
 });
 
 describe("the clip slider", () => {

@@ -7,7 +7,7 @@ import { gapPercent } from "../src/badge.js";
 import { formatNumber } from "../src/chart.js";
 import { cellSize, matrixCells } from "../src/generation/matrix.js";
 import { decodeGenerationResult, rowView } from "../src/generation/result.js";
-import { mockModel } from "./helpers.js";
+import { checkModelChangedNotice, mockModel } from "./helpers.js";
 import raw from "./fixtures/generation.json";
 
 /** The fixture with every {base64} turned back into the binary a kernel sends. */
@@ -85,6 +85,14 @@ function mount(model) {
 beforeEach(() => {
   document.body.replaceChildren();
   installRecordingCanvas();
+});
+
+describe("a model changed since the rows were computed", () => {
+  it("is said in the status line, and Recompute asks the kernel", () => {
+    const model = generationModel();
+    const { el } = mount(model);
+    checkModelChangedNotice(model, el, expect);
+  });
 });
 
 describe("decoding the kernel's payload", () => {

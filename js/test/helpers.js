@@ -160,3 +160,23 @@ export function installCanvasMock() {
     };
   };
 }
+
+/** A view that follows the kernel's `model_changed`: the notice shows while it is true, and its Recompute
+ * button sends one {type: "refresh"} until the kernel answers. `model` is a mockModel already rendered in
+ * `el`; `expect` is vitest's. */
+export function checkModelChangedNotice(model, el, expect) {
+  const sent = [];
+  model.send = (content) => sent.push(content);
+  const notice = el.querySelector(".igw-model-changed");
+  expect(notice.hidden).toBe(true);
+  model.update("model_changed", true);
+  expect(notice.hidden).toBe(false);
+  expect(notice.textContent).toContain("The model has changed since these results were computed");
+  const button = notice.querySelector("button");
+  button.click();
+  button.click(); // disabled until the kernel answers: one request, not two
+  expect(sent).toEqual([{ type: "refresh" }]);
+  model.update("model_changed", false);
+  expect(notice.hidden).toBe(true);
+  expect(button.disabled).toBe(false);
+}

@@ -110,7 +110,7 @@ export function renderGeneration({ model, el }) {
   );
 
   // -- main: the strip, the matrix; side: alternatives and the badge ------------------------------
-  const status = createStatusLine();
+  const status = createStatusLine(() => model.send({ type: "refresh" }));
   const rowsNote = element("span", "igw-panel-title");
   const main = element("section", "igw-gen-main");
   const caption = element("div", "igw-panel-title");
@@ -347,6 +347,7 @@ export function renderGeneration({ model, el }) {
       status: model.get("status"),
       progress: model.get("progress"),
       error: model.get("error"),
+      modelChanged: Boolean(model.get("model_changed")),
     });
   };
   link.onRefused("selected", (message) => {
@@ -375,7 +376,7 @@ export function renderGeneration({ model, el }) {
   on("change:scale", () => (scale.setValue(model.get("scale")), drawMain()));
   on("change:sign", () => (sign.setValue(model.get("sign")), drawMain()));
   on("change:clip", () => (clip.setValue(model.get("clip")), drawMain()));
-  for (const name of ["status", "progress", "error"]) on(`change:${name}`, updateStatus);
+  for (const name of ["status", "progress", "error", "model_changed"]) on(`change:${name}`, updateStatus);
   const theme = new MutationObserver(drawMain);
   theme.observe(document.body, {
     attributes: true,

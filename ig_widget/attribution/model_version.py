@@ -1,0 +1,55 @@
+"""Whether a model has changed since a result was computed from it: what a view checks before it shows a
+result it computed earlier, so that a map of yesterday's weights is never shown as today's.
+
+Two readings, one cheap and one thorough:
+
+- `model_versions`: the identity and autograd version counter of every parameter and buffer the model
+  reaches. Any in-place write through the tensor itself bumps its counter (an optimizer step,
+  `load_state_dict`, `with torch.no_grad(): w.mul_(2)`, a BatchNorm's running statistics in a training
+  forward pass), and a replaced tensor or layer has another identity. No device work and no copy: about a
+  microsecond per tensor, cheap enough to poll while the user trains.
+- `model_fingerprint`: the versions plus, per tensor, the XOR of its elements' bits (`torch.hash_tensor`)
+  and its sum (the XOR alone misses a change of equal pairs: `torch.ones(4).mul_(2)` keeps it at 0), one
+  device synchronisation in all. It also catches writes that bypass the version counter
+  (`p.data.mul_(2)`, `p.data = other`), which the versions cannot see. About 0.05 - 0.07 s for 28 M
+  parameters on 2 CPU threads, so it is read when a result is about to be shown or computed, not polled.
+
+A plain callable without modules has neither: both readings are empty, and its changes go unseen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import torch
+
+from .model_state import tensors_of
+
+
+def model_versions(model: Callable) -> tuple[tuple[int, int], ...]:
+    """(id, version) of every parameter and buffer behind `model`: equal readings mean no tensor was
+    replaced or written in place through autograd's view of it."""
+    return tuple((id(tensor), tensor._version) for tensor in tensors_of(model))
+
+
+def model_fingerprint(model: Callable) -> Hashable:
+    """`model_versions` and a hash of every parameter's and buffer's contents: equal readings mean the
+    model computes with the same values (up to a hash collision)."""
+    tensors = list(tensors_of(model))
+    versions = tuple((id(tensor), tensor._version) for tensor in tensors)
+    digests: list[int] = []
+    for device in dict.fromkeys(tensor.device for tensor in tensors):
+        on_device = [_digest(tensor) for tensor in tensors if tensor.device == device]
+        digests.extend(torch.stack(on_device).cpu().flatten().tolist())  # one synchronisation per device
+    return versions, tuple(digests)
+
+
+def _digest(tensor: torch.Tensor) -> torch.Tensor:
+    """[XOR of the bits, bits of the float64 sum] of one tensor's elements, int64 (an empty tensor: zeros)."""
+    values = tensor.detach()
+    if values.is_complex():
+        values = torch.view_as_real(values)
+    if values.numel() == 0:
+        return torch.zeros(2, dtype=torch.int64, device=values.device)
+    total = values.sum().to(torch.float64).view(torch.int64)
+    return torch.stack([torch.hash_tensor(values).view(torch.int64), total])
