@@ -262,3 +262,10 @@ def test_the_method_comparison_compares_the_changed_model(image):
     assert [method.name for method in compared] == [method.name for method in expected]
     for got, want in zip(compared, expected):
         assert torch.allclose(got.attributions, want.attributions, atol=1e-5), got.name
+
+
+def test_the_fingerprint_samples_a_large_tensor_and_still_sees_a_step_through_data():
+    model = nn.Linear(2048, 1024)  # 2 M weights: read at 4096 spread-out elements
+    fingerprint = model_fingerprint(model)
+    model.weight.data.sub_(1e-3 * torch.randn_like(model.weight))  # a hand-written SGD step
+    assert model_fingerprint(model) != fingerprint

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import anywidget
 import traitlets
+from torch import Tensor
 
 from ..attribution import RULES
 from ..attribution.errors import AttributionInputError
@@ -238,13 +239,13 @@ class GenerationExplainer(FollowsModel, PathControls, anywidget.AnyWidget):
             target=target_kind, alternative=alternative, attribute_to="context", baseline=baseline
         )
         self._model, self._tokenizer, self._embedding = model, tokenizer, embedding
-        self._generate = functools.partial(
+        self._generate = functools.partial(  # generates again when the model changes (`_model_changed`)
             prepare_generation,
             model,
             tokenizer,
-            prompt,
+            _own(prompt),
             max_new_tokens=max_new_tokens,
-            continuation=continuation,
+            continuation=_own(continuation),
             sample=sample,
             seed=seed,
             temperature=temperature,
@@ -464,6 +465,11 @@ class GenerationExplainer(FollowsModel, PathControls, anywidget.AnyWidget):
             self.result = generation_payload(self._generation, matrix, contrast, request, not done)
             if done:
                 self.progress, self.status, self.error = 1.0, "done", ""
+
+
+def _own(ids: Any) -> Any:
+    """The view's own copy of token ids given as a tensor (the user's may change later); others as given."""
+    return ids.clone() if isinstance(ids, Tensor) else ids
 
 
 def _within(progress: Progress, low: float, high: float) -> Progress:

@@ -167,9 +167,9 @@ export function clipControl(model, { on, send, onRefused }) {
  * badge, whose button doubles the steps (up to the kernel's limit). Both follow the kernel from here on;
  * on a static page only the outputs and steps it holds results for can be chosen. */
 export function outputsColumn(model, { on, send, onRefused }) {
-  const status = createStatusLine(() => model.send({ type: "refresh" }));
-  const outputs = createOutputList((index) => send("target", index));
   const page = staticPage(model);
+  const status = createStatusLine(page ? null : () => model.send({ type: "refresh" }));
+  const outputs = createOutputList((index) => send("target", index));
   const moreSteps = () => Math.min(model.get("limits")?.steps?.max ?? Infinity, model.get("steps") * 2);
   const badge = createBadge(() => send("steps", moreSteps()));
   const refused = element("div", "igw-control-note");

@@ -1,9 +1,9 @@
 // The compute status line: a progress bar while the kernel works, the kernel's error as text, and a
 // notice when the model has changed since the shown results were computed (with a Recompute button).
 
-/** Build it; `onRecompute` is called by the notice's button. Returns {root, update({status, progress,
+/** Build it; `onRecompute` is called by the notice's button (null: no button, see below). Returns {root, update({status, progress,
  * error, modelChanged})}. */
-export function createStatusLine(onRecompute = () => {}) {
+export function createStatusLine(onRecompute = null) {
   const root = document.createElement("div");
   root.className = "igw-status";
   const bar = document.createElement("progress");
@@ -31,7 +31,8 @@ export function createStatusLine(onRecompute = () => {}) {
 }
 
 /** The notice that the model has changed since the shown results were computed, with a Recompute button
- * that calls `onRecompute` (disabled until the kernel answers). Returns {root, update(modelChanged)}. */
+ * that calls `onRecompute` (disabled until the kernel answers); no button when `onRecompute` is null (a
+ * saved page: no kernel to recompute, the notice still true of its maps). Returns {root, update(changed)}. */
 export function createModelChangedNotice(onRecompute) {
   const root = document.createElement("div");
   root.className = "igw-model-changed";
@@ -44,7 +45,7 @@ export function createModelChangedNotice(onRecompute) {
     recompute.disabled = true;
     onRecompute();
   });
-  root.append(recompute);
+  if (onRecompute) root.append(recompute);
   return {
     root,
     update(modelChanged) {

@@ -177,6 +177,18 @@ describe("a static page (no kernel)", () => {
     steps,
   });
 
+  it("still says the model had changed when it was saved, without a Recompute button", () => {
+    const model = imageModel({
+      model_changed: true,
+      _static_page: { note: "no kernel", keys: ["target"], requests: [request(1)] },
+    });
+    widget.render({ model, el });
+    const notice = el.querySelector(".igw-model-changed");
+    expect(notice.hidden).toBe(false);
+    expect(notice.textContent).toContain("they show its earlier weights");
+    expect(notice.querySelector("button")).toBeNull();
+  });
+
   it("disables what it holds no result for, and says why", () => {
     const note = "Static page: other settings need a running kernel.";
     const model = imageModel({

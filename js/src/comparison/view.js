@@ -125,7 +125,7 @@ export function renderComparison({ model, el }) {
     "igw-cmp-note",
     "Each map is scaled by its own largest |value| (orange: raises the score, purple: lowers it). Deletion area: lower is better; insertion area: higher is better.",
   );
-  const changed = createModelChangedNotice(() => model.send({ type: "refresh" }));
+  const changed = createModelChangedNotice(page ? null : () => model.send({ type: "refresh" }));
   const showChanged = () => changed.update(Boolean(model.get("model_changed")));
   kernel.on("change:model_changed", showChanged);
   showChanged();

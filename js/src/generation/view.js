@@ -110,7 +110,7 @@ export function renderGeneration({ model, el }) {
   );
 
   // -- main: the strip, the matrix; side: alternatives and the badge ------------------------------
-  const status = createStatusLine(() => model.send({ type: "refresh" }));
+  const status = createStatusLine(page ? null : () => model.send({ type: "refresh" }));
   const rowsNote = element("span", "igw-panel-title");
   const main = element("section", "igw-gen-main");
   const caption = element("div", "igw-panel-title");
