@@ -97,10 +97,11 @@ def _summary(widget: Any, result: Any) -> str:
 
 
 def _values(rows: list[dict]) -> tuple[str, list[str]]:
-    """The column's heading and one value per row: percentages, or (as the view does where they would
-    round to 100.0% and 0.0%, or there are none) the scores themselves."""
+    """The column's heading and one value per row: percentages, or (as the view does where they would not
+    tell the rows apart: one prints 100.0%, or two print the same; or there are none) the scores."""
     percentages = [f"{100 * row['probability']:.1f}%" for row in rows if "probability" in row]
-    if len(percentages) == len(rows) and not {"100.0%", "0.0%"} & set(percentages):
+    apart = "100.0%" not in percentages and len(set(percentages)) == len(percentages)
+    if len(percentages) == len(rows) and apart:
         return "outputs", percentages
     names = {row.get("score_name", "score") for row in rows}
     return f"outputs ({names.pop() if len(names) == 1 else 'score'}s)", [f"{row['score']:.3g}" for row in rows]

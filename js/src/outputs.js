@@ -3,9 +3,11 @@
 // A row's `kind` says what its score is: "probability" (class logits: the bar and number show the
 // softmax probability) or "score" (similarities, regression values: the number is the raw score and
 // the bar its size against the largest listed score). Rows without a kind are probabilities.
-// Where a listed probability prints as 100.0% or 0.0%, percentages no longer tell the outputs apart:
-// the numbers are then the scores themselves (the row's `score_name`: logits or log-probabilities),
-// and a caption says so; the bars still show the probabilities.
+// Where the printed percentages no longer tell the listed outputs apart (one prints 100.0%, or two
+// print the same, as two 0.0% do), the numbers are the scores themselves (the row's `score_name`:
+// logits or log-probabilities), and a caption says so; the bars still show the probabilities. A lone
+// 0.0% below distinct percentages keeps them (a confident model's fifth output: 69.1%, 30.2%, 0.4%,
+// 0.2%, 0.0% reads better than five logits).
 
 const SCORE_NAMES = { logit: "logits", "log-probability": "log-probabilities" };
 
@@ -25,16 +27,15 @@ export function createOutputList(onSelect) {
     root,
     update(outputs, target, available = () => true, note = "") {
       const largest = Math.max(0, ...outputs.filter(isRawScore).map((output) => Math.abs(output.score)));
-      const saturated = outputs.filter((output) => !isRawScore(output) && saturates(output.probability));
-      const scoreName = SCORE_NAMES[saturated[0]?.score_name] ?? SCORE_NAMES.logit;
-      caption.textContent = saturated.length
-        ? `Numbers are ${scoreName}: the probabilities round to 100% / 0%`
+      const probable = outputs.filter((output) => !isRawScore(output));
+      const scores = !tellApart(probable.map((output) => percent(output.probability)));
+      const scoreName = SCORE_NAMES[probable[0]?.score_name] ?? SCORE_NAMES.logit;
+      caption.textContent = scores
+        ? `Numbers are ${scoreName}: as percentages these outputs print alike`
         : "";
-      caption.hidden = !saturated.length;
+      caption.hidden = !scores;
       const rows = outputs.map((output) => {
-        const shown = isRawScore(output)
-          ? rawScoreRow(output, largest)
-          : probabilityRow(output, saturated.length > 0);
+        const shown = isRawScore(output) ? rawScoreRow(output, largest) : probabilityRow(output, scores);
         const row = document.createElement("button");
         row.type = "button";
         row.className = "igw-output";
@@ -70,10 +71,14 @@ function isRawScore(output) {
   return output.kind === "score";
 }
 
-/** Whether a probability prints as 100.0% or 0.0% (the precision the list prints). */
-function saturates(probability) {
-  const text = (probability * 100).toFixed(1);
-  return text === "100.0" || text === "0.0";
+/** A probability as the list prints it. */
+function percent(probability) {
+  return `${(probability * 100).toFixed(1)}%`;
+}
+
+/** Whether printed percentages tell their outputs apart: none is 100.0%, and no two are the same. */
+function tellApart(printed) {
+  return !printed.includes("100.0%") && new Set(printed).size === printed.length;
 }
 
 function probabilityRow(output, showScore) {
@@ -81,7 +86,7 @@ function probabilityRow(output, showScore) {
   return {
     fraction: output.probability,
     negative: false,
-    text: showScore ? formatScore(output.score) : `${(output.probability * 100).toFixed(1)}%`,
+    text: showScore ? formatScore(output.score) : percent(output.probability),
     detail: `${name} ${output.score.toFixed(3)}, probability ${formatProbability(output.probability)}`,
   };
 }

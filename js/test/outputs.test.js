@@ -81,12 +81,14 @@ describe("outputs list", () => {
 });
 
 describe("outputs list when probabilities saturate", () => {
-  it("shows the logits, and says so, where a probability prints as 100.0% or 0.0%", () => {
+  it("shows the logits, and says so, where a probability prints as 100.0%", () => {
     const list = createOutputList(() => {});
     const given = outputRows("saturated"); // logits 21.5 and 9.25
     list.update(given, given[0].index);
     expect(rows(list).map((row) => row.value)).toEqual(["21.5", "9.25"]);
-    expect(list.root.querySelector(".igw-outputs-scale").textContent).toMatch(/logits.*100%/);
+    expect(list.root.querySelector(".igw-outputs-scale").textContent).toMatch(
+      /logits: as percentages these outputs print alike/,
+    );
     expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(false);
     const small = (given[1].probability * 100).toExponential(2);
     expect(rows(list)[1].title).toBe(`one: logit 9.250, probability ${small}%`);
@@ -100,6 +102,37 @@ describe("outputs list when probabilities saturate", () => {
     list.update(given, given[0].index);
     expect(rows(list).map((row) => row.value)).toEqual(["-4.00e-4", "-8.2"]);
     expect(list.root.querySelector(".igw-outputs-scale").textContent).toMatch(/log-probabilities/);
+  });
+
+  it("shows the logits where two outputs print the same percentage (two 0.0%)", () => {
+    const list = createOutputList(() => {});
+    const given = [0.691, 0.305, 0.0041, 0.0002, 0.0001].map((probability, index) => ({
+      index,
+      label: String(index),
+      score: Math.log(probability),
+      probability,
+      kind: "probability",
+      score_name: "logit",
+    }));
+    list.update(given, 0);
+    expect(rows(list).map((row) => row.value)).toEqual(given.map((row) => formatScore(row.score)));
+    expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(false);
+  });
+
+  it("keeps percentages where one output alone prints 0.0% below distinct ones", () => {
+    const list = createOutputList(() => {});
+    const given = [0.691, 0.301, 0.0061, 0.0018, 0.0001].map((probability, index) => ({
+      index,
+      label: String(index),
+      score: Math.log(probability),
+      probability,
+      kind: "probability",
+      score_name: "logit",
+    }));
+    list.update(given, 0);
+    expect(rows(list).map((row) => row.value)).toEqual(["69.1%", "30.1%", "0.6%", "0.2%", "0.0%"]);
+    expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(true);
+    expect(rows(list)[4].title).toBe("4: logit -9.210, probability 0.01%");
   });
 
   it("keeps percentages, with no caption, while they tell the outputs apart", () => {
