@@ -269,3 +269,20 @@ def test_the_fingerprint_samples_a_large_tensor_and_still_sees_a_step_through_da
     fingerprint = model_fingerprint(model)
     model.weight.data.sub_(1e-3 * torch.randn_like(model.weight))  # a hand-written SGD step
     assert model_fingerprint(model) != fingerprint
+
+
+@pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor:UserWarning")  # deprecated, still met in models
+def test_the_fingerprint_reads_every_kind_of_tensor_a_module_may_hold():
+    model = nn.Linear(3, 3)
+    model.register_buffer("float8", torch.ones(3).to(torch.float8_e4m3fn))
+    model.register_buffer("quantized", torch.quantize_per_tensor(torch.ones(3), 0.1, 0, torch.qint8))
+    model.register_buffer("sparse", torch.eye(3).to_sparse())  # followed by its version alone
+    model.register_buffer("unsigned", torch.ones(3, dtype=torch.uint16))
+    model.register_buffer("complex", torch.ones(3, dtype=torch.complex64))
+    fingerprint = model_fingerprint(model)
+    assert model_fingerprint(model) == fingerprint
+    model.quantized.data = torch.quantize_per_tensor(torch.full((3,), 2.0), 0.1, 0, torch.qint8)
+    assert model_fingerprint(model) != fingerprint
+    fingerprint = model_fingerprint(model)
+    model.unsigned.data.fill_(2)
+    assert model_fingerprint(model) != fingerprint

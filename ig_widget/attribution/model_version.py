@@ -38,26 +38,33 @@ def model_versions(model: Callable) -> tuple[tuple[int, int], ...]:
 
 
 def model_fingerprint(model: Callable) -> Hashable:
-    """`model_versions` and a hash of every parameter's and buffer's contents: equal readings mean the
-    model computes with the same values (up to a hash collision)."""
+    """`model_versions` and a digest of every parameter's and buffer's contents (sampled, see above):
+    equal readings mean the model computes with the same values, up to writes that bypass the version
+    counter and miss every sampled element."""
     tensors = list(tensors_of(model))
     versions = tuple((id(tensor), tensor._version) for tensor in tensors)
-    digests: list[int] = []
-    for device in dict.fromkeys(tensor.device for tensor in tensors):
-        on_device = [_digest(tensor) for tensor in tensors if tensor.device == device]
-        digests.extend(torch.stack(on_device).cpu().flatten().tolist())  # one synchronisation per device
-    return versions, tuple(digests)
+    digests = [_digest(tensor) for tensor in tensors]
+    read: list[int] = []
+    for device in dict.fromkeys(digest.device for digest in digests):
+        on_device = [digest for digest in digests if digest.device == device]
+        read.extend(torch.stack(on_device).cpu().flatten().tolist())  # one synchronisation per device
+    return versions, tuple(read)
 
 
 def _digest(tensor: torch.Tensor) -> torch.Tensor:
-    """[XOR of the bits, bits of the float64 sum] of up to SAMPLED of the tensor's elements, evenly spread,
-    int64 (an empty tensor: zeros)."""
+    """[XOR of the bits, bits of the sum] of up to SAMPLED of the tensor's elements, evenly spread, taken
+    in float64 (exact for every float type torch has, and for integers below 2**53), as int64. A tensor
+    with no strided data to read (sparse, meta) gives zeros on the CPU: it is followed by its version."""
     values = tensor.detach()
+    if values.layout != torch.strided or values.is_meta:  # no elements to read: sparse, or no data at all
+        return torch.zeros(2, dtype=torch.int64)
+    if values.is_quantized:
+        values = values.int_repr()
     if values.is_complex():
         values = torch.view_as_real(values)
     values = values.reshape(-1)  # a view for any tensor a module holds as a parameter or buffer, mostly
-    values = values[:: -(-values.numel() // SAMPLED)] if values.numel() > SAMPLED else values
-    if values.numel() == 0:
-        return torch.zeros(2, dtype=torch.int64, device=values.device)
-    total = values.sum().to(torch.float64).view(torch.int64)
-    return torch.stack([torch.hash_tensor(values).view(torch.int64), total])
+    sample = values[:: -(-values.numel() // SAMPLED)] if values.numel() > SAMPLED else values
+    sample = sample.to(torch.float64)
+    if sample.numel() == 0:
+        return torch.zeros(2, dtype=torch.int64, device=sample.device)
+    return torch.stack([torch.hash_tensor(sample).view(torch.int64), sample.sum().view(torch.int64)])
