@@ -111,16 +111,19 @@ class Gated(nn.Module):
     """Blocks its forward passes outside the main thread until `gate` opens (the test changes the weights
     meanwhile)."""
 
-    def __init__(self, inner: nn.Module):
+    def __init__(self, inner: nn.Module, fails: bool = False):
         super().__init__()
         self.inner = inner
         self.gate = threading.Event()
         self.entered = threading.Event()
+        self.fails = fails  # then the background pass fails once the gate opens, as autograd does after a step
 
     def forward(self, x):
         if threading.current_thread() is not threading.main_thread():
             self.entered.set()
             assert self.gate.wait(TIMEOUT)
+            if self.fails:
+                raise RuntimeError("one of the variables needed for gradient computation has been modified")
         return self.inner(x)
 
 
@@ -139,6 +142,18 @@ def test_a_result_whose_model_changed_while_it_was_computed_is_refused_not_shown
     view.wait()
     assert view.status == "done"
     assert shown_score(view) == pytest.approx(float(logits(model, image)[view.target]), abs=1e-5)
+
+
+def test_a_failure_while_the_model_changed_is_said_to_be_the_change(image):
+    model = Gated(small_cnn(), fails=True)
+    view = igw.ImageExplainer(model, image, steps=8, preview=None)
+    assert model.entered.wait(TIMEOUT)
+    with torch.no_grad():
+        model.inner[0].weight.add_(0.1)  # an optimizer step while the view's backward pass needs the weights
+    model.gate.set()
+    view.wait()
+    assert isinstance(view.last_exception, ModelChangedError)
+    assert isinstance(view.last_exception.__cause__, RuntimeError)  # autograd's words, kept as the cause
 
 
 def test_a_model_that_no_longer_fits_the_view_is_named_in_the_view(image):

@@ -63,18 +63,29 @@ class ModelFollower:
 
     def unchanged_during(self, compute: Callable[[], T]) -> T:
         """`compute()`, refused with ModelChangedError when the model was written meanwhile (or since it was
-        accepted: a result of weights the view has not caught up with is not one to show either)."""
-        computed = compute()
+        accepted: a result of weights the view has not caught up with is not one to show either). A failure
+        while the model moved is that error too: autograd's own "modified by an inplace operation", raised
+        when an optimizer step writes weights a backward pass still needs, says less."""
+        try:
+            computed = compute()
+        except Exception as exc:
+            if self.moved():
+                raise _changed() from exc
+            raise
         self.check()
         return computed
 
     def check(self) -> None:
         """ModelChangedError when a parameter or buffer was written since the accepted reading."""
         if self.moved():
-            raise ModelChangedError(
-                "the model's weights changed while this result was computed (a training step or load ran "
-                "meanwhile), so it would mix two models; press Recompute or call refresh() once they settle"
-            )
+            raise _changed()
+
+
+def _changed() -> ModelChangedError:
+    return ModelChangedError(
+        "the model's weights changed while this result was computed (a training step or load ran meanwhile), "
+        "so it would mix two models; press Recompute or call refresh() once they settle"
+    )
 
 
 class FollowsModel(traitlets.HasTraits):
