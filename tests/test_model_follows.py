@@ -163,6 +163,7 @@ def test_a_model_that_no_longer_fits_the_view_is_named_in_the_view(image):
     model[4] = nn.Linear(4 * 8 * 8, 3)  # another head: three classes where the view lists ten
     view.target = 2
     assert view.status == "error" and "3 class scores where this view was made for 10" in view.error
+    assert view.model_changed is True  # the map and outputs still on screen are the earlier model's: said so
     assert view.computed_payloads() == {}  # the ten-class maps are gone
 
 

@@ -136,7 +136,11 @@ class FollowsModel(traitlets.HasTraits):
             self.model_changed = False
             return False
         self._forget_results()
-        self._model_changed()  # may refuse the new model: then the reading is not accepted, and asked again
+        try:
+            self._model_changed()  # may refuse the new model: then the reading is not accepted, and asked again
+        except Exception:
+            self.model_changed = True  # what the view still shows is of the earlier weights: it says so
+            raise
         self._follower.accept(reading)
         self.model_changed = False
         return True
