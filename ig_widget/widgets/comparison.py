@@ -38,7 +38,7 @@ from .comparison_payload import comparison_payload
 from .display_grid import DisplayGrid
 from .explainer import index_of_label, shown
 from .image_input import display_map, prepare_input, to_display
-from .model_watch import FollowsModel
+from .model_watch import FollowsModel, no_longer_fits
 from .refusals import AnswersRefusals
 
 BUNDLE = pathlib.Path(__file__).parent.parent / "static" / "widget.js"
@@ -248,10 +248,7 @@ class MethodComparison(FollowsModel, AnswersRefusals, anywidget.AnyWidget):
     def _model_changed(self) -> None:
         classes = _class_scores(self._model, self._x).shape[1]
         if classes != len(self.labels):
-            raise AttributionInputError(
-                f"the model now gives {classes} class scores where this view was made for {len(self.labels)}; "
-                "make a new view for it"
-            )
+            raise no_longer_fits(classes, len(self.labels))
 
     def _ask_again(self) -> None:
         self._compare(self.target)

@@ -213,7 +213,7 @@ class ExplainerWidget(FollowsModel, PathControls, anywidget.AnyWidget):
         """Show the result for the current controls: from the cache, or computed in the background (after
         catching up with the model when it changed since the cached results were computed)."""
         if self._followed():
-            self._scheduler.request(self.current_request())
+            self._ask_again()
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Block until the newest request, and the other listed outputs at its settings, are computed

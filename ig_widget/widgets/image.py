@@ -33,6 +33,7 @@ from . import background
 from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .image_input import display_map, prepare_input, to_display
+from .model_watch import no_longer_fits
 from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, printed_input, trace_payload
 
@@ -290,10 +291,7 @@ class ImageExplainer(ExplainerWidget):
     def _model_changed(self) -> None:
         logits = self._predict()
         if len(logits) != len(self._labels):
-            raise AttributionInputError(
-                f"the model now gives {len(logits)} class scores where this view was made for "
-                f"{len(self._labels)}; make a new view for it"
-            )
+            raise no_longer_fits(len(logits), len(self._labels))
         self._logits = logits
         self.outputs = self._top_outputs()
 

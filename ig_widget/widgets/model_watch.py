@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 import traitlets
 
+from ..attribution.errors import AttributionInputError
 from ..attribution.model_version import model_fingerprint, model_versions
 from . import background
 
@@ -79,6 +80,13 @@ class ModelFollower:
         """ModelChangedError when a parameter or buffer was written since the accepted reading."""
         if self.moved():
             raise _changed()
+
+
+def no_longer_fits(given: int, made_for: int, what: str = "class scores") -> AttributionInputError:
+    """The refusal of a changed model whose outputs the view cannot show (another number of classes)."""
+    return AttributionInputError(
+        f"the model now gives {given} {what} where this view was made for {made_for}; make a new view for it"
+    )
 
 
 def _changed() -> ModelChangedError:

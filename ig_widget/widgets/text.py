@@ -21,6 +21,7 @@ from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
 from ..schema import GRANULARITIES
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
+from .model_watch import no_longer_fits
 from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
 
@@ -139,10 +140,7 @@ class TextExplainer(ExplainerWidget):
     def _model_changed(self) -> None:
         scores, next_token = self._predict()
         if (len(scores), next_token) != (len(self._scores), self._next_token):
-            raise AttributionInputError(
-                f"the model now gives {len(scores)} scores where this view was made for {len(self._scores)}; "
-                "make a new view for it"
-            )
+            raise no_longer_fits(len(scores), len(self._scores), "scores")
         self._scores = scores
         self.outputs = self._top_outputs()
 

@@ -9,7 +9,7 @@ import { createPathChart, pathSeries } from "./chart.js";
 import { labelledNumber, labelledSelect } from "./controls.js";
 import { createOutputList } from "./outputs.js";
 import { createAlphaSlider } from "./slider.js";
-import { createStatusLine } from "./status.js";
+import { createStatusLine, recomputeFor } from "./status.js";
 
 export function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -168,7 +168,7 @@ export function clipControl(model, { on, send, onRefused }) {
  * on a static page only the outputs and steps it holds results for can be chosen. */
 export function outputsColumn(model, { on, send, onRefused }) {
   const page = staticPage(model);
-  const status = createStatusLine(page ? null : () => model.send({ type: "refresh" }));
+  const status = createStatusLine(recomputeFor(model, page));
   const outputs = createOutputList((index) => send("target", index));
   const moreSteps = () => Math.min(model.get("limits")?.steps?.max ?? Infinity, model.get("steps") * 2);
   const badge = createBadge(() => send("steps", moreSteps()));

@@ -1,8 +1,8 @@
 // The compute status line: a progress bar while the kernel works, the kernel's error as text, and a
 // notice when the model has changed since the shown results were computed (with a Recompute button).
 
-/** Build it; `onRecompute` is called by the notice's button (null: no button, see below). Returns {root, update({status, progress,
- * error, modelChanged})}. */
+/** Build it; `onRecompute` is called by the notice's button (null: no button, see below).
+ * Returns {root, update({status, progress, error, modelChanged})}. */
 export function createStatusLine(onRecompute = null) {
   const root = document.createElement("div");
   root.className = "igw-status";
@@ -28,6 +28,12 @@ export function createStatusLine(onRecompute = null) {
       changed.update(modelChanged);
     },
   };
+}
+
+/** What the Recompute button does for `model`: ask the kernel to catch up (`FollowsModel.refresh`); null
+ * on a saved page (`page`, from staticPage), which has no kernel. */
+export function recomputeFor(model, page) {
+  return page ? null : () => model.send({ type: "refresh" });
 }
 
 /** The notice that the model has changed since the shown results were computed, with a Recompute button

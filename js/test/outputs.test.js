@@ -80,6 +80,17 @@ describe("outputs list", () => {
   });
 });
 
+/** Rows of class logits with these probabilities, labelled by index. */
+const logitRows = (probabilities) =>
+  probabilities.map((probability, index) => ({
+    index,
+    label: String(index),
+    score: Math.log(probability),
+    probability,
+    kind: "probability",
+    score_name: "logit",
+  }));
+
 describe("outputs list when probabilities saturate", () => {
   it("shows the logits, and says so, where a probability prints as 100.0%", () => {
     const list = createOutputList(() => {});
@@ -106,14 +117,7 @@ describe("outputs list when probabilities saturate", () => {
 
   it("shows the logits where two outputs print the same percentage (two 0.0%)", () => {
     const list = createOutputList(() => {});
-    const given = [0.691, 0.305, 0.0041, 0.0002, 0.0001].map((probability, index) => ({
-      index,
-      label: String(index),
-      score: Math.log(probability),
-      probability,
-      kind: "probability",
-      score_name: "logit",
-    }));
+    const given = logitRows([0.691, 0.305, 0.0041, 0.0002, 0.0001]);
     list.update(given, 0);
     expect(rows(list).map((row) => row.value)).toEqual(given.map((row) => formatScore(row.score)));
     expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(false);
@@ -121,14 +125,7 @@ describe("outputs list when probabilities saturate", () => {
 
   it("keeps percentages where one output alone prints 0.0% below distinct ones", () => {
     const list = createOutputList(() => {});
-    const given = [0.691, 0.301, 0.0061, 0.0018, 0.0001].map((probability, index) => ({
-      index,
-      label: String(index),
-      score: Math.log(probability),
-      probability,
-      kind: "probability",
-      score_name: "logit",
-    }));
+    const given = logitRows([0.691, 0.301, 0.0061, 0.0018, 0.0001]);
     list.update(given, 0);
     expect(rows(list).map((row) => row.value)).toEqual(["69.1%", "30.1%", "0.6%", "0.2%", "0.0%"]);
     expect(list.root.querySelector(".igw-outputs-scale").hidden).toBe(true);

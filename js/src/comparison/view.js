@@ -13,7 +13,7 @@ import { decodeArray, decodeBytes } from "../decode.js";
 import { greyOrRgb, paletteLuts, pixelCanvas, signedPixels } from "../dataset/pixels.js";
 import { connect, element, staticPage } from "../frame.js";
 import { labelledSelect } from "../controls.js";
-import { createModelChangedNotice } from "../status.js";
+import { createModelChangedNotice, recomputeFor } from "../status.js";
 import { addStyles } from "../styles.js";
 import { COMPARISON_STYLES } from "./styles.js";
 
@@ -125,7 +125,7 @@ export function renderComparison({ model, el }) {
     "igw-cmp-note",
     "Each map is scaled by its own largest |value| (orange: raises the score, purple: lowers it). Deletion area: lower is better; insertion area: higher is better.",
   );
-  const changed = createModelChangedNotice(page ? null : () => model.send({ type: "refresh" }));
+  const changed = createModelChangedNotice(recomputeFor(model, page));
   const showChanged = () => changed.update(Boolean(model.get("model_changed")));
   kernel.on("change:model_changed", showChanged);
   showChanged();

@@ -21,7 +21,7 @@ import { createBadge } from "../badge.js";
 import { createLegend } from "../legend.js";
 import { clipValue } from "../normalise.js";
 import { createOutputList } from "../outputs.js";
-import { createStatusLine } from "../status.js";
+import { createStatusLine, recomputeFor } from "../status.js";
 import { addStyles } from "../styles.js";
 import { createTokenStrip } from "../text/strip.js";
 import { displayUnits, unitTrace, unitValues } from "../text/units.js";
@@ -110,7 +110,7 @@ export function renderGeneration({ model, el }) {
   );
 
   // -- main: the strip, the matrix; side: alternatives and the badge ------------------------------
-  const status = createStatusLine(page ? null : () => model.send({ type: "refresh" }));
+  const status = createStatusLine(recomputeFor(model, page));
   const rowsNote = element("span", "igw-panel-title");
   const main = element("section", "igw-gen-main");
   const caption = element("div", "igw-panel-title");
