@@ -22,6 +22,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 
 from . import schema
+from .attribution.rounding import reads_as_rounding
 from .schema import DISPLAY_MODES, OUTLINE_COLOUR, SCORE_COLOUR, SUM_COLOUR  # noqa: F401 (SUM_COLOUR: re-exported)
 
 SIGNS = schema.SIGN_MODES
@@ -297,8 +298,10 @@ def completeness_curve(result: Any, row: int = 0, *, ax: Axes | None = None) -> 
     ax.plot(alphas, summed, marker="o", markersize=3, color=SUM_COLOUR, label="Σ cumulative attributions")
     ax.plot(alphas, as_numpy(trace.scores[:, row]) - start, color=SCORE_COLOUR, linestyle="--", label="F(α) − F(x')")
     ax.axhline(change, color="0.4", linestyle=":", linewidth=1, label="F(x) − F(x')")
-    gap = float(as_numpy(result.gap[row]))
-    ax.set_title(f"completeness gap {gap:+.2g} ({100 * gap / max(abs(change), 1e-12):+.2g}%)", fontsize=9)
+    gap, relative = float(as_numpy(result.gap[row])), float(as_numpy(result.relative_gap[row]))
+    within = bool(result.gap_within_rounding[row])
+    rounding = ", within float rounding of F(x), F(x')" if reads_as_rounding(relative, within) else ""
+    ax.set_title(f"completeness gap {gap:+.2g} ({100 * relative:+.2g}%{rounding})", fontsize=9)
     ax.set_xlabel("α")
     ax.set_ylabel("score change explained")
     ax.set_xlim(0, 1)
@@ -499,7 +502,10 @@ def method_comparison(
 
 def _checks_text(method: Any) -> str:
     lines = [
-        "gap —" if method.relative_gap is None else f"gap {100 * method.relative_gap:+.2g}%",
+        "gap —"
+        if method.relative_gap is None
+        else f"gap {100 * method.relative_gap:+.2g}%"
+        + (" (rounding)" if reads_as_rounding(method.relative_gap, method.gap_within_rounding) else ""),
         f"deletion {method.deletion_area:.3f}",
         f"insertion {method.insertion_area:.3f}",
     ]

@@ -91,6 +91,8 @@ COMPLETENESS = {
     "total": "float",
     "gap": "float",
     "relative_gap": "float",
+    "rounding": "float",
+    "within_rounding": "bool",
     "diagnosis": (DIAGNOSIS, "null"),
 }
 TRACE = {

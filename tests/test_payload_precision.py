@@ -118,7 +118,20 @@ def completeness_fixtures() -> dict:
         for name, (model, rule, counts) in walks.items()
         for steps in counts
     }
+    model, x = saturated_softmax()
+    for steps in (16, 32):
+        fixtures[f"rounding_{steps}"] = completeness(integrated_gradients(model, x, target=0, steps=steps))
     return fixtures
+
+
+def saturated_softmax() -> tuple[nn.Module, torch.Tensor]:
+    """A softmax output near 1.0 at both ends of the path (0.999985 at x, 0.999988 at the black
+    baseline): F(x) - F(x') is about 19 float32 epsilons of 1.0, so a gap of one or two is several percent."""
+    torch.manual_seed(0)
+    linear = nn.Linear(6, 3)
+    with torch.no_grad():
+        linear.bias.copy_(torch.tensor([12.0, 0.0, 0.0]))
+    return nn.Sequential(linear, nn.Softmax(dim=1)).eval(), torch.rand(1, 6)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from .batching import path_not_finite
 from .diagnosis import JUMP_DONE, JUMP_SHARE, endpoint_jump
 from .quadrature import nested_counts, nested_rule, path_points
 from .result import PathDiagnosis, PathTrace
+from .rounding import within_rounding
 from .trace_reduce import Reducer
 from .walk import PathRecorder, PathWalk, straight_path
 
@@ -67,13 +68,19 @@ class StoredPath:
     def gaps(self, values: list[Tensor]) -> Tensor:
         """Largest relative completeness gap over rows, per target. With several targets each row's
         gaps are relative to the largest score change among them, so a class whose score barely
-        moves (a near-zero denominator) cannot hold every other class at max_steps."""
+        moves (a near-zero denominator) cannot hold every other class at max_steps; a gap within the
+        rounding of its own F(x) and F(x') counts as none."""
         changes = torch.stack([value - base for value, base in zip(values, self.baseline_values)])
         scale = changes.abs().amax(dim=0).clamp_min(torch.finfo(changes.dtype).eps)
         largest = []
         for index, change in enumerate(changes):
             total = (self.weighted_sum(index) * self.walk.difference).flatten(1).sum(dim=1)
-            largest.append(((total - change).abs() / scale).max())
+            unexplained = (total - change).abs()
+            # a gap within the rounding of F(x) and F(x') is converged: no number of steps moves it
+            unexplained = unexplained.masked_fill(
+                within_rounding(unexplained, values[index], self.baseline_values[index]), 0.0
+            )
+            largest.append((unexplained / scale).max())
         return torch.stack(largest)
 
     def finish(self, index: int, reducer: Reducer | None) -> tuple[Tensor, Tensor, PathTrace | None]:

@@ -21,9 +21,10 @@ import torch
 from torch import Tensor
 
 from .result import PathDiagnosis, PathTrace
+from .rounding import COMPLETE_GAP, rounding_floor
 
 # Relative gaps above this (the badge's green limit) are looked into.
-DIAGNOSED_GAP = 0.01
+DIAGNOSED_GAP = COMPLETE_GAP
 # An interval is named only when what it leaves unexplained is at least this part of the gap.
 GAP_PART = 0.5
 # An end interval holds a jump when the score changes there by at least this share of F(x) - F(x')
@@ -48,23 +49,22 @@ CHANGE = "F(x) \u2212 F(x\u2032)"  # as the view writes it
 def diagnosis_needed(trace: PathTrace | None, score: Tensor, baseline_score: Tensor, total: Tensor) -> Tensor | None:
     """Whether `diagnose` can find anything, as a 0-d bool left on the device (None: it cannot), so a
     walk reads it once with its other checks and a small gap costs no host synchronisation of its own.
-    The same test as `diagnose`'s first: some row's relative gap passes `DIAGNOSED_GAP`."""
+    The same test as `diagnose`'s first: some row's relative gap passes `DIAGNOSED_GAP`, its gap being
+    more than float rounding of its scores."""
     if trace is None or len(trace.alphas) < 2:
         return None
-    change = score - baseline_score
-    relative = (total - change).abs() / change.abs().clamp_min(torch.finfo(change.dtype).eps)
-    return ~(relative.max() <= DIAGNOSED_GAP)  # NaN reads as needed, as in `diagnose`
+    return ~(_diagnosable_gaps(score, baseline_score, total).max() <= DIAGNOSED_GAP)  # NaN reads as needed
 
 
 def diagnose(trace: PathTrace | None, score: Tensor, baseline_score: Tensor, total: Tensor) -> PathDiagnosis | None:
-    """The diagnosis of the worst row whose relative gap passes `DIAGNOSED_GAP`, or None.
+    """The diagnosis of the worst row whose relative gap passes `DIAGNOSED_GAP` (a gap within the rounding
+    of F(x) and F(x') passes nothing), or None.
 
     `total` is each row's sum of attributions; the trace must accumulate to it (a trace reduced by a
     custom callable that does not keep sums cannot be read and gives None)."""
     if trace is None or len(trace.alphas) < 2:
         return None
-    change = score - baseline_score
-    relative = ((total - change).abs() / change.abs().clamp_min(torch.finfo(change.dtype).eps)).cpu()
+    relative = _diagnosable_gaps(score, baseline_score, total).cpu()
     row = int(relative.argmax())
     if float(relative[row]) <= DIAGNOSED_GAP:
         return None
@@ -80,6 +80,15 @@ def diagnose(trace: PathTrace | None, score: Tensor, baseline_score: Tensor, tot
         float(score[row]),
         float(relative[row]),
     )
+
+
+def _diagnosable_gaps(score: Tensor, baseline_score: Tensor, total: Tensor) -> Tensor:
+    """Each row's relative gap, or 0 where the gap is within the rounding of F(x) and F(x') (rounding.py):
+    a path cannot explain what float arithmetic made. NaN stays NaN."""
+    change = score - baseline_score
+    unexplained = (total - change).abs()
+    relative = unexplained / change.abs().clamp_min(torch.finfo(change.dtype).eps)
+    return relative.masked_fill(unexplained <= rounding_floor(score, baseline_score), 0.0)
 
 
 def _diagnose_row(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .rounding import rounding_floor, within_rounding
+
 
 @dataclass(frozen=True)
 class PathTrace:
@@ -94,6 +96,23 @@ class AttributionResult:
             return None
         change = (self.score - self.baseline_score).abs()
         return self.gap / change.clamp_min(torch.finfo(change.dtype).eps)
+
+    @property
+    def gap_rounding(self) -> Tensor | None:
+        """Per row, the largest gap that the float rounding of F(x) and F(x') alone can make
+        (`rounding.rounding_floor`). None without a baseline."""
+        if self.baseline_score is None:
+            return None
+        return rounding_floor(self.score, self.baseline_score)
+
+    @property
+    def gap_within_rounding(self) -> Tensor | None:
+        """Per row, whether the gap is no larger than `gap_rounding`: then it tells nothing about the path,
+        however large the relative gap reads (F(x) - F(x') itself is then only a few hundred rounding
+        units: a saturated probability, a score that hardly moves). None without a baseline."""
+        if self.baseline_score is None:
+            return None
+        return within_rounding(self.gap, self.score, self.baseline_score)
 
 
 @dataclass(frozen=True)

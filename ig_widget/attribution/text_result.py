@@ -60,6 +60,14 @@ class TextAttribution:
         return self.result.relative_gap
 
     @property
+    def gap_rounding(self) -> Tensor | None:
+        return self.result.gap_rounding
+
+    @property
+    def gap_within_rounding(self) -> Tensor | None:
+        return self.result.gap_within_rounding
+
+    @property
     def trace(self) -> PathTrace | None:
         return self.result.trace
 

@@ -38,6 +38,8 @@ class ComparedMethod:
     insertion_area: float
     sanity_ssim: float | None  # SSIM with the fully randomized model's map; None when not run
     sanity_passed: bool | None
+    # whether the gap is within the float rounding of F(x) and F(x') (AttributionResult.gap_within_rounding)
+    gap_within_rounding: bool | None = None
 
 
 DEFAULT_BASELINES = ("black", "blur", "uniform")
@@ -128,6 +130,7 @@ def iter_compare_methods(
             insertion_area=float(curves.insertion_area[0]),
             sanity_ssim=None if check is None else float(check.ssim[-1, 0]),
             sanity_passed=None if check is None else bool(check.passed[0]),
+            gap_within_rounding=None if gap is None else bool(result.gap_within_rounding[0]),
         )
 
 

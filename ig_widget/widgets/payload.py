@@ -61,6 +61,9 @@ def completeness(result: AttributionResult, row: int = 0) -> dict:
         "total": float(result.total[row]),
         "gap": float(result.gap[row]),
         "relative_gap": float(result.relative_gap[row]),
+        # the largest gap the rounding of F(x) and F(x') alone makes, and whether this one is no larger
+        "rounding": float(result.gap_rounding[row]),
+        "within_rounding": bool(result.gap_within_rounding[row]),
         "diagnosis": None
         if result.diagnosis is None
         else {

@@ -2,7 +2,9 @@
 // 1 %, amber under 5 %, red above; the word beside the number says the same for those who cannot
 // tell the colours apart, and the raw numbers are in the tooltip. Below it, a note says what the last
 // "More steps" did to the gap, and why the gap resists more steps when the kernel found out (the
-// completeness payload's `diagnosis`), so the button never looks like it did nothing.
+// completeness payload's `diagnosis`), so the button never looks like it did nothing. A gap no larger
+// than the float rounding of F(x) and F(x′) (`within_rounding`) reads "within rounding" in grey, with a
+// note saying why, however large its share of a tiny F(x) − F(x′).
 //
 // A coarse preview (a slow model's first map, issue 15) carries `preview: {final_steps}` beside its
 // completeness: the badge then names it a preview with its own steps and its own gap, says what replaces
@@ -10,10 +12,13 @@
 
 import { formatNumber, operand } from "./chart.js";
 
-/** The badge's level for a relative gap. */
-export function gapLevel(relativeGap) {
+/** The badge's level for a relative gap; `withinRounding` (the completeness payload's `within_rounding`):
+ * the gap is no larger than the float rounding of F(x) and F(x′) alone, so a large share of a tiny
+ * F(x) − F(x′) is rounding noise, not a path that missed part of the score. */
+export function gapLevel(relativeGap, withinRounding = false) {
   const share = Math.abs(relativeGap);
   if (share < 0.01) return { level: "good", word: "complete" };
+  if (withinRounding) return { level: "rounding", word: "within rounding" };
   if (share < 0.05) return { level: "fair", word: "close" };
   return { level: "poor", word: "incomplete" }; // not "gap": the badge reads "<word>: gap 6.24%"
 }
@@ -28,9 +33,23 @@ export function completenessDetails(c) {
   return (
     `Completeness: sum of attributions ${formatNumber(c.total)} vs ` +
     `F(x) − F(x′) = ${formatNumber(c.score)} − ${operand(c.baseline_score)} = ` +
-    `${formatNumber(c.score - c.baseline_score)}; gap ${formatNumber(c.gap)}`
+    `${formatNumber(c.score - c.baseline_score)}; gap ${formatNumber(c.gap)}` +
+    (c.within_rounding ? `, within the scores' float rounding (up to ${formatNumber(c.rounding)})` : "")
   );
 }
+
+/** Under a badge that reads "within rounding": why a large relative gap is not the path's fault. */
+export function roundingNote(c) {
+  return (
+    `The score hardly changes from baseline to input (F(x) − F(x′) = ${formatNumber(c.score - c.baseline_score)}): ` +
+    `the gap ${formatNumber(c.gap)} is within the float rounding of F(x) and F(x′) themselves (up to ` +
+    `${formatNumber(c.rounding)} for scores this size), so its ${gapPercent(c.relative_gap)} is rounding, ` +
+    "not a part of the score the attributions missed, and more steps will not move it."
+  );
+}
+
+/** Whether the badge shows this completeness as nothing to worry about: complete, or within rounding. */
+const settled = (c) => ["good", "rounding"].includes(gapLevel(c.relative_gap, c.within_rounding).level);
 
 const close = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(Math.abs(a), Math.abs(b), 1e-30);
 
@@ -48,7 +67,7 @@ export function stepsNote(before, after) {
   const was = Math.abs(before.completeness.relative_gap);
   const now = Math.abs(after.completeness.relative_gap);
   const numbers = `gap ${gapPercent(now)} at ${after.steps} steps, was ${gapPercent(was)} at ${before.steps}`;
-  if (gapLevel(now).level === "good" || now <= BARELY * was) return `More steps: ${numbers}.`; // nothing to worry about
+  if (settled(after.completeness) || now <= BARELY * was) return `More steps: ${numbers}.`; // nothing to worry about
   return now >= was
     ? `More steps did not shrink the gap: ${numbers}.`
     : `More steps barely shrank the gap: ${numbers}.`;
@@ -114,7 +133,7 @@ export function createBadge(onMoreSteps) {
     update(completeness, steps) {
       const preview = completeness.preview ?? null;
       if (!preview) remember(completeness, steps);
-      const { level, word } = gapLevel(completeness.relative_gap);
+      const { level, word } = gapLevel(completeness.relative_gap, completeness.within_rounding);
       badge.dataset.level = level;
       badge.dataset.preview = preview ? "true" : "false";
       badge.textContent = preview
@@ -129,6 +148,7 @@ export function createBadge(onMoreSteps) {
       const compared = raised && stepsNote(raised.before, raised.after);
       lines = () => [
         preview ? previewNote(steps, preview.final_steps, refining) : compared,
+        level === "rounding" ? roundingNote(completeness) : null,
         completeness.diagnosis?.message,
       ];
       showNote();

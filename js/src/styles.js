@@ -46,6 +46,7 @@ export const STYLES = `
 .igw-badge[data-level=good] { background: #1b7f3b; }
 .igw-badge[data-level=fair] { background: #9a6700; }
 .igw-badge[data-level=poor] { background: #b3261e; }
+.igw-badge[data-level=rounding] { background: #5b6770; }
 .igw-status { min-height: 1.2em; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .igw-error { color: var(--jp-error-color1, #b3261e); white-space: pre-wrap; flex-basis: 100%; }
 .igw-error[hidden], .igw-status progress[hidden], .igw-model-changed[hidden] { display: none; }

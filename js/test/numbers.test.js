@@ -3,7 +3,7 @@
 // bounds of decoded trace values, and the completeness badge's tooltip and "More steps" note, fed
 // with completeness payloads written by Python (tests/test_payload_precision.py).
 import { describe, expect, it } from "vitest";
-import { completenessDetails, createBadge } from "../src/badge.js";
+import { completenessDetails, createBadge, gapLevel, roundingNote } from "../src/badge.js";
 import { createPathChart, formatApprox, formatNumber, niceTicks, operand } from "../src/chart.js";
 import { errorOf } from "../src/decode.js";
 import { clipValue } from "../src/normalise.js";
@@ -167,6 +167,31 @@ describe("completeness badge", () => {
     expect(badge.note.hidden).toBe(true);
     const fewer = render(["grew_16", 16], ["grew_8", 8]);
     expect(fewer.note.textContent).not.toMatch(/More steps/);
+  });
+
+  it("calls a gap within the float rounding of F(x) and F(x′) that, not incomplete, and says why", () => {
+    const c = fixtures.rounding_16; // a softmax near 1.0 at both ends (tests/test_payload_precision.py)
+    expect(c.within_rounding).toBe(true);
+    expect(Math.abs(c.relative_gap)).toBeGreaterThan(0.05); // red "incomplete" by the share alone
+    expect(Math.abs(c.gap)).toBeLessThanOrEqual(c.rounding);
+    const badge = render(["rounding_16", 16]);
+    expect(badge.badge.dataset.level).toBe("rounding");
+    expect(badge.badge.textContent).toBe(
+      `within rounding: gap ${(Math.abs(c.relative_gap) * 100).toFixed(2)}%`,
+    );
+    expect(firstLine(badge)).toBe(roundingNote(c));
+    expect(roundingNote(c)).toContain(`the gap ${formatNumber(c.gap)} is within the float rounding`);
+    expect(roundingNote(c)).toContain(`(up to ${formatNumber(c.rounding)} for scores this size)`);
+    expect(badge.badge.title).toContain(
+      `within the scores' float rounding (up to ${formatNumber(c.rounding)})`,
+    );
+    // more steps do not move it, and the note does not call that a failure
+    const raised = render(["rounding_16", 16], ["rounding_32", 32]);
+    expect(firstLine(raised)).toMatch(/^More steps: gap 7\.87% at 32 steps, was 8\.19% at 16\.$/);
+    // the same share outside rounding stays red, and a small share stays green within rounding
+    expect(gapLevel(c.relative_gap, false).level).toBe("poor");
+    expect(gapLevel(0.005, true).level).toBe("good");
+    expect(render(["grew_16", 16]).badge.dataset.level).toBe("poor");
   });
 
   it("shows the kernel's diagnosis as text under the badge", () => {
