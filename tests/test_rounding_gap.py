@@ -107,3 +107,20 @@ def test_comparison_and_figure_say_rounding():
     # a gap that reads complete anyway is not dressed up: rounding is named only where it changes the verdict
     complete = dataclasses.replace(method, relative_gap=0.004)
     assert printed(complete, 0.5)["relative_gap"] == "0.40%"
+
+
+def test_store_table_and_gallery_detail_say_rounding(tmp_path):
+    """A data-set store's table carries the flag, equal to each stored result's, and the gallery's detail
+    names it where the relative gap would read incomplete."""
+    pytest.importorskip("zarr")
+    from ig_widget.widgets.dataset_payload import detail_payload
+
+    model, x = saturated_softmax()
+    data = torch.cat([x, torch.rand(5, 6) * 4])  # row 0 near 1.0 at both ends, others with real changes
+    store = igw.attribute_dataset(model, data, out=tmp_path / "run", target=0, steps=16, progress=False)
+    table = store.table
+    flags = [bool(store[i].gap_within_rounding[0]) for i in range(len(store))]
+    assert table["gap_within_rounding"].tolist() == flags
+    assert flags[0] and abs(float(table["relative_gap"].iloc[0])) >= 0.05
+    rows = dict(detail_payload(store, table, 0)["rows"])
+    assert rows["relative gap"].endswith("(within float rounding of F(x), F(x′))")

@@ -47,6 +47,7 @@ import torch
 from ..attribution.baselines import make_baseline
 from ..attribution.errors import AttributionInputError
 from ..attribution.result import AttributionResult
+from ..attribution.rounding import rounding_floor
 
 FORMAT = "ig-widget attributions 2"
 TOP_SHARE = 0.1  # concentration: the share of |attribution| held by this fraction of the features
@@ -254,7 +255,8 @@ class AttributionStore:
     @property
     def table(self):
         """index, label, prediction, target, correct, score (F(x)), baseline_score (F(x')), gap,
-        relative_gap, confidence, concentration, top1..topk and p_top1..p_topk."""
+        relative_gap, gap_within_rounding (the gap no larger than the float rounding of F(x) and F(x'):
+        AttributionResult.gap_within_rounding), confidence, concentration, top1..topk and p_top1..p_topk."""
         if self._table is None:
             import pandas as pd
 
@@ -265,6 +267,8 @@ class AttributionStore:
             columns["correct"] = (columns["label"] == columns["prediction"]) & (columns["label"] >= 0)
             change = np.abs(columns["score"] - columns["baseline_score"])
             columns["relative_gap"] = columns["gap"] / np.maximum(change, np.finfo(np.float32).eps)
+            floor = rounding_floor(torch.from_numpy(columns["score"]), torch.from_numpy(columns["baseline_score"]))
+            columns["gap_within_rounding"] = np.abs(columns["gap"]) <= floor.numpy()
             classes, probabilities = codes[:, len(CODES) :], numbers[:, len(NUMBERS) :]
             for rank in range(classes.shape[1]):
                 columns[f"top{rank + 1}"] = classes[:, rank]
