@@ -490,3 +490,29 @@ def test_loading_minilm_hides_its_progress_bar_and_keeps_the_users_setting(bar_o
         assert transformers_logging.is_progress_bar_enabled() is bar_on
     finally:
         transformers_logging.enable_progress_bar()
+
+
+class _MeanPool(torch.nn.Module):
+    """A text classifier of one's own: no tokenizer, no config; its embedding names its pad id."""
+
+    def __init__(self, padding_idx):
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 4, padding_idx=padding_idx)
+        self.head = torch.nn.Linear(4, 2)
+
+    def forward(self, input_ids=None, inputs_embeds=None):
+        embedded = self.embed(input_ids) if inputs_embeds is None else inputs_embeds
+        return self.head(torch.tanh(embedded).mean(dim=1))
+
+
+def test_pad_baseline_from_the_embeddings_padding_idx():
+    """baseline="pad" (the default) with no tokenizer and no config takes nn.Embedding's padding_idx; an
+    embedding without one gets an error that says so and names the fixes."""
+    torch.manual_seed(0)
+    model, ids = _MeanPool(padding_idx=3), torch.tensor([[5, 9, 12, 7]])
+    result = igw.text_integrated_gradients(model, ids, target=1, embedding=model.embed, steps=16)
+    assert result.result.baseline_name == "pad token"
+    torch.testing.assert_close(result.result.baseline[0], model.embed.weight[3].detach().expand(4, 4))
+    without = _MeanPool(padding_idx=None)
+    with pytest.raises(AttributionInputError, match=r"nor the embedding layer a padding_idx.*baseline=<int>"):
+        igw.text_integrated_gradients(without, ids, target=1, embedding=without.embed, steps=16)

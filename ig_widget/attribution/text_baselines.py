@@ -56,7 +56,7 @@ def text_baseline(
     if spec == "zero":
         base, name = torch.zeros_like(embedded), "zero embedding"
     else:
-        ids, name = _baseline_ids(spec, batch, tokenizer, model)
+        ids, name = _baseline_ids(spec, batch, tokenizer, model, getattr(embed, "padding_idx", None))
         check_vocabulary(ids, vocabulary, "baseline")
         with torch.no_grad():
             base = embed(ids).to(embedded)
@@ -68,7 +68,9 @@ def text_baseline(
     return base, name
 
 
-def _baseline_ids(spec: TextBaselineSpec, batch: TokenBatch, tokenizer: Any, model: Any) -> tuple[Tensor, str]:
+def _baseline_ids(
+    spec: TextBaselineSpec, batch: TokenBatch, tokenizer: Any, model: Any, padding_idx: int | None
+) -> tuple[Tensor, str]:
     ids = batch.input_ids
     if isinstance(spec, Tensor):
         if spec.shape != ids.shape and spec.shape != ids.shape[1:]:
@@ -79,17 +81,21 @@ def _baseline_ids(spec: TextBaselineSpec, batch: TokenBatch, tokenizer: Any, mod
         return spec.to(ids).expand_as(ids), "custom tokens"
     if isinstance(spec, int):
         return torch.full_like(ids, spec), f"token {spec}"
-    token_id = _named_token_id(spec, tokenizer, model)
+    token_id = _named_token_id(spec, tokenizer, model, padding_idx)
     return torch.full_like(ids, token_id), f"{spec} token"
 
 
-def _named_token_id(name: str, tokenizer: Any, model: Any) -> int:
-    """The id of the pad / mask / unk token, from the tokenizer or else the model's config."""
+def _named_token_id(name: str, tokenizer: Any, model: Any, padding_idx: int | None) -> int:
+    """The id of the pad / mask / unk token, from the tokenizer or else the model's config; for pad, then
+    the embedding layer's own `padding_idx` (a model of one's own, `nn.Embedding(..., padding_idx=0)`,
+    with no tokenizer or config to ask)."""
     attribute = f"{name}_token_id"
     for source in (tokenizer, getattr(model, "config", None)):
         value = getattr(source, attribute, None)
         if isinstance(value, int):
             return value
+    if name == "pad" and tokenizer is None and isinstance(padding_idx, int):
+        return padding_idx
     if tokenizer is not None:  # GPT-2's and Llama's tokenizers have no pad token
         eos = getattr(tokenizer, "eos_token_id", None)
         hint = f" (its end-of-text token: baseline={eos})" if isinstance(eos, int) else ""
@@ -98,6 +104,7 @@ def _named_token_id(name: str, tokenizer: Any, model: Any) -> int:
             f"token id{hint}"
         )
     raise AttributionInputError(
-        f"baseline={name!r} needs a {name} token, but no tokenizer was given and the model config has none; "
-        "pass tokenizer=, a token id (baseline=<int>) or baseline='zero'"
+        f"baseline={name!r} needs a {name} token, but no tokenizer was given and the model config has none"
+        + (" (nor the embedding layer a padding_idx)" if name == "pad" else "")
+        + "; pass tokenizer=, a token id (baseline=<int>) or baseline='zero'"
     )
