@@ -278,3 +278,18 @@ def test_two_processes_under_torchrun_write_the_single_process_store(tmp_path):
     one = worker.run(str(tmp_path / "one"))
     _assert_same_store(two, one)
     np.testing.assert_allclose(two.summary()["class_mean"], one.summary()["class_mean"], rtol=2e-3, atol=1e-6)
+
+
+def test_a_softmax_models_confidence_is_its_own_probability(tmp_path):
+    """A model that ends in a softmax: the table's confidence and top-k probabilities are its outputs, not
+    a second softmax of them (which flattened 0.41 to 0.29)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 4), torch.nn.Softmax(dim=1)).eval()
+    with torch.no_grad():
+        model[1].weight.mul_(5)
+    x = torch.rand(6, 3, 2, 2)
+    store = igw.attribute_dataset(model, x, out=tmp_path / "run", target="prediction", steps=4, top_k=2, progress=False)
+    with torch.no_grad():
+        given = model(x)
+    np.testing.assert_allclose(store.table["confidence"], given.max(1).values.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(store.table["p_top2"], given.topk(2).values[:, 1].numpy(), rtol=1e-6)

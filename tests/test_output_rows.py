@@ -50,3 +50,61 @@ def test_the_picture_for_front_ends_without_widgets_prints_what_the_view_prints(
         assert heading == "outputs (logits)" and values == [f"{float(v):.3g}" for v in logits]
     else:
         assert heading == "outputs" and values == shown
+
+
+def test_scores_say_whether_they_are_logits_log_probabilities_or_probabilities():
+    from ig_widget.attribution.class_scores import class_probabilities, score_name
+
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3]])
+    probabilities = logits.softmax(1)
+    assert score_name(logits, 1) == "logit"
+    assert score_name(logits.log_softmax(1), 1) == "log-probability"
+    assert score_name(probabilities, 1) == "probability"
+    torch.testing.assert_close(class_probabilities(logits, 1), probabilities)
+    torch.testing.assert_close(class_probabilities(logits.log_softmax(1), 1), probabilities)
+    torch.testing.assert_close(class_probabilities(probabilities, 1), probabilities)  # not a second softmax
+    assert score_name(torch.tensor([0.7]), 0) == "logit"  # one output: nothing to tell
+    assert score_name(torch.tensor([0.2, 0.3, 0.4]), 0) == "logit"  # in [0, 1] but not summing to 1
+
+
+def _softmax_classifier():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4), torch.nn.Softmax(dim=1)).eval()
+    with torch.no_grad():
+        model[1].weight.mul_(5)
+    return model, torch.rand(3, 8, 8)
+
+
+def test_a_model_ending_in_softmax_is_listed_with_its_own_probabilities():
+    """The defect: the list took the model's probabilities for logits and softmaxed them again (a class
+    the model gave 40.7% printed 29.1%, and its score was called a logit)."""
+    import ig_widget as igw
+
+    model, image = _softmax_classifier()
+    with torch.no_grad():
+        given = model(image[None])[0]
+    view = igw.ImageExplainer(model, image, steps=4, preview=None)
+    view.wait()
+    for row in view.outputs:
+        assert row["probability"] == pytest.approx(float(given[row["index"]]), abs=1e-7)
+        assert row["score_name"] == "probability"
+    assert view.outputs[0]["index"] == int(given.argmax())
+
+
+def test_output_probability_on_probabilities_is_refused():
+    import ig_widget as igw
+    from ig_widget.attribution.errors import AttributionInputError
+
+    model, image = _softmax_classifier()
+    with pytest.raises(AttributionInputError, match=r"output='probability'.*already are probabilities.*output='logit'"):
+        igw.ImageExplainer(model, image, output="probability", steps=4, preview=None)
+
+
+def test_the_picture_names_probabilities_and_log_probabilities_in_the_plural():
+    from ig_widget.widgets.static_picture import _values
+
+    saturated = torch.tensor([0.99999, 0.00001])
+    rows = output_rows(saturated, saturated, "probability", 2, None, str, score_name="probability")
+    assert _values(rows)[0] == "outputs (probabilities)"
+    rows = output_rows(saturated.log(), saturated, "probability", 2, None, str, score_name="log-probability")
+    assert _values(rows)[0] == "outputs (log-probabilities)"  # was "log-probabilitys"

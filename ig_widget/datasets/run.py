@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..attribution.baselines import BaselineSpec
+from ..attribution.class_scores import score_name
 from ..attribution.errors import AttributionError, AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
@@ -174,6 +175,8 @@ def _run(
         first_example = examples.batch(0, 1)  # read once: the output's size here, the data's identity below
         first = output_tensor(twin(first_example[0].to(device)))
     classes = int(first.shape[-1]) if first.ndim == 2 else 1
+    # a softmax inside the model: its outputs are the probabilities (read once, from the first example)
+    probabilities = first.ndim == 2 and score_name(first, dim=1) == "probability"
     if top_k > classes:
         raise AttributionInputError(f"top_k={top_k} is more than the model's {classes} outputs")
     if labels is not None and len(labels) != classes:
@@ -213,7 +216,9 @@ def _run(
     try:
         for index, (start, stop), (x, example_labels) in zip(mine, spans, batches):
             try:
-                tensors = _unit_tensors(method, model, twin, x, example_labels, target, top_k, index)
+                tensors = _unit_tensors(
+                    method, model, twin, x, example_labels, target, top_k, index, given_probabilities=probabilities
+                )
             except AttributionError as error:  # the same refusal, saying which examples it is about
                 raise type(error)(_in_examples(start, stop, target, x) + str(error)) from error
             writer.put(index, tensors)
@@ -273,10 +278,21 @@ def _prepare(out: pathlib.Path, config: dict, overwrite: bool, top_k: int, devic
 
 
 def _unit_tensors(
-    method: RunMethod, model, twin, x: Tensor, labels: Tensor | None, target, top_k: int, unit_index: int
+    method: RunMethod,
+    model,
+    twin,
+    x: Tensor,
+    labels: Tensor | None,
+    target,
+    top_k: int,
+    unit_index: int,
+    *,
+    given_probabilities: bool = False,
 ) -> dict[str, Tensor]:
     """One unit's results as tensors on the model's device: the arrays the writer writes (store.ROWS).
     No host synchronisation here beyond the engine's own (the writer copies them to the host).
+    `given_probabilities`: the model's outputs already are class probabilities (a softmax inside it),
+    listed as they are rather than through a second softmax.
 
     The table's probabilities, prediction and top k come from the model's output at x that the walk
     hands back (`AttributionResult.model_output`, from its own pass: no forward pass of ours), and
@@ -300,7 +316,7 @@ def _unit_tensors(
     output = early if early is not None else result.model_output
     if output is None:
         output = _output_at(twin, x)
-    probabilities = output.float().softmax(dim=1)
+    probabilities = output.float() if given_probabilities else output.float().softmax(dim=1)
     predictions = output.argmax(dim=1)  # the walk's top class, which target=None explains
     confidence = probabilities.gather(1, predictions[:, None])[:, 0]
     if target == "label":

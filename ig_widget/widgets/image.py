@@ -22,6 +22,7 @@ from ..attribution import (
     integrated_gradients_multi,
 )
 from ..attribution.batching import CPU_MIN_POINTS, auto_batch_size
+from ..attribution.class_scores import class_probabilities, score_name
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
@@ -31,7 +32,7 @@ from ..evaluation import deletion_insertion, sanity_check
 from ..schema import DISPLAY_MODES
 from . import background
 from .display_grid import DisplayGrid
-from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
+from .explainer import ExplainerWidget, Request, check_explainer_arguments, check_output_on_scores, index_of_label
 from .image_input import display_map, prepare_input, to_display
 from .model_watch import no_longer_fits
 from .outputs import output_rows, resolve_score_kind
@@ -116,6 +117,7 @@ class ImageExplainer(ExplainerWidget):
         self._model, self._output = model, output
         self._x = x.to(device) if device is not None else x
         self._logits = self._predict()
+        check_output_on_scores(output, self._logits)
         self._labels = _check_labels(labels, len(self._logits))
         self._top_k = top_k
         self._score_kind = resolve_score_kind(score_kind, model, len(self._logits))
@@ -318,9 +320,14 @@ class ImageExplainer(ExplainerWidget):
         return raw[0].detach().cpu().float()
 
     def _top_outputs(self) -> list[dict]:
-        probabilities = torch.softmax(self._logits, dim=0)
         return output_rows(
-            self._logits, probabilities, self._score_kind, self._top_k, self.target, self._labels.__getitem__
+            self._logits,
+            class_probabilities(self._logits),
+            self._score_kind,
+            self._top_k,
+            self.target,
+            self._labels.__getitem__,
+            score_name=score_name(self._logits),
         )
 
     def _compute(

@@ -38,7 +38,7 @@ def resolve_score_kind(requested: str | None, model: Any, count: int) -> str:
     return "score" if count == 1 else "probability"
 
 
-SCORE_NAMES = ("logit", "log-probability")
+SCORE_NAMES = ("logit", "log-probability", "probability")  # class_scores.score_name
 
 
 def output_rows(
@@ -51,8 +51,9 @@ def output_rows(
     score_name: str = "logit",
 ) -> list[dict]:
     """The top-k outputs by score, plus the target when it is not among them; a probability only
-    where the scores are class logits (or log-probabilities: `score_name` says which, for the view to
-    name the score it shows where the probabilities round to 100% and 0%)."""
+    where the scores are class logits (or log-probabilities, or probabilities a softmax inside the model
+    made: `score_name` says which, for the view to name the score it shows where the probabilities round
+    to 100% and 0%)."""
     if score_name not in SCORE_NAMES:
         raise AttributionInputError(f"score_name={score_name!r} is unknown; use one of {', '.join(SCORE_NAMES)}")
     order = scores.argsort(descending=True)[:top_k].tolist()

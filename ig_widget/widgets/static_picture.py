@@ -27,6 +27,7 @@ PICTURE_WAIT_S = 2.0  # how long displaying an explainer waits for a result stil
 DPI = 72
 COLOURS = 64  # palette size of the PNG: the maps' colour ramps survive it, the file shrinks ~3x
 SHOWN_OUTPUTS = 5
+PLURALS = {"log-probability": "log-probabilities", "probability": "probabilities"}  # as outputs.js names them
 DRAWN_VIEWS = ("image", "text")  # the generation view keeps anywidget's plain bundle
 
 
@@ -110,7 +111,8 @@ def _values(rows: list[dict]) -> tuple[str, list[str]]:
     if len(percentages) == len(rows) and apart:
         return "outputs", percentages
     names = {row.get("score_name", "score") for row in rows}
-    return f"outputs ({names.pop() if len(names) == 1 else 'score'}s)", [f"{row['score']:.3g}" for row in rows]
+    name = names.pop() if len(names) == 1 else "score"
+    return f"outputs ({PLURALS.get(name, name + 's')})", [f"{row['score']:.3g}" for row in rows]
 
 
 def _outputs(ax: Any, widget: Any) -> None:

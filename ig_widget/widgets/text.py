@@ -11,6 +11,7 @@ import torch
 import traitlets
 from torch import Tensor
 
+from ..attribution.class_scores import class_probabilities, score_name
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
@@ -20,7 +21,7 @@ from ..attribution.text_inputs import call_with_tokens, check_vocabulary, token_
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
 from ..schema import GRANULARITIES
-from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
+from .explainer import ExplainerWidget, Request, check_explainer_arguments, check_output_on_scores, index_of_label
 from .model_watch import no_longer_fits
 from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
@@ -75,6 +76,8 @@ class TextExplainer(ExplainerWidget):
         check_vocabulary(self._tokens.input_ids, vocabulary if isinstance(vocabulary, int) else None, "text")
         self._position = position
         self._scores, self._next_token = self._predict()
+        if not self._next_token:
+            check_output_on_scores(output, self._scores)
         self._labels = self._output_labels(labels)
         next_token_default = "probability" if self._next_token and score_kind is None else score_kind
         self._score_kind = resolve_score_kind(next_token_default, model, len(self._scores))
@@ -145,7 +148,7 @@ class TextExplainer(ExplainerWidget):
         self.outputs = self._top_outputs()
 
     def _top_outputs(self) -> list[dict]:
-        probabilities = self._scores.exp() if self._next_token else torch.softmax(self._scores, dim=0)
+        probabilities = self._scores.exp() if self._next_token else class_probabilities(self._scores)
         return output_rows(
             self._scores,
             probabilities,
@@ -153,7 +156,7 @@ class TextExplainer(ExplainerWidget):
             self._top_k,
             self.target,
             self._label,
-            score_name="log-probability" if self._next_token else "logit",
+            score_name="log-probability" if self._next_token else score_name(self._scores),
         )
 
     def _label(self, index: int) -> str:

@@ -5,11 +5,12 @@
 // the bar its size against the largest listed score). Rows without a kind are probabilities.
 // Where the printed percentages no longer tell the listed outputs apart (one prints 100.0%, or two
 // print the same, as two 0.0% do), the numbers are the scores themselves (the row's `score_name`:
-// logits or log-probabilities), and a caption says so; the bars still show the probabilities. A lone
+// logits, log-probabilities, or the probabilities a softmax inside the model gave, which the list shows
+// as they are), and a caption says so; the bars still show the probabilities. A lone
 // 0.0% below distinct percentages keeps them (a confident model's fifth output: 69.1%, 30.2%, 0.4%,
 // 0.2%, 0.0% reads better than five logits).
 
-const SCORE_NAMES = { logit: "logits", "log-probability": "log-probabilities" };
+const SCORE_NAMES = { logit: "logits", "log-probability": "log-probabilities", probability: "probabilities" };
 
 /** Build the list; `onSelect(index)` on click. Returns {root, update(outputs, target, available, note)}:
  * where `available(index)` is false the row is disabled and its tooltip ends with `note`. */
@@ -87,7 +88,10 @@ function probabilityRow(output, showScore) {
     fraction: output.probability,
     negative: false,
     text: showScore ? formatScore(output.score) : percent(output.probability),
-    detail: `${name} ${output.score.toFixed(3)}, probability ${formatProbability(output.probability)}`,
+    detail:
+      name === "probability" // a softmax inside the model: the score is the probability
+        ? `probability ${formatProbability(output.probability)}`
+        : `${name} ${output.score.toFixed(3)}, probability ${formatProbability(output.probability)}`,
   };
 }
 

@@ -115,6 +115,34 @@ describe("outputs list when probabilities saturate", () => {
     expect(list.root.querySelector(".igw-outputs-scale").textContent).toMatch(/log-probabilities/);
   });
 
+  it("shows a softmax model's own probabilities as its scores, named as probabilities", () => {
+    const list = createOutputList(() => {});
+    const given = [
+      {
+        index: 0,
+        label: "zero",
+        score: 0.99998,
+        probability: 0.99998,
+        kind: "probability",
+        score_name: "probability",
+      },
+      {
+        index: 1,
+        label: "one",
+        score: 0.00002,
+        probability: 0.00002,
+        kind: "probability",
+        score_name: "probability",
+      },
+    ];
+    list.update(given, 0);
+    expect(rows(list).map((row) => row.value)).toEqual(["1", "2.00e-5"]);
+    expect(list.root.querySelector(".igw-outputs-scale").textContent).toBe(
+      "Numbers are probabilities: as percentages these outputs print alike",
+    );
+    expect(rows(list)[1].title).toBe("one: probability 2.00e-3%"); // not "logit 0.000, probability ..."
+  });
+
   it("shows the logits where two outputs print the same percentage (two 0.0%)", () => {
     const list = createOutputList(() => {});
     const given = logitRows([0.691, 0.305, 0.0041, 0.0002, 0.0001]);
