@@ -1,7 +1,7 @@
 """Path methods against IG at equal steps, same run: Blur IG and IDGI should cost at most 1.1x IG,
 Guided IG at most 1.5x (issue 14).
 
-    .venv/bin/python benchmarks/paths.py [--model cnn64] [--steps 32] [--repeats 5] [--batches 1 8] [--device cpu]
+    .venv/bin/python benchmarks/paths.py [--model cnn64] [--scale full] [--steps 32] [--repeats 5] [--batches 1 8] [--device cpu]
 
 For each batch size (by default 1 image and 8 images, one after the other in the same run) prints, per
 method, the median wall seconds and median CPU seconds of this process (interleaved
@@ -26,18 +26,26 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+import heldout  # noqa: E402
 from models import image_model  # noqa: E402
 from op_counts import count  # noqa: E402
 from timing import synchronize  # noqa: E402
 
 import ig_widget as igw  # noqa: E402
 
+IMAGE_HELDOUT = [name for name in heldout.ARCHITECTURES if name not in ("bert4", "gpt2_4")]
 LIMITS = {"blur_ig": 1.1, "idgi": 1.1, "blur_idgi": 1.1, "guided_ig": 1.5}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="cnn64", choices=["cnn64", "resnet18"])
+    parser.add_argument(
+        "--model",
+        default="cnn64",
+        choices=["cnn64", "resnet18", *IMAGE_HELDOUT],
+        help="the small CNN, ResNet-18, or a held-out image architecture built in heldout.py (random init)",
+    )
+    parser.add_argument("--scale", default="full", help="held-out architectures only: heldout.py's scale")
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
@@ -50,7 +58,11 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
-    model, x = image_model(args.model, device)
+    if args.model in IMAGE_HELDOUT:
+        built = heldout.build(args.model, args.scale)
+        model, x = built.model.to(device), built.x.to(device)
+    else:
+        model, x = image_model(args.model, device)
     for batch in args.batches:
         images = torch.rand(batch, *x.shape[1:], generator=torch.Generator().manual_seed(1)).to(device)
         report(args.model, model, images, args.steps, args.repeats, device)
@@ -82,14 +94,18 @@ def report(name: str, model, x: torch.Tensor, steps: int, repeats: int, device: 
 
 def medians(contenders: dict, repeats: int, device: torch.device) -> tuple[dict, dict, dict]:
     """Median wall and process CPU seconds and minor page faults per contender: one warm-up call each,
-    then `repeats` rounds that call every contender once in turn."""
+    then `repeats` rounds that call every contender once in turn, each round starting one contender
+    later (what runs first in a round pays for growing the heap again after the round before: with a
+    fixed order that was always IG, whose own time then held the other methods' page faults)."""
     for run in contenders.values():
         run()
     wall = {name: [] for name in contenders}
     cpu = {name: [] for name in contenders}
     faults = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, run in contenders.items():
+    names = list(contenders)
+    for turn in range(repeats):
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            run = contenders[name]
             synchronize(device)
             start_faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start, start_cpu = time.perf_counter(), time.process_time()
