@@ -10,13 +10,15 @@ faults of a call (glibc's default allocator faults a call's large arrays in agai
 to the system: set MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_ to compare without), and the operator
 calls and host synchronisations of one call (op_counts.py's OpCounter: the same on every machine). CPU time is the
 steadier figure on a shared machine: other processes' load stretches the wall time of every contender,
-but not this process's CPU time. Blur IG's max_sigma is a quarter of the image side (its kernels then
+but not this process's CPU time. "guided_floor" is Guided IG's floor: its passes alone, one after another
+(see `guided_floor`). Blur IG's max_sigma is a quarter of the image side (its kernels then
 span the image); Guided IG runs PAIR's defaults (fraction 0.25, max_dist 0.02).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import resource
 import statistics
 import sys
@@ -32,6 +34,7 @@ from op_counts import count  # noqa: E402
 from timing import synchronize  # noqa: E402
 
 import ig_widget as igw  # noqa: E402
+from ig_widget.attribution.batching import preferred_layout  # noqa: E402
 
 IMAGE_HELDOUT = [name for name in heldout.ARCHITECTURES if name not in ("bert4", "gpt2_4")]
 LIMITS = {"blur_ig": 1.1, "idgi": 1.1, "blur_idgi": 1.1, "guided_ig": 1.5}
@@ -77,6 +80,7 @@ def report(name: str, model, x: torch.Tensor, steps: int, repeats: int, device: 
         "blur_ig": lambda: igw.blur_integrated_gradients(model, x, target=3, steps=steps, max_sigma=sigma),
         "blur_idgi": lambda: igw.blur_integrated_gradients(model, x, target=3, steps=steps, max_sigma=sigma, idgi=True),
         "guided_ig": lambda: igw.guided_integrated_gradients(model, x, target=3, steps=steps),
+        "guided_floor": guided_floor(model, x, steps),
     }
     wall, cpu, faults = medians(contenders, repeats, device)
     print(f"{name} on {device} ({torch.get_num_threads()} threads), batch {len(x)}, {steps} steps, {repeats} repeats")
@@ -90,6 +94,23 @@ def report(name: str, model, x: torch.Tensor, steps: int, repeats: int, device: 
             f"cpu {cpu[label] * 1000:8.1f} ms {ratios[1]:5.2f}x IG   faults {faults[label]:7d}   "
             f"ops {ops[label][0]:6d} (syncs {ops[label][1]}){verdict}"
         )
+
+
+def guided_floor(model, x: torch.Tensor, steps: int):
+    """Guided IG's floor: its `steps` forward+backward passes of the whole batch, one after another, on a
+    frozen copy of the model with the input in the layout the engine hands the model, and nothing else."""
+    frozen = copy.deepcopy(model)
+    for parameter in frozen.parameters():
+        parameter.requires_grad_(False)
+    layout = preferred_layout(x)
+    points = x if layout is None else x.contiguous(memory_format=layout)
+
+    def run():
+        for _ in range(steps):
+            point = points.detach().requires_grad_(True)
+            torch.autograd.grad(frozen(point)[:, 3].sum(), point)
+
+    return run
 
 
 def medians(contenders: dict, repeats: int, device: torch.device) -> tuple[dict, dict, dict]:
