@@ -108,3 +108,22 @@ def test_the_picture_names_probabilities_and_log_probabilities_in_the_plural():
     assert _values(rows)[0] == "outputs (probabilities)"
     rows = output_rows(saturated.log(), saturated, "probability", 2, None, str, score_name="log-probability")
     assert _values(rows)[0] == "outputs (log-probabilities)"  # was "log-probabilitys"
+
+
+def test_deletion_curves_of_a_softmax_model_follow_its_own_probabilities():
+    """deletion_insertion's default output="probability" took a softmax model's probabilities for logits
+    and followed the softmax of them: a curve squashed toward 1 / classes. Now it follows the model's own,
+    the same as output="logit" on that model, and "log_probability" their logarithm."""
+    import ig_widget as igw
+
+    model, image = _softmax_classifier()
+    x = image[None]
+    attributions = igw.integrated_gradients(model, x, target=3, steps=8).attributions
+    probability = igw.deletion_insertion(model, x, attributions, target=3, steps=8)
+    logit = igw.deletion_insertion(model, x, attributions, target=3, steps=8, output="logit")
+    torch.testing.assert_close(probability.deletion, logit.deletion)
+    torch.testing.assert_close(probability.insertion, logit.insertion)
+    with torch.no_grad():
+        assert float(probability.deletion[0, 0]) == pytest.approx(float(model(x)[0, 3]), rel=1e-6)
+    logs = igw.deletion_insertion(model, x, attributions, target=3, steps=8, output="log_probability")
+    torch.testing.assert_close(logs.deletion, logit.deletion.log())

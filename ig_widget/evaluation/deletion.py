@@ -16,9 +16,10 @@ from torch import Tensor
 
 from ..attribution import AttributionResult
 from ..attribution.baselines import BaselineSpec, make_baseline
+from ..attribution.class_scores import score_name
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model
-from ..attribution.targets import check_output, output_tensor
+from ..attribution.targets import check_output, output_tensor, transform_scores
 from ..attribution.validation import check_input, check_model
 from .methods import attribution_map
 
@@ -112,31 +113,40 @@ def deletion_insertion(
     deleted = torch.where(moved, removed_value, x)
     inserted = torch.where(moved, x, start)
     with torch.no_grad():
-        target = _target(net, x, target)
-        deletion = _scores(net, deleted, target, output, batch_size)
-        insertion = _scores(net, inserted, target, output, batch_size)
+        at_x = output_tensor(net(x))
+        target = _target(at_x, x, target)
+        # a softmax inside the model: its outputs are the probabilities, not logits to take a softmax of
+        given = at_x.ndim == 2 and score_name(at_x, dim=1) == "probability"
+        deletion = _scores(net, deleted, target, output, batch_size, given)
+        insertion = _scores(net, inserted, target, output, batch_size, given)
     fractions = torch.tensor(counts, dtype=torch.float64) / features
     return DeletionInsertion(fractions, deletion.double().cpu(), insertion.double().cpu(), target, output)
 
 
-def _target(net: Callable, x: Tensor, target) -> Tensor:
+def _target(at_x: Tensor, x: Tensor, target) -> Tensor:
     if target is None:
-        return output_tensor(net(x)).argmax(dim=1)
+        return at_x.argmax(dim=1)
     if callable(target):
         raise AttributionInputError("deletion_insertion needs class targets (an int or one per row), not a callable")
     return torch.as_tensor(target, device=x.device).expand(len(x))
 
 
-def _scores(net: Callable, points: Tensor, target: Tensor, output: str, batch_size: int) -> Tensor:
-    """Scores of `target` at points [K, B, ...], [K, B]."""
+def _scores(
+    net: Callable, points: Tensor, target: Tensor, output: str, batch_size: int, given_probabilities: bool
+) -> Tensor:
+    """Scores of `target` at points [K, B, ...], [K, B]: the engine's (log-)probabilities of the outputs
+    (a sigmoid for one output per row), or, where the model's outputs already are probabilities, those
+    and their logarithm."""
     flat = points.reshape(-1, *points.shape[2:])
     rows = target.repeat(points.shape[0])
     pieces = []
     for begin in range(0, len(flat), batch_size):
         raw = output_tensor(net(flat[begin : begin + batch_size]))
-        if output == "probability":
-            raw = torch.softmax(raw, dim=1)
-        elif output == "log_probability":
-            raw = torch.log_softmax(raw, dim=1)
+        if given_probabilities and output != "logit":
+            raw = raw if output == "probability" else raw.clamp_min(torch.finfo(raw.dtype).tiny).log()
+        else:
+            raw = transform_scores(raw, output)
+        if raw.ndim == 1:
+            raw = raw[:, None]
         pieces.append(raw.gather(1, rows[begin : begin + batch_size, None])[:, 0])
     return torch.cat(pieces).view(points.shape[:2])
