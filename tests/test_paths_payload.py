@@ -123,7 +123,8 @@ def test_run_checks_fills_the_checks_panel_for_the_shown_settings(digits):
         "idgi": False,
     }
     sanity = checks["sanity"]
-    assert sanity["layers"] == ["classifier", "features.2", "features.0"] and sanity["passed"] is True
+    assert sanity["layers"] == ["classifier (Linear)", "features.2 (Conv2d)", "features.0 (Conv2d)"]
+    assert sanity["passed"] is True
     assert all(isinstance(v, str) and len(v.split(".")[1]) == 2 for v in sanity["ssim"])  # printed as Python prints
     # the randomized maps, drawn as thumbnails: the trained model's first (the shown map), then one per layer
     maps = decode_array(sanity["maps"])

@@ -50,6 +50,8 @@ class SanityCheck:
     ssim: Tensor  # [layers, batch]
     maps: Tensor  # [layers + 1, batch, ...]
     threshold: float
+    # each randomized layer's class name (an nn.Sequential's layers are named by their index alone)
+    layer_kinds: tuple[str, ...] = ()
 
     @property
     def passed(self) -> Tensor:
@@ -122,6 +124,7 @@ def sanity_check(
         ssim=torch.tensor(structure, dtype=torch.float64),
         maps=torch.stack(maps).cpu(),
         threshold=float(threshold),
+        layer_kinds=tuple(type(module).__name__ for _, module in reversed(layers)),
     )
 
 

@@ -483,7 +483,7 @@ def _sanity_payload(sanity, size: Sequence[int]) -> dict:
     grid = DisplayGrid.for_image(*size, max_side=THUMBNAIL_SIDE)
     return {
         "maps": encode_array(grid.sums(sanity.maps[:, 0].float()), "int8", per_slice=True),
-        "layers": list(sanity.layers),
+        "layers": [f"{name} ({kind})" for name, kind in zip(sanity.layers, sanity.layer_kinds)] or list(sanity.layers),
         "ssim": [f"{float(v):.2f}" for v in sanity.ssim[:, 0]],
         "spearman": [f"{float(v):.2f}" for v in sanity.spearman[:, 0]],
         "threshold": f"{sanity.threshold:g}",
