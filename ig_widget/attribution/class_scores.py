@@ -45,15 +45,20 @@ def given_log_probabilities(scores: Tensor, dim: int = -1) -> Tensor:
     return (scores <= 0).all() & (scores.exp().sum(dim) - 1).abs().le(SUM_TOLERANCE).all()
 
 
-def class_probabilities(scores: Tensor, dim: int = -1) -> Tensor:
+def class_probabilities(scores: Tensor, dim: int = -1, name: str | None = None) -> Tensor:
     """The class probabilities the scores stand for: the scores themselves where they already are
-    probabilities, else their softmax (logits, log-probabilities). No host synchronisation.
+    probabilities, their exponentials for log-probabilities, else (logits) their softmax.
 
     Args:
         scores: class scores, classes along `dim`.
         dim: the classes' dimension.
+        name: what the scores are (`score_name`), where the caller knows it already; None reads it from
+            the scores (a host read).
     """
-    return torch.where(given_probabilities(scores, dim), scores, scores.softmax(dim))
+    name = score_name(scores, dim) if name is None else name
+    if name == "probability":
+        return scores
+    return scores.exp() if name == "log-probability" else scores.softmax(dim)
 
 
 def score_name(scores: Tensor, dim: int = -1) -> str:

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from .result import PathDiagnosis, PathTrace
-from .rounding import COMPLETE_GAP, rounding_floor
+from .rounding import COMPLETE_GAP, within_rounding
 
 # Relative gaps above this (the badge's green limit) are looked into.
 DIAGNOSED_GAP = COMPLETE_GAP
@@ -88,7 +88,7 @@ def _diagnosable_gaps(score: Tensor, baseline_score: Tensor, total: Tensor) -> T
     change = score - baseline_score
     unexplained = (total - change).abs()
     relative = unexplained / change.abs().clamp_min(torch.finfo(change.dtype).eps)
-    return relative.masked_fill(unexplained <= rounding_floor(score, baseline_score), 0.0)
+    return relative.masked_fill(within_rounding(unexplained, score, baseline_score), 0.0)
 
 
 def _diagnose_row(

@@ -30,15 +30,13 @@ ROUNDING_UNITS = 16
 
 def rounding_floor(score: Tensor, baseline_score: Tensor) -> Tensor:
     """Per row, the largest completeness gap that the rounding of F(x) and F(x') alone can make:
-    `ROUNDING_UNITS` * eps * max(|F(x)|, |F(x')|), in the scores' dtype (float32 below it).
+    `ROUNDING_UNITS` * eps * max(|F(x)|, |F(x')|), in the scores' dtype.
 
     Args:
         score: F(x) per row.
         baseline_score: F(x') per row (same shape).
     """
     dtype = torch.promote_types(score.dtype, baseline_score.dtype)
-    if not dtype.is_floating_point:
-        dtype = torch.float32
     eps = torch.finfo(dtype).eps
     return torch.maximum(score.abs(), baseline_score.abs()).to(dtype) * (ROUNDING_UNITS * eps)
 
@@ -64,3 +62,14 @@ def reads_as_rounding(relative_gap: float, within: bool) -> bool:
         within: the row's `gap_within_rounding`.
     """
     return bool(within) and abs(relative_gap) >= COMPLETE_GAP
+
+
+def rounding_note(relative_gap: float, within: bool) -> str:
+    """What a printed relative gap gets after it where `reads_as_rounding`: " (within float rounding of
+    F(x), F(x′))", else nothing.
+
+    Args:
+        relative_gap: the row's relative gap.
+        within: the row's `gap_within_rounding`.
+    """
+    return " (within float rounding of F(x), F(x′))" if reads_as_rounding(relative_gap, within) else ""

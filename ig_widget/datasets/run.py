@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..attribution.baselines import BaselineSpec
-from ..attribution.class_scores import score_name
+from ..attribution.class_scores import class_probabilities, score_name
 from ..attribution.errors import AttributionError, AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
@@ -175,8 +175,8 @@ def _run(
         first_example = examples.batch(0, 1)  # read once: the output's size here, the data's identity below
         first = output_tensor(twin(first_example[0].to(device)))
     classes = int(first.shape[-1]) if first.ndim == 2 else 1
-    # a softmax inside the model: its outputs are the probabilities (read once, from the first example)
-    probabilities = first.ndim == 2 and score_name(first, dim=1) == "probability"
+    # what the outputs are (a softmax inside the model: probabilities), read once, from the first example
+    outputs_are = score_name(first, dim=1) if first.ndim == 2 else "logit"
     if top_k > classes:
         raise AttributionInputError(f"top_k={top_k} is more than the model's {classes} outputs")
     if labels is not None and len(labels) != classes:
@@ -217,7 +217,7 @@ def _run(
         for index, (start, stop), (x, example_labels) in zip(mine, spans, batches):
             try:
                 tensors = _unit_tensors(
-                    method, model, twin, x, example_labels, target, top_k, index, given_probabilities=probabilities
+                    method, model, twin, x, example_labels, target, top_k, index, outputs_are=outputs_are
                 )
             except AttributionError as error:  # the same refusal, saying which examples it is about
                 raise type(error)(_in_examples(start, stop, target, x) + str(error)) from error
@@ -287,12 +287,12 @@ def _unit_tensors(
     top_k: int,
     unit_index: int,
     *,
-    given_probabilities: bool = False,
+    outputs_are: str = "logit",
 ) -> dict[str, Tensor]:
     """One unit's results as tensors on the model's device: the arrays the writer writes (store.ROWS).
     No host synchronisation here beyond the engine's own (the writer copies them to the host).
-    `given_probabilities`: the model's outputs already are class probabilities (a softmax inside it),
-    listed as they are rather than through a second softmax.
+    `outputs_are`: what the model's outputs are (`class_scores.score_name`): probabilities a softmax
+    inside the model made are listed as they are rather than through a second softmax.
 
     The table's probabilities, prediction and top k come from the model's output at x that the walk
     hands back (`AttributionResult.model_output`, from its own pass: no forward pass of ours), and
@@ -316,7 +316,7 @@ def _unit_tensors(
     output = early if early is not None else result.model_output
     if output is None:
         output = _output_at(twin, x)
-    probabilities = output.float() if given_probabilities else output.float().softmax(dim=1)
+    probabilities = class_probabilities(output.float(), dim=1, name=outputs_are)
     predictions = output.argmax(dim=1)  # the walk's top class, which target=None explains
     confidence = probabilities.gather(1, predictions[:, None])[:, 0]
     if target == "label":

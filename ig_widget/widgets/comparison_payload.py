@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..attribution.rounding import reads_as_rounding
+from ..attribution.rounding import rounding_note
 from ..encode import encode_array
 from ..evaluation import ComparedMethod
 from .display_grid import DisplayGrid
@@ -23,17 +23,13 @@ def printed(method: ComparedMethod, threshold: float) -> dict:
         sanity = f"{verdict} (SSIM {method.sanity_ssim:.2f} {relation} {threshold:g})"
     return {
         "gap": None if method.gap is None else f"{method.gap:.3g}",
-        "relative_gap": None if method.relative_gap is None else _relative_gap(method),
+        "relative_gap": None
+        if method.relative_gap is None
+        else f"{100 * method.relative_gap:.2f}%" + rounding_note(method.relative_gap, method.gap_within_rounding),
         "deletion_area": f"{method.deletion_area:.3f}",
         "insertion_area": f"{method.insertion_area:.3f}",
         "sanity": sanity,
     }
-
-
-def _relative_gap(method: ComparedMethod) -> str:
-    text = f"{100 * method.relative_gap:.2f}%"
-    rounding = reads_as_rounding(method.relative_gap, method.gap_within_rounding)
-    return f"{text} (within float rounding of F(x), F(x′))" if rounding else text
 
 
 def method_payload(method: ComparedMethod, grid: DisplayGrid, threshold: float) -> dict:

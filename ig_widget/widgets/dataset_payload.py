@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import schema
-from ..attribution.rounding import reads_as_rounding
+from ..attribution.rounding import rounding_note
 from ..encode import encode_array
 
 SORT_KEYS = (
@@ -135,6 +135,7 @@ def page_payload(store, table, indices: np.ndarray, page: int, pages: int, match
 def detail_payload(store, table, index: int) -> dict:
     part = store.page([index])
     row = table.iloc[index]
+    relative = float(row["relative_gap"])
     labels = store.labels
     k = sum(1 for name in table.columns if name.startswith("top") and name[3:].isdigit())
     label = int(row["label"])
@@ -149,18 +150,11 @@ def detail_payload(store, table, index: int) -> dict:
             ["F(x)", number(float(row["score"]))],
             ["F(x')", number(float(row["baseline_score"]))],
             ["gap", number(float(row["gap"]))],
-            ["relative gap", _relative_gap(row)],
+            ["relative gap", percent(abs(relative)) + rounding_note(relative, bool(row["gap_within_rounding"]))],
             ["concentration", percent(float(row["concentration"]))],
         ],
         "top": [[labels[int(row[f"top{r}"])], percent(float(row[f"p_top{r}"]))] for r in range(1, k + 1)],
     }
-
-
-def _relative_gap(row) -> str:
-    text = percent(abs(float(row["relative_gap"])))
-    if reads_as_rounding(float(row["relative_gap"]), bool(row["gap_within_rounding"])):
-        return f"{text} (within float rounding of F(x), F(x′))"
-    return text
 
 
 def summary_payload(store) -> dict:

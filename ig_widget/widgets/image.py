@@ -320,14 +320,15 @@ class ImageExplainer(ExplainerWidget):
         return raw[0].detach().cpu().float()
 
     def _top_outputs(self) -> list[dict]:
+        name = score_name(self._logits)
         return output_rows(
             self._logits,
-            class_probabilities(self._logits),
+            class_probabilities(self._logits, name=name),
             self._score_kind,
             self._top_k,
             self.target,
             self._labels.__getitem__,
-            score_name=score_name(self._logits),
+            score_name=name,
         )
 
     def _compute(

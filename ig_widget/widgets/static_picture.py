@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..attribution.rounding import reads_as_rounding
+from ..attribution.rounding import rounding_note
 
 PICTURE_WAIT_S = 2.0  # how long displaying an explainer waits for a result still being computed
 DPI = 72
@@ -95,11 +95,11 @@ def _label(widget: Any, index: int) -> str:
 
 def _summary(widget: Any, result: Any) -> str:
     gap = getattr(result, "relative_gap", None)
-    gap_text = f", completeness gap {100 * float(np.asarray(gap).ravel()[0]):+.2f}%" if gap is not None else ""
-    within = getattr(result, "gap_within_rounding", None)
-    if gap is not None and within is not None:
-        if reads_as_rounding(float(np.asarray(gap).ravel()[0]), bool(np.asarray(within).ravel()[0])):
-            gap_text += " (within float rounding of F(x), F(x′))"
+    if gap is None:
+        return f"explaining “{_label(widget, widget.target)}”"
+    relative = float(np.asarray(gap).ravel()[0])
+    within = bool(np.asarray(result.gap_within_rounding).ravel()[0])
+    gap_text = f", completeness gap {100 * relative:+.2f}%{rounding_note(relative, within)}"
     return f"explaining “{_label(widget, widget.target)}”{gap_text}"
 
 

@@ -148,15 +148,15 @@ class TextExplainer(ExplainerWidget):
         self.outputs = self._top_outputs()
 
     def _top_outputs(self) -> list[dict]:
-        probabilities = self._scores.exp() if self._next_token else class_probabilities(self._scores)
+        name = "log-probability" if self._next_token else score_name(self._scores)
         return output_rows(
             self._scores,
-            probabilities,
+            class_probabilities(self._scores, name=name),
             self._score_kind,
             self._top_k,
             self.target,
             self._label,
-            score_name="log-probability" if self._next_token else score_name(self._scores),
+            score_name=name,
         )
 
     def _label(self, index: int) -> str:
