@@ -100,6 +100,43 @@ def test_output_probability_on_probabilities_is_refused():
         igw.ImageExplainer(model, image, output="probability", steps=4, preview=None)
 
 
+@pytest.mark.parametrize("method", ["integrated_gradients", "saliency", "guided_integrated_gradients"])
+@pytest.mark.parametrize("output", ["probability", "log_probability"])
+def test_the_kernel_refuses_a_softmax_over_probabilities_before_any_path(method, output):
+    """The kernel took the same probabilities for logits: integrated_gradients(output="probability") on a
+    model ending in a softmax explained the softmax of its probabilities (flattened toward uniform), where
+    the views already refused. Now every entry point refuses on its first pass, the one that shows the scores, before the walk goes on."""
+    import ig_widget as igw
+    from ig_widget.attribution.errors import AttributionInputError
+
+    model, image = _softmax_classifier()
+    rows = []
+
+    def counted(points):
+        rows.append(len(points))
+        return model(points)
+
+    with pytest.raises(AttributionInputError, match=rf"output='{output}'.*already are probabilities"):
+        getattr(igw, method)(counted, image[None], target=1, output=output)
+    # refused on the first pass, which shows the model's scores (IG's first chunk, where x and x' ride)
+    assert len(rows) == 1
+
+
+def test_the_kernel_explains_a_softmax_models_own_probabilities_as_logit_and_takes_log_softmax_models():
+    """What the refusal points to: output="logit" explains the model's own probability (F(x) is it); a
+    model ending in log_softmax still takes output="probability" (its softmax is the probability)."""
+    import ig_widget as igw
+
+    model, image = _softmax_classifier()
+    with torch.no_grad():
+        given = model(image[None])[0, 1]
+    result = igw.integrated_gradients(model, image[None], target=1, output="logit", steps=16)
+    assert float(result.score[0]) == pytest.approx(float(given), abs=1e-7)
+    log_model = torch.nn.Sequential(*list(model)[:-1], torch.nn.LogSoftmax(dim=1))
+    result = igw.integrated_gradients(log_model, image[None], target=1, output="probability", steps=16)
+    assert float(result.score[0]) == pytest.approx(float(given), abs=1e-6)
+
+
 def test_the_picture_names_probabilities_and_log_probabilities_in_the_plural():
     from ig_widget.widgets.static_picture import _values
 

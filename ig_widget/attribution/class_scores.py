@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .errors import AttributionInputError
+
 # How far a row's sum of probabilities (or of exponentiated log-probabilities) may be from 1: float32
 # softmax sums are off by about 1e-7 per class; logits that happen to sum to 1 within this are rare.
 SUM_TOLERANCE = 1e-3
@@ -74,3 +76,22 @@ def score_name(scores: Tensor, dim: int = -1) -> str:
     if bool(given_log_probabilities(scores, dim)):
         return "log-probability"
     return "logit"
+
+
+def check_output_on_scores(output: str, scores: Tensor, dim: int = -1) -> None:
+    """Refuse output="probability" (or "log_probability") where the model's class scores already are
+    probabilities (a softmax inside the model): a second softmax flattens them toward uniform, and the
+    maps would explain that, not the model's probabilities. A host read, made only for those outputs.
+
+    Args:
+        output: the `output` argument of the call ("logit", "probability" or "log_probability").
+        scores: the model's class scores at the input, classes along `dim`.
+        dim: the classes' dimension.
+    """
+    if output in ("probability", "log_probability") and score_name(scores, dim) == "probability":
+        raise AttributionInputError(
+            f"output={output!r} applies a softmax to the model's scores, but they already are probabilities "
+            "(each row is at least 0 and sums to 1: a softmax inside the model?); a second softmax flattens "
+            "them. Pass output='logit' to explain the model's own probabilities, or drop the softmax from the "
+            "model to explain its logits"
+        )

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from .batching import Forward
+from .class_scores import check_output_on_scores
 from .errors import AttributionInputError, NonFiniteError
 from .targets import TargetScore, TargetSpec, output_tensor, resolve_target
 from .validation import first_model_call
@@ -25,6 +26,7 @@ def probe(forward: Forward, x: Tensor, target: TargetSpec, output: str) -> tuple
     with torch.no_grad():
         raw = first_model_call(forward, x, rows)
         score = resolve_target(target, output, raw, x.shape[0])
+        check_output_fits(output, raw, [target])
         values = score(raw, rows).detach()
     if not torch.isfinite(values).all():
         raise NonFiniteError(
@@ -101,7 +103,20 @@ def resolve_targets(
             raise AttributionInputError(f"top_k={top_k} is more than the model's {classes} outputs")
         top = torch.topk(output_tensor(raw), top_k, dim=1).indices if ranked.classes is not None else None
         targets = [top[:, rank] for rank in range(top_k)] if top is not None else [None]
-    return [resolve_target(target, output, raw, batch) for target in targets]
+    resolved = [resolve_target(target, output, raw, batch) for target in targets]
+    check_output_fits(output, raw, targets)
+    return resolved
+
+
+def check_output_fits(output: str, raw: Any, targets: Sequence[TargetSpec]) -> None:
+    """Refuse a softmax (output="probability" or "log_probability") over class scores that already are
+    probabilities (`class_scores.check_output_on_scores`): one host read, only for those outputs and
+    only where a target picks a class of the model's scores (a callable target picks its own score)."""
+    if output == "logit" or any(callable(target) for target in targets):
+        return
+    scores = output_at(raw)
+    if scores is not None and scores.ndim == 2:
+        check_output_on_scores(output, scores, dim=1)
 
 
 def joint_pass(

@@ -23,10 +23,8 @@ from typing import Any, NamedTuple
 
 import anywidget
 import traitlets
-from torch import Tensor
 
 from ..attribution import RULES
-from ..attribution.class_scores import score_name
 from ..attribution.errors import AttributionInputError
 from ..attribution.targets import check_output
 from ..attribution.validation import check_model
@@ -49,19 +47,6 @@ def check_explainer_arguments(model: Callable, output: str, score_kind: str | No
     check_model(model)
     check_output(output)
     check_score_kind(score_kind)
-
-
-def check_output_on_scores(output: str, scores: Tensor) -> None:
-    """Refuse output="probability" (or "log_probability") where the model's class scores already are
-    probabilities (a softmax inside the model): a second softmax would flatten them toward uniform and
-    the maps would explain that, not the model's probabilities."""
-    if output in ("probability", "log_probability") and score_name(scores) == "probability":
-        raise AttributionInputError(
-            f"output={output!r} applies a softmax to the model's scores, but they already are probabilities "
-            "(each row is at least 0 and sums to 1: a softmax inside the model?); a second softmax flattens "
-            "them. Pass output='logit' to explain the model's own probabilities, or drop the softmax from the "
-            "model to explain its logits"
-        )
 
 
 def index_of_label(label: str, labels: Sequence[str], index_word: str = "a class index") -> int:

@@ -22,7 +22,7 @@ from ..attribution import (
     integrated_gradients_multi,
 )
 from ..attribution.batching import CPU_MIN_POINTS, auto_batch_size
-from ..attribution.class_scores import class_probabilities, score_name
+from ..attribution.class_scores import check_output_on_scores, class_probabilities, score_name
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
@@ -32,7 +32,7 @@ from ..evaluation import deletion_insertion, sanity_check
 from ..schema import DISPLAY_MODES
 from . import background
 from .display_grid import DisplayGrid
-from .explainer import ExplainerWidget, Request, check_explainer_arguments, check_output_on_scores, index_of_label
+from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .image_input import display_map, prepare_input, to_display
 from .model_watch import no_longer_fits
 from .outputs import output_rows, resolve_score_kind

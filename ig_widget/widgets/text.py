@@ -11,7 +11,7 @@ import torch
 import traitlets
 from torch import Tensor
 
-from ..attribution.class_scores import class_probabilities, score_name
+from ..attribution.class_scores import check_output_on_scores, class_probabilities, score_name
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
@@ -21,7 +21,7 @@ from ..attribution.text_inputs import call_with_tokens, check_vocabulary, token_
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
 from ..schema import GRANULARITIES
-from .explainer import ExplainerWidget, Request, check_explainer_arguments, check_output_on_scores, index_of_label
+from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .model_watch import no_longer_fits
 from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
