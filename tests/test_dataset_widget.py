@@ -86,7 +86,7 @@ def test_order_and_filters_are_synced_with_python(big):
     widget = igw.DatasetExplorer(store)
     table = store.table
     widget.sort, widget.descending = "gap", True
-    expected = table.index.to_numpy()[np.argsort(-np.abs(table["gap"].to_numpy()), kind="stable")]
+    expected = _by_gap(table, "gap", descending=True)
     np.testing.assert_array_equal(widget.selection, expected)
     assert widget.page_data["indices"] == list(expected[:24])
     widget.correct, widget.label_filter = "wrong", 3
@@ -101,7 +101,66 @@ def test_order_and_filters_are_synced_with_python(big):
     widget.min_concentration = 0.45
     assert len(widget.selection) == int((table["concentration"] >= 0.45).sum()) > 0
     widget.min_concentration, widget.min_relative_gap = 0.0, 1e-6
-    assert len(widget.selection) == int((table["relative_gap"].abs() >= 1e-6).sum())
+    real = (table["relative_gap"].abs() >= 1e-6) & ~table["gap_within_rounding"]
+    assert len(widget.selection) == int(real.sum()) > 0
+    assert int((table["relative_gap"].abs() >= 1e-6).sum()) > len(widget.selection)  # rounding rows left out
+
+
+def _reads_as_rounding(table) -> np.ndarray:
+    return (table["gap_within_rounding"] & (table["relative_gap"].abs() >= 0.01)).to_numpy()
+
+
+def _by_gap(table, column: str, descending: bool) -> np.ndarray:
+    """The expected order by |column|: gaps that read as float rounding after the others when descending."""
+    ranked = table.assign(magnitude=table[column].abs(), rounding=_reads_as_rounding(table))
+    ranked = ranked.sort_values(["rounding", "magnitude"], ascending=[descending, not descending], kind="stable")
+    return ranked["index"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def rounding_rows(tmp_path_factory):
+    """300 digits whose scores for classes 0 - 4 sit near 1e5, where float32 rounds to 0.008: their gaps
+    are within rounding, and many are over 1% of a score change that small; the other classes' gaps are
+    real (a tanh layer at 4 steps)."""
+    images, labels = digits_data()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 10)).eval()
+    with torch.no_grad():
+        model[1].weight.mul_(3.0)
+        model[3].bias[:5] = 1e5
+    out = tmp_path_factory.mktemp("rounding") / "digits"
+    return igw.attribute_dataset(model, (images[:300], labels[:300]), out=out, steps=4, unit=100, progress=False)
+
+
+@pytest.mark.parametrize("sort", ["relative_gap", "gap"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_gaps_within_rounding_never_head_a_sort_for_the_largest_gaps(rounding_rows, sort, descending):
+    """The defect: sorting by |relative gap| put first the rows whose gap is float rounding of a score that
+    hardly changes (a relative gap of 100% and more from a gap the rounding of F(x) alone could make), ahead
+    of every row with a real gap, and their cells said nothing of it. Now they come after every real gap
+    (before them, ascending), in their own order, their cells saying "(rounding)"; a filter on the
+    relative gap drops every gap within rounding."""
+    table = rounding_rows.table
+    rounding = _reads_as_rounding(table)
+    real = int((~rounding).sum())
+    assert rounding.sum() >= 20 and (~table["gap_within_rounding"]).sum() >= 20
+    loudest = int(table["relative_gap"].abs().idxmax())
+    assert rounding[loudest]  # the top of the old descending order
+    widget = igw.DatasetExplorer(rounding_rows)
+    widget.sort, widget.descending = sort, descending
+    np.testing.assert_array_equal(widget.selection, _by_gap(table, sort, descending))
+    grouped = rounding[widget.selection]
+    if descending:  # every real gap first, then the rounding ones
+        assert not grouped[:real].any() and grouped[real:].all()
+    else:
+        assert grouped[: len(grouped) - real].all() and not grouped[len(grouped) - real :].any()
+    for page in range(widget.pages):
+        widget.page = page
+        for row in widget.page_data["rows"]:
+            assert row["text"]["gap"].endswith(" (rounding)") is bool(rounding[row["index"]])
+    widget.min_relative_gap = 0.01
+    assert not table["gap_within_rounding"].to_numpy()[widget.selection].any()
+    assert len(widget.selection) == int(((table["relative_gap"].abs() >= 0.01) & ~table["gap_within_rounding"]).sum())
 
 
 def test_printed_numbers_are_pythons(big):
@@ -110,7 +169,8 @@ def test_printed_numbers_are_pythons(big):
     table = store.table
     for row in widget.page_data["rows"]:
         line = table.iloc[row["index"]]
-        assert row["text"]["gap"] == f"{line['gap']:.4g}"
+        rounding = line["gap_within_rounding"] and abs(line["relative_gap"]) >= 0.01
+        assert row["text"]["gap"] == f"{line['gap']:.4g}" + (" (rounding)" if rounding else "")
         assert row["text"]["confidence"] == f"{100 * line['confidence']:.1f}%"
     widget.opened = 42
     shown = dict(widget.detail["rows"])

@@ -21,6 +21,7 @@ import numpy as np
 import traitlets
 
 from ..attribution.errors import AttributionInputError
+from ..attribution.rounding import COMPLETE_GAP
 from .dataset_payload import CORRECT, PAGE_SIZES, SORT_KEYS, detail_payload, meta_payload, page_payload, summary_payload
 from .explainer import BASELINES
 from .model_watch import ModelFollower
@@ -57,7 +58,8 @@ class DatasetExplorer(anywidget.AnyWidget):
     correct = traitlets.Enum([key for key, _ in CORRECT], "all").tag(sync=True)
     min_confidence = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)
     max_confidence = traitlets.Float(1.0, min=0.0, max=1.0).tag(sync=True)
-    min_relative_gap = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)  # keep |relative gap| >= this
+    # keep |relative gap| >= this, and not within float rounding (AttributionResult.gap_within_rounding)
+    min_relative_gap = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)
     min_concentration = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)  # keep top-10% share >= this
     page = traitlets.Int(0).tag(sync=True)
     page_size = traitlets.Int(24).tag(sync=True)
@@ -123,15 +125,18 @@ class DatasetExplorer(anywidget.AnyWidget):
             keep &= table["correct"].to_numpy() == (self.correct == "correct")
         confidence = table["confidence"].to_numpy()
         keep &= (confidence >= self.min_confidence) & (confidence <= self.max_confidence)
-        if self.min_relative_gap > 0:
-            keep &= np.abs(table["relative_gap"].to_numpy()) >= self.min_relative_gap
+        within_rounding = table["gap_within_rounding"].to_numpy().astype(bool)
+        if self.min_relative_gap > 0:  # a gap within float rounding is no gap the attributions missed
+            keep &= (np.abs(table["relative_gap"].to_numpy()) >= self.min_relative_gap) & ~within_rounding
         if self.min_concentration > 0:
             keep &= table["concentration"].to_numpy() >= self.min_concentration
         kept = np.flatnonzero(keep)
         key = table[self.sort].to_numpy()[kept]
         if self.sort in ("gap", "relative_gap"):
-            key = np.abs(key)
-        order = np.argsort(-key if self.descending else key, kind="stable")
+            loud = within_rounding & (np.abs(table["relative_gap"].to_numpy()) >= COMPLETE_GAP)  # reads_as_rounding
+            order = _gap_order(np.abs(key), loud[kept], self.descending)
+        else:
+            order = np.argsort(-key if self.descending else key, kind="stable")
         self._order = kept[order]
         if self.page != 0:
             self.page = 0  # shows the first page through the observer
@@ -239,3 +244,14 @@ def _live_settings(store: Any, model: Callable) -> dict:
             "no model to browse the stored results"
         )
     return {"steps": config["steps"], "rule": config["rule"], "baseline": name, "idgi": config["method"] == "idgi"}
+
+
+def _gap_order(magnitudes: np.ndarray, rounding: np.ndarray, descending: bool) -> np.ndarray:
+    """The order of rows sorted by |gap| (or |relative gap|), the rows whose gap reads as rounding
+    (`rounding.reads_as_rounding`: within the float rounding of F(x) and F(x'), and at least 1% of a score
+    that hardly changes, such as 137% of 1.2e-7) after every other row when descending, before them when
+    ascending: such a gap is no part of the score the attributions missed, so sorting for the largest gaps
+    must not put it first. Each group keeps its own |gap| order, ties in index order."""
+    if descending:
+        return np.lexsort((-magnitudes, rounding))
+    return np.lexsort((magnitudes, ~rounding))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import schema
-from ..attribution.rounding import rounding_note
+from ..attribution.rounding import reads_as_rounding, rounding_note
 from ..encode import encode_array
 
 SORT_KEYS = (
@@ -115,7 +115,8 @@ def page_payload(store, table, indices: np.ndarray, page: int, pages: int, match
                 "correct": bool(row["correct"]),
                 "text": {
                     "confidence": percent(float(row["confidence"])),
-                    "gap": number(float(row["gap"])),
+                    "gap": number(float(row["gap"]))
+                    + (" (rounding)" if reads_as_rounding(row["relative_gap"], row["gap_within_rounding"]) else ""),
                     "concentration": percent(float(row["concentration"])),
                 },
             }

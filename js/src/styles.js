@@ -125,6 +125,7 @@ export const STYLES = `
 .igw-ds-caption { display: flex; justify-content: space-between; gap: 4px; }
 .igw-ds-numbers { font-size: var(--jp-ui-font-size0, 11px); color: var(--jp-ui-font-color2, #555);
   font-variant-numeric: tabular-nums; }
+.igw-ds-numbers > span { white-space: nowrap; }
 .igw-ds-detail:not(:empty) { margin-top: 8px; padding-top: 6px; border-top: 1px solid var(--jp-border-color2, #ddd); }
 .igw-ds-detail-title { font-weight: 600; display: flex; gap: 10px; align-items: center; }
 .igw-ds-table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 4px 0; }

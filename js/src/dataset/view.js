@@ -197,11 +197,14 @@ export function renderDataset({ model, el }) {
           row.correct ? `✓ ${row.prediction}` : `✗ ${row.label} → ${row.prediction}`,
         ),
       );
-      const numbers = element(
-        "div",
-        "igw-ds-numbers",
-        `${row.text.confidence} · gap ${row.text.gap} · top10% ${row.text.concentration}`,
-      );
+      // Each figure in its own unbreakable span: a narrow card wraps between them, never inside
+      // "−7.451e-08" (a line break after its "e-" read as two numbers).
+      const numbers = element("div", "igw-ds-numbers");
+      const figures = [row.text.confidence, `gap ${row.text.gap}`, `top10% ${row.text.concentration}`];
+      figures.forEach((figure, index) => {
+        if (index > 0) numbers.append(" · ");
+        numbers.append(element("span", "", figure));
+      });
       card.append(pictures, caption, numbers);
       if (offline) {
         card.setAttribute("aria-disabled", "true");
