@@ -261,3 +261,50 @@ def test_recurrent_layers_are_explained_as_in_eval_mode_and_stay_untouched() -> 
     assert all(not weight.requires_grad for weight in twin._flat_weights)  # no graph for weight gradients
     assert all(w.data_ptr() == p.data_ptr() for w, p in zip(twin._flat_weights, weights))  # the user's memory
     assert not twin._weights_have_changed()  # so its forward never rebuilds (and flattens) the list
+
+
+class _BatchStatisticsNet(nn.Module):
+    """A conv net whose BatchNorm keeps no running statistics: even in eval mode it normalises with the
+    statistics of the batch it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.norm = nn.BatchNorm2d(4, track_running_stats=False)
+        self.head = nn.Linear(4 * 8 * 8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.norm(self.conv(x))).flatten(1))
+
+
+def test_batch_norm_without_running_statistics_is_explained_one_input_at_a_time() -> None:
+    """The defect: such a layer normalised each path point with the statistics of the points batched with
+    it (and x with x'), so F(x) was not the model's score of x (0.30 printed where the model gives 0.40)
+    and every number changed with `batch_size`. Now each row is the model's function of that input alone:
+    F(x) and F(x') are the model's scores of each input alone, and the attributions equal Captum's over a
+    forward that runs one row at a time, whatever the batch size."""
+    from captum.attr import IntegratedGradients
+
+    torch.manual_seed(0)
+    model = _BatchStatisticsNet().eval()
+    x = torch.rand(3, 3, 8, 8)
+    alone = lambda points: torch.cat([model(row[None]) for row in points])  # noqa: E731
+    with torch.no_grad():
+        scores, at_zero = alone(x)[:, 2], alone(torch.zeros_like(x))[:, 2]
+        assert not torch.allclose(model(x)[:, 2], scores, atol=1e-3)  # the batch changes the model's scores
+    reference = IntegratedGradients(alone).attribute(x, target=2, n_steps=16, method="gausslegendre")
+    for batch_size in (None, 1, 7):
+        result = igw.integrated_gradients(model, x, target=2, steps=16, batch_size=batch_size)
+        torch.testing.assert_close(result.score, scores, rtol=0, atol=1e-6)
+        torch.testing.assert_close(result.baseline_score, at_zero, rtol=0, atol=1e-6)
+        torch.testing.assert_close(result.attributions, reference, rtol=1e-4, atol=1e-6)
+
+
+def test_batch_norm_without_running_statistics_over_single_values_is_refused() -> None:
+    """One value per channel and input: the layer's output for one input is undefined (torch refuses a
+    batch of one there), so the call says so instead of explaining a batch-dependent number."""
+    model = nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4, track_running_stats=False), nn.Linear(4, 2)).eval()
+    with pytest.raises(
+        igw.AttributionInputError, match=r"BatchNorm1d has no running statistics.*one value per channel"
+    ):
+        igw.integrated_gradients(model, torch.rand(2, 6), target=0, steps=8)

@@ -273,6 +273,8 @@ class IsolatedModel:
         twin.__dict__.update(state)
         if isinstance(module, nn.RNNBase):
             _recurrent_for_gradients(twin)
+        if isinstance(module, _BatchNorm) and module.running_mean is None:
+            twin.__dict__["forward"] = types.MethodType(_batch_norm_per_row, twin)
         return twin
 
     def _detach(self, parameter: torch.Tensor) -> torch.Tensor:
@@ -324,6 +326,23 @@ def _recurrent_for_gradients(twin: nn.RNNBase) -> None:
     weights = [getattr(twin, name, None) for name in twin._flat_weights_names]
     twin.__dict__["_flat_weights"] = weights
     twin.__dict__["_flat_weight_refs"] = [None if weight is None else weakref.ref(weight) for weight in weights]
+
+
+def _batch_norm_per_row(self: _BatchNorm, values: torch.Tensor) -> torch.Tensor:
+    """The twin's forward for a batch norm without running statistics (`track_running_stats=False`),
+    which normalises with the statistics of the batch it is given, even in eval mode: each row with its
+    own, as the model computes one input alone. Batched with the path's other points (or with x' in one
+    pass), a point's score depended on its neighbours: F(x) printed 0.30 where the model gives 0.40, and
+    changed with `batch_size`. One row's batch statistics are its instance-norm statistics (per channel,
+    over the other dimensions, biased variance), so this is the model's own function of one input."""
+    if values.ndim < 3:
+        raise AttributionInputError(
+            f"the model's {type(self).__name__} has no running statistics (track_running_stats=False) and sees "
+            f"one value per channel (input shape {tuple(values.shape)}): its output for one input is not defined "
+            "(torch refuses a batch of one there), so neither is an attribution of one input; give it running "
+            "statistics (track_running_stats=True, then train it) or use nn.LayerNorm"
+        )
+    return nn.functional.instance_norm(values, weight=self.weight, bias=self.bias, eps=self.eps, use_input_stats=True)
 
 
 def _may_hold_modules(value: Any) -> bool:
