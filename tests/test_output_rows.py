@@ -164,3 +164,28 @@ def test_deletion_curves_of_a_softmax_model_follow_its_own_probabilities():
         assert float(probability.deletion[0, 0]) == pytest.approx(float(model(x)[0, 3]), rel=1e-6)
     logs = igw.deletion_insertion(model, x, attributions, target=3, steps=8, output="log_probability")
     torch.testing.assert_close(logs.deletion, logit.deletion.log())
+
+
+def test_the_picture_lists_the_explained_class_when_it_is_outside_the_top_rows():
+    """The view lists the target after the top k when it is not among them; the picture kept only its first
+    five rows, so a picture of the least likely class never said which class it explained."""
+    import matplotlib.figure
+
+    import ig_widget as igw
+    from ig_widget.widgets.static_picture import SHOWN_OUTPUTS, _outputs
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 10)).eval()
+    image = torch.rand(3, 4, 4)
+    with torch.no_grad():
+        last = int(model(image[None])[0].argmin())
+    labels = [f"L{i}" for i in range(10)]
+    widget = igw.ImageExplainer(model, image, labels=labels, target=last, steps=4, preview=None)
+    widget.wait()
+    assert [row["index"] for row in widget.outputs[:SHOWN_OUTPUTS]].count(last) == 0  # outside the top rows
+    ax = matplotlib.figure.Figure().subplots()
+    _outputs(ax, widget)
+    lines = [text.get_text() for text in ax.texts]
+    marked = [line for line in lines if line.startswith("▶")]
+    assert len(marked) == 1 and marked[0].split()[1] == labels[last]
+    assert len(lines) == 1 + SHOWN_OUTPUTS + 1  # the heading, the top rows, the explained class

@@ -3,9 +3,10 @@
 GitHub's notebook view, nbviewer without widget state and a terminal ignore
 `application/vnd.jupyter.widget-view+json`; they pick the next mimetype they know from the same
 output. `mime_bundle(widget)` adds two: `image/png` (the attribution map or the coloured tokens, drawn
-by `ig_widget.plot`, beside the listed outputs with their scores, the explained one marked) and a
-`text/plain` line naming the explained output and the completeness gap. Front ends that run widgets
-(JupyterLab, Notebook 7, Voila, VS Code, Colab) rank the widget view first and never show them.
+by `ig_widget.plot`, beside the top outputs with their scores and the explained one, marked, listed even
+when it is outside the top) and a `text/plain` line naming the explained output and the completeness
+gap. Front ends that run widgets (JupyterLab, Notebook 7, Voila, VS Code, Colab) rank the widget view
+first and never show them.
 
 The picture is the explanation at display time (a later click in the view does not redraw it). A
 result still being computed is waited for up to `PICTURE_WAIT_S`; after that the output carries the
@@ -115,10 +116,20 @@ def _values(rows: list[dict]) -> tuple[str, list[str]]:
     return f"outputs ({PLURALS.get(name, name + 's')})", [f"{row['score']:.3g}" for row in rows]
 
 
+def _shown_rows(widget: Any) -> list[dict]:
+    """The first `SHOWN_OUTPUTS` of the view's rows, and the explained output's row after them when it is
+    not among them (a class outside the top k, which the view lists last): the picture exists to show
+    which output the map explains, so that row is never cut."""
+    rows = list(widget.outputs[:SHOWN_OUTPUTS])
+    if not any(row.get("index") == widget.target for row in rows):
+        rows += [row for row in widget.outputs[SHOWN_OUTPUTS:] if row.get("index") == widget.target][:1]
+    return rows
+
+
 def _outputs(ax: Any, widget: Any) -> None:
     """The listed outputs as text, the explained one marked and bold (the view's outputs column)."""
     ax.set_axis_off()
-    rows = widget.outputs[:SHOWN_OUTPUTS]
+    rows = _shown_rows(widget)
     heading, values = _values(rows)
     ax.text(0.0, 1.0, heading, transform=ax.transAxes, va="top", weight="bold")
     for line, (row, value) in enumerate(zip(rows, values), start=1):
