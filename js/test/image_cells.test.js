@@ -78,6 +78,28 @@ describe("an image drawn on a grid of blocks", () => {
     expect(readout.endsWith(`accumulated ${formatNumber(map[index])}`)).toBe(true); // at the last point: the map
   });
 
+  it("names a single input pixel at the far edge by its input coordinates, not the grid's", () => {
+    // an image of 7 x 259 pixels is drawn on the same 4 x 130 grid of 2 x 2 blocks (DisplayGrid), the
+    // last row and column of blocks holding one input pixel a side: the bottom right cell is input
+    // pixel (258, 6), which the readout named "pixel (129, 3)", its place on the grid
+    const edge = gridResult();
+    edge.source_width = grid.source_width - 1;
+    edge.source_height = grid.source_height - 1;
+    expect([Math.ceil(edge.source_width / cellW), Math.ceil(edge.source_height / cellH)]).toEqual(size);
+    const m = model("heat", edge);
+    widget.render({ model: m, el });
+    hover(el, "attributions", grid.width - 1, grid.height - 1, size);
+    const map = new Float32Array(m.get("result").attributions.data.buffer.slice(0));
+    const readout = el.querySelector(".igw-readout").textContent;
+    const pixel = `pixel (${edge.source_width - 1}, ${edge.source_height - 1})`;
+    expect(readout.startsWith(`${pixel}: attribution `)).toBe(true);
+    expect(readout).toContain(`attribution ${formatNumber(map[grid.width * grid.height - 1])} · input `);
+    hover(el, "attributions", grid.width - 1, 0, size); // a block of 2 x 1 input pixels: a range
+    expect(el.querySelector(".igw-readout").textContent).toMatch(
+      /^block of 2×1 px, \(258, 0\) to \(258, 1\): /,
+    );
+  });
+
   it("arrow keys move one cell", () => {
     widget.render({ model: model("heat"), el });
     const canvas = canvasOf(el, "attributions");

@@ -215,8 +215,10 @@ export function renderImage({ model, el }) {
       .join(", ");
     const whole = cell.x1 - cell.x0 === 1 && cell.y1 - cell.y0 === 1;
     const onGrid = r.width !== r.sourceWidth || r.height !== r.sourceHeight; // the drawn pixels are block means
+    // named in input pixels: on a coarser display grid (x, y) is a grid cell, and a cell at the far edge
+    // may hold a single input pixel, far from (x, y)
     const where = whole
-      ? `pixel (${x}, ${y})`
+      ? `pixel (${cell.x0}, ${cell.y0})`
       : `block of ${cell.y1 - cell.y0}×${cell.x1 - cell.x0} px, (${cell.x0}, ${cell.y0}) to (${cell.x1 - 1}, ${cell.y1 - 1})`;
     const input = whole ? "input" : onGrid ? "input (block mean)" : `input at (${x}, ${y})`;
     // accumulated up to the last point is the attribution map itself (PathTrace), sent exactly
