@@ -516,3 +516,24 @@ def test_pad_baseline_from_the_embeddings_padding_idx():
     without = _MeanPool(padding_idx=None)
     with pytest.raises(AttributionInputError, match=r"nor the embedding layer a padding_idx.*baseline=<int>"):
         igw.text_integrated_gradients(without, ids, target=1, embedding=without.embed, steps=16)
+
+
+def test_a_character_split_into_byte_tokens_is_shown_once():
+    """The defect: a byte-level tokenizer splits "😀" into four tokens, each with the character's whole
+    span, and every one of them showed it: the strip read "I love 😀😀😀😀 caféé". Now the piece that
+    completes the character shows it and the others are empty, so the tokens read as the text does,
+    each piece keeping its own score."""
+    from ig_widget.generation_examples import byte_level_tokenizer, random_gpt2
+
+    tokenizer = byte_level_tokenizer()
+    model = random_gpt2(len(tokenizer), layers=1, hidden=16, heads=2, seed=1)
+    text = "I love 😀 café"
+    result = igw.text_integrated_gradients(
+        model, text, tokenizer=tokenizer, target=igw.NextToken(5, -1), baseline="zero", steps=4
+    )
+    strings = result.token_strings()
+    assert "".join(strings) == text
+    assert len(strings) == result.token_scores.shape[1] > len(text)  # more tokens than characters
+    assert strings.count("😀") == 1 and strings.count("é") == 1
+    assert strings[strings.index("😀") - 3 : strings.index("😀")] == ["", "", ""]
+    assert [word.text for word in result.words()] == ["I", " love", " 😀", " café"]

@@ -73,16 +73,26 @@ class TextAttribution:
 
     def token_strings(self, row: int = 0) -> list[str]:
         """What each token looks like: its span of the original text, or the tokenizer's string for
-        special tokens and when no text or offsets are known."""
+        special tokens and when no text or offsets are known.
+
+        A byte-level tokenizer splits one character into several tokens (an emoji into four), each with
+        the whole character's span: the text is shown once, by the last of them (the one that completes
+        the character, as a decoder streams it), and the others are empty strings, so the strip reads
+        "😀" and not "😀😀😀😀" while each piece keeps its own score."""
         batch = self.tokens
         tokens = batch.tokens[row]
         if batch.texts is None or batch.spans is None:
             return list(tokens)
         text, spans, special = batch.texts[row], batch.spans[row], batch.special[row].tolist()
-        return [
-            token if special[i] or start == stop else text[start:stop]
-            for i, (token, (start, stop)) in enumerate(zip(tokens, spans))
-        ]
+        strings = []
+        for i, (token, (start, stop)) in enumerate(zip(tokens, spans)):
+            if special[i] or start == stop:
+                strings.append(token)
+            elif i + 1 < len(spans) and not special[i + 1] and tuple(spans[i + 1]) == (start, stop):
+                strings.append("")  # a piece of a character that the next token goes on with
+            else:
+                strings.append(text[start:stop])
+        return strings
 
     def words(self, row: int = 0) -> list[Word]:
         """Tokens merged into words (scores summed), using the tokenizer's word ids, else its offsets

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/index.js";
 import { formatNumber } from "../src/chart.js";
 import { FADE_BELOW, unitColours } from "../src/text/strip.js";
-import { displayUnits, textColourOn, unitTrace, unitValues } from "../src/text/units.js";
+import { displayUnits, textColourOn, unitName, unitTrace, unitValues } from "../src/text/units.js";
 import { decodeTextResult } from "../src/text/result.js";
 import { usePalette } from "../src/colormaps.js";
 import { contract, installCanvasMock, mockModel, textFixture, textResult } from "./helpers.js";
@@ -64,6 +64,15 @@ describe("text units", () => {
       result.cumulative[step + 1] + result.cumulative[step + 2] + result.cumulative[step + 3],
       6,
     );
+  });
+
+  it("names an empty byte piece after the character it is part of", () => {
+    const texts = ["I", " ", "", "", "😀", " caf", "", "é"];
+    expect(unitName(texts, 4)).toBe("😀");
+    expect(unitName(texts, 2)).toBe("part of “😀”");
+    expect(unitName(texts, 3)).toBe("part of “😀”");
+    expect(unitName(texts, 6)).toBe("part of “é”");
+    expect(unitName(texts, 1)).toBe(" ");
   });
 
   it("picks readable text colours and the palette ends for clipped values", () => {

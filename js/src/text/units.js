@@ -50,3 +50,12 @@ export function textColourOn(red, green, blue) {
   const luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue);
   return luminance > 0.3 ? "#000" : "#fff";
 }
+
+/** How unit `u` is named in a tooltip or readout: its text, or for an empty piece of a character that a
+ * byte-level tokenizer split (the kernel gives the character's text to the piece that completes it),
+ * "part of “😀”" after the character it belongs to. */
+export function unitName(texts, u) {
+  if (texts[u] !== "") return texts[u];
+  const whole = texts.slice(u + 1).find((text) => text !== "");
+  return whole === undefined ? "(empty)" : `part of “${whole}”`;
+}

@@ -20,7 +20,7 @@ import { clipValue } from "../normalise.js";
 import { addStyles } from "../styles.js";
 import { decodeTextResult } from "./result.js";
 import { createTokenStrip } from "./strip.js";
-import { displayUnits, unitTrace, unitValues } from "./units.js";
+import { displayUnits, unitName, unitTrace, unitValues } from "./units.js";
 
 const TEXT_STYLES = `
 .igw-text .igw-tokens { line-height: 1.9; max-width: 760px; white-space: normal; overflow-wrap: anywhere;
@@ -116,7 +116,7 @@ export function renderText({ model, el }) {
     return view;
   };
 
-  const describe = (v, u) => `${v.units.texts[u]}: attribution ${formatNumber(v.values[u])}`;
+  const describe = (v, u) => `${unitName(v.units.texts, u)}: attribution ${formatNumber(v.values[u])}`;
 
   function drawMain() {
     const r = current();
@@ -129,7 +129,7 @@ export function renderText({ model, el }) {
     caption.textContent =
       explained === null
         ? `Attributions for “${r.targetLabel}”`
-        : `Attributions for the next token “${r.targetLabel}”, predicted after “${v.units.texts[explained]}” ` +
+        : `Attributions for the next token “${r.targetLabel}”, predicted after “${unitName(v.units.texts, explained)}” ` +
           `(token ${r.position + 1} of ${r.count})`;
     tokens.root.setAttribute("aria-label", `Tokens coloured by attribution to ${r.targetLabel}`);
   }
@@ -144,7 +144,8 @@ export function renderText({ model, el }) {
       at,
       v.clip,
       model.get("sign"),
-      (u) => `${v.units.texts[u]}: accumulated ${formatNumber(at[u])} at α = ${r.alphas[index].toFixed(3)}`,
+      (u) =>
+        `${unitName(v.units.texts, u)}: accumulated ${formatNumber(at[u])} at α = ${r.alphas[index].toFixed(3)}`,
     );
     chart.setCursor(r.alphas[index]);
     if (pointed !== null) describeUnit();
@@ -174,7 +175,7 @@ export function renderText({ model, el }) {
     const u = pointed;
     const at = slider.index * v.units.texts.length + u;
     readout.textContent =
-      `“${v.units.texts[u]}”: attribution ${formatNumber(v.values[u])} · at α = ${r.alphas[slider.index].toFixed(3)}: ` +
+      `“${unitName(v.units.texts, u)}”: attribution ${formatNumber(v.values[u])} · at α = ${r.alphas[slider.index].toFixed(3)}: ` +
       `gradient ${formatNumber(v.gradients[at])}, accumulated ${formatNumber(v.trace[at])}`;
   }
 
