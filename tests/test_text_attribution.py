@@ -383,6 +383,37 @@ def test_next_token_negative_position_follows_the_attention_mask(copy_lm):
         igw.text_integrated_gradients(copy_lm, encoded, target=igw.NextToken(4, position=-9), baseline="zero")
 
 
+@pytest.mark.parametrize("position", [-1, -2, 0, 1])
+def test_left_padded_row_is_explained_as_its_text_alone(position):
+    """Decoder-only tokenizers pad on the left: a NextToken position counts the row's real tokens, and
+    the row's positions start at its first real token, so the short text in a batch is its text alone."""
+    from ig_widget.generation_examples import byte_level_tokenizer, random_gpt2
+
+    tokenizer = byte_level_tokenizer()
+    tokenizer.pad_token, tokenizer.padding_side = tokenizer.eos_token, "left"
+    model = random_gpt2(len(tokenizer), layers=1, hidden=16, heads=2, seed=1)
+    texts, target = ["The quick brown fox jumps over", "The cat sat"], igw.NextToken(90, position)
+    options = {"tokenizer": tokenizer, "target": target, "baseline": "zero", "steps": 8}
+    batch = igw.text_integrated_gradients(model, texts, **options)
+    alone = igw.text_integrated_gradients(model, texts[1], **options)
+    mask = batch.tokens.attention_mask[1].bool()
+    assert not mask[0] and mask[-1]  # the short row really is padded on the left
+    torch.testing.assert_close(batch.score[1], alone.score[0])
+    torch.testing.assert_close(batch.baseline_score[1], alone.baseline_score[0])
+    torch.testing.assert_close(batch.token_scores[1, mask], alone.token_scores[0])
+    assert (batch.token_scores[1, ~mask] == 0).all()
+    assert alone.token_scores[0].abs().sum() > 0  # a real explanation, not the zeros of a pad position
+
+
+def test_next_token_position_past_a_rows_real_tokens_is_refused(copy_lm):
+    encoded = {
+        "input_ids": torch.tensor([[7, 3, 5], [4, 6, 1]]),
+        "attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]]),
+    }
+    with pytest.raises(AttributionInputError, match=r"position=2 is after the last real token of row 1, which has 2"):
+        igw.text_integrated_gradients(copy_lm, encoded, target=igw.NextToken(4, position=2), baseline="zero", steps=2)
+
+
 # ---------------------------------------------------------------- the user's model and errors
 
 

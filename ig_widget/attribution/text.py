@@ -23,7 +23,14 @@ from .orchestrate import integrate_path
 from .progress import ProgressSpec
 from .targets import TargetSpec, check_target_spec
 from .text_baselines import TextBaselineSpec, check_text_baseline, text_baseline
-from .text_inputs import TextInput, TokenBatch, call_with_tokens, check_vocabulary, token_batch
+from .text_inputs import (
+    TextInput,
+    TokenBatch,
+    call_with_tokens,
+    check_vocabulary,
+    token_batch,
+    with_real_positions,
+)
 from .text_result import TextAttribution
 from .text_targets import with_inputs
 from .trace_reduce import Reducer, embedding_trace_reducer
@@ -64,7 +71,9 @@ def text_integrated_gradients(
         wrapping one, taking token ids (and, by name, the tokenizer's other outputs).
     inputs : a string or list of strings (tokenized with `tokenizer`), a LongTensor of token ids
         [batch, length], or a tokenizer's output (its attention mask, token type ids and position ids
-        are passed to the model, repeated for every path point).
+        are passed to the model, repeated for every path point). A left-padded batch gets position
+        ids that number each row's real tokens from 0, as Hugging Face's `generate` gives it, when the
+        model takes `position_ids` and none were given: each row is then explained as its text alone.
     target : default None (each row's top class). A class index (classifiers), a callable
         `target(output)` or `target(output, inputs)` giving one score per row (a sentence similarity,
         say), or `NextToken(token, position)` for a causal language model.
@@ -156,7 +165,7 @@ def text_integrated_gradients_multi(
             f"token_reduce={token_reduce!r} is unknown; use one of {', '.join(TOKEN_REDUCTIONS)}"
         )
     layer = find_embedding(model, embedding)
-    batch = token_batch(inputs, tokenizer, model_device(model) or model_device(layer))
+    batch = with_real_positions(token_batch(inputs, tokenizer, model_device(model) or model_device(layer)), model)
     vocabulary = layer.num_embeddings if isinstance(layer, nn.Embedding) else None
     check_vocabulary(batch.input_ids, vocabulary, "inputs")
     isolated = isolated_model(model)

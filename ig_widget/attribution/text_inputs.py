@@ -7,6 +7,7 @@ spans in the original text, which word each belongs to, and which are special to
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -227,6 +228,27 @@ def _word_ids(encoding: Any, batch: int) -> list[list[int | None]] | None:
         return [list(word_ids(row)) for row in range(batch)]
     except ValueError:  # a slow tokenizer's encoding has no word ids
         return None
+
+
+def with_real_positions(batch: TokenBatch, model: Callable) -> TokenBatch:
+    """The batch with position ids that number each row's real tokens from 0, when it is left-padded.
+
+    A model numbers positions from the start of the sequence, so a row padded on the left (decoder-only
+    tokenizers pad there for generation) would put its text at later positions than the text alone and
+    explain another computation. Hugging Face's `generate` passes `attention_mask.cumsum(-1) - 1` as
+    position ids then; so do we, when the model's forward takes `position_ids` and none were given.
+    Right-padded and unpadded batches are left as they are (the model's own numbering is right there).
+    """
+    mask = batch.attention_mask
+    if mask is None or mask.shape[1] < 2 or "position_ids" in batch.extras:
+        return batch
+    if "position_ids" not in _parameters(model):
+        return batch
+    real = mask != 0
+    if not bool((real[:, 1:] & ~real[:, :-1]).any()):  # no pad before a real token: not left-padded
+        return batch
+    positions = (real.long().cumsum(dim=1) - 1).clamp(min=0)
+    return dataclasses.replace(batch, extras={**batch.extras, "position_ids": positions})
 
 
 def call_with_tokens(model: Callable, arguments: dict[str, Any]) -> Any:

@@ -22,9 +22,10 @@ from .targets import output_tensor
 @dataclass(frozen=True)
 class NextToken:
     """Log-probability that a causal language model gives `token` right after sequence position
-    `position`: the logits at `position` predict the token that follows it. A negative position counts
-    back from each row's last real token (per the attention mask), so -1 is the next token after the
-    text. Only tokens up to `position` can receive attribution."""
+    `position`: the logits at `position` predict the token that follows it. Positions count each row's
+    real tokens only (the ones of the attention mask), whichever side the padding is on: 0 is the
+    first real token, and a negative position counts back from the last one, so -1 is the next token
+    after the text. Only tokens up to `position` can receive attribution."""
 
     token: int
     position: int = -1
@@ -51,17 +52,32 @@ class NextToken:
 
 
 def token_positions(position: int, length: int, attention_mask: Tensor | None, rows: int) -> Tensor:
-    """One sequence index per row: `position` itself, or counted back from the last real token."""
+    """One sequence index per row: the row's real token number `position` (counted back from its last
+    real token when negative).
+
+    Real tokens are the ones of the attention mask, so a left-padded row (decoder-only tokenizers pad
+    there for generation) reads the same token as a right-padded one or the text alone; without a mask
+    every token is real. A row without that many real tokens is refused, as reading a pad position
+    would explain a score the text never produced.
+    """
     if not -length <= position < length:
         raise AttributionInputError(f"position={position} is outside a sequence of {length} tokens")
-    if position >= 0:
-        return torch.full((rows,), position, dtype=torch.long)
     if attention_mask is None:
-        return torch.full((rows,), length + position, dtype=torch.long)
-    real = attention_mask.long().sum(dim=1).cpu()
-    if (real + position < 0).any():
-        raise AttributionInputError(f"position={position} is before the first token of a row")
-    return real + position
+        return torch.full((rows,), position % length, dtype=torch.long)
+    real_mask = attention_mask.detach().cpu() != 0
+    counted = real_mask.long().cumsum(dim=1)  # at each real token: its number, from 1
+    real = counted[:, -1]
+    wanted = real + position if position < 0 else torch.full_like(real, position)
+    missing = (wanted < 0) | (wanted >= real)
+    if missing.any():
+        row = int(missing.nonzero()[0, 0])
+        where = "before the first" if position < 0 else "after the last"
+        raise AttributionInputError(
+            f"position={position} is {where} real token of row {row}, which has {int(real[row])} "
+            f"(attention mask ones); give a position within every row's real tokens"
+        )
+    hit = real_mask & (counted == (wanted + 1).unsqueeze(1))
+    return hit.long().argmax(dim=1)
 
 
 def with_inputs(target: Callable, current: dict[str, Any]) -> Callable[[Any], Tensor]:
