@@ -194,6 +194,17 @@ def test_continuation_is_teacher_forced_and_sampling_follows_the_seed(gpt2):
     assert all(0 <= p <= 1 for p in probabilities)
 
 
+@pytest.mark.parametrize("seed", [None, 3])
+def test_sampling_leaves_the_global_rng_as_it_was(gpt2, seed):
+    """Sampling draws from a generator of its own: without a seed it used to reseed the user's global
+    torch RNG (torch.seed()), so their next torch.rand gave other numbers than their own seed promised."""
+    model, tokenizer = gpt2
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    igw.explain_generation(model, tokenizer, PROMPT, max_new_tokens=2, steps=2, sample=True, seed=seed)
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
 def test_model_is_left_as_it_was(gpt2):
     model, tokenizer = gpt2
     model.train()

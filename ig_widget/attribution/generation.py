@@ -192,7 +192,8 @@ def explain_generation(
         stops early after the tokenizer's end-of-sequence token.
     continuation : default None. A given answer (string or token ids), teacher forced instead of generated.
     sample : default False (greedy). Sample each token from softmax(logits / temperature) instead.
-    seed : default None. Seeds the sampling (the same seed gives the same text).
+    seed : default None. Seeds the sampling (the same seed gives the same text); None draws a fresh seed.
+        Either way the sampling has a generator of its own: the global torch RNG is left as it was.
     temperature : default 1.0. Only with `sample`; a number > 0.
     target : default "logit". Each row's score: the generated token's "logit", its "log_probability",
         or "contrast": its logit minus the logit of `alternative` ("why this token and not that one").
@@ -429,9 +430,12 @@ def _generate(
     call: Callable, ids: Tensor, count: int, sample: bool, seed: int | None, temperature: float, eos: int | None
 ) -> Tensor:
     generator = None
-    if sample:
+    if sample:  # a generator of our own: the user's global torch RNG is neither drawn from nor reseeded
         generator = torch.Generator(device=ids.device)
-        generator.manual_seed(seed if seed is not None else torch.seed())
+        if seed is None:
+            generator.seed()  # a fresh, non-deterministic seed for this generator alone
+        else:
+            generator.manual_seed(seed)
     sequence = ids
     with torch.no_grad():
         for _ in range(count):
