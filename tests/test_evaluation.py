@@ -146,3 +146,28 @@ def test_compare_methods_and_its_figure(digits):
     assert axes[3].get_xlabel().startswith("gap ") and "deletion" in axes[3].get_xlabel()
     assert axes[1].get_xlabel().startswith("gap —")
     matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("target", "message", "passes"),
+    [
+        (-1, r"target=-1 is negative; class indices start at 0", 0),
+        (2.5, r"target=2.5 is not a class index; give an int, one int per row, or None", 0),
+        ([1, 2], r"target=\[1, 2\] has 2 entries for a batch of 1; give one int, or one per row", 0),
+        ("cat", r"target='cat' is a label", 0),
+        (lambda scores: scores[:, 0], r"needs class targets \(an int or one per row\), not a callable", 0),
+        (10, r"target=10 is out of range: the model has 10 outputs \(0 to 9\)", 1),  # needs the first pass
+        (torch.tensor([10]), r"is out of range: the model has 10 outputs", 1),
+    ],
+)
+def test_deletion_insertion_refuses_a_bad_target_before_the_perturbed_inputs_run(count_calls, target, message, passes):
+    """Each of these failed inside torch (an index out of bounds, a gather of floats, a shape mismatch)
+    after the perturbed batches were built; now before any pass, or right after the first one where the
+    number of outputs is needed."""
+    torch.manual_seed(0)
+    model = count_calls(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 3, 10)).eval())
+    x = torch.rand(1, 1, 2, 3)
+    with pytest.raises(igw.AttributionInputError, match=message):
+        igw.deletion_insertion(model, x, torch.rand_like(x), target=target, steps=4)
+    assert model.forwards == passes
+    assert igw.deletion_insertion(model, x, torch.rand_like(x), target=[9], steps=4).target.tolist() == [9]

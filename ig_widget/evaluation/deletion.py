@@ -19,7 +19,7 @@ from ..attribution.baselines import BaselineSpec, make_baseline
 from ..attribution.class_scores import score_name
 from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model
-from ..attribution.targets import check_output, output_tensor, transform_scores
+from ..attribution.targets import check_output, check_target_spec, output_tensor, transform_scores
 from ..attribution.validation import check_input, check_model
 from .methods import attribution_map
 
@@ -70,7 +70,9 @@ def deletion_insertion(
     model : the nn.Module or callable mapping a batch to class scores [batch, classes].
     x : the inputs, [batch, ...].
     attributions : a tensor shaped like x, or an AttributionResult (its attributions).
-    target : default None (each row's top class). A class index or one per row.
+    target : default None (each row's top class). A class index or one per row (a tensor or a list of
+        ints); checked before any work, and against the model's number of outputs on its first pass,
+        before the perturbed inputs run.
     steps : default 32. Points on each curve besides the start.
     deletion_baseline : default "black" (RISE's). Any baseline `integrated_gradients` takes.
     insertion_baseline : default "blur" (RISE's blurred copy). Any baseline.
@@ -80,6 +82,7 @@ def deletion_insertion(
     check_model(model)
     check_input(x, model)
     check_output(output)
+    _check_target(target, len(x), output)
     if isinstance(attributions, AttributionResult):
         attributions = attributions.attributions
     if not isinstance(attributions, Tensor) or attributions.shape != x.shape:
@@ -123,12 +126,43 @@ def deletion_insertion(
     return DeletionInsertion(fractions, deletion.double().cpu(), insertion.double().cpu(), target, output)
 
 
-def _target(at_x: Tensor, x: Tensor, target) -> Tensor:
-    if target is None:
-        return at_x.argmax(dim=1)
+def _check_target(target: object, batch: int, output: str) -> None:
+    """What can be checked of `target` before the model runs: a class index or one per row of the batch."""
     if callable(target):
-        raise AttributionInputError("deletion_insertion needs class targets (an int or one per row), not a callable")
-    return torch.as_tensor(target, device=x.device).expand(len(x))
+        raise AttributionInputError(
+            "deletion_insertion needs class targets (an int or one per row), not a callable: the curves follow "
+            "one class's score"
+        )
+    try:  # labels, floats, negatives, nested lists: the engine's words
+        check_target_spec(target, output)
+    except AttributionInputError as error:
+        if "not a class index" not in str(error):
+            raise
+        raise AttributionInputError(  # the engine's words offer a callable, which the curves cannot follow
+            f"target={target!r} is not a class index; give an int, one int per row, or None (each row's top class)"
+        ) from None
+    if target is None or isinstance(target, int):
+        return
+    count = torch.as_tensor(target).numel()
+    if count not in (1, batch):
+        raise AttributionInputError(
+            f"target={target!r} has {count} entries for a batch of {batch}; give one int, or one per row"
+        )
+
+
+def _target(at_x: Tensor, x: Tensor, target: object) -> Tensor:
+    """One class per row, [batch]: the top class where `target` is None; checked against the outputs at x
+    (one score per row reads as a single output, class 0)."""
+    outputs = at_x.shape[1] if at_x.ndim == 2 else 1
+    if target is None:
+        return at_x.argmax(dim=1) if at_x.ndim == 2 else torch.zeros(len(x), dtype=torch.long, device=x.device)
+    classes = torch.as_tensor(target, dtype=torch.long, device=x.device).flatten().expand(len(x))
+    if bool((classes >= outputs).any()):
+        raise AttributionInputError(
+            f"target={target!r} is out of range: the model has {outputs} output{'s' if outputs > 1 else ''} "
+            f"(0 to {outputs - 1})"
+        )
+    return classes
 
 
 def _scores(
