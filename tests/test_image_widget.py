@@ -244,6 +244,19 @@ def test_bad_input_is_refused_before_any_work(digits, image, labels, match):
         ImageExplainer(model, image, labels=labels)
 
 
+@pytest.mark.parametrize("top_k", [-3, 0, 2.5, True, "3"])
+def test_top_k_that_is_not_a_positive_int_is_refused_before_the_model_runs(count_calls, top_k):
+    """top_k=-3 listed seven of ten outputs (a slice from the end), 0 the target alone, 2.5 failed in a
+    slice after the model ran."""
+    model = count_calls(small_rgb_cnn(classes=10))
+    with pytest.raises(ValueError, match=rf"top_k must be a positive int \(how many .*\); got {top_k!r}"):
+        ImageExplainer(model, torch.rand(3, 8, 8), top_k=top_k, steps=4, preview=None)
+    assert model.forwards == 0
+    widget = ImageExplainer(model, torch.rand(3, 8, 8), top_k=2, steps=4, preview=None)
+    widget.wait()
+    assert len(widget.outputs) == 2
+
+
 def test_model_output_must_be_class_scores():
     with pytest.raises(ValueError, match=r"model\(image\) gave \(1,\)"):
         ImageExplainer(lambda x: x.flatten()[:1], torch.rand(1, 8, 8))

@@ -27,6 +27,13 @@ def test_raw_score_rows_have_no_probability_and_no_score_name():
     assert set(rows[0]) == {"index", "label", "score", "kind"}
 
 
+@pytest.mark.parametrize("top_k", [-3, 0, 2.5])
+def test_the_rows_refuse_a_top_k_that_is_not_a_positive_int(top_k):
+    """Every explainer lists its rows here: a negative top_k sliced from the end, a float failed in torch."""
+    with pytest.raises(ValueError, match=rf"top_k must be a positive int .*got {top_k!r}"):
+        output_rows(torch.arange(10.0), torch.arange(10.0).softmax(0), "probability", top_k, None, str)
+
+
 def test_an_unknown_score_name_is_refused():
     with pytest.raises(ValueError, match=r"score_name='probit'.*logit, log-probability"):
         output_rows(torch.tensor([1.0]), torch.tensor([1.0]), "probability", 1, None, str, score_name="probit")

@@ -35,7 +35,7 @@ from .display_grid import DisplayGrid
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .image_input import display_map, prepare_input, to_display
 from .model_watch import no_longer_fits
-from .outputs import output_rows, resolve_score_kind
+from .outputs import check_top_k, output_rows, resolve_score_kind
 from .payload import completeness, floats, printed_input, trace_payload
 
 PROGRESS_UPDATES = 8  # path chunks per computation, for a moving progress bar, unless too small (walk_batch_size)
@@ -67,7 +67,9 @@ class ImageExplainer(ExplainerWidget):
     uint8 array with a `preprocess` callable that turns it into such a tensor. `target=None`
     explains the top prediction (a label from `labels` works too). `score_kind`: "probability"
     lists the outputs as softmax percentages (class logits), "score" as raw values (regression,
-    similarities); by default "score" for a single output, else "probability". Changing `target`, `baseline`, `rule` or `steps` (here or in the
+    similarities); by default "score" for a single output, else "probability". `top_k` (a positive int,
+    default 5): how many of the best outputs the list shows, the explained one added when it is not
+    among them. Changing `target`, `baseline`, `rule` or `steps` (here or in the
     view) recomputes in the background; `wait()` blocks until the newest result is ready.
 
     `path` picks the path method: "straight" (IG), "blur" (Blur IG: from the image blurred at sigma =
@@ -111,6 +113,7 @@ class ImageExplainer(ExplainerWidget):
         **kwargs: Any,
     ):
         check_explainer_arguments(model, output, score_kind)
+        check_top_k(top_k)
         self._preview_setting = _check_preview(preview)
         x, original = prepare_input(image, preprocess)
         device = model_device(model)

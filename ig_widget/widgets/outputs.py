@@ -6,6 +6,7 @@ queries, a regression value) the list shows the raw score, so each row says whic
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,16 @@ def check_score_kind(requested: str | None, name: str = "score_kind") -> None:
         raise AttributionInputError(
             f"{name}={requested!r} is unknown; use 'probability' (class logits, listed as softmax percentages) "
             "or 'score' (raw scores such as similarities or regression values, listed as they are)"
+        )
+
+
+def check_top_k(top_k: int) -> None:
+    """`top_k`, how many of the best outputs the view lists, is a positive int: a negative one sliced the
+    list from its end (top_k=-3 listed all outputs but three), 0 listed the target alone and a float failed
+    after the model ran."""
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
+        raise AttributionInputError(
+            f"top_k must be a positive int (how many of the best outputs the view lists); got {top_k!r}"
         )
 
 
@@ -56,7 +67,8 @@ def output_rows(
     to 100% and 0%)."""
     if score_name not in SCORE_NAMES:
         raise AttributionInputError(f"score_name={score_name!r} is unknown; use one of {', '.join(SCORE_NAMES)}")
-    order = scores.argsort(descending=True)[:top_k].tolist()
+    check_top_k(top_k)  # the explainers check it before any model call; this guards every other caller
+    order = scores.argsort(descending=True)[: int(top_k)].tolist()
     if target is not None and target not in order:
         order.append(target)
     rows = []
