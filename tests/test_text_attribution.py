@@ -194,6 +194,28 @@ def tiny_bert_classifier(vocabulary: int, seed: int = 0):
     return transformers.BertForSequenceClassification(config)
 
 
+def test_an_unknown_word_is_content_in_every_input_form(minilm):
+    """[UNK] stands for a word the vocabulary lacks: it moves along the path and gets attribution as a
+    string, as ids and as an encoding alike. Ids used to keep it at its own embedding (it is in
+    all_special_ids) where the string's special-tokens mask did not, so the same input explained apart."""
+    _, tokenizer = minilm
+    model = tiny_bert_classifier(len(tokenizer), seed=1)
+    text = "hello \U0001f600 world"
+    encoding = tokenizer(text, return_tensors="pt")
+    unknown = encoding["input_ids"][0] == tokenizer.unk_token_id
+    assert unknown.sum() == 1
+    forms = [text, encoding["input_ids"], encoding]
+    results = [igw.text_integrated_gradients(model, form, tokenizer=tokenizer, target=0, steps=8) for form in forms]
+    pad_embedding = model.get_input_embeddings().weight[tokenizer.pad_token_id].detach()
+    for result in results:
+        assert result.tokens.special[0].tolist() == [True, False, False, False, True]
+        torch.testing.assert_close(result.result.baseline[0, unknown][0], pad_embedding)
+        assert (result.token_scores[0, unknown] != 0).all()
+    for result in results[1:]:
+        torch.testing.assert_close(result.baseline_score, results[0].baseline_score)
+        torch.testing.assert_close(result.token_scores, results[0].token_scores)
+
+
 class PlainWrapper(nn.Module):
     """The same network behind a forward(ids) that knows nothing of Hugging Face conventions."""
 

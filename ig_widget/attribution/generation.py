@@ -33,7 +33,7 @@ from .progress import ProgressSpec
 from .targets import output_tensor
 from .text import find_embedding, substituting_forward
 from .text_baselines import check_text_baseline, text_baseline
-from .text_inputs import TokenBatch, call_with_tokens, check_vocabulary, token_batch
+from .text_inputs import TokenBatch, call_with_tokens, check_vocabulary, special_token_ids, token_batch
 from .text_result import TextAttribution
 from .trace_reduce import embedding_trace_reducer
 from .validation import check_model
@@ -489,7 +489,7 @@ def _token_texts(ids: list[int], tokenizer: Any) -> list[str]:
 
 
 def _special(ids: Tensor, tokenizer: Any) -> list[bool]:
-    special = set(getattr(tokenizer, "all_special_ids", None) or [])
+    special = special_token_ids(tokenizer)
     return [int(token) in special for token in ids]
 
 

@@ -194,14 +194,41 @@ def check_vocabulary(ids: Tensor, size: int | None, name: str) -> None:
 
 
 def _special_mask(encoding: Mapping[str, Any], ids: Tensor, tokenizer: Any) -> Tensor:
-    """Special tokens: from the tokenizer's own mask when it gave one, else from its special ids."""
+    """Special tokens: from the tokenizer's own mask when it gave one, else from its special ids; the
+    unknown token is content in both (see `special_token_ids`), so a text explains the same as its ids."""
     given = encoding.get("special_tokens_mask")
     if given is not None:
-        return torch.as_tensor(given).to(ids.device).bool()
-    special_ids = getattr(tokenizer, "all_special_ids", None) or []
+        special = torch.as_tensor(given).to(ids.device).bool()
+        unknown = content_unknown_id(tokenizer)
+        return special if unknown is None else special & (ids != unknown)
+    special_ids = special_token_ids(tokenizer)
     if not special_ids:
         return torch.zeros_like(ids, dtype=torch.bool)
-    return torch.isin(ids, torch.as_tensor(list(special_ids), device=ids.device))
+    return torch.isin(ids, torch.as_tensor(sorted(special_ids), device=ids.device))
+
+
+def special_token_ids(tokenizer: Any) -> set[int]:
+    """The tokenizer's special ids that are structure rather than content ([CLS], [SEP], BOS, EOS,
+    padding, [MASK]): all of `all_special_ids` but the unknown token. [UNK] stands for a word of the
+    text the vocabulary lacks, so it is attributed like any word (a tokenizer's own special-tokens
+    mask does not mark it either); where the unknown token is also another role's token (GPT-2's
+    `<|endoftext|>` is its BOS, EOS and UNK), it stays special."""
+    special = set(getattr(tokenizer, "all_special_ids", None) or [])
+    unknown = content_unknown_id(tokenizer)
+    return special - {unknown} if unknown is not None else special
+
+
+STRUCTURAL_ROLES = ("bos", "eos", "sep", "pad", "cls", "mask")
+
+
+def content_unknown_id(tokenizer: Any) -> int | None:
+    """The unknown token's id when it is only that (no other special role's token), else None."""
+    unknown = getattr(tokenizer, "unk_token_id", None)
+    if not isinstance(unknown, int):
+        return None
+    if any(getattr(tokenizer, f"{role}_token_id", None) == unknown for role in STRUCTURAL_ROLES):
+        return None
+    return unknown
 
 
 def _token_strings(ids: Tensor, tokenizer: Any) -> list[list[str]]:
