@@ -361,3 +361,21 @@ def test_settings_are_checked_once_and_carry_the_walk_options():
         settings.steps = 4  # frozen
     with pytest.raises(AttributionInputError, match="steps"):
         GenerationSettings(steps=0)
+
+
+def test_a_character_split_into_byte_tokens_reads_as_the_text():
+    """The defect: each byte piece of a character decoded alone to "�" or nothing, so the strip read
+    "I love ���� caf�� ok", and an empty piece started a word, splitting the emoji in two. Now the piece
+    that completes a character shows it, the pieces before it are empty, and a character's pieces stay
+    in one word."""
+    from ig_widget.generation_examples import byte_level_tokenizer, random_gpt2
+
+    tokenizer = byte_level_tokenizer()
+    model = random_gpt2(len(tokenizer), layers=1, hidden=16, heads=2, seed=1)
+    prompt = "I love 😀 café"
+    generation = igw.explain_generation(model, tokenizer, prompt, continuation=" ok", steps=2)
+    assert "".join(generation.tokens) == prompt + " ok"
+    assert "\ufffd" not in "".join(generation.tokens)
+    assert generation.tokens.count("") == 4  # three pieces before the emoji's last, one before "é"'s
+    words = ["".join(generation.tokens[group.start : group.stop]) for group in generation.word_groups()]
+    assert words == ["I", " love", " 😀", " café", " ok"]

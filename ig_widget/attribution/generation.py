@@ -43,6 +43,9 @@ ATTRIBUTE_TO = ("context", "prompt")
 NAMED_BASELINE_TOKENS = ("eos", "bos", "unk", "pad")
 TOP_ALTERNATIVES = 5  # the most likely tokens kept per generated position (the view's alternatives)
 
+REPLACEMENT = "\ufffd"  # what a decoder gives for the bytes of a character whose end it has not seen
+UTF8_MOST_BYTES = 4  # a character's pieces are at most its UTF-8 bytes
+
 
 @dataclass(frozen=True)
 class Alternative:
@@ -144,10 +147,16 @@ class GenerationAttribution:
 
 
 def word_groups(tokens: Sequence[str], special: Sequence[bool]) -> list[range]:
-    """Token ranges of words: a token starting with whitespace (or after/at a special token) starts a word."""
-    starts = [
-        i for i, text in enumerate(tokens) if i == 0 or special[i] or special[i - 1] or text[:1].isspace() or not text
-    ]
+    """Token ranges of words: a token starting with whitespace (or after/at a special token) starts a word.
+    An empty token is a piece of a character that a later token completes (`_token_texts`): it goes with
+    that character, and the word starts (or not) at the character's first piece."""
+    starts = []
+    for i in range(len(tokens)):
+        if i > 0 and tokens[i - 1] == "" and not special[i - 1] and not special[i]:
+            continue  # inside one character's pieces
+        whole = next((text for text in tokens[i:] if text != ""), "")  # the text this token begins
+        if i == 0 or special[i] or special[i - 1] or whole[:1].isspace():
+            starts.append(i)
     return [range(start, stop) for start, stop in zip(starts, starts[1:] + [len(tokens)])]
 
 
@@ -477,14 +486,27 @@ def _text(tokenizer: Any, token: int) -> str:
 
 def _token_texts(ids: list[int], tokenizer: Any) -> list[str]:
     """Each token as the text reads: what decoding it after its predecessor adds, so a word-level
-    tokenizer's spaces between words stay (decoding one token alone drops them)."""
+    tokenizer's spaces between words stay (decoding one token alone drops them). A byte-level
+    tokenizer's pieces of one character decode to U+FFFD until the last of them arrives: those pieces are
+    empty and the piece that completes the character shows it, as a decoder streams text (each piece
+    showed "�" or nothing, and the strip read "I love ���� caf��")."""
     decode = getattr(tokenizer, "decode", None)
     if not callable(decode):
         return [str(token) for token in ids]
-    texts = [str(decode(ids[:1]))]
-    for previous, token in zip(ids, ids[1:]):
-        before, both = str(decode([previous])), str(decode([previous, token]))
-        texts.append(both[len(before) :] if both.startswith(before) else str(decode([token])))
+    texts = []
+    first = None  # the first piece of a character not yet complete
+    for i in range(len(ids)):
+        start = i if first is None else first
+        context = ids[start - 1 : start]
+        before = str(decode(context)) if context else ""
+        both = str(decode(context + ids[start : i + 1]))
+        added = both[len(before) :] if both.startswith(before) else str(decode(ids[start : i + 1]))
+        if added.endswith(REPLACEMENT) and i - start + 1 < UTF8_MOST_BYTES and i + 1 < len(ids):
+            texts.append("")
+            first = start
+            continue
+        texts.append(added)
+        first = None
     return texts
 
 

@@ -6,7 +6,7 @@
 import { formatNumber } from "../chart.js";
 import { clipValue } from "../normalise.js";
 import { backgroundBehind, unitColours } from "../text/strip.js";
-import { unitValues } from "../text/units.js";
+import { unitName, unitValues } from "../text/units.js";
 
 const WIDTH = 720;
 const HEIGHT = 260;
@@ -73,9 +73,9 @@ export function createMatrix(onSelect) {
   function describe(row, column) {
     const { result, units, cells } = state;
     const value = cells.values[row * cells.units + column];
-    const generated = result.tokens[result.promptLength + row];
+    const generated = unitName(result.tokens, result.promptLength + row);
     const text = Number.isNaN(value) ? "not computed yet" : formatNumber(value);
-    return `“${units.texts[column]}” → “${generated}”: ${text}`;
+    return `“${unitName(units.texts, column)}” → “${generated}”: ${text}`;
   }
 
   canvas.addEventListener("mousemove", (event) => {
@@ -128,7 +128,7 @@ export function createMatrix(onSelect) {
       labels.replaceChildren(
         ...Array.from({ length: result.generated }, (_, row) => {
           const label = document.createElement("div");
-          label.textContent = result.tokens[result.promptLength + row];
+          label.textContent = unitName(result.tokens, result.promptLength + row);
           label.style.height = `${size.height}px`;
           label.style.lineHeight = `${size.height}px`;
           label.style.fontSize = `${Math.min(12, size.height - 2)}px`;

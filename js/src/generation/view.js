@@ -24,7 +24,7 @@ import { createOutputList } from "../outputs.js";
 import { createStatusLine, recomputeFor } from "../status.js";
 import { addStyles } from "../styles.js";
 import { createTokenStrip } from "../text/strip.js";
-import { displayUnits, unitTrace, unitValues } from "../text/units.js";
+import { displayUnits, unitName, unitTrace, unitValues } from "../text/units.js";
 import { createMatrix } from "./matrix.js";
 import { decodeGenerationResult, rowView } from "./result.js";
 
@@ -32,6 +32,7 @@ const GENERATION_STYLES = `
 .igw-gen .igw-tokens { line-height: 1.9; max-width: 760px; white-space: normal; overflow-wrap: anywhere;
   padding: 4px 6px; border: 1px solid var(--jp-border-color2, #ddd); border-radius: 3px; }
 .igw-gen .igw-token { padding: 1px 0; border-radius: 3px; white-space: pre-wrap; }
+.igw-gen .igw-token:empty { padding: 1px 2px; } /* a piece of a character that a later token completes */
 .igw-gen .igw-token-special { opacity: 0.55; font-size: 0.85em; }
 .igw-gen .igw-token-generated { cursor: pointer; border-bottom: 1px dashed var(--jp-ui-font-color2, #666); }
 .igw-gen .igw-token-selected { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
@@ -223,11 +224,16 @@ export function renderGeneration({ model, el }) {
       span.classList.toggle("igw-token-after", units.groups[k][0] >= position && k !== selectedUnit);
       span.setAttribute("aria-pressed", String(k === selectedUnit));
     });
-    const token = r.tokens[position];
+    const token = unitName(r.tokens, position);
     if (view) {
       const values = unitValues(view.values, u.groups);
       const clipAt = clipValue(values, model.get("clip"), mode);
-      strip.paint(values, clipAt, mode, (k) => `${u.texts[k]}: attribution ${formatNumber(values[k])}`);
+      strip.paint(
+        values,
+        clipAt,
+        mode,
+        (k) => `${unitName(u.texts, k)}: attribution ${formatNumber(values[k])}`,
+      );
       legend.update(clipAt, mode);
     } else {
       strip.paint(new Float32Array(u.texts.length), 1, mode);
@@ -258,7 +264,7 @@ export function renderGeneration({ model, el }) {
 
   function drawSide(r, _view) {
     const row = selected();
-    const token = r.tokens[r.promptLength + row];
+    const token = unitName(r.tokens, r.promptLength + row);
     alternativesTitle.textContent = `Next tokens the model considered for “${token}” (click: why not that one)`;
     const pressed = contrasting() ? model.get("alternative") : r.chosenTokens[row];
     // a static page holds the matrix it was saved with, never a contrast: only the chosen token answers
@@ -280,7 +286,8 @@ export function renderGeneration({ model, el }) {
       at,
       clipValue(trace, model.get("clip"), mode),
       mode,
-      (k) => `${u.texts[k]}: accumulated ${formatNumber(at[k])} at α = ${view.alphas[index].toFixed(3)}`,
+      (k) =>
+        `${unitName(u.texts, k)}: accumulated ${formatNumber(at[k])} at α = ${view.alphas[index].toFixed(3)}`,
     );
     path.chart.setCursor(view.alphas[index]);
     describePointed();
@@ -307,7 +314,7 @@ export function renderGeneration({ model, el }) {
       error += view.errorAt(index * view.count + t);
     }
     readout.textContent =
-      `“${u.texts[pointed]}”: attribution ${formatNumber(values[pointed])} · accumulated at ` +
+      `“${unitName(u.texts, pointed)}”: attribution ${formatNumber(values[pointed])} · accumulated at ` +
       `α = ${view.alphas[index].toFixed(3)}: ${formatApprox(sum, error)}`;
   }
   function onPoint(event) {
