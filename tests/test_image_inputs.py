@@ -61,3 +61,30 @@ def test_preprocess_gets_the_image_untouched() -> None:
     assert seen == [image]
     torch.testing.assert_close(x, EXPECTED * 2)
     np.testing.assert_array_equal(original, PIXELS)
+
+
+def test_the_input_takes_a_float64_models_dtype_whatever_float_or_pixels_it_came_as() -> None:
+    """A float64 array for a float64 model was refused: the array became float32 here, then the engine's
+    dtype check told the user to convert an image that already was float64. Each form is now handed to
+    the model in its dtype, a float64 array without a round trip through float32."""
+    import ig_widget as igw
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 5, 4)).double().eval()
+    precise = PIXELS.astype(np.float64) / 255 + 1e-12  # digits float32 cannot hold
+    for image, expected in [
+        (precise, torch.from_numpy(precise).permute(2, 0, 1)),
+        (precise.astype(np.float32), torch.from_numpy(precise.astype(np.float32)).permute(2, 0, 1).double()),
+        (torch.from_numpy(precise).permute(2, 0, 1).float(), torch.from_numpy(precise).permute(2, 0, 1).float()),
+        (PIXELS, torch.from_numpy(PIXELS.copy()).permute(2, 0, 1).double() / 255),
+        (Image.fromarray(PIXELS), torch.from_numpy(PIXELS.copy()).permute(2, 0, 1).double() / 255),
+    ]:
+        widget = igw.ImageExplainer(model, image, steps=4, preview=None)
+        widget.wait()
+        assert widget.error == ""
+        result = widget.explanation
+        assert result.inputs.dtype == result.attributions.dtype == torch.float64
+        torch.testing.assert_close(result.inputs[0], expected.double(), rtol=0, atol=0)
+    x, _ = prepare_input(PIXELS, None, torch.float64)
+    assert x.dtype == torch.float64
+    torch.testing.assert_close(x[0], torch.from_numpy(PIXELS.copy()).permute(2, 0, 1).double() / 255, rtol=0, atol=0)

@@ -25,7 +25,7 @@ import traitlets
 from torch import nn
 
 from ..attribution.errors import AttributionInputError
-from ..attribution.model_state import isolated_model, model_device
+from ..attribution.model_state import isolated_model, model_device, model_dtype
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_input, check_model
 from ..encode import encode_image
@@ -107,7 +107,7 @@ class MethodComparison(FollowsModel, AnswersRefusals, anywidget.AnyWidget):
                 f"model is a {type(model).__name__}; MethodComparison's sanity check needs an nn.Module (it "
                 "randomizes a copy of its layers); pass sanity=False for another callable"
             )
-        x, original = prepare_input(image, preprocess)
+        x, original = prepare_input(image, preprocess, model_dtype(model))
         device = model_device(model)
         x = x.to(device) if device is not None else x
         check_input(x, model, name="image")

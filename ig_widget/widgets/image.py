@@ -24,7 +24,7 @@ from ..attribution import (
 from ..attribution.batching import CPU_MIN_POINTS, auto_batch_size
 from ..attribution.class_scores import check_output_on_scores, class_probabilities, score_name
 from ..attribution.errors import AttributionInputError
-from ..attribution.model_state import isolated_model, model_device
+from ..attribution.model_state import isolated_model, model_device, model_dtype
 from ..attribution.targets import output_tensor
 from ..attribution.validation import check_input, first_model_call
 from ..encode import encode_array, encode_image
@@ -115,7 +115,7 @@ class ImageExplainer(ExplainerWidget):
         check_explainer_arguments(model, output, score_kind)
         check_top_k(top_k)
         self._preview_setting = _check_preview(preview)
-        x, original = prepare_input(image, preprocess)
+        x, original = prepare_input(image, preprocess, model_dtype(model))
         device = model_device(model)
         self._model, self._output = model, output
         self._x = x.to(device) if device is not None else x

@@ -6,8 +6,13 @@ What is accepted, one rule for every kind of image:
 - shaped H x W (grey), C x H x W or H x W x C with C = 1 or 3, optionally with a leading batch of 1.
   Where both readings fit (3 x 3 x 3), a tensor is read C x H x W and an array H x W x C, each
   library's own convention;
-- uint8 pixels (and PIL images) become floats in [0, 1]; floats are used as they are (a numpy float
-  array becomes float32, torch's default); any other dtype (integers, bool) is refused.
+- uint8 pixels (and PIL images) become floats in [0, 1]; floats are used as they are; any other dtype
+  (integers, bool) is refused;
+- the floats take the model's floating dtype (that of its first floating parameter or buffer): a float64
+  model is handed float64 whether the user gave float64, float32 or uint8, the conversion the engine's
+  dtype check would otherwise ask the user for (it refused a float64 array for a float64 model, the
+  array having been made float32 here). A model without floating parameters gets float tensors as they
+  are and numpy floats and uint8 pixels as float32, torch's default.
 
 With `preprocess`, the image is handed to it untouched and what it returns must be a float tensor by
 the same rule. The view draws RGB bytes; hover reports the model's own input values. The two are
@@ -30,8 +35,15 @@ DISPLAY_CHANNELS = (1, 3)
 ACCEPTED = "a tensor or array H x W, C x H x W or H x W x C (C = 1 or 3; uint8 pixels or floats) or a PIL image"
 
 
-def prepare_input(image: Any, preprocess: Callable | None) -> tuple[Tensor, np.ndarray | None]:
-    """Return (model input [1, C, H, W] float, the original pixels H x W x C uint8 or None)."""
+def prepare_input(
+    image: Any, preprocess: Callable | None, dtype: torch.dtype | None = None
+) -> tuple[Tensor, np.ndarray | None]:
+    """Return (model input [1, C, H, W] float, the original pixels H x W x C uint8 or None).
+
+    `dtype`: the model's floating dtype (`model_dtype`), which the input takes whatever float or uint8 it
+    came as; None (a model without floating parameters) keeps float tensors as they are and makes numpy
+    floats and uint8 pixels float32.
+    """
     array = _as_array(image)
     original = _channels_last(array, "image") if array is not None and array.dtype == np.uint8 else None
     if preprocess is not None:
@@ -46,13 +58,12 @@ def prepare_input(image: Any, preprocess: Callable | None) -> tuple[Tensor, np.n
             raise AttributionInputError(
                 f"preprocess returned {type(x).__name__}; it needs to return a torch.Tensor C x H x W"
             )
-        x = _model_input(x.detach(), "preprocess(image)")
+        x = _model_input(x.detach(), "preprocess(image)", dtype)
     elif isinstance(image, Tensor):
-        x = _model_input(image.detach(), "image")
+        x = _model_input(image.detach(), "image", dtype)
     elif array is not None:
         pixels = _channels_last(array, "image")
-        pixels = pixels.astype(np.float32) if pixels.dtype.kind == "f" else pixels
-        x = _model_input(torch.tensor(pixels).permute(2, 0, 1), "image")
+        x = _model_input(torch.tensor(pixels).permute(2, 0, 1), "image", dtype or torch.float32)
     else:
         raise AttributionInputError(f"image is a {type(image).__name__}; give {ACCEPTED}")
     if not torch.isfinite(x).all():
@@ -95,8 +106,9 @@ def _channels_last(array: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
-def _model_input(values: Tensor, name: str) -> Tensor:
-    """A tensor by the rule above as a float tensor C x H x W."""
+def _model_input(values: Tensor, name: str, dtype: torch.dtype | None) -> Tensor:
+    """A tensor by the rule above as a float tensor C x H x W, of `dtype` (None: floats as they are, uint8
+    pixels as float32)."""
     if values.ndim == 4 and values.shape[0] == 1:
         values = values[0]
     if values.ndim == 2:
@@ -108,12 +120,13 @@ def _model_input(values: Tensor, name: str) -> Tensor:
             f"{name} has shape {tuple(values.shape)}; the model input needs 1 or 3 channels: give {ACCEPTED}"
         )
     if values.dtype == torch.uint8:
-        return values.float() / 255.0
+        return values.to(dtype or torch.float32) / 255.0
     if not values.dtype.is_floating_point:
         raise AttributionInputError(
             f"{name} became a {values.dtype} tensor of shape {tuple(values.shape)}; the model input needs to be "
             f"a float tensor C x H x W (or uint8 pixels): give {ACCEPTED}"
         )
+    values = values if dtype is None else values.to(dtype)
     return values.clone(memory_format=torch.contiguous_format)  # the view's own: the user's may change later
 
 
