@@ -493,20 +493,26 @@ def _token_texts(ids: list[int], tokenizer: Any) -> list[str]:
     decode = getattr(tokenizer, "decode", None)
     if not callable(decode):
         return [str(token) for token in ids]
-    texts = []
-    first = None  # the first piece of a character not yet complete
-    for i in range(len(ids)):
-        start = i if first is None else first
+
+    def added(start: int, stop: int) -> str:  # what tokens start..stop-1 add after the token before them
         context = ids[start - 1 : start]
         before = str(decode(context)) if context else ""
-        both = str(decode(context + ids[start : i + 1]))
-        added = both[len(before) :] if both.startswith(before) else str(decode(ids[start : i + 1]))
-        if added.endswith(REPLACEMENT) and i - start + 1 < UTF8_MOST_BYTES and i + 1 < len(ids):
-            texts.append("")
-            first = start
-            continue
-        texts.append(added)
-        first = None
+        both = str(decode(context + ids[start:stop]))
+        return both[len(before) :] if both.startswith(before) else str(decode(ids[start:stop]))
+
+    texts: list[str] = []
+    start = 0
+    while start < len(ids):
+        stop = start + 1
+        text = added(start, stop)
+        while text.endswith(REPLACEMENT) and stop < min(len(ids), start + UTF8_MOST_BYTES):
+            stop += 1  # the character may go on in the next piece
+            text = added(start, stop)
+        if REPLACEMENT in text and stop > start + 1:  # the pieces never made a character: each as it is
+            stop = start + 1
+            text = added(start, stop)
+        texts += [""] * (stop - start - 1) + [text]
+        start = stop
     return texts
 
 
