@@ -244,9 +244,11 @@ def test_pad_less_tokenizer_works_everywhere_strings_are_accepted(gpt2):
 
 def test_pad_baseline_without_pad_token_names_the_fix(gpt2):
     model, tokenizer = gpt2
-    with pytest.raises(AttributionInputError, match="baseline='zero' or a token id"):
+    # the names offered are ones the tokenizer makes (a TextExplainer takes them), then a token id
+    fix = r"pass one it can make \('unk', 'zero'\) or a token id \(its end-of-text token: baseline=0\)"
+    with pytest.raises(AttributionInputError, match=fix):
         igw.text_integrated_gradients(model, PROMPT, tokenizer=tokenizer, target=igw.NextToken(5))
-    with pytest.raises(AttributionInputError, match="baseline='zero' or a token id"):
+    with pytest.raises(AttributionInputError, match=fix):
         igw.explain_generation(model, tokenizer, PROMPT, max_new_tokens=2, baseline="pad")
 
 
@@ -379,3 +381,16 @@ def test_a_character_split_into_byte_tokens_reads_as_the_text():
     assert generation.tokens.count("") == 4  # three pieces before the emoji's last, one before "é"'s
     words = ["".join(generation.tokens[group.start : group.stop]) for group in generation.word_groups()]
     assert words == ["I", " love", " 😀", " café", " ok"]
+
+
+def test_bytes_that_never_make_a_character_show_each_its_own_replacement():
+    """A piece held back waits for the piece that completes its character; bytes that never do (what a
+    random model generates) each show "�" on their own token, not all of them on the last."""
+    from ig_widget.attribution.generation import _token_texts
+    from ig_widget.generation_examples import byte_level_tokenizer
+
+    tokenizer = byte_level_tokenizer()
+    lead = tokenizer("é")["input_ids"][:1]  # the first of its two bytes, never followed by the second
+    ids = lead + lead + tokenizer("x")["input_ids"]
+    assert _token_texts(ids, tokenizer) == ["\ufffd", "\ufffd", "x"]
+    assert _token_texts(tokenizer("é x")["input_ids"], tokenizer) == ["", "é", " ", "x"]

@@ -88,3 +88,27 @@ def test_the_input_takes_a_float64_models_dtype_whatever_float_or_pixels_it_came
     x, _ = prepare_input(PIXELS, None, torch.float64)
     assert x.dtype == torch.float64
     torch.testing.assert_close(x[0], torch.from_numpy(PIXELS.copy()).permute(2, 0, 1).double() / 255, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("image", "preprocess", "shape", "fix"),
+    [
+        (torch.rand(3, 1, 6, 5), None, (3, 1, 6, 5), r"pass one of them, image\[i\] \(e\.g\. image\[0\]\)"),
+        (np.random.rand(3, 6, 5, 1), None, (3, 6, 5, 1), r"pass one of them, image\[i\]"),
+        (torch.zeros(2, 3, 6, 5, dtype=torch.uint8), None, (2, 3, 6, 5), r"pass one of them, image\[i\]"),
+        (PIXELS, lambda _: torch.rand(4, 3, 6, 5), (4, 3, 6, 5), "make preprocess return one image C x H x W"),
+    ],
+)
+def test_a_batch_of_images_is_refused_as_a_batch_before_the_model_runs(count_calls, image, preprocess, shape, fix):
+    """A batch of 3 was told 'the model input needs 1 or 3 channels', though its channels were fine."""
+    import ig_widget as igw
+
+    model = count_calls(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(2)))
+    batch = shape[0]
+    with pytest.raises(
+        ValueError,
+        match=rf"has shape \({', '.join(map(str, shape))}\), a batch of {batch} images; "
+        rf"the view explains one image: {fix}",
+    ) as refused:
+        igw.ImageExplainer(model, image, preprocess=preprocess, preview=None)
+    assert "channels" not in str(refused.value) and model.forwards == 0

@@ -136,6 +136,29 @@ def test_language_model_lists_next_tokens_and_explains_one(minilm):
     assert widget.result["completeness"]["score"] == pytest.approx(float(log_probabilities[top[2]]), abs=1e-5)
 
 
+def test_baselines_offered_are_those_the_tokenizer_can_make():
+    """GPT-2's tokenizer has no pad or mask token: the default "pad" put the view in an error state and
+    the menu offered "pad" and "mask", which fail. Now the menu holds what the tokenizer can make and the
+    view starts from the first of them; a name it cannot make is refused naming those."""
+    from ig_widget.generation_examples import byte_level_tokenizer, random_gpt2
+
+    tokenizer = byte_level_tokenizer()  # no pad or mask token; its unknown token is <|endoftext|>
+    model = random_gpt2(len(tokenizer), layers=1, hidden=16, heads=2, seed=1)
+    widget = TextExplainer(model, tokenizer, "The quick brown fox", steps=4)
+    widget.wait()
+    assert widget.choices["baseline"] == ["unk", "zero"]
+    assert widget.baseline == "unk" and widget.status == "done" and widget.error == ""
+    assert widget.result["baseline"] == "unk"
+    for name in ("pad", "mask"):
+        with pytest.raises(traitlets.TraitError, match=f"baseline='{name}' needs a {name} token.*use one of unk, zero"):
+            widget.baseline = name
+    with pytest.raises(traitlets.TraitError, match="baseline='pad' needs a pad token"):
+        TextExplainer(model, tokenizer, "The quick brown fox", steps=4, baseline="pad")
+    widget.baseline = "zero"
+    widget.wait()
+    assert widget.status == "done" and widget.result["baseline"] == "zero"
+
+
 def test_view_only_traits_do_not_recompute(explainer):
     explainer.wait()
     before = explainer.result

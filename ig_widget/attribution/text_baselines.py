@@ -85,10 +85,20 @@ def _baseline_ids(
     return torch.full_like(ids, token_id), f"{spec} token"
 
 
-def _named_token_id(name: str, tokenizer: Any, model: Any, padding_idx: int | None) -> int:
+def available_text_baselines(tokenizer: Any, model: Any = None, padding_idx: int | None = None) -> tuple[str, ...]:
+    """The named baselines this tokenizer (or the model's config, or an embedding's `padding_idx`) can
+    make, in TEXT_BASELINES order: a view offers only these, and starts from the first.
+
+    GPT-2's tokenizer has no pad or mask token, so a menu of every name would offer two that fail.
+    """
+    named = [name for name in TOKEN_BASELINES if _token_id(name, tokenizer, model, padding_idx) is not None]
+    return (*named, "zero")
+
+
+def _token_id(name: str, tokenizer: Any, model: Any, padding_idx: int | None) -> int | None:
     """The id of the pad / mask / unk token, from the tokenizer or else the model's config; for pad, then
     the embedding layer's own `padding_idx` (a model of one's own, `nn.Embedding(..., padding_idx=0)`,
-    with no tokenizer or config to ask)."""
+    with no tokenizer or config to ask). None when none of them has it."""
     attribute = f"{name}_token_id"
     for source in (tokenizer, getattr(model, "config", None)):
         value = getattr(source, attribute, None)
@@ -96,12 +106,21 @@ def _named_token_id(name: str, tokenizer: Any, model: Any, padding_idx: int | No
             return value
     if name == "pad" and tokenizer is None and isinstance(padding_idx, int):
         return padding_idx
+    return None
+
+
+def _named_token_id(name: str, tokenizer: Any, model: Any, padding_idx: int | None) -> int:
+    """`_token_id`, or an error that names the baselines that would work."""
+    token_id = _token_id(name, tokenizer, model, padding_idx)
+    if token_id is not None:
+        return token_id
+    others = ", ".join(repr(other) for other in available_text_baselines(tokenizer, model, padding_idx))
     if tokenizer is not None:  # GPT-2's and Llama's tokenizers have no pad token
         eos = getattr(tokenizer, "eos_token_id", None)
         hint = f" (its end-of-text token: baseline={eos})" if isinstance(eos, int) else ""
         raise AttributionInputError(
-            f"baseline={name!r} needs a {name} token, but the tokenizer has none; pass baseline='zero' or a "
-            f"token id{hint}"
+            f"baseline={name!r} needs a {name} token, but the tokenizer has none; pass one it can make "
+            f"({others}) or a token id{hint}"
         )
     raise AttributionInputError(
         f"baseline={name!r} needs a {name} token, but no tokenizer was given and the model config has none"

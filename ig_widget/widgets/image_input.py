@@ -93,9 +93,23 @@ def _channels_last_tensor(image: Tensor) -> Tensor:
     return squeezed
 
 
+def _check_one_image(shape: tuple[int, ...], name: str) -> None:
+    """A 4-d image is a batch: of one, or refused with the fix (its channels are not what is wrong)."""
+    if len(shape) == 4 and shape[0] != 1:
+        fix = (
+            "make preprocess return one image C x H x W"
+            if name.startswith("preprocess")
+            else f"pass one of them, {name}[i] (e.g. {name}[0]), a view per image"
+        )
+        raise AttributionInputError(
+            f"{name} has shape {shape}, a batch of {shape[0]} images; the view explains one image: {fix}"
+        )
+
+
 def _channels_last(array: np.ndarray, name: str) -> np.ndarray:
     """An array read as H x W x C (H x W and a leading batch of 1 allowed)."""
-    if array.ndim == 4 and array.shape[0] == 1:
+    _check_one_image(array.shape, name)
+    if array.ndim == 4:
         array = array[0]
     if array.ndim == 2:
         array = array[..., None]
@@ -109,7 +123,8 @@ def _channels_last(array: np.ndarray, name: str) -> np.ndarray:
 def _model_input(values: Tensor, name: str, dtype: torch.dtype | None) -> Tensor:
     """A tensor by the rule above as a float tensor C x H x W, of `dtype` (None: floats as they are, uint8
     pixels as float32)."""
-    if values.ndim == 4 and values.shape[0] == 1:
+    _check_one_image(tuple(values.shape), name)
+    if values.ndim == 4:
         values = values[0]
     if values.ndim == 2:
         values = values[None]

@@ -16,7 +16,7 @@ from ..attribution.errors import AttributionInputError
 from ..attribution.model_state import isolated_model, model_device
 from ..attribution.targets import output_tensor
 from ..attribution.text import find_embedding, text_integrated_gradients_multi
-from ..attribution.text_baselines import TEXT_BASELINES
+from ..attribution.text_baselines import TEXT_BASELINES, available_text_baselines
 from ..attribution.text_inputs import call_with_tokens, check_vocabulary, token_batch
 from ..attribution.text_result import TextAttribution
 from ..attribution.text_targets import NextToken, token_positions
@@ -39,8 +39,11 @@ class TextExplainer(ExplainerWidget):
     `labels` names the classes. `score_kind`: "probability" lists the outputs as softmax percentages
     (class logits; next tokens always have probabilities), "score" as raw values; by default the
     model's own `score_kind` attribute (`SentenceSimilarity` lists cosine similarities as they are),
-    else "score" for a single output and "probability" for several. Changing `target`, `baseline`, `rule` or `steps` recomputes in the
-    background; `wait()` blocks until the newest result is ready.
+    else "score" for a single output and "probability" for several. `baseline`: one of the names this
+    tokenizer can make ("pad", "mask", "unk" where it has that token, and "zero"; the menu offers
+    these), by default the first of them ("pad" where there is a pad token). Changing `target`,
+    `baseline`, `rule` or `steps` recomputes in the background; `wait()` blocks until the newest
+    result is ready.
     """
 
     baseline_names = TEXT_BASELINES
@@ -55,7 +58,7 @@ class TextExplainer(ExplainerWidget):
         labels: Sequence[str] | None = None,
         *,
         target: int | str | None = None,
-        baseline: str = "pad",
+        baseline: str | None = None,
         steps: int = 50,
         rule: str = "gausslegendre",
         output: str = "logit",
@@ -72,6 +75,8 @@ class TextExplainer(ExplainerWidget):
         self._output, self._top_k, self._embedding = output, top_k, embedding
         self._tokens = token_batch(text, tokenizer, model_device(model))
         layer = find_embedding(model, embedding)  # before any model call: a missing or wrong one is named
+        # the menu offers only the baselines this tokenizer can make (GPT-2's has no pad or mask token)
+        self.baseline_names = available_text_baselines(tokenizer, model, getattr(layer, "padding_idx", None))
         vocabulary = getattr(layer, "num_embeddings", None)
         check_vocabulary(self._tokens.input_ids, vocabulary if isinstance(vocabulary, int) else None, "text")
         self._position = position
@@ -84,7 +89,12 @@ class TextExplainer(ExplainerWidget):
         top = int(self._scores.argmax())
         target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
         super().__init__(
-            _view="text", target=top if target is None else target, baseline=baseline, steps=steps, rule=rule, **kwargs
+            _view="text",
+            target=top if target is None else target,
+            baseline=self.baseline_names[0] if baseline is None else baseline,
+            steps=steps,
+            rule=rule,
+            **kwargs,
         )
         self.choices = {**self.choices, "granularity": list(GRANULARITIES)}
         self.outputs = self._top_outputs()
@@ -135,6 +145,16 @@ class TextExplainer(ExplainerWidget):
 
     def _label_names(self) -> list[str]:
         return self._labels
+
+    @traitlets.validate("baseline")
+    def _check_baseline(self, proposal: dict) -> str:
+        value = proposal["value"]
+        if value in TEXT_BASELINES and value not in self.baseline_names:
+            raise traitlets.TraitError(
+                f"baseline={value!r} needs a {value} token, which this tokenizer lacks; use one of "
+                f"{', '.join(self.baseline_names)}"
+            )
+        return super()._check_baseline(proposal)
 
     @traitlets.observe("target")
     def _on_target(self, change: dict) -> None:
