@@ -22,6 +22,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 
 from . import schema
+from .attribution.result import InteriorGradients
 from .attribution.rounding import reads_as_rounding
 from .schema import DISPLAY_MODES, OUTLINE_COLOUR, SCORE_COLOUR, SUM_COLOUR  # noqa: F401 (SUM_COLOUR: re-exported)
 
@@ -426,8 +427,21 @@ def _map_and_image(source: Any, row: int, image: Any) -> tuple[np.ndarray, np.nd
     if hasattr(source, "attributions"):
         attributions = as_numpy(source.attributions[row])
         image = source.inputs[row] if image is None else image
+    elif isinstance(source, InteriorGradients):  # a gradient per alpha, no map: name the one to draw
+        raise ValueError(
+            f"image_heatmap draws one map; an InteriorGradients holds a gradient at each of its "
+            f"{len(source.alphas)} alphas: pass one of them, e.g. image_heatmap(result.gradients[k][{row}], "
+            f"image=result.inputs[{row}], display='overlay') for alpha = result.alphas[k], or an AttributionResult "
+            "(integrated_gradients, saliency, ...)"
+        )
     else:
-        attributions = as_numpy(source)
+        try:
+            attributions = as_numpy(source)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(
+                f"image_heatmap's source is of type {type(source).__name__}; it draws an AttributionResult (row `row` of "
+                "integrated_gradients, saliency, ...) or an attribution array [C, H, W] / [H, W]"
+            ) from error
     if attributions.ndim == 3:
         attributions = attributions.sum(axis=0)
     if attributions.ndim != 2:

@@ -287,3 +287,24 @@ def test_token_highlight_wraps_within_a_given_narrow_axes():
     right = axes[0].get_window_extent(renderer).x1
     assert all(text.get_bbox_patch().get_window_extent(renderer).x1 <= right + 1 for text in axes[0].texts)
     plt.close(fig)
+
+
+def test_image_heatmap_refuses_what_is_not_a_map_and_says_what_to_pass():
+    """interior_gradients' result raised a TypeError from float() deep in numpy; it holds a gradient per
+    alpha, and the message names how to draw one of them, which then draws."""
+    import ig_widget as igw
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    x = torch.rand(1, 1, 3, 4)
+    interior = igw.interior_gradients(model, x, target=0, alphas=[0.5, 1.0])
+    with pytest.raises(
+        ValueError, match=r"InteriorGradients holds a gradient at each of its 2 alphas: pass one"
+    ) as refused:
+        plot.image_heatmap(interior)
+    assert "image_heatmap(result.gradients[k][0], image=result.inputs[0]" in str(refused.value)
+    _, ax = plot.image_heatmap(interior.gradients[1][0], image=interior.inputs[0], display="heat", clip=100)
+    drawn = ax.images[0].get_array()
+    np.testing.assert_allclose(drawn, interior.gradients[1][0].sum(0).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"source is of type object; it draws an AttributionResult"):
+        plot.image_heatmap(object(), display="heat")
