@@ -533,6 +533,13 @@ ENGINE_CASES = [
         ("alphas must be a non-empty sequence", "got []"),
     ),
     Case(
+        "interior_gradients alphas outside the path",
+        _mlp,
+        lambda m: igw.interior_gradients(m, _rows(), alphas=[-2.0, 0.5, 3.0]),
+        igw.AttributionInputError,
+        ("alphas=[-2.0, 0.5, 3.0] has values outside [0, 1] (-2, 3)", "0 at the baseline and 1 at x"),
+    ),
+    Case(
         "steps neither an int nor 'auto'",
         _mlp,
         _ig(steps="fast"),

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from .baselines import BaselineSpec, Range, make_baseline
 from .batching import auto_batch_size, chunked_gradients
+from .errors import AttributionInputError
 from .model_state import isolated_model
 from .probes import plain_forward, probe
 from .result import AttributionResult, InteriorGradients
@@ -63,7 +64,8 @@ def interior_gradients(
 
     Parameters
     ----------
-    alphas : default (0.25, 0.5, 0.75, 1.0). Positions on the path, 0 at the baseline, 1 at `x`.
+    alphas : default (0.25, 0.5, 0.75, 1.0). Positions on the path, 0 at the baseline, 1 at `x`: each
+        in [0, 1] (beyond them lie inputs the path never reaches).
     model, x, target, baseline, batch_size, output, seed, input_range : as for `integrated_gradients`.
     """
     check_model(model)
@@ -71,6 +73,7 @@ def interior_gradients(
     check_batch_size(batch_size)
     check_target_spec(target, output)
     alpha_values = checked_alphas(alphas, x)
+    _check_on_path(alpha_values, alphas)
     x = x.detach()
     base = make_baseline(baseline, x, seed=seed, input_range=input_range)
     forward = plain_forward(isolated_model(model))
@@ -85,6 +88,18 @@ def interior_gradients(
         gradients[step, chunk.rows] = chunk.gradients
         scores[step, chunk.rows] = chunk.scores
     return InteriorGradients(alpha_values, gradients, scores, x, base, score.classes)
+
+
+def _check_on_path(values: Tensor, alphas: Sequence[float] | Tensor) -> None:
+    """Every alpha is a point of the path, in [0, 1]: -2 or 3 extrapolate past the baseline or the input,
+    counterfactuals the method does not define (and were computed without a word)."""
+    outside = values[(values < 0) | (values > 1)]
+    if outside.numel():
+        shown = ", ".join(f"{value:g}" for value in outside.tolist()[:5])
+        raise AttributionInputError(
+            f"alphas={alphas!r} has values outside [0, 1] ({shown}); alphas are positions on the path, 0 at the "
+            "baseline and 1 at x"
+        )
 
 
 def _gradient_at_input(model: Callable, x: Tensor, target: TargetSpec, output: str, method: str):
