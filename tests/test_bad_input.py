@@ -738,13 +738,6 @@ IMAGE_WIDGET_CASES = [
         ("output='probs'", "logit, probability, log_probability"),
     ),
     Case(
-        "widget: image dtype differs from the model",
-        lambda: _image_cnn().double(),
-        _explainer(),
-        igw.AttributionInputError,
-        ("image has dtype torch.float32", "image.to(torch.float64)"),
-    ),
-    Case(
         "widget: model rejects the image",
         _image_cnn,
         _explainer(image=torch.rand(3, 8, 8)),
