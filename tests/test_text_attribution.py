@@ -436,6 +436,41 @@ def test_next_token_position_past_a_rows_real_tokens_is_refused(copy_lm):
         igw.text_integrated_gradients(copy_lm, encoded, target=igw.NextToken(4, position=2), baseline="zero", steps=2)
 
 
+def test_next_token_output_probability_explains_the_probability(copy_lm):
+    """NextToken scores a log-probability; output="probability" was ignored (F(x) stayed log p). Now it
+    explains p itself, complete as ever, and "log_probability" is the default's log p."""
+    ids = torch.tensor([[7, 3, 5, 2, 8]])
+    with torch.no_grad():
+        log_p = copy_lm(input_ids=ids).logits[0, -1].log_softmax(-1)[7]
+    options = {"target": igw.NextToken(7), "baseline": "zero", "steps": 32}
+    default = igw.text_integrated_gradients(copy_lm, ids, **options)
+    logs = igw.text_integrated_gradients(copy_lm, ids, output="log_probability", **options)
+    probability = igw.text_integrated_gradients(copy_lm, ids, output="probability", **options)
+    torch.testing.assert_close(default.score[0], log_p)
+    torch.testing.assert_close(logs.token_scores, default.token_scores)
+    torch.testing.assert_close(probability.score[0], log_p.exp())
+    torch.testing.assert_close(probability.baseline_score, default.baseline_score.exp())
+    assert probability.relative_gap.abs().max() < 0.01  # the attributions add up to p(x) - p(x')
+
+
+@pytest.mark.parametrize("output", ["probability", "log_probability"])
+def test_callable_target_with_an_output_is_refused_before_any_work(output):
+    """A callable target returns its own score: output= cannot reach it, and was silently ignored."""
+    model, calls = BagOfEmbeddings(), []
+    model.register_forward_pre_hook(lambda module, args: calls.append(1))
+    with pytest.raises(
+        AttributionInputError, match=rf"output='{output}' does not apply to a callable target.*output='logit'"
+    ):
+        igw.text_integrated_gradients(
+            model, torch.tensor([[1, 2]]), target=lambda out: out[:, 0], output=output, baseline=0
+        )
+    assert calls == []
+    result = igw.text_integrated_gradients(
+        model, torch.tensor([[1, 2]]), target=lambda out: out[:, 0], baseline=0, steps=4
+    )
+    assert result.score.shape == (1,)
+
+
 # ---------------------------------------------------------------- the user's model and errors
 
 

@@ -159,6 +159,21 @@ def test_baselines_offered_are_those_the_tokenizer_can_make():
     assert widget.status == "done" and widget.result["baseline"] == "zero"
 
 
+def test_language_model_view_explains_the_probability_when_asked(minilm):
+    """The view forced a language model's output to its log-probability: output="probability" was dropped."""
+    tokenizer = minilm[1]
+    model = tiny_gpt2(tokenizer.vocab_size)
+    encoded = tokenizer(["the cat sat on the"], return_tensors="pt")
+    with torch.no_grad():
+        log_probabilities = model(**encoded).logits[0, -1].log_softmax(-1)
+    for output, expected in (("probability", log_probabilities.exp()), ("logit", log_probabilities)):
+        widget = TextExplainer(model, tokenizer, "the cat sat on the", steps=8, output=output, target=5)
+        widget.wait()
+        assert widget.status == "done"
+        assert widget.result["output"] == {"probability": "probability", "logit": "log_probability"}[output]
+        assert widget.result["completeness"]["score"] == pytest.approx(float(expected[5]), rel=1e-5)
+
+
 def test_view_only_traits_do_not_recompute(explainer):
     explainer.wait()
     before = explainer.result

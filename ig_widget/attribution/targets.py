@@ -55,9 +55,20 @@ def check_output(output: str) -> None:
 
 
 def check_target_spec(target: TargetSpec, output: str) -> None:
-    """Validate what can be validated without calling the model."""
+    """Validate what can be validated without calling the model.
+
+    A callable target returns its own score, which is explained as it is: `output` cannot reach it, so a
+    callable with another `output` than "logit" is refused rather than silently explained unchanged."""
     check_output(output)
-    if target is None or callable(target):
+    if callable(target):
+        if output != "logit":
+            raise AttributionInputError(
+                f"output={output!r} does not apply to a callable target: the callable returns its own score, "
+                "which is explained as it is. Pass output='logit' (the default) and return the score you want "
+                "from the callable, e.g. a probability: lambda out: out.softmax(dim=-1)[:, k]"
+            )
+        return
+    if target is None:
         return
     if isinstance(target, int) and not isinstance(target, bool):  # checked on the host, no tensor
         if target < 0:

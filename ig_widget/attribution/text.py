@@ -32,7 +32,7 @@ from .text_inputs import (
     with_real_positions,
 )
 from .text_result import TextAttribution
-from .text_targets import with_inputs
+from .text_targets import NextToken, scored_under, with_inputs
 from .trace_reduce import Reducer, embedding_trace_reducer
 from .validation import check_model
 
@@ -76,7 +76,8 @@ def text_integrated_gradients(
         model takes `position_ids` and none were given: each row is then explained as its text alone.
     target : default None (each row's top class). A class index (classifiers), a callable
         `target(output)` or `target(output, inputs)` giving one score per row (a sentence similarity,
-        say), or `NextToken(token, position)` for a causal language model.
+        say; it returns its own score, so `output` must stay "logit"), or `NextToken(token, position)`
+        for a causal language model (its log-probability; with output="probability", its probability).
     baseline : default "pad". "pad", "mask", "unk", "zero" (the zero embedding), a token id, token ids
         [batch, length], or baseline embeddings.
     tokenizer : default None. Needed for string inputs and for named baseline tokens.
@@ -145,8 +146,8 @@ def text_integrated_gradients_multi(
     check_model(model)
     if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence) or not targets:
         raise AttributionInputError(f"targets must be a non-empty list of targets (e.g. [0, 1]); got {targets!r}")
-    for target in targets:
-        check_target_spec(target, output)
+    for target in targets:  # a NextToken applies `output` itself (scored_under); other callables cannot
+        check_target_spec(target, "logit" if isinstance(target, NextToken) else output)
     options = PathOptions.checked(
         steps=steps,
         rule=rule,
@@ -187,7 +188,7 @@ def text_integrated_gradients_multi(
         substituting_forward(isolated, layer, batch, current),
         embedded,
         base,
-        [with_inputs(target, current) if callable(target) else target for target in targets],
+        [with_inputs(scored_under(target, output), current) if callable(target) else target for target in targets],
         options,
         baseline_label=name,
     )

@@ -25,7 +25,11 @@ class NextToken:
     `position`: the logits at `position` predict the token that follows it. Positions count each row's
     real tokens only (the ones of the attention mask), whichever side the padding is on: 0 is the
     first real token, and a negative position counts back from the last one, so -1 is the next token
-    after the text. Only tokens up to `position` can receive attribution."""
+    after the text. Only tokens up to `position` can receive attribution.
+
+    The attribution functions' `output="probability"` explains the token's probability instead;
+    `output="logit"` (the default) and `"log_probability"` both explain its log-probability, the score
+    NextToken defines (a next-token logit alone has no fixed scale across contexts)."""
 
     token: int
     position: int = -1
@@ -49,6 +53,24 @@ class NextToken:
         positions = token_positions(self.position, logits.shape[1], inputs.get("attention_mask"), logits.shape[0])
         picked = logits[torch.arange(logits.shape[0], device=logits.device), positions.to(logits.device)]
         return picked.log_softmax(dim=-1)[:, self.token]
+
+
+def scored_under(target: Any, output: str) -> Any:
+    """`target` as the path engine should call it under `output`: a NextToken gives its probability for
+    output="probability" and its log-probability otherwise; any other target is returned unchanged."""
+    if isinstance(target, NextToken) and output == "probability":
+        return _Probability(target)
+    return target
+
+
+@dataclass(frozen=True)
+class _Probability:
+    """A NextToken's probability: the exp of its log-probability (the token's softmax entry)."""
+
+    next_token: NextToken
+
+    def __call__(self, output: Any, inputs: dict[str, Any]) -> Tensor:
+        return self.next_token(output, inputs).exp()
 
 
 def token_positions(position: int, length: int, attention_mask: Tensor | None, rows: int) -> Tensor:

@@ -202,7 +202,7 @@ class TextExplainer(ExplainerWidget):
             batch_size=math.ceil(first.steps / PROGRESS_UPDATES),
             tokenizer=self._tokenizer,
             embedding=self._embedding,
-            output="logit" if self._next_token else self._output,
+            output=self._output,  # a next token's log-probability, or with "probability" its probability
             progress=progress,
         )
         return [(result, self._encode(result, request)) for result, request in zip(results, requests)]
@@ -211,6 +211,13 @@ class TextExplainer(ExplainerWidget):
         """The index of the token after which a language model's next token is explained."""
         ids = self._tokens.input_ids
         return int(token_positions(self._position, ids.shape[1], self._tokens.attention_mask, 1)[0])
+
+    def _explained_output(self) -> str:
+        """What the explained score is: a next token's log-probability (its probability with
+        output="probability"), or the classifier's `output`."""
+        if self._next_token and self._output != "probability":
+            return "log_probability"
+        return self._output
 
     def _engine_target(self, index: int) -> int | NextToken:
         return NextToken(index, self._position) if self._next_token else index
@@ -226,7 +233,7 @@ class TextExplainer(ExplainerWidget):
             "baseline": request.baseline,
             "rule": request.rule,
             "steps": request.steps,
-            "output": "log_probability" if self._next_token else self._output,
+            "output": self._explained_output(),
             "tokens": result.token_strings(),
             "special": [bool(s) for s in result.tokens.special[0].tolist()],
             "space_before": space_before(result),
