@@ -174,6 +174,31 @@ def test_language_model_view_explains_the_probability_when_asked(minilm):
         assert widget.result["completeness"]["score"] == pytest.approx(float(expected[5]), rel=1e-5)
 
 
+def test_language_model_target_by_the_label_the_view_shows():
+    """The outputs list shows ' jumps' (decoded) but a target was matched against the tokenizer's
+    'Ġjumps' only, so the shown label was refused; and every byte piece of a character showed '\ufffd'."""
+    from ig_widget.generation_examples import byte_level_tokenizer, random_gpt2
+
+    tokenizer = byte_level_tokenizer()
+    model = random_gpt2(len(tokenizer), layers=1, hidden=16, heads=2, seed=1)
+    jumps = tokenizer.convert_tokens_to_ids("Ġjumps")
+    widget = TextExplainer(model, tokenizer, "The quick brown fox jumps", baseline="zero", steps=4, target=" jumps")
+    assert widget.target == jumps and widget._label(jumps) == " jumps"
+    widget.target = 0
+    widget.target = "Ġjumps"  # the tokenizer's own spelling still works
+    assert widget.target == jumps
+    pieces = [i for i in range(len(tokenizer)) if "\ufffd" in tokenizer.decode([i])]
+    assert len(pieces) > 10
+    labels = [widget._label(i) for i in pieces]
+    assert len(set(labels)) == len(labels) and "\ufffd" not in "".join(labels)
+    widget.target = labels[3]
+    assert widget.target == pieces[3]
+    listed = ", ".join(repr(row["label"]) for row in widget.outputs[:5])  # the top five (top_k)
+    with pytest.raises(traitlets.TraitError, match=re.escape(f"the outputs list shows it ({listed}, ...)")):
+        widget.target = "no such token"
+    widget.wait()
+
+
 def test_view_only_traits_do_not_recompute(explainer):
     explainer.wait()
     before = explainer.result

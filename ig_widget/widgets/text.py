@@ -25,6 +25,7 @@ from .explainer import ExplainerWidget, Request, check_explainer_arguments, inde
 from .model_watch import no_longer_fits
 from .outputs import output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
+from .token_labels import TokenLabels
 
 PROGRESS_UPDATES = 8  # path chunks per computation: enough for a moving progress bar
 
@@ -35,7 +36,8 @@ class TextExplainer(ExplainerWidget):
     `model` is a sequence classifier (class scores [1, classes], e.g. a Hugging Face
     `...ForSequenceClassification` or `ig_widget.text_examples.SentenceSimilarity`, whose classes
     are queries) or a causal language model (next-token logits [1, length, vocabulary]): then the
-    outputs are the most likely next tokens after `position` and a target is a token id.
+    outputs are the most likely next tokens after `position` and a target is a token id, or the token
+    as the outputs list shows it (' jumps') or as the tokenizer spells it ('Ġjumps').
     `labels` names the classes. `score_kind`: "probability" lists the outputs as softmax percentages
     (class logits; next tokens always have probabilities), "score" as raw values; by default the
     model's own `score_kind` attribute (`SentenceSimilarity` lists cosine similarities as they are),
@@ -84,10 +86,11 @@ class TextExplainer(ExplainerWidget):
         if not self._next_token:
             check_output_on_scores(output, self._scores)
         self._labels = self._output_labels(labels)
+        self._token_labels = TokenLabels(tokenizer, self._labels) if self._next_token else None
         next_token_default = "probability" if self._next_token and score_kind is None else score_kind
         self._score_kind = resolve_score_kind(next_token_default, model, len(self._scores))
         top = int(self._scores.argmax())
-        target = index_of_label(target, self._labels, self.index_word) if isinstance(target, str) else target
+        target = self._index_of_label(target) if isinstance(target, str) else target
         super().__init__(
             _view="text",
             target=top if target is None else target,
@@ -180,9 +183,27 @@ class TextExplainer(ExplainerWidget):
         )
 
     def _label(self, index: int) -> str:
-        if self._next_token:
-            return self._tokenizer.decode([index])
+        if self._token_labels is not None:  # as the token decodes; a piece of a character by its own form
+            return self._token_labels.label(index)
         return self._labels[index]
+
+    def _index_of_label(self, label: str) -> int:
+        """The output a target given as text names: a class label, or for a language model a next token as
+        the outputs list shows it (' jumps') or as the tokenizer spells it ('Ġjumps')."""
+        if self._token_labels is None:
+            return index_of_label(label, self._labels, self.index_word)
+        count = self._top_k if isinstance(self._top_k, int) and 0 < self._top_k <= len(self._scores) else 1
+        listed = [self._label(index) for index in self._scores.topk(count).indices.tolist()]
+        return self._token_labels.index_of(label, listed)
+
+    @traitlets.validate("target")
+    def _check_target(self, proposal: dict) -> int:
+        if isinstance(proposal["value"], str) and self._token_labels is not None:
+            try:
+                return self._index_of_label(proposal["value"])
+            except AttributionInputError as exc:
+                raise traitlets.TraitError(str(exc)) from None
+        return super()._check_target(proposal)
 
     # -- computing and encoding ---------------------------------------------------------------------
     def _compute(self, request: Request, progress: Callable[[int, int], None]) -> tuple[TextAttribution, dict]:
