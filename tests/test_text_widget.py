@@ -3,6 +3,7 @@ mode, view-only traits, and errors named before any work."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -223,6 +224,27 @@ def test_bad_arguments_are_named(similarity, minilm):
         TextExplainer(similarity, tokenizer, TEXT, labels=QUERIES, target="sunny")
     with pytest.raises(igw.AttributionInputError, match="callable"):
         TextExplainer("model", tokenizer, TEXT)
+
+
+@pytest.mark.parametrize("top_k", [-3, 0, 2.5])
+def test_top_k_that_is_not_a_positive_int_is_refused_before_the_model_runs(similarity, minilm, top_k, monkeypatch):
+    """As the image view: top_k=-3 sliced the outputs list from its end, after the prediction pass. The
+    class's forward is counted (the view runs a twin of the same class, without the user's hooks)."""
+    _, tokenizer = minilm
+    calls = []
+    original = type(similarity).forward
+
+    @functools.wraps(original)
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(similarity), "forward", counted)
+    with pytest.raises(ValueError, match=rf"top_k must be a positive int .*got {top_k!r}"):
+        TextExplainer(similarity, tokenizer, TEXT, labels=QUERIES, top_k=top_k)
+    assert calls == []
+    TextExplainer(similarity, tokenizer, TEXT, labels=QUERIES, top_k=2).wait()
+    assert calls  # the count sees the view's passes
 
 
 def test_one_line_minilm_explainers():

@@ -23,7 +23,7 @@ from ..attribution.text_targets import NextToken, token_positions
 from ..schema import GRANULARITIES
 from .explainer import ExplainerWidget, Request, check_explainer_arguments, index_of_label
 from .model_watch import no_longer_fits
-from .outputs import output_rows, resolve_score_kind
+from .outputs import check_top_k, output_rows, resolve_score_kind
 from .payload import completeness, floats, trace_payload
 from .token_labels import TokenLabels
 
@@ -71,6 +71,7 @@ class TextExplainer(ExplainerWidget):
         **kwargs: Any,
     ):
         check_explainer_arguments(model, output, score_kind)
+        check_top_k(top_k)
         if not isinstance(text, str) or not text.strip():
             raise AttributionInputError(f"text must be a non-empty string; got {text!r}")
         self._model, self._tokenizer = model, tokenizer
