@@ -625,3 +625,31 @@ def test_a_character_split_into_byte_tokens_is_shown_once():
     assert strings.count("😀") == 1 and strings.count("é") == 1
     assert strings[strings.index("😀") - 3 : strings.index("😀")] == ["", "", ""]
     assert [word.text for word in result.words()] == ["I", " love", " 😀", " café"]
+
+
+def test_an_encoders_left_padded_row_keeps_the_models_own_positions():
+    """Position ids from 0 are what `generate` gives a causal language model; an encoder numbers its
+    positions its own way (RoBERTa from its padding index, around its pads), and ids from 0 gave it
+    another function: a left-padded row's F(x) was neither the model's score of the batch nor of the
+    text alone. Now an encoder gets no position ids of ours and F(x) is the model's own score."""
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    torch.manual_seed(0)
+    config = RobertaConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=40,
+        pad_token_id=1,
+    )
+    model = RobertaForSequenceClassification(config).eval()
+    ids = torch.tensor([[5, 6, 7, 8, 9], [1, 1, 1, 10, 11]])
+    mask = (ids != 1).long()
+    result = igw.text_integrated_gradients(
+        model, {"input_ids": ids, "attention_mask": mask}, target=0, baseline="zero", steps=4
+    )
+    with torch.no_grad():
+        own = model(input_ids=ids, attention_mask=mask).logits[:, 0]
+    torch.testing.assert_close(result.score, own, rtol=0, atol=1e-6)

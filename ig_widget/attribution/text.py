@@ -71,9 +71,10 @@ def text_integrated_gradients(
         wrapping one, taking token ids (and, by name, the tokenizer's other outputs).
     inputs : a string or list of strings (tokenized with `tokenizer`), a LongTensor of token ids
         [batch, length], or a tokenizer's output (its attention mask, token type ids and position ids
-        are passed to the model, repeated for every path point). A left-padded batch gets position
-        ids that number each row's real tokens from 0, as Hugging Face's `generate` gives it, when the
-        model takes `position_ids` and none were given: each row is then explained as its text alone.
+        are passed to the model, repeated for every path point). A left-padded batch of a causal
+        language model gets position ids that number each row's real tokens from 0, as Hugging Face's
+        `generate` gives it, when the model takes `position_ids` and none were given: each row is then
+        explained as its text alone. Other models keep their own numbering.
     target : default None (each row's top class). A class index (classifiers), a callable
         `target(output)` or `target(output, inputs)` giving one score per row (a sentence similarity,
         say; it returns its own score, so `output` must stay "logit"), or `NextToken(token, position)`

@@ -263,19 +263,28 @@ def with_real_positions(batch: TokenBatch, model: Callable) -> TokenBatch:
     A model numbers positions from the start of the sequence, so a row padded on the left (decoder-only
     tokenizers pad there for generation) would put its text at later positions than the text alone and
     explain another computation. Hugging Face's `generate` passes `attention_mask.cumsum(-1) - 1` as
-    position ids then; so do we, when the model's forward takes `position_ids` and none were given.
-    Right-padded and unpadded batches are left as they are (the model's own numbering is right there).
+    position ids then; so do we, for a model that generates (a Hugging Face model whose `can_generate()`
+    says so: a causal language model) whose forward takes `position_ids`, when none were given. Not for
+    other models: an encoder numbers its positions its own way (RoBERTa from its padding index, around
+    its pads), and position ids from 0 would give it another function. Right-padded and unpadded
+    batches are left as they are (the model's own numbering is right there).
     """
     mask = batch.attention_mask
     if mask is None or mask.shape[1] < 2 or "position_ids" in batch.extras:
         return batch
-    if "position_ids" not in _parameters(model):
+    if "position_ids" not in _parameters(model) or not _generates(model):
         return batch
     real = mask != 0
     if not bool((real[:, 1:] & ~real[:, :-1]).any()):  # no pad before a real token: not left-padded
         return batch
     positions = (real.long().cumsum(dim=1) - 1).clamp(min=0)
     return dataclasses.replace(batch, extras={**batch.extras, "position_ids": positions})
+
+
+def _generates(model: Callable) -> bool:
+    """Whether `model` is a Hugging Face model that generates text (`can_generate()`)."""
+    can_generate = getattr(model, "can_generate", None)
+    return callable(can_generate) and bool(can_generate())
 
 
 def call_with_tokens(model: Callable, arguments: dict[str, Any]) -> Any:
