@@ -414,10 +414,17 @@ def _grid(ax: Axes | None, rows: int, columns: int) -> tuple[Figure, np.ndarray]
 
 
 def _trace_of(result: Any):
+    if isinstance(result, InteriorGradients):  # gradients at chosen alphas: no path, so no trace to read
+        raise ValueError(
+            "this figure reads an integrated-gradients path trace; an InteriorGradients holds the gradient at "
+            "each of its alphas and has none: pass integrated_gradients(..., trace=True) (the default), or draw "
+            "one of its gradients with image_heatmap(result.gradients[k][row], image=result.inputs[row])"
+        )
     trace = getattr(result, "trace", None)
     if trace is None:
         raise ValueError(
-            "this figure reads the path trace; compute the result with integrated_gradients(..., trace=True)"
+            f"this figure reads the path trace, and the {type(result).__name__} given has none; compute the "
+            "result with integrated_gradients(..., trace=True) (the default)"
         )
     return trace
 

@@ -308,3 +308,19 @@ def test_image_heatmap_refuses_what_is_not_a_map_and_says_what_to_pass():
     np.testing.assert_allclose(drawn, interior.gradients[1][0].sum(0).numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match=r"source is of type object; it draws an AttributionResult"):
         plot.image_heatmap(object(), display="heat")
+
+
+def test_path_figures_say_an_interior_gradients_has_no_path_trace():
+    """Given an InteriorGradients, the path figures asked for integrated_gradients(..., trace=True) as if
+    the trace had been turned off; now they say what the object holds and what to pass instead."""
+    import ig_widget as igw
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    interior = igw.interior_gradients(model, torch.rand(1, 1, 3, 4), target=0, alphas=[0.5, 1.0])
+    for figure in (plot.alpha_grid, plot.saturation_curve, plot.completeness_curve):
+        with pytest.raises(ValueError, match=r"an InteriorGradients holds the gradient at each of its alphas"):
+            figure(interior)
+    untraced = igw.integrated_gradients(model, torch.rand(1, 1, 3, 4), target=0, steps=4, trace=False)
+    with pytest.raises(ValueError, match=r"the AttributionResult given has none; compute .*trace=True"):
+        plot.completeness_curve(untraced)
