@@ -193,8 +193,9 @@ class TextExplainer(ExplainerWidget):
         the outputs list shows it (' jumps') or as the tokenizer spells it ('Ġjumps')."""
         if self._token_labels is None:
             return index_of_label(label, self._labels, self.index_word)
-        count = self._top_k if isinstance(self._top_k, int) and 0 < self._top_k <= len(self._scores) else 1
-        listed = [self._label(index) for index in self._scores.topk(count).indices.tolist()]
+        listed = [
+            self._label(index) for index in self._scores.topk(min(self._top_k, len(self._scores))).indices.tolist()
+        ]
         return self._token_labels.index_of(label, listed)
 
     @traitlets.validate("target")

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..attribution.errors import AttributionInputError
-
-REPLACEMENT = "\ufffd"  # what a decoder gives for bytes that do not make a whole character
+from ..attribution.generation import REPLACEMENT
 
 
 def token_label(tokenizer: Any, index: int, own_form: str) -> str:
